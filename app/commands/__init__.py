@@ -1,0 +1,11 @@
+"""Sub-commands of the `anju` command line; each module has ``register(subparsers)``.
+
+A module's parser sets ``func=run`` where ``run(args) -> int`` is the exit code.
+"""
+
+# Order is the order of `anju --help`.
+COMMAND_MODULES = [
+    "demo",
+    "stats",
+    "check",
+]

@@ -1,0 +1,1 @@
+"""Data layer: pure Python over SQLite, no Qt."""

@@ -1,0 +1,28 @@
+"""Expected failures whose message a clerk can act on (KnownError), as opposed to bugs."""
+
+from __future__ import annotations
+
+
+class KnownError(Exception):
+    """An expected failure. ``str(err)`` is a Chinese message fit to show a clerk."""
+
+    def __init__(self, message: str, *, where: str | None = None) -> None:
+        self.message = message
+        self.where = where
+        super().__init__(f"{where}：{message}" if where else message)
+
+
+class DatabaseError(KnownError):
+    """The database file cannot be opened or used (not SQLite, corrupt, too new, locked)."""
+
+
+class ValidationError(KnownError):
+    """A value a clerk entered is not acceptable; ``field`` names the form field."""
+
+    def __init__(self, message: str, *, field: str | None = None, where: str | None = None) -> None:
+        self.field = field
+        super().__init__(message, where=where)
+
+
+class NotFoundError(KnownError):
+    """A record that was asked for does not exist (or was deleted)."""

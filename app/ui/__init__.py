@@ -1,0 +1,1 @@
+"""Windows, tabs, dialogs and the Qt item models that adapt the data layer."""

@@ -1,0 +1,57 @@
+"""The one excepthook: a crash dialog for the clerk and a log file for whoever fixes it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import sys
+import traceback
+from pathlib import Path
+
+from app.models.errors import KnownError
+from app.paths import log_dir
+
+log = logging.getLogger("anju")
+
+
+def write_crash_log(exc: BaseException, tb_text: str | None = None) -> Path:
+    text = tb_text or "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    path = log_dir() / f"crash-{dt.datetime.now():%Y%m%d-%H%M%S}.log"
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write(text)
+    return path
+
+
+def report_exception(exc: BaseException) -> None:
+    """Show `exc` to the clerk: a KnownError as a plain message, anything else as a crash."""
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    parent = QApplication.activeWindow()
+    if isinstance(exc, KnownError):
+        QMessageBox.warning(parent, "无法完成操作", str(exc))
+        return
+    path = write_crash_log(exc, getattr(exc, "__anju_traceback__", None))
+    log.error("unexpected error, see %s", path)
+    box = QMessageBox(parent)
+    box.setObjectName("crashDialog")
+    box.setIcon(QMessageBox.Icon.Critical)
+    box.setWindowTitle("程序出错")
+    box.setText("程序遇到了意外错误。已保存的数据不受影响；正在进行的操作没有保存。")
+    box.setInformativeText(f"错误详情已写入：\n{path}\n请把这个文件交给技术支持人员。")
+    box.setDetailedText(getattr(exc, "__anju_traceback__", None) or "".join(traceback.format_exception(exc)))
+    box.exec()
+
+
+def install_excepthook() -> None:
+    def hook(exc_type, exc, tb) -> None:  # noqa: ANN001 - sys.excepthook signature
+        if issubclass(exc_type, KeyboardInterrupt):
+            sys.__excepthook__(exc_type, exc, tb)
+            return
+        exc.__anju_traceback__ = "".join(traceback.format_exception(exc_type, exc, tb))
+        sys.__stderr__.write(exc.__anju_traceback__)
+        try:
+            report_exception(exc)
+        except Exception:  # noqa: BLE001 - the hook itself must never die
+            write_crash_log(exc)
+
+    sys.excepthook = hook

@@ -1,0 +1,39 @@
+"""Shared fixtures: offscreen Qt, a private data folder, a fresh database per test."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("QT_QUICK_BACKEND", "software")
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+@pytest.fixture(autouse=True)
+def _private_data_dir(tmp_path_factory, monkeypatch):
+    """Settings, logs and demo databases of a test never touch the real user folder."""
+    data = tmp_path_factory.mktemp("anju-data")
+    monkeypatch.setenv("ANJU_DATA_DIR", str(data))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(data / "config"))
+    return data
+
+
+@pytest.fixture
+def db_path(tmp_path) -> Path:
+    return tmp_path / "office.db"
+
+
+@pytest.fixture
+def db(db_path):
+    from app.models.db import open_database
+
+    database = open_database(db_path, user="测试员")
+    yield database
+    database.close()
