@@ -1,0 +1,8 @@
+"""Feature modules that add menu entries or toolbar actions to the main window.
+
+Each named module has ``install(window: MainWindow) -> None``; the window calls it once after
+its menus exist (``window.menu_file``, ``window.menu_tools``, ``window.menu_print``, ``window.menu_help``).
+"""
+
+EXTENSIONS: list[str] = [
+]

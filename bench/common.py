@@ -1,0 +1,53 @@
+"""Shared by the benchmark scripts: demo databases of fixed sizes, made once and reused."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"
+sys.path.insert(0, str(ROOT))
+
+SIZES = {"23k": 5300, "100k": 25000}  # households → about 23,000 and 100,000 residents
+
+
+def ensure_demo(size: str = "100k", seed: int = 1) -> Path:
+    """Path of the demo database of `size`, generating it first if it is missing."""
+    from app.models.demo import create_demo_database
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    path = OUT / f"demo-{size}.db"
+    with open(OUT / f".{size}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # two scripts at once must not both generate it
+        if not path.exists():
+            tmp = path.with_suffix(".tmp.db")
+            for p in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
+                p.unlink(missing_ok=True)
+            t0 = time.perf_counter()
+            create_demo_database(tmp, households=SIZES[size], seed=seed)
+            os.replace(tmp, path)
+            print(f"generated {path.name} in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    return path
+
+
+def median(values: list[float]) -> float:
+    s = sorted(values)
+    n = len(s)
+    return s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2
+
+
+def percentile(values: list[float], p: float) -> float:
+    s = sorted(values)
+    k = min(len(s) - 1, max(0, round(p / 100 * (len(s) - 1))))
+    return s[k]
+
+
+def print_table(title: str, rows: list[tuple[str, str]]) -> None:
+    width = max(len(r[0]) for r in rows)
+    print(f"\n## {title}")
+    for name, value in rows:
+        print(f"{name.ljust(width)}  {value}")
