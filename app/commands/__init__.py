@@ -8,4 +8,5 @@ COMMAND_MODULES = [
     "demo",
     "stats",
     "check",
+    "backup",
 ]

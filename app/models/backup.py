@@ -1,0 +1,44 @@
+"""Consistent copies of the database file (SQLite's online backup), safe while the program runs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sqlite3
+from pathlib import Path
+
+from app.models.db import Database
+from app.models.errors import KnownError
+
+
+def default_backup_name(db: Database) -> str:
+    return f"{db.path.stem}-备份-{dt.datetime.now():%Y%m%d-%H%M%S}.db"
+
+
+def backup_to(db: Database, target: str | Path) -> Path:
+    """Write a complete copy to `target` via a temporary file, so a failure leaves no half file."""
+    target = Path(target)
+    if target.is_dir():
+        target = target / default_backup_name(db)
+    if target.exists():
+        raise KnownError(f"备份文件“{target}”已经存在，请换一个名字。")
+    tmp = target.with_name(target.name + ".part")
+    try:
+        dest = sqlite3.connect(str(tmp))
+        try:
+            db.conn.backup(dest)
+            dest.execute("PRAGMA journal_mode = DELETE")
+            if dest.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
+                raise KnownError("备份文件校验失败，请换一个位置再试。")
+        finally:
+            dest.close()
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise KnownError(f"无法写入备份“{target}”：{exc.strerror or exc}（磁盘已满或 U 盘被拔出？）") from exc
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return target

@@ -1,0 +1,134 @@
+"""Starting the GUI: the QApplication, the database (the demo one made on first use), the window."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox, QProgressDialog
+
+from app.models.db import Database, open_database
+from app.models.errors import KnownError
+from app.ui.context import AppContext
+from app.ui.events import events
+from app.ui.main_window import MainWindow
+from app.ui.ops import OpRunner
+
+DEMO_HOUSEHOLDS = 5300  # the scale of the fourth-largest site in China (~23,000 residents)
+BENCH_ENV = "ANJU_BENCH_EXIT_AFTER_SHOWN"
+
+
+def ensure_application() -> QApplication:
+    """The existing QApplication (tests, tools) or a new one."""
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(sys.argv[:1])
+        app.setApplicationName("Anju")
+        app.setOrganizationName("Anju")
+        app.setApplicationDisplayName("安居台账")
+    return app  # type: ignore[return-value]
+
+
+def _process_age_ms() -> float:
+    """Milliseconds since this process started (Linux), else since this module was imported."""
+    try:
+        with open("/proc/self/stat") as fh:
+            start_ticks = int(fh.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/uptime") as fh:
+            uptime = float(fh.read().split()[0])
+        return (uptime - start_ticks / os.sysconf("SC_CLK_TCK")) * 1000
+    except (OSError, ValueError, IndexError):
+        return (time.perf_counter() - _IMPORTED) * 1000
+
+
+_IMPORTED = time.perf_counter()
+
+
+def build_window(db_path: str | Path, *, demo: bool = False, user: str | None = None) -> MainWindow:
+    """Open the database and build the main window on it (also used by tests and the bench)."""
+    db = open_database(db_path, **({"user": user} if user else {}))
+    ctx = AppContext(db=db, runner=OpRunner(db.path, db.user), events=events(), demo=demo)
+    return MainWindow(ctx)
+
+
+def _generate_demo(path: Path, app: QApplication) -> bool:
+    """Make the demo community with a progress dialog; False if the clerk cancelled."""
+    from app.models import demo
+
+    db = open_database(path)
+    runner = OpRunner(path, db.user)
+    dialog = QProgressDialog("正在生成演示社区（约 23,000 位居民）……", "取消", 0, 100)
+    dialog.setWindowTitle("安居台账 — 首次启动")
+    dialog.setMinimumDuration(0)
+    outcome: dict[str, object] = {}
+
+    def job(wdb: Database, progress) -> None:  # noqa: ANN001 - ops.Progress
+        demo.generate(wdb, DEMO_HOUSEHOLDS, seed=1, progress=lambda d, t, s: (progress.check(), progress.report(d, t, s)))
+
+    def on_progress(done: int, total: int, text: str) -> None:
+        dialog.setMaximum(max(total, 1))
+        dialog.setValue(done)
+        if text:
+            dialog.setLabelText(f"正在生成演示社区：{text}")
+
+    handle = runner.run(
+        job,
+        on_success=lambda _r: outcome.setdefault("ok", True),
+        on_failure=lambda e: outcome.setdefault("error", e),
+        on_progress=on_progress,
+    )
+    dialog.canceled.connect(handle.cancel)
+    while not outcome and not (dialog.wasCanceled() and not runner.busy):
+        app.processEvents()
+        time.sleep(0.01)
+    runner.shutdown()
+    dialog.close()
+    db.close()
+    if "error" in outcome:
+        raise outcome["error"]  # type: ignore[misc]
+    if "ok" not in outcome:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return False
+    return True
+
+
+def _needs_demo(path: Path) -> bool:
+    if not path.exists():
+        return True
+    db = open_database(path)
+    try:
+        return not db.scalar("SELECT count(*) FROM household")
+    finally:
+        db.close()
+
+
+def run_gui(args: argparse.Namespace) -> int:
+    """Open the main window; returns the application's exit code."""
+    from app.cli import resolve_db
+    from app.ui.crash import install_excepthook
+
+    app = ensure_application()
+    path = resolve_db(args)
+    demo = bool(getattr(args, "demo", False)) or path.name == "demo.db"
+    try:
+        if demo and _needs_demo(path) and not _generate_demo(path, app):
+            return 1
+        window = build_window(path, demo=demo, user=getattr(args, "user", None))
+    except KnownError as exc:
+        QMessageBox.critical(None, "无法打开数据库", str(exc))
+        return 2
+    install_excepthook()
+    window.show()
+    if os.environ.get(BENCH_ENV):
+        app.processEvents()
+        print(f"anju-shown-ms {_process_age_ms():.1f}", flush=True)
+        QTimer.singleShot(0, window.close)
+    code = app.exec()
+    window.ctx.runner.shutdown()
+    window.ctx.db.close()
+    return code

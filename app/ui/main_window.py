@@ -1,0 +1,191 @@
+"""The main window: five tabs over one database, menus, and a status bar."""
+
+from __future__ import annotations
+
+import importlib
+
+from PySide6.QtCore import QByteArray
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QTabWidget, QWidget
+
+from app import __version__
+from app.models import settings
+from app.ui import events as ev
+from app.ui.context import AppContext
+from app.ui.extensions import EXTENSIONS
+
+# (module, class, objectName, Chinese title) in tab order.
+TABS = [
+    ("app.ui.registry_tab", "RegistryTab", "registryTab", "户籍台账"),
+    ("app.ui.places_tab", "PlacesTab", "placesTab", "楼栋网格"),
+    ("app.ui.employment_tab", "EmploymentTab", "employmentTab", "就业培训"),
+    ("app.ui.mediation_tab", "MediationTab", "mediationTab", "矛盾调解"),
+    ("app.ui.dashboard_tab", "DashboardTab", "dashboardTab", "概览"),
+]
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.setObjectName("mainWindow")
+        self.setAccessibleName("安居台账主窗口")
+        self._update_title()
+        self.resize(1280, 800)
+
+        self.tabs = QTabWidget(self)
+        self.tabs.setObjectName("mainTabs")
+        self.tabs.setAccessibleName("功能标签页")
+        self.tabs.setDocumentMode(True)
+        for module, cls, name, title in TABS:
+            tab = getattr(importlib.import_module(module), cls)(ctx)
+            tab.setObjectName(name)
+            tab.setAccessibleName(title)
+            self.tabs.addTab(tab, title)
+        self.setCentralWidget(self.tabs)
+
+        self._build_menus()
+        self._build_status_bar()
+        for module in EXTENSIONS:
+            importlib.import_module(module).install(self)
+        # Quit stays last in the File menu, below whatever the extensions added.
+        self.menu_file.addSeparator()
+        quit_action = QAction("退出(&X)", self)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        self.menu_file.addAction(quit_action)
+        self._restore_state()
+        self.tabs.currentChanged.connect(self._remember_tab)
+        ctx.events.changed.connect(self._on_data_changed)
+
+    # -- chrome -----------------------------------------------------------------------------
+    def _update_title(self) -> None:
+        office = settings.get(self.ctx.db, "office_name")
+        title = f"安居台账 — {office}"
+        if self.ctx.demo:
+            title += "  【演示数据】"
+        self.setWindowTitle(title)
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        self.menu_file = bar.addMenu("文件(&F)")
+        self.menu_file.setObjectName("menuFile")
+        self.menu_tools = bar.addMenu("工具(&T)")
+        self.menu_tools.setObjectName("menuTools")
+        self.menu_print = bar.addMenu("打印(&P)")
+        self.menu_print.setObjectName("menuPrint")
+        self.menu_help = bar.addMenu("帮助(&H)")
+        self.menu_help.setObjectName("menuHelp")
+
+        backup = QAction("备份数据库(&B)…", self)
+        backup.setObjectName("actionBackup")
+        backup.triggered.connect(self._backup)
+        self.menu_file.addAction(backup)
+
+        self.menu_file.addSeparator()
+
+        for i in range(self.tabs.count()):
+            action = QAction(self.tabs.tabText(i), self)
+            action.setShortcut(QKeySequence(f"Ctrl+{i + 1}"))
+            action.triggered.connect(lambda _=False, i=i: self.tabs.setCurrentIndex(i))
+            self.addAction(action)
+
+        office = QAction("单位设置(&S)…", self)
+        office.setObjectName("actionSettings")
+        office.triggered.connect(self._open_settings)
+        self.menu_tools.addAction(office)
+        self.menu_tools.addSeparator()
+
+        about = QAction("关于安居台账(&A)", self)
+        about.triggered.connect(self._about)
+        self.menu_help.addAction(about)
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.status_db = QLabel(self)
+        self.status_db.setObjectName("statusDatabase")
+        self.status_count = QLabel(self)
+        self.status_count.setObjectName("statusResidents")
+        self.status_user = QLabel(self)
+        self.status_user.setObjectName("statusUser")
+        bar.addWidget(self.status_db, 1)
+        bar.addPermanentWidget(self.status_count)
+        bar.addPermanentWidget(self.status_user)
+        self.status_db.setText(f"数据库：{self.ctx.db.path}")
+        self.status_user.setText(f"当前用户：{self.ctx.user}")
+        self._refresh_count()
+
+    def _refresh_count(self) -> None:
+        # Indexed count over person: a few ms even at 100,000 residents.
+        n = self.ctx.db.scalar(
+            "SELECT count(*) FROM person p JOIN household h ON h.id = p.household_id "
+            "WHERE p.deleted = 0 AND p.status = '在册' AND h.deleted = 0"
+        )
+        self.status_count.setText(f"在册居民：{n:,} 人")
+
+    def _on_data_changed(self, name: str) -> None:
+        if name in (ev.PERSONS, ev.HOUSEHOLDS, ev.ALL):
+            self._refresh_count()
+        if name in (ev.SETTINGS, ev.ALL):
+            self._update_title()
+
+    def _backup(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        from app.models.backup import backup_to, default_backup_name
+
+        target, _ = QFileDialog.getSaveFileName(
+            self, "备份数据库", str(self.ctx.db.path.with_name(default_backup_name(self.ctx.db))), "数据库 (*.db)"
+        )
+        if not target:
+            return
+        self.statusBar().showMessage("正在备份……")
+        self.ctx.runner.run(
+            lambda db, _p: backup_to(db, target),
+            on_success=lambda path: self.statusBar().showMessage(f"已备份到 {path}", 10000),
+        )
+
+    def _open_settings(self) -> None:
+        from app.ui.settings_dialog import SettingsDialog
+
+        SettingsDialog(self.ctx, self).exec()
+
+    def _about(self) -> None:
+        QMessageBox.about(
+            self,
+            "关于安居台账",
+            f"<b>安居台账</b> {__version__}<br>易地扶贫搬迁安置社区一户一档、楼栋网格、就业培训、矛盾调解台账。"
+            f"<br><br>数据库：{self.ctx.db.path}<br>本机标识：{self.ctx.db.site_id[:8]}",
+        )
+
+    # -- state ------------------------------------------------------------------------------
+    def _restore_state(self) -> None:
+        # Window size and last tab are per PC, so they live in the file's local meta table.
+        geometry = self.ctx.db.meta("ui_geometry")
+        if geometry:
+            self.restoreGeometry(QByteArray.fromHex(geometry.encode()))
+        last = self.ctx.db.meta("ui_last_tab")
+        if last and last.isdigit() and int(last) < self.tabs.count():
+            self.tabs.setCurrentIndex(int(last))
+
+    def _remember_tab(self, index: int) -> None:
+        self.ctx.db.set_meta("ui_last_tab", str(index))
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        if self.ctx.runner.busy:
+            answer = QMessageBox.question(
+                self, "后台任务仍在进行", "还有后台任务没有完成，现在退出会取消它。确定退出吗？"
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                event.ignore()
+                return
+        self.ctx.db.set_meta("ui_geometry", bytes(self.saveGeometry().toHex()).decode())
+        self.ctx.db.set_meta("ui_last_tab", str(self.tabs.currentIndex()))
+        super().closeEvent(event)
+
+    def tab(self, object_name: str) -> QWidget:
+        """The tab page with this objectName (e.g. ``registryTab``)."""
+        for i in range(self.tabs.count()):
+            if self.tabs.widget(i).objectName() == object_name:
+                return self.tabs.widget(i)
+        raise KeyError(object_name)
