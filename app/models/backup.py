@@ -35,9 +35,10 @@ def backup_to(db: Database, target: str | Path) -> Path:
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, target)
-    except OSError as exc:
+    except (OSError, sqlite3.OperationalError) as exc:
         tmp.unlink(missing_ok=True)
-        raise KnownError(f"无法写入备份“{target}”：{exc.strerror or exc}（磁盘已满或 U 盘被拔出？）") from exc
+        reason = getattr(exc, "strerror", None) or exc
+        raise KnownError(f"无法写入备份“{target}”：{reason}（文件夹不存在、磁盘已满或 U 盘被拔出？）") from exc
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

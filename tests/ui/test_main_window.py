@@ -107,3 +107,44 @@ def test_each_tab_table_model_passes_qt_model_tester(qtmodeltester, main_window)
             qtmodeltester.check(model, force_py=True)
             checked += 1
     assert checked >= 3
+
+
+def test_cli_main_reuses_the_running_qapplication(qapp, demo_db_path, monkeypatch, capsys):
+    from app.cli import main
+
+    monkeypatch.setenv("ANJU_BENCH_EXIT_AFTER_SHOWN", "1")
+    assert main(["--db", str(demo_db_path)]) == 0
+    assert "anju-shown-ms" in capsys.readouterr().out
+
+
+def test_settings_dialog_changes_the_title(qtbot, main_window, monkeypatch):
+    from app.models import settings
+    from app.ui.settings_dialog import SettingsDialog
+
+    dialog = SettingsDialog(main_window.ctx, main_window)
+    qtbot.addWidget(dialog)
+    edit = dialog.texts["office_name"]
+    edit.selectAll()
+    qtbot.keyClicks(edit, "幸福里社区服务中心")
+    dialog.numbers["visit_interval_green"].setValue(28)
+    dialog.save()
+    assert settings.get(main_window.ctx.db, "office_name") == "幸福里社区服务中心"
+    assert settings.get(main_window.ctx.db, "visit_interval_green") == 28
+    assert "幸福里社区服务中心" in main_window.windowTitle()
+
+
+def test_settings_dialog_refuses_an_empty_office_name(qtbot, main_window, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    from app.models import settings
+    from app.ui.settings_dialog import SettingsDialog
+
+    warnings = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: warnings.append(a[2]))
+    before = settings.get(main_window.ctx.db, "office_name")
+    dialog = SettingsDialog(main_window.ctx, main_window)
+    qtbot.addWidget(dialog)
+    dialog.texts["office_name"].setText("   ")
+    dialog.save()
+    assert warnings and "不能为空" in warnings[0]
+    assert settings.get(main_window.ctx.db, "office_name") == before
