@@ -37,3 +37,26 @@ def db(db_path):
     database = open_database(db_path, user="测试员")
     yield database
     database.close()
+
+
+def type_text(qtbot, widget, text: str) -> None:
+    """Type `text` as a clerk would: ASCII by key presses, Chinese through the input method.
+
+    QTest cannot synthesise key events for non-ASCII characters (it aborts), so Chinese text
+    arrives as an input-method commit, exactly as from a Pinyin IME.
+    """
+    from PySide6.QtGui import QInputMethodEvent
+    from PySide6.QtWidgets import QApplication
+
+    run = ""
+    for ch in text + "\0":
+        if ch != "\0" and ch.isascii():
+            run += ch
+            continue
+        if run:
+            qtbot.keyClicks(widget, run)
+            run = ""
+        if ch != "\0":
+            event = QInputMethodEvent()
+            event.setCommitString(ch)
+            QApplication.sendEvent(widget, event)

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QProgressDialog
 from app.models.db import Database, open_database
 from app.models.errors import KnownError
 from app.ui.context import AppContext
-from app.ui.events import events
+from app.ui.events import DataEvents
 from app.ui.main_window import MainWindow
 from app.ui.ops import OpRunner
 
@@ -51,7 +51,7 @@ _IMPORTED = time.perf_counter()
 def build_window(db_path: str | Path, *, demo: bool = False, user: str | None = None) -> MainWindow:
     """Open the database and build the main window on it (also used by tests and the bench)."""
     db = open_database(db_path, **({"user": user} if user else {}))
-    ctx = AppContext(db=db, runner=OpRunner(db.path, db.user), events=events(), demo=demo)
+    ctx = AppContext(db=db, runner=OpRunner(db.path, db.user), events=DataEvents(), demo=demo)
     return MainWindow(ctx)
 
 
@@ -129,6 +129,5 @@ def run_gui(args: argparse.Namespace) -> int:
         print(f"anju-shown-ms {_process_age_ms():.1f}", flush=True)
         QTimer.singleShot(0, lambda: (window.close(), app.quit()))
     code = app.exec()
-    window.ctx.runner.shutdown()
-    window.ctx.db.close()
+    window.shutdown()
     return code

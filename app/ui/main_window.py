@@ -169,7 +169,8 @@ class MainWindow(QMainWindow):
             self.tabs.setCurrentIndex(int(last))
 
     def _remember_tab(self, index: int) -> None:
-        self.ctx.db.set_meta("ui_last_tab", str(index))
+        if not self.ctx.db.closed:
+            self.ctx.db.set_meta("ui_last_tab", str(index))
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         if self.ctx.runner.busy:
@@ -179,9 +180,17 @@ class MainWindow(QMainWindow):
             if answer != QMessageBox.StandardButton.Yes:
                 event.ignore()
                 return
-        self.ctx.db.set_meta("ui_geometry", bytes(self.saveGeometry().toHex()).decode())
-        self.ctx.db.set_meta("ui_last_tab", str(self.tabs.currentIndex()))
+        if not self.ctx.db.closed:
+            self.ctx.db.set_meta("ui_geometry", bytes(self.saveGeometry().toHex()).decode())
+            self.ctx.db.set_meta("ui_last_tab", str(self.tabs.currentIndex()))
         super().closeEvent(event)
+
+    def shutdown(self) -> None:
+        """Close the window, finish background work and close the database (idempotent)."""
+        if self.isVisible():
+            self.close()
+        self.ctx.runner.shutdown()
+        self.ctx.db.close()
 
     def tab(self, object_name: str) -> QWidget:
         """The tab page with this objectName (e.g. ``registryTab``)."""

@@ -33,5 +33,4 @@ def main_window(qtbot, demo_db_path):
     window.show()
     qtbot.waitExposed(window)
     yield window
-    window.ctx.runner.shutdown()
-    window.ctx.db.close()
+    window.shutdown()
