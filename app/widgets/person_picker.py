@@ -1,0 +1,422 @@
+"""Choosing residents: search by name, pinyin initials, ID number or room; one or many; paste a sign-in list."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from PySide6.QtCore import QEvent, QModelIndex, QObject, QPersistentModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMessageBox,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.models import households, labour
+from app.models.db import Database
+from app.models.id_numbers import mask
+from app.ui.table_models import PAGE_SIZE, Column, SqlTableModel
+
+PICKER_FROM = labour.PEOPLE_FROM
+LIVE = "p.deleted = 0 AND p.status = '在册' AND h.deleted = 0"
+
+
+def _next_prefix(prefix: str) -> str:
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+def person_search_sql(text: str) -> tuple[str, list[Any]]:
+    """WHERE over p/h/b/u/r for what a clerk types; several words must all match.
+
+    Chinese → name (prefix, or anywhere for 2+ characters); letters → pinyin initials or full
+    pinyin prefix ("zy" finds 周艳); "3-2-501" / "3栋2单元" → the address; 1–4 digits → room or
+    household number; longer digits → ID number or phone.
+    """
+    conds: list[str] = []
+    params: list[Any] = []
+    for word in (text or "").replace("\u3000", " ").split()[:5]:
+        addr = households.parse_address(word)
+        # Places are matched in a subquery of households, so SQLite starts from the few rooms
+        # that match and reaches their people through person(household_id).
+        if addr is not None:
+            sql, ps = households.building_match_sql(addr.building)
+            sql = sql.replace("b.", "b2.")
+            if addr.unit is not None:
+                sql += " AND u2.number = ?"
+                ps.append(addr.unit)
+            if addr.room:
+                sql += " AND r2.number = ?"
+                ps.append(addr.room)
+            conds.append(
+                "p.household_id IN (SELECT h2.id FROM household h2 JOIN room r2 ON r2.id = h2.room_id "
+                "JOIN unit u2 ON u2.id = r2.unit_id JOIN building b2 ON b2.id = u2.building_id "
+                f"WHERE {sql})"
+            )
+            params += ps
+        elif word.isascii() and word.isalpha():
+            w = word.lower()
+            conds.append("((p.name_initials >= ? AND p.name_initials < ?) OR (p.name_pinyin >= ? AND p.name_pinyin < ?))")
+            params += [w, _next_prefix(w), w, _next_prefix(w)]
+        elif word.isdigit() and len(word) <= 4:
+            conds.append("p.household_id IN (SELECT h2.id FROM household h2 LEFT JOIN room r2 ON r2.id = h2.room_id "
+                         "WHERE r2.number = ? OR h2.number = ?)")
+            params += [word, word]
+        elif word[:-1].isdigit() and word[-1:].upper() in "0123456789X":
+            conds.append("(p.id_number LIKE ? OR p.phone LIKE ?)")
+            params += [f"%{word.upper()}%", f"%{word}%"]
+        elif len(word) >= 2:
+            conds.append("(p.name LIKE ?)")
+            params.append(f"%{word}%")
+        else:
+            conds.append("(p.name >= ? AND p.name < ?)")
+            params += [word, _next_prefix(word)]
+    return " AND ".join(conds), params
+
+
+def picker_columns(today_rules: labour.LabourRules) -> list[Column]:
+    return [
+        Column("name", "姓名", "p.name", width=80),
+        Column("age", "年龄", today_rules.age_sql("p"), width=44),
+        Column("address", "住址", labour.ADDRESS_SQL, width=120),
+        Column("id_number", "身份证号", "p.id_number", display=lambda v, _r: mask(v) if v else "", width=150),
+        Column("labour_ability", "劳动能力", "p.labour_ability", width=60),
+    ]
+
+
+class IdPagedModel(SqlTableModel):
+    """A SqlTableModel that sorts ids first and only then computes the columns of one page.
+
+    SQLite works out every selected column of every row before an ORDER BY … LIMIT keeps 200 of
+    them; these lists have per-row subqueries (current job, last training), so at 58,000 people that
+    costs seconds. Here the ORDER BY runs over ids alone and the columns for the page come after.
+    With `lean_from` (e.g. "person p"), counting and ordering skip the joins of `from_sql` whenever
+    the WHERE and ORDER BY do not name a joined alias (SQLite does not drop chained LEFT JOINs).
+    """
+
+    def __init__(self, *args: Any, lean_from: str | None = None, joined_aliases: tuple[str, ...] = ("h", "r", "u", "b", "hp"),
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lean_from = lean_from
+        self._joined = re.compile(r"(?<![\w.])(" + "|".join(joined_aliases) + r")\.")
+
+    def _from_for(self, *parts: str) -> str:
+        if self.lean_from and not any(self._joined.search(p) for p in parts):
+            return self.lean_from
+        return self.from_sql
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        if parent.isValid():
+            return 0
+        if self._count is None:
+            where = f" WHERE {self.where}" if self.where else ""
+            from_sql = self._from_for(self.where)
+            self._count = int(self.db.scalar(f"SELECT count(*) FROM {from_sql}{where}", self.params))
+        return self._count
+
+    def _fetch(self, page_no: int) -> list[dict]:
+        where = f" WHERE {self.where}" if self.where else ""
+        from_sql = self._from_for(self.where, self.order_sql)
+        ids = [r[0] for r in self.db.conn.execute(
+            f"SELECT {self.id_sql} AS _id FROM {from_sql}{where} ORDER BY {self.order_sql}, _id LIMIT ? OFFSET ?",
+            [*self.params, PAGE_SIZE, page_no * PAGE_SIZE],
+        )]
+        if not ids:
+            return []
+        cols = ", ".join(f'{c.sql} AS "{c.key}"' for c in self.columns)
+        marks = ", ".join("?" for _ in ids)
+        cur = self.db.conn.execute(
+            f"SELECT {self.id_sql} AS _id, {cols} FROM {self.from_sql} WHERE {self.id_sql} IN ({marks})", ids)
+        names = [d[0] for d in cur.description]
+        by_id = {r[0]: dict(zip(names, r, strict=True)) for r in cur.fetchall()}
+        return [by_id[i] for i in ids if i in by_id]
+
+
+class IdListModel(IdPagedModel):
+    """Rows are a given list of ids (worked out once, in the background); pages fetch their columns.
+
+    Clicking a header re-orders the ids in SQL; counting is free.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.ids: list[str] = []
+
+    def set_ids(self, ids: list[str]) -> None:
+        self.ids = list(ids)
+        self.refresh()
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.ids)
+
+    def _fetch(self, page_no: int) -> list[dict]:
+        ids = self.ids[page_no * PAGE_SIZE:(page_no + 1) * PAGE_SIZE]
+        if not ids:
+            return []
+        cols = ", ".join(f'{c.sql} AS "{c.key}"' for c in self.columns)
+        marks = ", ".join("?" for _ in ids)
+        cur = self.db.conn.execute(
+            f"SELECT {self.id_sql} AS _id, {cols} FROM {self.from_sql} WHERE {self.id_sql} IN ({marks})", ids)
+        names = [d[0] for d in cur.description]
+        by_id = {r[0]: dict(zip(names, r, strict=True)) for r in cur.fetchall()}
+        return [by_id[i] for i in ids if i in by_id]
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        if 0 <= column < len(self.columns) and self.ids:
+            col = self.columns[column]
+            direction = "DESC" if order == Qt.SortOrder.DescendingOrder else "ASC"
+            self.ids = [r[0] for r in self.db.conn.execute(
+                f"SELECT {self.id_sql} FROM {self.from_sql} WHERE {self.id_sql} IN (SELECT value FROM json_each(?)) "
+                f"ORDER BY {col.sort_sql or col.sql} {direction}, {self.id_sql}", [json.dumps(self.ids)])]
+        super().sort(column, order)
+
+
+class PersonPicker(QWidget):
+    """Search on the left, chosen people on the right (multi mode); Enter adds the highlighted match."""
+
+    selectionChanged = Signal()
+    confirmed = Signal()  # single mode: Enter pressed on a match (the dialog moves on to its form)
+
+    def __init__(
+        self, db: Database, *, multi: bool = True, restrict: tuple[str, list[Any]] | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.db = db
+        self.multi = multi
+        # An extra condition on who may be chosen (e.g. the members of one household), shown at once.
+        self.restrict = restrict
+        self.setObjectName("personPicker")
+        self.setAccessibleName("选择居民")
+        self._chosen: dict[str, str] = {}  # person id → label, in order chosen
+        rules = labour.rules(db)
+
+        left = QVBoxLayout()
+        self.search = QLineEdit()
+        self.search.setObjectName("personPickerSearch")
+        self.search.setAccessibleName("查找居民")
+        self.search.setPlaceholderText("姓名 / 拼音首字母（zy）/ 房号（3-2-501）/ 身份证号，回车添加")
+        self.search.setClearButtonEnabled(True)
+        self.search.installEventFilter(self)
+        left.addWidget(self.search)
+        self.results = QTableView()
+        self.results.setObjectName("personPickerResults")
+        self.results.setAccessibleName("查找结果")
+        self.results.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.results.setSelectionMode(
+            QAbstractItemView.SelectionMode.ExtendedSelection if multi else QAbstractItemView.SelectionMode.SingleSelection
+        )
+        self.results.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.results.verticalHeader().setVisible(False)
+        self.results.verticalHeader().setDefaultSectionSize(22)
+        self.model = IdPagedModel(db, PICKER_FROM, picker_columns(rules), id_sql="p.id", where=LIVE,
+                                   order_by="p.name_pinyin", parent=self)
+        self.results.setModel(self.model)
+        for i, col in enumerate(self.model.columns):
+            if col.width:
+                self.results.setColumnWidth(i, col.width)
+        self.results.activated.connect(lambda _i: self.add_selected())
+        self.results.selectionModel().selectionChanged.connect(self._results_selection_changed)
+        left.addWidget(self.results, 1)
+        self.result_count = QLabel("")
+        left.addWidget(self.result_count)
+
+        outer = QHBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addLayout(left, 3)
+        if multi:
+            middle = QVBoxLayout()
+            middle.addStretch(1)
+            self.add_button = QPushButton("添加 →")
+            self.add_button.setObjectName("personPickerAdd")
+            self.add_button.setToolTip("把左边选中的人（可按住 Ctrl/Shift 多选）加入名单")
+            self.add_button.clicked.connect(self.add_selected)
+            middle.addWidget(self.add_button)
+            self.add_all_button = QPushButton("全部添加")
+            self.add_all_button.setObjectName("personPickerAddAll")
+            self.add_all_button.setToolTip("把当前查找结果全部加入名单（最多 500 人），如查找“3-2”得到一个单元的人")
+            self.add_all_button.clicked.connect(self.add_all_results)
+            middle.addWidget(self.add_all_button)
+            self.remove_button = QPushButton("← 移除")
+            self.remove_button.setObjectName("personPickerRemove")
+            self.remove_button.clicked.connect(self.remove_selected)
+            middle.addWidget(self.remove_button)
+            self.paste_button = QPushButton("粘贴名单…")
+            self.paste_button.setObjectName("personPickerPaste")
+            self.paste_button.setToolTip("把签到表上的姓名或身份证号一行一个粘贴进来，一次加入")
+            self.paste_button.clicked.connect(self.paste_list)
+            middle.addWidget(self.paste_button)
+            middle.addStretch(1)
+            outer.addLayout(middle)
+            right = QVBoxLayout()
+            self.chosen_label = QLabel("已选 0 人")
+            self.chosen_label.setObjectName("personPickerCount")
+            right.addWidget(self.chosen_label)
+            self.chosen = QListWidget()
+            self.chosen.setObjectName("personPickerSelected")
+            self.chosen.setAccessibleName("已选居民")
+            self.chosen.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+            self.chosen.installEventFilter(self)
+            right.addWidget(self.chosen, 1)
+            outer.addLayout(right, 2)
+
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(200)
+        self._timer.timeout.connect(self.apply_search)
+        self.search.textChanged.connect(lambda _t: self._timer.start())
+        self.apply_search()
+
+    # -- search -------------------------------------------------------------------------------
+    def apply_search(self) -> None:
+        self._timer.stop()
+        cond, params = person_search_sql(self.search.text())
+        where = LIVE
+        if self.restrict is not None:
+            where += f" AND ({self.restrict[0]})"
+            params = [*self.restrict[1], *params]
+        if cond:
+            where += f" AND {cond}"
+        elif self.restrict is None:
+            where += " AND 0"  # nothing typed yet: no list of the whole community
+        self.model.set_filter(where, params)
+        n = self.model.rowCount()
+        if not cond and self.restrict is None:
+            self.result_count.setText("请输入姓名、拼音首字母、房号或身份证号查找")
+        else:
+            self.result_count.setText(f"找到 {n:,} 人" + ("，↑↓ 选择，回车添加" if n and self.multi else ""))
+        if n:
+            self.results.selectRow(0)
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
+            key = event.key()
+            if obj is self.search:
+                if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+                    if self._timer.isActive():
+                        self.apply_search()
+                    if self.multi:
+                        self.add_selected()
+                        self.search.selectAll()
+                    elif self.selected_ids():
+                        self.confirmed.emit()
+                    return True  # never the dialog's default button: nothing is saved by Enter here
+                if key in (Qt.Key.Key_Down, Qt.Key.Key_Up):
+                    cur = self.results.currentIndex().row()
+                    step = 1 if key == Qt.Key.Key_Down else -1
+                    row = max(0, min(self.model.rowCount() - 1, cur + step))
+                    if self.model.rowCount():
+                        self.results.selectRow(row)
+                    return True
+            elif self.multi and obj is self.chosen and key == Qt.Key.Key_Delete:
+                self.remove_selected()
+                return True
+        return super().eventFilter(obj, event)
+
+    def _results_selection_changed(self, *_args: Any) -> None:
+        if not self.multi:
+            self.selectionChanged.emit()
+
+    # -- choosing -----------------------------------------------------------------------------
+    def _label(self, row: dict) -> str:
+        bits = [row.get("name") or "", f"{row['age']}岁" if row.get("age") is not None else "", row.get("address") or ""]
+        return " ".join(b for b in bits if b)
+
+    def add_selected(self) -> None:
+        if not self.multi:
+            self.selectionChanged.emit()  # single choice: the highlighted row is the choice
+            return
+        rows = sorted({i.row() for i in self.results.selectionModel().selectedRows()})
+        if not rows and self.results.currentIndex().isValid():
+            rows = [self.results.currentIndex().row()]
+        added = False
+        for r in rows:
+            row = self.model.row(r)
+            if row and row["_id"] not in self._chosen:
+                self._add(row["_id"], self._label(row))
+                added = True
+        if added:
+            self._changed()
+
+    def add_all_results(self) -> None:
+        n = self.model.rowCount()
+        if n > 500:
+            QMessageBox.information(self, "人数太多", f"查找结果有 {n:,} 人，请把条件写得更具体（最多一次添加 500 人）。")
+            return
+        for r in range(n):
+            row = self.model.row(r)
+            if row and row["_id"] not in self._chosen:
+                self._add(row["_id"], self._label(row))
+        self._changed()
+
+    def _add(self, person_id: str, label: str) -> None:
+        self._chosen[person_id] = label
+        item = QListWidgetItem(label)
+        item.setData(Qt.ItemDataRole.UserRole, person_id)
+        self.chosen.addItem(item)
+
+    def remove_selected(self) -> None:
+        for item in self.chosen.selectedItems():
+            self._chosen.pop(item.data(Qt.ItemDataRole.UserRole), None)
+            self.chosen.takeItem(self.chosen.row(item))
+        self._changed()
+
+    def add_ids(self, person_ids: list[str]) -> None:
+        """Add people by id (pasted list, a previous course's participants)."""
+        if not person_ids:
+            return
+        marks = ", ".join("?" for _ in person_ids)
+        cols = ", ".join(f"{c.sql} AS {c.key}" for c in self.model.columns)
+        rows = {r["_id"]: dict(r) for r in self.db.query(
+            f"SELECT p.id AS _id, {cols} FROM {PICKER_FROM} WHERE p.id IN ({marks})", person_ids)}
+        for pid in person_ids:
+            if pid in rows and pid not in self._chosen:
+                self._add(pid, self._label(rows[pid]))
+        self._changed()
+
+    def paste_list(self) -> None:
+        text, ok = QInputDialog.getMultiLineText(
+            self, "粘贴名单", "一行一个姓名或身份证号（同名的请在姓名后空一格写房号，如“张三 501”）：")
+        if ok:
+            self.add_pasted(text)
+
+    def add_pasted(self, text: str) -> list[str]:
+        """Match a pasted list; the ones found are added; returns the lines that need a look."""
+        from app.models import training
+
+        found, problems = training.match_names(self.db, text)
+        self.add_ids(found)
+        if problems:
+            QMessageBox.information(
+                self, "部分名单未加入",
+                f"已加入 {len(found)} 人。以下 {len(problems)} 行未加入，请用查找框逐个添加：\n" + "\n".join(problems[:30]),
+            )
+        return problems
+
+    def _changed(self) -> None:
+        if self.multi:
+            self.chosen_label.setText(f"已选 {len(self._chosen)} 人")
+        self.selectionChanged.emit()
+
+    def selected_ids(self) -> list[str]:
+        if self.multi:
+            return list(self._chosen)
+        idx = self.results.currentIndex()
+        pid = self.model.row_id(idx.row()) if idx.isValid() else None
+        return [pid] if pid else []
+
+    def clear(self) -> None:
+        self._chosen.clear()
+        if self.multi:
+            self.chosen.clear()
+        self._changed()

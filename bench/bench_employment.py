@@ -1,0 +1,146 @@
+"""Employment figures on the 100,000-resident demo: recount time, opening the list behind each figure, writes.
+
+    .venv/bin/python bench/bench_employment.py [100k|23k]
+
+Writes (a job, a 40-person course) run inside a transaction that is rolled back: the demo file is unchanged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+import time
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from common import ensure_demo, median, percentile, print_table  # noqa: E402
+
+from app.models import employment, labour, training  # noqa: E402
+from app.models.db import open_database  # noqa: E402
+
+
+class Rollback(Exception):
+    pass
+
+
+CPU: dict[int, list[float]] = {}
+
+
+def timed(fn, runs: int) -> list[float]:
+    """Wall-clock ms of each run; the process CPU ms are kept beside them (the machine may be shared)."""
+    out, cpu = [], []
+    for _ in range(runs):
+        c0 = time.process_time()
+        t0 = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - t0) * 1000)
+        cpu.append((time.process_time() - c0) * 1000)
+    CPU[id(out)] = cpu
+    return out
+
+
+def fmt(ms: list[float]) -> str:
+    cpu = CPU.get(id(ms))
+    tail = f"   (CPU median {median(cpu):6.1f} ms)" if cpu else ""
+    return f"median {median(ms):7.1f} ms   p90 {percentile(ms, 90):7.1f} ms   max {max(ms):7.1f} ms{tail}"
+
+
+def main() -> None:
+    size = sys.argv[1] if len(sys.argv) > 1 else "100k"
+    path = ensure_demo(size)
+    db = open_database(path, user="bench")
+    # A demo file generated before m0004 gained its indexes lacks them; a new database has them.
+    from app.models.migrations import m0004_employment
+
+    m0004_employment.ensure_indexes(db.conn)
+    load = os.getloadavg()[0]
+    today = dt.date.today()
+    residents = db.scalar("SELECT count(*) FROM person WHERE deleted = 0 AND status = '在册'")
+    figures = labour.compute_figures(db, today)
+    rows = [("residents", f"{residents:,}")]
+    rows += [(k, str(v)) for k, v in figures.as_stats().items()]
+    print_table(f"figures on demo-{size} ({today})", rows)
+
+    timings = [("compute_figures (all figures)", fmt(timed(lambda: labour.compute_figures(db, today), 10)))]
+
+    from PySide6.QtWidgets import QApplication
+
+    from app.ui.employment_dialogs import to_columns
+    from app.widgets.person_picker import IdListModel, person_search_sql
+    from app.widgets.person_picker import IdPagedModel as SqlTableModel
+
+    app = QApplication.instance() or QApplication([])  # noqa: F841 - models need a Qt application
+
+    def open_list(key: str) -> None:
+        # What the list window does: the ids behind the figure (in the background), then one page.
+        fl = labour.figure_list(db, key, today)
+        model = IdListModel(db, fl.from_sql, to_columns(fl.columns), id_sql=fl.id_sql, order_by=fl.order_by)
+        model.set_ids(labour.figure_ids(db, key, today))
+        n = model.rowCount()
+        if n:
+            for r in range(min(n, 40)):  # what a window shows
+                for c in range(model.columnCount()):
+                    model.data(model.index(r, c))
+
+    keys = labour.PEOPLE_FIGURES + labour.HOUSEHOLD_FIGURES + labour.ATTENDANCE_FIGURES
+    worst = 0.0
+    for key in keys:
+        ms = timed(lambda k=key: open_list(k), 5)
+        worst = max(worst, median(ms))
+        timings.append((f"open list: {key}", fmt(ms)))
+
+    # The ledger tab's first screen with a search typed.
+
+    def search(text: str) -> None:
+        fl = labour.figure_list(db, "labour_force", today)
+        cond, params = person_search_sql(text)
+        where = labour.rules(db, today).labour_where("p", use_index=False)  # as the tab does with a search
+        model = SqlTableModel(db, fl.from_sql, to_columns(fl.columns), id_sql=fl.id_sql,
+                              where=f"{where} AND {cond}", params=params, order_by=fl.order_by,
+                              lean_from=fl.lean_from)
+        model.rowCount()
+        model.row(0)
+
+    for text in ("zy", "张", "3-2", "5201"):
+        timings.append((f"labour ledger search '{text}'", fmt(timed(lambda t=text: search(t), 5))))
+
+    # A job for a member of a zero-employment household, then the list again (inside a rolled-back tx).
+    zero = labour.figure_list(db, "zero_employment_households", today)
+    hid = db.scalar(f"SELECT h.id FROM {zero.from_sql} WHERE {zero.where} LIMIT 1")
+    lf = labour.figure_list(db, "labour_force", today)
+    pid = db.scalar(f"SELECT p.id FROM {lf.from_sql} WHERE {lf.where} AND p.household_id = ? LIMIT 1", (hid,))
+    people = [r[0] for r in db.query(f"SELECT p.id FROM {lf.from_sql} WHERE {lf.where} LIMIT 40")]
+    before = db.scalar(zero.count_sql())
+    t_job = t_list = t_course = 0.0
+    after = before
+    try:
+        with db.write():
+            t0 = time.perf_counter()
+            employment.save_job(db, {"person_id": pid, "kind": "就近就业", "sub_kind": "帮扶车间",
+                                     "start_date": today.isoformat(), "monthly_income": "2600"},
+                                confirm_overlap=True)
+            t_job = (time.perf_counter() - t0) * 1000
+            t0 = time.perf_counter()
+            open_list("zero_employment_households")
+            after = db.scalar(zero.count_sql())
+            t_list = (time.perf_counter() - t0) * 1000
+            t0 = time.perf_counter()
+            training.save_course(db, {"name": "bench 电焊", "kind": "技能提升", "start_date": today.isoformat(),
+                                      "hours": "40"}, people)
+            t_course = (time.perf_counter() - t0) * 1000
+            raise Rollback
+    except Rollback:
+        pass
+    timings += [
+        ("save a job", f"{t_job:.1f} ms"),
+        ("zero-employment list after it", f"{t_list:.1f} ms ({before} → {after} households)"),
+        ("save a course with 40 people", f"{t_course:.1f} ms"),
+        ("worst median list opening", f"{worst:.1f} ms"),
+    ]
+    print_table(f"timings (load average {load:.1f} on {os.cpu_count()} CPUs when started)", timings)
+    db.close()
+
+
+if __name__ == "__main__":
+    main()

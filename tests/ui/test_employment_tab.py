@@ -1,0 +1,318 @@
+"""The employment tab through the clerk's hands: figures, a job clearing a zero-employment household, a course."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialogButtonBox, QMessageBox
+
+from app.models import labour, training
+from app.models.db import open_database
+from app.ui.context import AppContext
+from app.ui.employment_dialogs import JobDialog
+from app.ui.events import DataEvents
+from app.ui.ops import OpRunner
+from app.ui.training_dialogs import CourseDialog
+from tests.models.test_labour_figures import build_community
+
+
+@pytest.fixture
+def ctx(tmp_path):
+    db = open_database(tmp_path / "office.db", user="测试员")
+    build_community(db)
+    context = AppContext(db=db, runner=OpRunner(db.path, db.user), events=DataEvents())
+    yield context
+    context.runner.shutdown()
+    db.close()
+
+
+@pytest.fixture
+def tab(qtbot, ctx):
+    from app.ui.employment_tab import EmploymentTab
+
+    widget = EmploymentTab(ctx)  # closed here, not by qtbot: its recount must land first
+    widget.resize(1300, 800)
+    widget.show()
+    qtbot.waitExposed(widget)
+    qtbot.waitUntil(lambda: widget.figures is not None and not widget._figures_running, timeout=10000)
+    yield widget
+    # A recount started by the test's last write must land before the tab is closed.
+    qtbot.waitUntil(lambda: not widget._figures_running, timeout=10000)
+    widget.ctx.runner.wait_idle()
+    qtbot.wait(10)
+    widget.close()
+    widget.deleteLater()
+    qtbot.wait(10)
+
+
+def wait_figures(qtbot, tab, expect):
+    qtbot.waitUntil(lambda: tab.figures is not None and not tab._figures_running and expect(tab.figures),
+                    timeout=10000)
+
+
+@pytest.fixture
+def no_modal(monkeypatch):
+    """Message boxes answer at once; what they said is kept."""
+    said: list[str] = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda _p, _t, text, *a, **k: said.append(text))
+    monkeypatch.setattr(QMessageBox, "information", lambda _p, _t, text, *a, **k: said.append(text))
+    return said
+
+
+def test_tab_shows_figures_and_ledger(tab, ctx):
+    today = dt.date.today()
+    expected = labour.compute_figures(ctx.db, today)
+    assert tab.objectName() == "employmentTab"
+    table = tab.findChild(type(tab.table), "employmentTable")
+    assert table is tab.table
+    assert tab.ledger_model.rowCount() == expected.labour_force
+    btn = tab.figure_buttons["zero_employment_households"]
+    assert btn.text().startswith(str(expected.zero_employment_households))
+    assert "零就业家庭" in btn.toolTip() and "有劳动力" in btn.toolTip()
+    assert "%" in tab.figure_buttons["employment_rate"].text()
+
+
+def test_ledger_search_by_initials_and_room(qtbot, tab):
+    qtbot.keyClicks(tab.ledger_search, "1-1-104")
+    tab.apply_filters()
+    names = {tab.ledger_model.row(i)["name"] for i in range(tab.ledger_model.rowCount())}
+    assert names <= {"子", "寅"} and "子" in names
+    tab.ledger_search.clear()
+    tab.ledger_filter.setCurrentIndex(2)  # 未就业
+    tab.apply_filters()
+    rows = [tab.ledger_model.row(i) for i in range(tab.ledger_model.rowCount())]
+    assert rows and all(not r["current_job"] for r in rows)
+
+
+def test_entering_a_job_shrinks_the_zero_employment_list(qtbot, tab, ctx, monkeypatch, no_modal):
+    dialog = tab.open_figure("zero_employment_households")  # a child of the tab, deleted on close
+    qtbot.waitUntil(lambda: dialog.ready, timeout=10000)
+    assert dialog.model.rowCount() == 1
+    assert dialog.model.row(0)["number"] == "H4"
+    before = tab.figures.zero_employment_households
+
+    def fill_and_save(job_dialog):
+        # The household's members are listed; pick 子 with the keyboard, then fill the form.
+        job_dialog.picker.search.setFocus()
+        qtbot.keyClicks(job_dialog.picker.search, "zi")  # pinyin of 子
+        job_dialog.picker.apply_search()
+        assert job_dialog.current_person_id() is not None
+        qtbot.keyClick(job_dialog.picker.search, Qt.Key.Key_Return)  # moves on to the form, saves nothing
+        assert job_dialog.result() == 0 and job_dialog.saved_id is None
+        job_dialog.kind.setCurrentText("就近就业")
+        job_dialog.sub_kind.setCurrentText("帮扶车间")
+        job_dialog.employer.setText("扶贫鞋厂")
+        job_dialog.start_date.setText(dt.date.today().isoformat())
+        job_dialog.income.setText("2600.50")
+        job_dialog.buttons.button(QDialogButtonBox.StandardButton.Save).click()
+        return job_dialog.result()
+
+    monkeypatch.setattr(JobDialog, "exec", fill_and_save)
+    dialog.table.selectRow(0)
+    dialog.job_button.click()
+    assert no_modal == []
+    # The open list follows at once (动态清零) …
+    qtbot.waitUntil(lambda: dialog.ready and dialog.model.rowCount() == 0, timeout=10000)
+    assert "0 户" in dialog.count_label.text()
+    # … and the figure on the tab after the background recount.
+    wait_figures(qtbot, tab, lambda f: f.zero_employment_households == before - 1)
+    assert tab.figure_buttons["zero_employment_households"].text().startswith(str(before - 1))
+    row = ctx.db.one("SELECT * FROM employment WHERE employer = '扶贫鞋厂'")
+    assert row["monthly_income_fen"] == 260050
+    dialog.close()
+
+
+def test_bad_job_input_is_refused_with_a_message(qtbot, tab, ctx, monkeypatch, no_modal):
+    person = ctx.db.scalar("SELECT id FROM person WHERE name = '子'")
+    dialog = JobDialog(ctx, person_id=person)
+    qtbot.addWidget(dialog)
+    before = ctx.db.scalar("SELECT count(*) FROM employment")
+    dialog.income.setText("-300")
+    dialog.buttons.button(QDialogButtonBox.StandardButton.Save).click()
+    assert no_modal and "负数" in no_modal[-1]
+    dialog.income.setText("3000")
+    dialog.start_date.setText("2026-05-01")
+    dialog.end_date.setText("2026-04-01")
+    dialog.buttons.button(QDialogButtonBox.StandardButton.Save).click()
+    assert "早于开始日期" in no_modal[-1]
+    assert ctx.db.scalar("SELECT count(*) FROM employment") == before
+    assert dialog.result() == 0
+
+
+def test_overlapping_job_asks_first(qtbot, tab, ctx, monkeypatch, no_modal):
+    person = ctx.db.scalar("SELECT id FROM person WHERE name = '甲'")
+    answers = [QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes]
+    asked: list[str] = []
+
+    def question(_parent, _title, text, *_a, **_k):
+        asked.append(text)
+        return answers.pop(0)
+
+    monkeypatch.setattr(QMessageBox, "question", question)
+    dialog = JobDialog(ctx, person_id=person)
+    qtbot.addWidget(dialog)
+    dialog.kind.setCurrentText("灵活就业")
+    dialog.start_date.setText("2026-01-01")
+    before = ctx.db.scalar("SELECT count(*) FROM employment")
+    save = dialog.buttons.button(QDialogButtonBox.StandardButton.Save)
+    save.click()
+    assert "已有工作" in asked[0]
+    assert ctx.db.scalar("SELECT count(*) FROM employment") == before
+    save.click()
+    assert ctx.db.scalar("SELECT count(*) FROM employment") == before + 1
+
+
+def test_entering_a_course_for_several_people(qtbot, tab, ctx, monkeypatch, no_modal):
+    today = dt.date.today()
+    year_before = labour.compute_figures(ctx.db, today).training_person_times_year
+
+    def fill_and_save(course):
+        course.name.setText("2026年第1期中式烹调")
+        course.kind.setCurrentText("技能提升")
+        course.provider.setText("县人社局")
+        course.start_date.setText(today.isoformat())
+        course.hours.setText("40")
+        course.with_certificate.setChecked(True)
+        course.certificate_name.setText("中式烹调师（五级）")
+        search = course.picker.search
+        for name in ("jia", "yi", "zi"):  # 甲, 乙 (before 寅 yin), 子 — typed as pinyin
+            search.selectAll()
+            qtbot.keyClicks(search, name)
+            course.picker.apply_search()
+            qtbot.keyClick(search, Qt.Key.Key_Return)
+        # a whole stairwell at once, then a pasted sign-in list (甲 again: kept once)
+        search.selectAll()
+        qtbot.keyClicks(search, "1-1-201")
+        course.picker.apply_search()
+        course.picker.add_all_button.click()
+        course.picker.add_pasted("己\n甲")
+        assert course.picker.chosen.count() == 7  # 甲 乙 子 + 卯 辰 巳 (201) + 己
+        course.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Save).click()
+        return course.result()
+
+    monkeypatch.setattr(CourseDialog, "exec", fill_and_save)
+    tab.inner.setCurrentIndex(2)
+    tab.course_new_button.click()
+    assert no_modal == []
+    assert tab.courses_model.rowCount() == 3
+    course_id = ctx.db.scalar("SELECT id FROM training_course WHERE name = '2026年第1期中式烹调'")
+    assert len(training.participants(ctx.db, course_id)) == 7
+    wait_figures(qtbot, tab, lambda f: f.training_person_times_year == year_before + 7)
+    # choosing the course lists its people
+    for r in range(tab.courses_model.rowCount()):
+        if tab.courses_model.row_id(r) == course_id:
+            tab.training_table.selectRow(r)
+    assert tab.attendance_model.rowCount() == 7
+    assert "7 人" in tab.attendance_title.text()
+    assert tab.selected_course_id() == course_id
+
+
+def test_course_with_someone_who_moved_away_saves_nothing(qtbot, tab, ctx, no_modal):
+    dialog = CourseDialog(ctx)
+    qtbot.addWidget(dialog)
+    dialog.name.setText("电工")
+    dialog.start_date.setText("2026-11-01")
+    gone = ctx.db.scalar("SELECT id FROM person WHERE name = '戊'")
+    here = ctx.db.scalar("SELECT id FROM person WHERE name = '甲'")
+    dialog.picker.add_ids([here])
+    dialog.picker._add(gone, "戊")  # as if picked before the move was recorded
+    before = ctx.db.scalar("SELECT count(*) FROM training_course")
+    dialog.save()
+    assert "戊" in no_modal[-1] and "迁出" in no_modal[-1]
+    assert ctx.db.scalar("SELECT count(*) FROM training_course") == before
+    assert dialog.result() == 0
+
+
+def test_every_figure_opens_its_list(qtbot, tab):
+    for key in labour.PEOPLE_FIGURES + labour.HOUSEHOLD_FIGURES + labour.ATTENDANCE_FIGURES:
+        dialog = tab.open_figure(key)
+        qtbot.waitUntil(lambda d=dialog: d.ready, timeout=10000)
+        assert dialog.model.rowCount() == getattr(tab.figures, key), key
+        assert dialog.model.row(0) is not None or dialog.model.rowCount() == 0
+        dialog.close()
+
+
+def test_ending_and_deleting_a_job_from_the_job_ledger(qtbot, tab, ctx, monkeypatch, no_modal):
+    from PySide6.QtWidgets import QInputDialog
+
+    tab.inner.setCurrentIndex(1)
+    tab.jobs_state.setCurrentIndex(2)  # 全部
+    tab.apply_filters()
+    total = tab.jobs_model.rowCount()
+    job_id = ctx.db.scalar("SELECT e.id FROM employment e JOIN person p ON p.id = e.person_id WHERE p.name = '甲'")
+    row = next(r for r in range(total) if tab.jobs_model.row_id(r) == job_id)
+    tab.jobs_table.selectRow(row)
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("2026-01-01", True))
+    tab.job_end_button.click()
+    assert ctx.db.get("employment", job_id)["end_date"] == "2026-01-01"
+    assert tab.jobs_model.rowCount() == total  # ended, still in the history
+    tab.jobs_state.setCurrentIndex(1)  # 已结束
+    tab.apply_filters()
+    assert job_id in [tab.jobs_model.row_id(r) for r in range(tab.jobs_model.rowCount())]
+
+    tab.jobs_state.setCurrentIndex(2)
+    tab.apply_filters()
+    row = next(r for r in range(tab.jobs_model.rowCount()) if tab.jobs_model.row_id(r) == job_id)
+    tab.jobs_table.selectRow(row)
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.No)
+    tab.job_delete_button.click()
+    assert ctx.db.get("employment", job_id)["deleted"] == 0
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    tab.job_delete_button.click()
+    assert ctx.db.get("employment", job_id)["deleted"] == 1
+    assert tab.jobs_model.rowCount() == total - 1
+
+
+def test_intention_recorded_then_met_by_a_job(qtbot, tab, ctx, monkeypatch, no_modal):
+    from PySide6.QtWidgets import QInputDialog
+
+    from app.ui.employment_dialogs import IntentionDialog
+
+    person = ctx.db.scalar("SELECT id FROM person WHERE name = '子'")
+    dialog = IntentionDialog(ctx, person_id=person)
+    qtbot.addWidget(dialog)
+    dialog.kind.setCurrentText("就业")
+    dialog.job_kind.setCurrentText("就近就业")
+    dialog.place.setText("县城附近")
+    dialog.save()
+    assert dialog.result() == 1
+    tab.inner.setCurrentIndex(3)
+    assert tab.intentions_model.rowCount() == 1
+    # The job dialog offers to close the open need, and does so when saved.
+    job = JobDialog(ctx, person_id=person)
+    qtbot.addWidget(job)
+    assert len(job.intention_checks) == 1 and job.intention_checks[0][0].isChecked()
+    job.kind.setCurrentText("灵活就业")
+    job.start_date.setText(dt.date.today().isoformat())
+    job.buttons.button(QDialogButtonBox.StandardButton.Save).click()
+    assert job.result() == 1
+    assert tab.intentions_model.rowCount() == 0  # 未满足 list is empty now
+    tab.intentions_state.setCurrentIndex(1)  # 已满足
+    tab.apply_filters()
+    assert tab.intentions_model.row(0)["met"].startswith("就业：灵活就业")
+    # reopen, then close by hand choosing the training record
+    tab.intentions_table.selectRow(0)
+    tab.intention_reopen_button.click()
+    tab.intentions_state.setCurrentIndex(0)
+    tab.apply_filters()
+    tab.intentions_table.selectRow(0)
+    monkeypatch.setattr(QInputDialog, "getItem", lambda _p, _t, _l, items, *a, **k: (items[1], True))
+    tab.intention_close_button.click()
+    assert tab.intentions_model.rowCount() == 0
+
+
+def test_course_can_start_from_an_earlier_courses_people(qtbot, tab, ctx, no_modal):
+    dialog = CourseDialog(ctx)
+    qtbot.addWidget(dialog)
+    index = next(i for i in range(dialog.previous.count()) if dialog.previous.itemText(i).startswith("电焊"))
+    dialog.previous.setCurrentIndex(index)
+    dialog.copy_button.click()
+    assert dialog.picker.chosen.count() == 3  # 甲 乙 己 of the 电焊 course
+    dialog.name.setText("电焊（第二期）")
+    dialog.start_date.setText("2026-11-01")
+    dialog.save()
+    assert dialog.result() == 1
+    course_id = ctx.db.scalar("SELECT id FROM training_course WHERE name = '电焊（第二期）'")
+    assert len(training.participants(ctx.db, course_id)) == 3
