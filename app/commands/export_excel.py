@@ -1,0 +1,35 @@
+"""`anju export-excel`: write a ledger to an .xlsx workbook in the county's layout."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from app.cli import add_db_argument, resolve_db
+from app.models.db import open_database
+from app.models.excel_export import export_ledger
+from app.models.ledgers import LEDGERS
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "export-excel",
+        help="export a ledger to Excel (.xlsx)",
+        description="导出台账到 Excel。台账：" + "，".join(f"{k}（{v.title}）" for k, v in LEDGERS.items()),
+    )
+    add_db_argument(p)
+    p.add_argument("--ledger", required=True, choices=list(LEDGERS), help="which ledger")
+    p.add_argument("--out", required=True, help="the .xlsx file to write")
+    p.add_argument("--masked", action="store_true", help="mask ID numbers (first 6 + last 4 kept)")
+    p.add_argument("--month", help="YYYY-MM for monthly-disputes (default: this month)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    t0 = time.perf_counter()
+    with open_database(resolve_db(args), create=False) as db:
+        options = {"month": args.month} if args.month and args.ledger == "monthly-disputes" else {}
+        n = export_ledger(db, args.ledger, args.out, masked=args.masked, options=options)
+    print(f"已导出 {LEDGERS[args.ledger].title} {n} 行 → {args.out}（{time.perf_counter() - t0:.1f} 秒）", file=sys.stdout)
+    return 0

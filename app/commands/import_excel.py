@@ -1,0 +1,64 @@
+"""`anju import-excel`: check a ledger workbook row by row, then import it all or nothing."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from app.cli import add_db_argument, resolve_db
+from app.models.db import open_database
+from app.models.excel_import import IMPORTABLE, apply_plan, plan_import, write_error_workbook
+
+MAX_ERRORS_SHOWN = 50
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "import-excel",
+        help="import a ledger from Excel (.xlsx/.xls/.ods); all or nothing unless --valid-only",
+        description="从 Excel 导入居民花名册、搬迁户、就业、培训、需求或入户走访台账（按表头自动识别）。先逐行检查；默认有任何错误就不导入。",
+    )
+    add_db_argument(p)
+    p.add_argument("file", help="the workbook to import")
+    p.add_argument("--ledger", choices=list(IMPORTABLE), default=None,
+                   help="ledger layout of the file (default: told by its header)")
+    p.add_argument("--dry-run", action="store_true", help="check and report only; change nothing")
+    p.add_argument("--valid-only", action="store_true", help="import the valid rows, skip the rows with errors")
+    p.add_argument("--errors-out", help="write a copy of the workbook with the errors marked")
+    p.add_argument("--json", action="store_true", help='last line: {"new": N, "updated": M, "unchanged": K, "errors": E}')
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    with open_database(resolve_db(args), create=False) as db:
+        plan = plan_import(db, args.file, ledger=args.ledger)
+        counts = plan.counts
+        out = sys.stdout
+        what = IMPORTABLE.get(plan.ledger, plan.ledger)
+        print(f"{plan.path.name} · {what} · 工作表“{plan.sheet}” · 表头在第 {plan.header_row} 行", file=out)
+        if plan.ignored_headers:
+            print(f"未识别、已忽略的列：{'、'.join(plan.ignored_headers)}", file=out)
+        print(plan.summary(), file=out)
+        for e in plan.errors[:MAX_ERRORS_SHOWN]:
+            print(f"  ✗ {e.message()}", file=out)
+        if len(plan.errors) > MAX_ERRORS_SHOWN:
+            print(f"  … 另有 {len(plan.errors) - MAX_ERRORS_SHOWN} 处错误（用 --errors-out 保存完整清单）", file=out)
+        if args.errors_out and plan.errors:
+            path = write_error_workbook(plan, args.errors_out)
+            print(f"错误已标注在：{path}", file=out)
+        applied = False
+        if args.dry_run:
+            print("试运行：未作任何改动。", file=out)
+        elif counts["errors"] and not args.valid_only:
+            print("有错误，按“全部或不导入”的规则未导入任何数据（改正后重试，或加 --valid-only 只导入正确的行）。", file=out)
+        else:
+            apply_plan(db, plan, valid_only=args.valid_only)
+            applied = True
+            skipped = f"，跳过有错误的 {counts['errors']} 行" if counts["errors"] else ""
+            print(f"已导入：新增 {counts['new']} 人，更新 {counts['updated']} 人{skipped}。", file=out)
+        if args.json:
+            print(json.dumps({k: counts[k] for k in ("new", "updated", "unchanged", "errors")}), file=out)
+    if applied or (args.dry_run and not counts["errors"]):
+        return 0
+    return 1

@@ -1,0 +1,153 @@
+"""Writing a ledger to .xlsx: title row, frozen bold header, text IDs and phones, real dates.
+
+XlsxWriter (not openpyxl) writes: it was the fastest writer measured on the office PC class of
+machine (see bench/bench_excel.py), and its constant-memory mode streams rows to disk so
+100,000 residents never sit in memory at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import xlsxwriter
+
+from app.models import settings
+from app.models.db import Database
+from app.models.errors import KnownError
+from app.models.id_numbers import mask
+from app.models.ledgers import DATE, ID, INT, MONEY, NUMBER, get_ledger
+
+ProgressFn = Callable[[int, int], None]
+PROGRESS_EVERY = 2000
+# Constant-memory mode streams each row to disk; measured on 100k residents it keeps peak memory
+# under 100 MB for about the same time as the in-memory mode (see bench/bench_excel.py).
+CONSTANT_MEMORY = True
+
+
+def export_ledger(
+    db: Database,
+    ledger_name: str,
+    out: str | Path,
+    *,
+    where: str = "",
+    params: Sequence[Any] = (),
+    masked: bool = False,
+    options: dict | None = None,
+    progress: ProgressFn | None = None,
+) -> int:
+    """Write the ledger to `out` (.xlsx); returns the number of data rows written.
+
+    The file appears complete or not at all: it is written under a temporary name first.
+    """
+    ledger = get_ledger(ledger_name)
+    out = Path(out)
+    if out.suffix.lower() != ".xlsx":
+        out = out.with_suffix(".xlsx")
+    columns, total, rows = ledger.rows(db, where, params, options)
+    tmp = out.with_name(f".{out.name}.part")
+    try:
+        count = _write(db, ledger.title, columns, total, rows, tmp, masked, options or {}, progress)
+        os.replace(tmp, out)
+    except PermissionError as exc:
+        tmp.unlink(missing_ok=True)
+        raise KnownError(f"无法写入“{out}”：文件可能正在 Excel 中打开，请先关闭它。（{exc.strerror}）") from exc
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise KnownError(f"无法写入“{out}”：{exc.strerror or exc}") from exc
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return count
+
+
+def _write(db, title, columns, total, rows, path: Path, masked: bool, options: dict, progress) -> int:
+    wb = xlsxwriter.Workbook(
+        str(path),
+        {
+            "constant_memory": CONSTANT_MEMORY,
+            # User text is never a formula, a number or a link: it goes out exactly as typed.
+            "strings_to_formulas": False,
+            "strings_to_numbers": False,
+            "strings_to_urls": False,
+        },
+    )
+    try:
+        ws = wb.add_worksheet(title[:31].replace("（", "(").replace("）", ")"))
+        f_title = wb.add_format({"bold": True, "font_size": 14, "align": "left", "valign": "vcenter"})
+        f_head = wb.add_format(
+            {"bold": True, "border": 1, "bg_color": "#DDEBF7", "align": "center", "valign": "vcenter",
+             "text_wrap": True}
+        )
+        f_text = wb.add_format({"num_format": "@"})
+        f_date = wb.add_format({"num_format": "yyyy-mm-dd", "align": "left"})
+        f_money = wb.add_format({"num_format": "#,##0.00"})
+        office = settings.get(db, "office_name")
+        today = dt.date.today().isoformat()
+        extra = f"（{options['month']}）" if options.get("month") else ""
+        suffix = "（证件号已脱敏）" if masked else ""
+        ncols = len(columns)
+        heading = f"{office}　{title}{extra}{suffix}　导出日期：{today}　共 {total} 条"
+        ws.set_row(0, 24)
+        if ncols > 1:
+            ws.merge_range(0, 0, 0, ncols - 1, heading, f_title)
+        else:
+            ws.write_string(0, 0, heading, f_title)
+        for c, col in enumerate(columns):
+            # Text columns get the text format so a clerk typing into them in Excel keeps text.
+            ws.set_column(c, c, col.width, f_text if col.kind not in (DATE, MONEY, INT, NUMBER) else None)
+            ws.write_string(1, c, col.header, f_head)
+        ws.freeze_panes(2, 0)
+        ws.set_landscape()
+        ws.set_paper(9)  # A4
+        ws.fit_to_pages(1, 0)
+        ws.repeat_rows(1)
+        ws.autofilter(1, 0, 1 + max(total, 0), ncols - 1)
+        write_string, write_number, write_datetime = ws.write_string, ws.write_number, ws.write_datetime
+        kinds = [col.kind for col in columns]
+        r = 1
+        for r, row in enumerate(rows, start=2):
+            for c, value in enumerate(row):
+                if value is None or value == "":
+                    continue
+                kind = kinds[c]
+                if kind == ID:
+                    write_string(r, c, mask(str(value)) if masked else str(value))
+                elif kind == DATE:
+                    d = _as_date(value)
+                    if d is None:
+                        write_string(r, c, str(value))
+                    else:
+                        write_datetime(r, c, d, f_date)
+                elif kind == MONEY:
+                    write_number(r, c, int(value) / 100, f_money)
+                elif kind in (INT, NUMBER) and isinstance(value, (int, float)):
+                    write_number(r, c, value)
+                else:
+                    write_string(r, c, str(value))
+            if progress is not None and r % PROGRESS_EVERY == 0:
+                progress(r - 1, total)
+        count = r - 1
+        if progress is not None:
+            progress(count, total)
+    finally:
+        wb.close()
+    return count
+
+
+def _as_date(value: Any) -> dt.date | None:
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+
+
+def default_file_name(ledger_name: str, masked: bool = False) -> str:
+    ledger = get_ledger(ledger_name)
+    title = ledger.title.split("（")[0]
+    return f"{title}{'（脱敏）' if masked else ''}_{dt.date.today():%Y%m%d}.xlsx"

@@ -1,0 +1,384 @@
+"""File → 导入 Excel…: a dry run in the background, then a preview of every change and error before applying."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QDialog,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QRadioButton,
+    QTableView,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.models.errors import KnownError
+from app.models.excel_import import (
+    IMPORTABLE,
+    ImportCancelled,
+    ImportPlan,
+    apply_plan,
+    plan_import,
+    write_error_workbook,
+)
+from app.ui import events
+from app.ui.context import AppContext
+from app.ui.crash import report_exception
+from app.ui.ops import OpHandle
+
+STATUS_TEXT = {"new": "新增", "updated": "更新", "unchanged": "无变化", "error": "错误"}
+STATUS_COLOUR = {"new": "#2f9e44", "updated": "#1c6dd0", "error": "#d9363e"}
+
+
+class ListModel(QAbstractTableModel):
+    """A read-only table over a Python list of tuples (the preview holds at most one row per file row)."""
+
+    def __init__(self, headers: list[str], parent: Any = None) -> None:
+        super().__init__(parent)
+        self.headers = headers
+        self.rows: list[tuple] = []
+        self.colours: list[str | None] = []
+
+    def set_rows(self, rows: list[tuple], colours: list[str | None] | None = None) -> None:
+        self.beginResetModel()
+        self.rows = rows
+        self.colours = colours or [None] * len(rows)
+        self.endResetModel()
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802, B008
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802, B008
+        return 0 if parent.isValid() else len(self.headers)
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+            value = self.rows[index.row()][index.column()]
+            return "" if value is None else str(value)
+        if role == Qt.ItemDataRole.ForegroundRole and index.column() == 1 and self.colours[index.row()]:
+            return QBrush(QColor(self.colours[index.row()]))
+        return None
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: N802
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return self.headers[section]
+        return None
+
+
+def _table(name: str, accessible: str, model: ListModel, parent: QWidget) -> QTableView:
+    view = QTableView(parent)
+    view.setObjectName(name)
+    view.setAccessibleName(accessible)
+    view.setModel(model)
+    view.setAlternatingRowColors(True)
+    view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+    view.verticalHeader().hide()
+    view.horizontalHeader().setStretchLastSection(True)
+    view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    view.setWordWrap(False)
+    return view
+
+
+class ImportDialog(QDialog):
+    """Preview (dry run) and apply of one workbook. Nothing is written before 导入 is pressed."""
+
+    def __init__(self, ctx: AppContext, path: str | Path | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.path: Path | None = None
+        self.plan: ImportPlan | None = None
+        self.handle: OpHandle | None = None
+        self.result: dict | None = None
+        self.setObjectName("importDialog")
+        self.setAccessibleName("导入 Excel")
+        self.setWindowTitle("导入 Excel（居民花名册 / 搬迁户 / 就业 / 培训 / 需求 / 走访台账）")
+        self.resize(980, 640)
+
+        self.file_label = QLabel("尚未选择文件", self)
+        self.file_label.setObjectName("importFileLabel")
+        self.file_label.setWordWrap(True)
+        self.choose_button = QPushButton("选择文件(&O)…", self)
+        self.choose_button.setObjectName("importChooseButton")
+        top = QHBoxLayout()
+        top.addWidget(self.file_label, 1)
+        top.addWidget(self.choose_button)
+
+        self.summary = QLabel("", self)
+        self.summary.setObjectName("importSummary")
+        self.summary.setAccessibleName("导入预览摘要")
+        self.summary.setTextFormat(Qt.TextFormat.RichText)
+        self.summary.setWordWrap(True)
+
+        self.progress = QProgressBar(self)
+        self.progress.setObjectName("importProgress")
+        self.progress.hide()
+        self.progress_text = QLabel("", self)
+        self.progress_text.setObjectName("importProgressText")
+        self.cancel_button = QPushButton("取消(&C)", self)
+        self.cancel_button.setObjectName("importCancelButton")
+        self.cancel_button.hide()
+        prog = QHBoxLayout()
+        prog.addWidget(self.progress, 1)
+        prog.addWidget(self.progress_text)
+        prog.addWidget(self.cancel_button)
+
+        self.changes_model = ListModel(["行号", "状态", "姓名", "身份证号", "户编号", "变更内容（原值 → 新值）"], self)
+        self.errors_model = ListModel(["工作表", "行号", "列", "单元格的值", "问题", "应当如何"], self)
+        self.changes_view = _table("importChangesTable", "新增和更新的居民", self.changes_model, self)
+        self.errors_view = _table("importErrorsTable", "错误清单", self.errors_model, self)
+        self.pages = QTabWidget(self)
+        self.pages.setObjectName("importPages")
+        self.pages.addTab(self.changes_view, "新增与更新")
+        self.pages.addTab(self.errors_view, "错误")
+
+        self.all_or_nothing = QRadioButton("全部导入，有任何错误就一条都不导入（推荐）", self)
+        self.all_or_nothing.setObjectName("importAllOrNothingRadio")
+        self.all_or_nothing.setChecked(True)
+        self.valid_only = QRadioButton("只导入正确的行，有错误的行另存为错误工作簿", self)
+        self.valid_only.setObjectName("importValidOnlyRadio")
+        group = QButtonGroup(self)
+        group.addButton(self.all_or_nothing)
+        group.addButton(self.valid_only)
+        options = QVBoxLayout()
+        options.addWidget(self.all_or_nothing)
+        options.addWidget(self.valid_only)
+
+        self.save_errors_button = QPushButton("保存错误工作簿(&S)…", self)
+        self.save_errors_button.setObjectName("importSaveErrorsButton")
+        self.apply_button = QPushButton("导入(&I)", self)
+        self.apply_button.setObjectName("importApplyButton")
+        self.close_button = QPushButton("关闭", self)
+        self.close_button.setObjectName("importCloseButton")
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.save_errors_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.apply_button)
+        buttons.addWidget(self.close_button)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addLayout(prog)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.pages, 1)
+        layout.addLayout(options)
+        layout.addLayout(buttons)
+
+        self.choose_button.clicked.connect(self.choose_file)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.save_errors_button.clicked.connect(self.choose_error_file)
+        self.apply_button.clicked.connect(self.confirm_apply)
+        self.close_button.clicked.connect(self.reject)
+        self._update_buttons()
+        if path is not None:
+            self.load(path)
+
+    # -- dry run --------------------------------------------------------------------------------
+    def choose_file(self) -> None:
+        start = str(self.path.parent) if self.path else str(Path.home())
+        path, _ = QFileDialog.getOpenFileName(
+            self, "选择要导入的 Excel 文件", start, "Excel 工作簿 (*.xlsx *.xls *.ods);;所有文件 (*)"
+        )
+        if path:
+            self.load(path)
+
+    def load(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.plan = None
+        self.result = None
+        self.file_label.setText(f"文件：{self.path}")
+        self.summary.setText("正在逐行检查，尚未写入任何数据…")
+        self.changes_model.set_rows([])
+        self.errors_model.set_rows([])
+        target = self.path
+
+        def job(db, progress):
+            plan = plan_import(db, target, progress=progress.report, cancelled=lambda: progress.cancelled)
+            return plan, preview_rows(plan)  # built here, off the UI thread (23k rows take ~100 ms)
+
+        self._busy(True)
+        self.handle = self.ctx.runner.run(job, on_success=self._planned, on_failure=self._failed,
+                                          on_progress=self._progress)
+
+    def _planned(self, result: tuple[ImportPlan, tuple]) -> None:
+        plan, (changes, colours, errors) = result
+        self._busy(False)
+        self.plan = plan
+        c = plan.counts
+        extra = f"<br>未识别、将忽略的列：{'、'.join(plan.ignored_headers)}" if plan.ignored_headers else ""
+        self.summary.setText(
+            f"{IMPORTABLE.get(plan.ledger, plan.ledger)}，工作表“{plan.sheet}”，表头在第 {plan.header_row} 行。"
+            f"试运行结果（尚未写入）：&nbsp;"
+            f"<b style='color:#2f9e44'>新增 {c['new']}</b>　<b style='color:#1c6dd0'>更新 {c['updated']}</b>　"
+            f"<b>无变化 {c['unchanged']}</b>　<b style='color:#d9363e'>错误 {c['errors']}</b> 行{extra}"
+        )
+        self.changes_model.set_rows(changes, colours)
+        self.errors_model.set_rows(errors)
+        for view in (self.changes_view, self.errors_view):
+            view.resizeColumnsToContents()
+            for col in range(view.model().columnCount() - 1):
+                view.setColumnWidth(col, min(view.columnWidth(col), 260))
+        self.pages.setTabText(0, f"新增与更新（{c['new'] + c['updated']}）")
+        self.pages.setTabText(1, f"错误（{len(plan.errors)}）")
+        if c["errors"]:
+            self.pages.setCurrentIndex(1)
+        self._update_buttons()
+
+    # -- apply ----------------------------------------------------------------------------------
+    def confirm_apply(self) -> None:
+        plan = self.plan
+        if plan is None:
+            return
+        c = plan.counts
+        valid_only = self.valid_only.isChecked()
+        if c["errors"] and not valid_only:
+            QMessageBox.information(
+                self, "有错误",
+                f"文件中有 {c['errors']} 行错误。按“全部或不导入”的规则不能导入。\n"
+                "请保存错误工作簿，在 Excel 中改正后重新导入；或选择“只导入正确的行”。",
+            )
+            return
+        if c["new"] + c["updated"] == 0:
+            QMessageBox.information(self, "无需导入", "文件中的数据与系统中的完全一致，没有需要导入的内容。")
+            return
+        errors_path: Path | None = None
+        if c["errors"] and valid_only:
+            suggested = str(self.path.with_name(f"{self.path.stem}_错误.xlsx")) if self.path else ""
+            chosen, _ = QFileDialog.getSaveFileName(self, "有错误的行保存到", suggested, "Excel 工作簿 (*.xlsx)")
+            if not chosen:
+                return
+            errors_path = Path(chosen)
+        unit = "人" if plan.ledger == "residents" else "条"
+        text = f"将新增 {c['new']} {unit}、更新 {c['updated']} {unit}"
+        text += f"，跳过有错误的 {c['errors']} 行" if c["errors"] else ""
+        answer = QMessageBox.question(self, "确认导入", text + "。\n全部在一次操作中完成，可在修改记录中查到。是否继续？")
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        self.apply(valid_only=valid_only, errors_path=errors_path)
+
+    def apply(self, *, valid_only: bool = False, errors_path: Path | None = None) -> None:
+        plan = self.plan
+        assert plan is not None
+
+        def job(db, progress):
+            if errors_path is not None:
+                write_error_workbook(plan, errors_path)
+            return apply_plan(db, plan, valid_only=valid_only, progress=progress.report,
+                              cancelled=lambda: progress.cancelled)
+
+        self._busy(True)
+        self.summary.setText("正在导入…（取消则不作任何改动）")
+        self.handle = self.ctx.runner.run(job, on_success=self._applied, on_failure=self._failed,
+                                          on_progress=self._progress)
+
+    def _applied(self, result: dict) -> None:
+        self._busy(False)
+        self.result = result
+        self.plan = None
+        skipped = f"，跳过有错误的 {result['errors']} 行" if result.get("errors") else ""
+        self.summary.setText(f"<b>导入完成：</b>新增 {result['new']} 条，更新 {result['updated']} 条{skipped}。")
+        self.ctx.events.announce(events.HOUSEHOLDS, events.PERSONS, events.EMPLOYMENT)
+        self._update_buttons()
+
+    # -- errors, progress, cancel ---------------------------------------------------------------
+    def choose_error_file(self) -> None:
+        if self.plan is None or not self.plan.errors or self.path is None:
+            return
+        suggested = str(self.path.with_name(f"{self.path.stem}_错误.xlsx"))
+        chosen, _ = QFileDialog.getSaveFileName(self, "保存错误工作簿", suggested, "Excel 工作簿 (*.xlsx)")
+        if chosen:
+            self.save_errors(Path(chosen))
+
+    def save_errors(self, path: Path) -> None:
+        plan = self.plan
+        assert plan is not None
+        self._busy(True)
+        self.handle = self.ctx.runner.run(
+            lambda db, progress: write_error_workbook(plan, path),
+            on_success=self._errors_saved,
+            on_failure=self._failed,
+        )
+
+    def _errors_saved(self, path: Path) -> None:
+        self._busy(False)
+        self.progress_text.setText(f"错误工作簿已保存：{path}")
+
+    def _failed(self, exc: BaseException) -> None:
+        self._busy(False)
+        if isinstance(exc, ImportCancelled):
+            self.summary.setText("已取消，未作任何改动。")
+        elif isinstance(exc, KnownError):
+            self.summary.setText(f"<span style='color:#d9363e'>{_html(str(exc))}</span>")
+        else:
+            self.summary.setText("出错了，未作任何改动。")
+            report_exception(exc)
+        self._update_buttons()
+
+    def _progress(self, done: int, total: int, text: str) -> None:
+        self.progress.setRange(0, max(total, 1))
+        self.progress.setValue(min(done, max(total, 1)))
+        self.progress_text.setText(text)
+
+    def cancel(self) -> None:
+        if self.handle is not None:
+            self.handle.cancel()
+            self.progress_text.setText("正在取消…")
+
+    def _busy(self, busy: bool) -> None:
+        self.progress.setVisible(busy)
+        self.cancel_button.setVisible(busy)
+        self.choose_button.setEnabled(not busy)
+        if busy:
+            self.progress.setRange(0, 0)
+            self.apply_button.setEnabled(False)
+            self.save_errors_button.setEnabled(False)
+        else:
+            self.progress_text.setText("")
+            self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        plan = self.plan
+        self.apply_button.setEnabled(plan is not None)
+        self.save_errors_button.setEnabled(plan is not None and bool(plan.errors))
+
+    def reject(self) -> None:
+        if self.handle is not None and self.progress.isVisible():
+            self.handle.cancel()
+        super().reject()
+
+
+def preview_rows(plan: ImportPlan) -> tuple[list[tuple], list[str | None], list[tuple]]:
+    """The rows of the two preview tables: new/updated/error residents, and every error."""
+    shown = [r for r in plan.rows if r.status in ("new", "updated", "error")]
+    changes = [
+        (r.row, STATUS_TEXT[r.status], r.name, r.id_number, r.hh_number,
+         "；".join(f"{col}：{old or '（空）'} → {new or '（空）'}" for col, old, new in r.changes)
+         if r.status == "updated" else ("见“错误”页" if r.status == "error" else ""))
+        for r in shown
+    ]
+    colours = [STATUS_COLOUR.get(r.status) for r in shown]
+    errors = [(e.sheet, e.row, e.column, _cell(e.value), e.problem, e.hint) for e in plan.errors]
+    return changes, colours, errors
+
+
+def _cell(value: Any) -> str:
+    from app.models.excel_import import _show
+
+    return "" if value is None else _show(value)
+
+
+def _html(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,0 +1,58 @@
+"""Small office data for the Excel tests (a module of helpers; it holds no tests of its own)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from app.models.db import Database
+from app.models.id_numbers import make
+from app.models.pinyin import name_pinyin
+
+PEOPLE = [
+    # household, name, birth, sex, relation, phone, labour, notes
+    ("HL-0001", "张秀英", dt.date(1968, 3, 5), "女", "户主", "13812345678", "全", "=SUM(A1:A9)"),
+    ("HL-0001", "李建国", dt.date(1966, 11, 20), "男", "配偶", "13987654321", "半", "+86 备用"),
+    ("HL-0001", "李小龙", dt.date(2012, 6, 1), "男", "子", None, None, "-留守儿童"),
+    ("HL-0002", "单春花", dt.date(1950, 1, 15), "女", "户主", "0871-6543210", "无", "@行动不便"),
+    ("HL-0002", "王芳", dt.date(1990, 2, 28), "女", "女", "15800001111", "全", "\t前面有制表符"),
+    ("HL-0003", "马文学", dt.date(1985, 7, 7), "男", "户主", "18600002222", "全", "\r回车开头"),
+]
+
+
+def build_office(db: Database, *, people: list[tuple] | None = None) -> dict[str, str]:
+    """A community with building 1栋 (units 1–2, rooms 101–302) and a few households."""
+    ids: dict[str, str] = {}
+    with db.write() as tx:
+        cid = tx.insert("community", {"name": "红路馨居社区"})
+        for bnum in (1, 2):
+            bid = tx.insert("building", {"community_id": cid, "name": f"{bnum}栋", "number": bnum, "sign": "苹果"})
+            ids[f"b{bnum}"] = bid
+            for unum in (1, 2):
+                uid = tx.insert("unit", {"building_id": bid, "number": unum})
+                for floor in (1, 2, 3):
+                    for n in (1, 2):
+                        rid = tx.insert("room", {"unit_id": uid, "number": f"{floor}0{n}", "floor": floor})
+                        ids[f"room-{bnum}-{unum}-{floor}0{n}"] = rid
+        rooms = ["room-1-1-101", "room-1-2-302", "room-2-1-201"]
+        households: dict[str, str] = {}
+        for i, number in enumerate(sorted({p[0] for p in (people or PEOPLE)})):
+            households[number] = tx.insert(
+                "household",
+                {"number": number, "room_id": ids[rooms[i % len(rooms)]], "origin_township": "大坪镇",
+                 "origin_village": f"新{i + 1}村", "move_in_date": "2019-10-01", "tag_lifted": 1,
+                 "tag_dibao": i % 2, "risk_colour": ["green", "yellow", "red"][i % 3]},
+            )
+        for seq, (hh, name, birth, sex, rel, phone, labour, notes) in enumerate(people or PEOPLE):
+            full, initials = name_pinyin(name)
+            pid = tx.insert(
+                "person",
+                {"household_id": households[hh], "id_number": make("532301", birth, seq + 1, sex), "name": name,
+                 "name_pinyin": full, "name_initials": initials, "sex": sex, "birth_date": birth.isoformat(),
+                 "ethnicity": "彝族" if seq % 2 else "汉族", "relation": rel, "phone": phone,
+                 "labour_ability": labour, "notes": notes},
+            )
+            ids[name] = pid
+            if rel == "户主":
+                tx.update("household", households[hh], {"head_person_id": pid})
+        ids.update({f"hh-{k}": v for k, v in households.items()})
+    return ids

@@ -1,0 +1,175 @@
+"""Excel import preview and export dialogs driven like a clerk: preview, errors, apply, cancel, menu."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import openpyxl
+import pytest
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from app.models.excel_export import export_ledger
+from app.ui.context import AppContext
+from app.ui.events import DataEvents
+from app.ui.export_dialog import ExportDialog
+from app.ui.import_dialog import ImportDialog
+from app.ui.ops import OpRunner
+from tests.models.test_excel_fixtures import build_office
+
+SHOTS = Path("/tmp")
+
+
+@pytest.fixture
+def ctx(db, db_path):
+    build_office(db)
+    runner = OpRunner(db_path, db.user)
+    yield AppContext(db=db, runner=runner, events=DataEvents())
+    runner.shutdown()
+
+
+def _edited_workbook(db, tmp_path: Path) -> Path:
+    """The office's own export with one change, one new resident and one bad ID number."""
+    src = tmp_path / "export.xlsx"
+    export_ledger(db, "residents", src)
+    wb = openpyxl.load_workbook(src)
+    ws = wb.active
+    headers = {c.value: c.column for c in ws[2]}
+    ws.cell(row=3, column=headers["联系电话"], value="13700000000")
+    ws.append(["HL-0003", "马小红", "532301201503090028", "女", None, "汉族", "女", None, "2栋", 1, "201"])
+    ws.cell(row=5, column=headers["身份证号"], value="532301201206010070")
+    out = tmp_path / "edited.xlsx"
+    wb.save(out)
+    return out
+
+
+def test_preview_shows_counts_changes_and_errors(qtbot, ctx, db, tmp_path, monkeypatch):
+    path = _edited_workbook(db, tmp_path)
+    dialog = ImportDialog(ctx, path)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitUntil(lambda: dialog.plan is not None, timeout=20000)
+    c = dialog.plan.counts
+    assert (c["new"], c["updated"], c["errors"]) == (1, 1, 1)
+    assert "新增 1" in dialog.summary.text() and "错误 1" in dialog.summary.text()
+    changes = [dialog.changes_model.rows[i] for i in range(dialog.changes_model.rowCount())]
+    updated = [r for r in changes if r[1] == "更新"]
+    assert "联系电话：13812345678 → 13700000000" in updated[0][5]
+    err = dialog.errors_model.rows[0]
+    assert err[1] == 5 and err[2] == "身份证号" and "校验位" in err[4]
+    dialog.pages.setCurrentIndex(0)
+    dialog.grab().save(str(SHOTS / "excel_import_preview.png"))
+    dialog.pages.setCurrentIndex(1)
+    dialog.grab().save(str(SHOTS / "excel_import_errors.png"))
+
+    # All or nothing: refused while an error remains, nothing written.
+    infos = []
+    monkeypatch.setattr(QMessageBox, "information", lambda *a, **k: infos.append(a[2]))
+    dialog.apply_button.click()
+    assert infos and "不能导入" in infos[0]
+    assert db.scalar("SELECT count(*) FROM person WHERE name = '马小红'") == 0
+
+    # Valid rows only: the bad row goes to the error workbook, the rest is imported.
+    errors_out = tmp_path / "errors.xlsx"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(errors_out), ""))
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    announced = []
+    ctx.events.changed.connect(announced.append)
+    dialog.valid_only.setChecked(True)
+    dialog.apply_button.click()
+    qtbot.waitUntil(lambda: dialog.result is not None, timeout=20000)
+    assert dialog.result["new"] == 1 and "导入完成" in dialog.summary.text()
+    assert "persons" in announced
+    assert db.scalar("SELECT name_initials FROM person WHERE name = '马小红'") == "mxh"
+    assert db.scalar("SELECT phone FROM person WHERE name = '张秀英'") == "13700000000"
+    marked = openpyxl.load_workbook(errors_out).active
+    last = marked.max_column
+    assert marked.cell(row=2, column=last).value == "错误说明"
+    assert "校验位" in marked.cell(row=5, column=last).value
+    dialog.close()
+
+
+def test_round_trip_preview_is_all_unchanged_and_apply_says_nothing_to_do(qtbot, ctx, db, tmp_path, monkeypatch):
+    path = tmp_path / "same.xlsx"
+    export_ledger(db, "residents", path)
+    dialog = ImportDialog(ctx, path)
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: dialog.plan is not None, timeout=20000)
+    assert dialog.plan.counts == {"new": 0, "updated": 0, "unchanged": 6, "errors": 0}
+    infos = []
+    monkeypatch.setattr(QMessageBox, "information", lambda *a, **k: infos.append(a[2]))
+    dialog.apply_button.click()
+    assert "没有需要导入" in infos[0]
+
+
+def test_bad_file_is_explained_in_the_dialog(qtbot, ctx, tmp_path):
+    bad = tmp_path / "notes.xlsx"
+    bad.write_text("这不是表格", encoding="utf-8")
+    dialog = ImportDialog(ctx, bad)
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: not dialog.progress.isVisible() and "不是 Excel" in dialog.summary.text(), timeout=20000)
+    assert not dialog.apply_button.isEnabled()
+
+
+def test_cancel_during_apply_changes_nothing(qtbot, ctx, db, tmp_path, monkeypatch):
+    path = _edited_workbook(db, tmp_path)
+    dialog = ImportDialog(ctx, path)
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: dialog.plan is not None, timeout=20000)
+    before = db.scalar("SELECT count(*) FROM change_log")
+    # Cancel is pressed before the worker starts writing: the job sees it and rolls back.
+    import app.models.excel_import as ei
+
+    monkeypatch.setattr(ei, "PROGRESS_EVERY", 1)
+    dialog.apply(valid_only=True)
+    dialog.cancel()
+    qtbot.waitUntil(lambda: not dialog.progress.isVisible(), timeout=20000)
+    assert "取消" in dialog.summary.text()
+    assert db.scalar("SELECT count(*) FROM change_log") == before
+
+
+def test_export_dialog_writes_masked_filtered_file(qtbot, ctx, db, tmp_path, monkeypatch):
+    where = "h.number = ?"
+    dialog = ExportDialog(ctx, current=("residents", where, ["HL-0002"]))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert dialog.filtered.isVisible() and dialog.filtered.isChecked()
+    dialog.masked.setChecked(True)
+    out = tmp_path / "out.xlsx"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), ""))
+    dialog.grab().save(str(SHOTS / "excel_export_dialog.png"))
+    dialog.export_button.click()
+    qtbot.waitUntil(lambda: dialog.last_path is not None, timeout=20000)
+    ws = openpyxl.load_workbook(out).active
+    rows = [r for r in ws.iter_rows(min_row=3, values_only=True) if r[0]]
+    assert [r[1] for r in rows] == ["单春花", "王芳"]
+    assert all("********" in r[2] for r in rows)
+    assert "已导出 2 行" in dialog.status.text()
+
+
+def test_file_menu_has_excel_entries(main_window, monkeypatch):
+    names = [a.objectName() for a in main_window.menu_file.actions()]
+    assert "actionExportExcel" in names and "actionImportExcel" in names
+    from app.ui import excel_menu
+
+    main_window.tabs.setCurrentWidget(main_window.tab("registryTab"))
+    current = excel_menu.current_export(main_window)
+    assert current is not None and current[0] == "residents"
+    monkeypatch.setattr(ExportDialog, "open", lambda self: None)
+    dialog = excel_menu.open_export(main_window)
+    assert dialog.filtered.isChecked()
+    dialog.deleteLater()
+
+
+def test_save_error_workbook_button(qtbot, ctx, db, tmp_path, monkeypatch):
+    path = _edited_workbook(db, tmp_path)
+    dialog = ImportDialog(ctx, path)
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: dialog.plan is not None, timeout=20000)
+    assert dialog.save_errors_button.isEnabled()
+    out = tmp_path / "marked.xlsx"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), ""))
+    dialog.save_errors_button.click()
+    qtbot.waitUntil(lambda: out.exists() and "已保存" in dialog.progress_text.text(), timeout=20000)
+    ws = openpyxl.load_workbook(out).active
+    assert ws.cell(row=5, column=ws.max_column).value.startswith("身份证号：")
+    assert db.scalar("SELECT count(*) FROM person WHERE name = '马小红'") == 0
