@@ -1,0 +1,86 @@
+"""An ID-number field that says in Chinese what is wrong while the clerk types (GB 11643)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QRegularExpressionValidator
+from PySide6.QtWidgets import QLabel, QLineEdit, QVBoxLayout, QWidget
+
+from app.models import id_numbers
+from app.models.id_numbers import IdInfo
+
+_OK = "color: #2f9e44;"
+_BAD = "color: #d9363e;"
+_HINT = "color: #777;"
+
+
+class IdNumberEdit(QWidget):
+    """A line edit plus a message line under it.
+
+    ``info`` is the parsed number when valid, else None; ``is_acceptable()`` is True for a valid
+    number or an empty field (people who have none yet), False while the text is invalid.
+    ``parsed(info)`` is emitted whenever the text becomes a valid number.
+    """
+
+    parsed = Signal(object)
+    changed = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.edit = QLineEdit(self)
+        self.edit.setObjectName("idNumberEdit")
+        self.edit.setAccessibleName("身份证号")
+        self.edit.setPlaceholderText("18 位身份证号（15 位旧号会自动转换）；没有可留空")
+        self.edit.setMaxLength(24)
+        # Digits, x/X and spaces only: a letter never even appears in the field.
+        self.edit.setValidator(QRegularExpressionValidator(r"[0-9xX ０-９ｘＸ']*", self.edit))
+        self.message = QLabel(self)
+        self.message.setObjectName("idNumberMessage")
+        self.message.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(self.edit)
+        layout.addWidget(self.message)
+        self.info: IdInfo | None = None
+        self.error: str | None = None
+        self.edit.textChanged.connect(self._check)
+        self._check("")
+        self.setFocusProxy(self.edit)
+
+    def text(self) -> str:
+        """The normalised number (18 characters, upper-case X) when valid, else what was typed."""
+        return self.info.number if self.info else self.edit.text().strip()
+
+    def setText(self, text: str | None) -> None:  # noqa: N802 - Qt naming, like QLineEdit
+        self.edit.setText(text or "")
+
+    def is_acceptable(self) -> bool:
+        return self.error is None
+
+    def _check(self, text: str) -> None:
+        raw = text.strip()
+        self.info = None
+        self.error = None
+        if not raw:
+            self._show("未填写身份证号：可以保存，将标记为待补录。", _HINT)
+        else:
+            digits = id_numbers.normalise(raw)
+            try:
+                info = id_numbers.parse(raw)
+            except id_numbers.IdNumberError as exc:
+                self.error = str(exc)
+                if len(digits) < 18 and len(digits) != 15 and digits.isdigit():
+                    self._show(f"还差 {18 - len(digits)} 位。", _HINT)
+                else:
+                    self._show(self.error, _BAD)
+            else:
+                self.info = info
+                note = "（15 位旧号已转换为 18 位）" if info.converted_from_15 else ""
+                self._show(f"✓ {info.sex}，{info.birth_date.isoformat()} 出生{note}", _OK)
+                self.parsed.emit(info)
+        self.changed.emit()
+
+    def _show(self, text: str, style: str) -> None:
+        self.message.setText(text)
+        self.message.setStyleSheet(style)
