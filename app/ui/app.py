@@ -127,7 +127,7 @@ def run_gui(args: argparse.Namespace) -> int:
     if os.environ.get(BENCH_ENV):
         app.processEvents()
         print(f"anju-shown-ms {_process_age_ms():.1f}", flush=True)
-        QTimer.singleShot(0, lambda: (window.close(), app.quit()))
+        QTimer.singleShot(0, window.close)
     code = app.exec()
     window.shutdown()
     return code

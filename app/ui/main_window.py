@@ -25,6 +25,8 @@ TABS = [
 
 
 class MainWindow(QMainWindow):
+    _shutting_down = False
+
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
@@ -173,7 +175,7 @@ class MainWindow(QMainWindow):
             self.ctx.db.set_meta("ui_last_tab", str(index))
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
-        if self.ctx.runner.busy:
+        if self.ctx.runner.busy and not self._shutting_down:
             answer = QMessageBox.question(
                 self, "后台任务仍在进行", "还有后台任务没有完成，现在退出会取消它。确定退出吗？"
             )
@@ -187,6 +189,7 @@ class MainWindow(QMainWindow):
 
     def shutdown(self) -> None:
         """Close the window, finish background work and close the database (idempotent)."""
+        self._shutting_down = True
         if self.isVisible():
             self.close()
         self.ctx.runner.shutdown()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -94,6 +95,7 @@ class OpRunner(QObject):
         self._bridge.progressed.connect(self._on_progress)
         self._ids = itertools.count(1)
         self._callbacks: dict[int, tuple[Callable | None, Callable | None, Callable | None]] = {}
+        self._started: dict[int, float] = {}
         self._local = threading.local()
         self._connections: list[Database] = []
 
@@ -117,12 +119,18 @@ class OpRunner(QObject):
         job_id = next(self._ids)
         progress = Progress(lambda d, t, s: self._bridge.progressed.emit(job_id, d, t, s))
         self._callbacks[job_id] = (on_success, on_failure, on_progress)
+        self._started[job_id] = time.monotonic()
         self._pool.start(_Job(self, job_id, fn, progress))
         return OpHandle(job_id, progress)
 
     @property
     def busy(self) -> bool:
-        return bool(self._callbacks)
+        """A job has been queued or running for over a second (an import, a sync, a batch print).
+
+        Quick reads that tabs start on their own do not count: quitting during them loses nothing.
+        """
+        now = time.monotonic()
+        return any(now - t > 1.0 for t in self._started.values())
 
     def wait_idle(self, msecs: int = 30000) -> bool:
         return self._pool.waitForDone(msecs)
@@ -130,6 +138,7 @@ class OpRunner(QObject):
     @Slot(int, bool, object)
     def _on_finished(self, job_id: int, ok: bool, payload: object) -> None:
         on_success, on_failure, _ = self._callbacks.pop(job_id, (None, None, None))
+        self._started.pop(job_id, None)
         if ok:
             if on_success is not None:
                 on_success(payload)
