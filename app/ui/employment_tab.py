@@ -306,6 +306,10 @@ class EmploymentTab(QWidget):
         for b in (self.course_new_button, self.course_edit_button, self.course_delete_button, self.cert_button,
                   self.remove_att_button):
             self.training_buttons.addWidget(b)
+        from app.ui.print_menu import record_button  # the printing feature's 打印… menu (selected course)
+
+        self.training_buttons.addWidget(record_button(self, self.ctx, self.selected_course_id, [
+            ("training-attendance", "course"), ("training-certificate", "course")]))
         self.training_buttons.addStretch(1)
         v.addLayout(self.training_buttons)
         self.inner.addTab(page, "培训")

@@ -475,17 +475,11 @@ class MediationTab(QWidget):
             self.ctx.events.announce(events.SETTINGS)
 
     def print_agreement(self) -> None:
-        from app.ui.mediation_dialogs import print_html
+        from app.ui.printing import preview_form  # the formal 调解协议书 (printing feature)
 
         case_id = self.current_case_id()
-        if not case_id:
-            return
-        try:
-            data = med.agreement(self.ctx.db, case_id)
-        except KnownError as exc:
-            report_exception(exc)
-            return
-        print_html(self, agreement_html(data), f"调解协议书 {data['number']}")
+        if case_id:
+            preview_form(self.ctx, "mediation-agreement", self, case=case_id)
 
     # -- monthly report -----------------------------------------------------------------------------
     def report_month(self) -> str:
@@ -512,16 +506,9 @@ class MediationTab(QWidget):
         self.ctx.runner.run(lambda db, _p: rep.monthly_report(db, month), on_success=done, on_failure=failed)
 
     def print_report(self) -> None:
-        from app.ui.mediation_dialogs import print_html
+        from app.ui.printing import preview_form  # the printed form, from rep.monthly_report
 
-        def go() -> None:
-            if self.report is not None:
-                print_html(self, rep.report_html(self.report), f"矛盾纠纷排查情况表 {self.report['month']}")
-
-        if self.report is None or self.report.get("month") != self.report_month():
-            self.show_report(then=go)
-        else:
-            go()
+        preview_form(self.ctx, "monthly-disputes", self, month=self.report_month())
 
 
 class PartyNames:

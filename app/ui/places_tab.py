@@ -142,6 +142,10 @@ class PlacesTab(QWidget):
         self.page_buttons = QHBoxLayout()
         for b in (self.sign_button, self.role_button, self.visit_button, self.risk_button):
             self.page_buttons.addWidget(b)
+        from app.ui.print_menu import record_button  # the printing feature's 打印… menu (whole building)
+
+        self.page_buttons.addWidget(record_button(self, ctx, self.current_building, [
+            ("round-sheet", "building"), ("household-card", "building"), ("visit-form", "building")]))
         self.page_buttons.addStretch(1)
         self.rooms_table = QTableWidget(0, 5)
         self.rooms_table.setObjectName("placeRoomsTable")

@@ -257,6 +257,10 @@ class HouseholdSummary(QWidget):
         self.open_button.setObjectName("householdOpenButton")
         self.open_button.clicked.connect(lambda: self.household_id and self.open_requested.emit(self.household_id))
         self.actions.addWidget(self.open_button)
+        from app.ui.print_menu import record_button  # the printing feature's 打印… menu
+
+        self.actions.addWidget(record_button(self, ctx, lambda: self.household_id, [
+            ("household-card", "household"), ("residence-certificate", "household"), ("visit-form", "household")]))
         self.actions.addStretch(1)
         layout.addWidget(self.title)
         layout.addWidget(self.fields)

@@ -1,0 +1,263 @@
+"""Tests of the data behind the printed forms (app.models.forms), on a small fixture community."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from app.models import forms, settings
+from app.models.errors import NotFoundError, ValidationError
+from app.models.id_numbers import make, mask
+
+TODAY = dt.date(2026, 3, 20)
+SURNAMES = "张王李赵刘陈杨黄吴周徐孙马朱胡郭何高林罗"
+GIVEN = "国华秀英建军丽芳志强玉兰海燕春梅文明红霞德成桂香"
+
+
+def person_name(i: int) -> str:
+    return SURNAMES[i % len(SURNAMES)] + GIVEN[(i * 7) % len(GIVEN)] + GIVEN[(i * 3 + 1) % len(GIVEN)]
+
+
+def make_fixture(db, households: int = 45) -> dict:
+    """A community with two buildings, `households` households in 3栋, visits, jobs, a case, a course."""
+    ids: dict = {"households": [], "persons": []}
+    with db.write() as tx:
+        cid = tx.insert("community", {"name": "红路馨居社区"})
+        b3 = tx.insert("building", {"community_id": cid, "name": "3栋", "number": 3, "sign": "apple", "floors": 6})
+        b5 = tx.insert("building", {"community_id": cid, "name": "5栋", "number": 5, "sign": "nosuchsign"})
+        ids.update(community=cid, b3=b3, b5=b5)
+        units = [tx.insert("unit", {"building_id": b3, "number": n}) for n in (1, 2)]
+        u5 = tx.insert("unit", {"building_id": b5, "number": 1})
+        seq = 0
+        for i in range(households):
+            unit = units[i % 2]
+            room = tx.insert("room", {"unit_id": unit, "number": f"{i // 2 // 4 + 1}0{i // 2 % 4 + 1}", "floor": i // 8 + 1})
+            hid = tx.insert(
+                "household",
+                {
+                    "number": f"HL{i + 1:04d}",
+                    "room_id": room,
+                    "origin_township": "关岭镇",
+                    "origin_village": "新村",
+                    "move_in_date": "2024-05-01",
+                    "risk_colour": ("red", "yellow", "green")[i % 3],
+                    "tag_lifted": 1,
+                    "tag_dibao": int(i % 4 == 0),
+                    "residence_permit": "已办",
+                    "garden_plot_m2": 20 if i % 2 else None,
+                },
+            )
+            members = []
+            for k in range(3 if i else 4):
+                seq += 1
+                sex = "男" if k % 2 == 0 else "女"
+                number = make("520424", dt.date(1970 + k * 15, 1 + i % 12, 1 + k), seq % 500, sex)
+                pid = tx.insert(
+                    "person",
+                    {
+                        "household_id": hid,
+                        "id_number": number,
+                        "name": person_name(seq),
+                        "sex": sex,
+                        "birth_date": f"{1970 + k * 15}-{1 + i % 12:02d}-{1 + k:02d}",
+                        "ethnicity": "汉族" if k else "苗族",
+                        "relation": "户主" if k == 0 else ("配偶" if k == 1 else "子女"),
+                        "phone": f"1380000{seq:04d}",
+                        "labour_ability": "全" if k < 2 else "无",
+                        "sg_elderly_alone": int(i == 4 and k == 0),
+                    },
+                )
+                members.append(pid)
+                ids["persons"].append(pid)
+            tx.update("household", hid, {"head_person_id": members[0]})
+            ids["households"].append(hid)
+            if i % 4 == 0:
+                tx.insert("visit", {"household_id": hid, "visit_date": "2026-03-10", "kind": "周访",
+                                    "visitor_name": "楼栋长甲", "findings": "家中一切正常"})
+            if i == 0:
+                tx.insert("employment", {"person_id": members[0], "kind": "就近就业", "sub_kind": "帮扶车间",
+                                         "employer": "馨居服装帮扶车间", "start_date": "2025-01-01",
+                                         "monthly_income_fen": 320000})
+        tx.insert("room", {"unit_id": u5, "number": "101"})
+        head = ids["persons"][0]
+        tx.insert("place_role", {"place_table": "building", "place_id": b3, "role": "building_head",
+                                 "person_id": head, "phone": "13900001111", "start_date": "2025-01-01"})
+        case = tx.insert(
+            "mediation_case",
+            {
+                "number": "2026-0007",
+                "received_date": "2026-03-02",
+                "source": "来访",
+                "category": "邻里",
+                "title": "楼上漏水纠纷",
+                "description": "3栋1单元楼上卫生间漏水，楼下住户天花板受损。",
+                "building_id": b3,
+                "level": "楼栋",
+                "mediators": "调解员乙",
+                "status": "已调解",
+                "outcome": "已调解",
+                "agreement_text": "1、楼上住户于3月25日前修好防水层。\n2、楼上住户赔偿楼下住户修补费500元。\n3、双方不再就此事争执。",
+                "agreement_date": "2026-03-12",
+            },
+        )
+        tx.insert("mediation_party", {"case_id": case, "person_id": ids["persons"][0], "role": "申请人"})
+        tx.insert("mediation_party", {"case_id": case, "person_id": ids["persons"][5], "role": "被申请人"})
+        open_case = tx.insert("mediation_case", {"number": "2026-0008", "received_date": "2026-03-15",
+                                                 "category": "物业费", "title": "物业费争议", "status": "调解中"})
+        tx.insert("mediation_party", {"case_id": open_case, "outsider_name": "外来商户", "role": "被申请人"})
+        course = tx.insert("training_course", {"name": "家政服务技能培训", "kind": "技能提升", "provider": "县人社局",
+                                               "start_date": "2026-03-01", "end_date": "2026-03-05", "hours": 40,
+                                               "with_certificate": 1, "certificate_name": "家政服务员"})
+        for n, pid in enumerate(ids["persons"][:40]):
+            tx.insert("training_attendance", {"course_id": course, "person_id": pid, "certificate_obtained": int(n % 2 == 0)})
+        ids.update(case=case, open_case=open_case, course=course)
+    settings.set_value(db, "office_phone", "0851-1234567")
+    settings.set_value(db, "office_address", "关岭县红路馨居社区服务中心一楼")
+    return ids
+
+
+@pytest.fixture
+def community(db):
+    return make_fixture(db)
+
+
+def test_every_form_is_described():
+    for key, fs in forms.FORMS.items():
+        assert fs.key == key and fs.title and fs.selectors
+    assert [k for k, f in forms.FORMS.items() if f.full_id_numbers] == ["residence-certificate"]
+
+
+def test_household_card_masks_ids_and_lists_members(db, community):
+    data = forms.gather(db, "household-card", community["households"][0], today=TODAY)
+    assert data["number"] == "HL0001"
+    assert data["address"] == "红路馨居社区3栋1单元101"
+    assert data["sign"]["key"] == "apple" and data["sign"]["name"] == "苹果"
+    assert len(data["members"]) == 4 and data["members"][0]["relation"] == "户主"
+    full = db.scalar("SELECT id_number FROM person WHERE id = ?", (community["persons"][0],))
+    assert data["members"][0]["id_number"] == mask(full) and "*" in data["members"][0]["id_number"]
+    assert "脱贫户" in data["tags"] and "低保" in data["tags"]
+    assert data["jobs"][0]["employer"] == "馨居服装帮扶车间" and data["jobs"][0]["income"] == "3,200"
+    assert data["visits"][0]["date"] == "2026-03-10"
+    assert data["office"]["phone"] == "0851-1234567"
+
+
+def test_household_without_job_but_with_labour_is_zero_employment(db, community):
+    data = forms.gather(db, "household-card", community["households"][1], today=TODAY)
+    assert "零就业家庭" in data["tags"]
+
+
+def test_residence_certificate_has_the_full_number(db, community):
+    pid = community["persons"][0]
+    full = db.scalar("SELECT id_number FROM person WHERE id = ?", (pid,))
+    data = forms.gather(db, "residence-certificate", pid, today=TODAY)
+    assert data["id_number"] == full
+    assert data["today"] == "2026年3月20日"
+    assert data["move_in_date"] == "2024年5月1日"
+    assert forms.records(db, "residence-certificate", person=full) == [pid]
+
+
+def test_round_sheet_orders_rooms_and_computes_next_due(db, community):
+    data = forms.gather(db, "round-sheet", community["b3"], today=TODAY)
+    assert data["building"] == "3栋" and data["count"] == 45
+    assert data["head_name"] == forms.gather(db, "household-card", community["households"][0])["head_name"]
+    units = [h["unit"] for h in data["households"]]
+    assert units == sorted(units)
+    by_number = {h["number"]: h for h in data["households"]}
+    # HL0001: red, visited 2026-03-10 → due the next day; HL0002: yellow, never visited → move-in + 7.
+    assert by_number["HL0001"]["next_due"] == "03-11" and by_number["HL0001"]["overdue"]
+    assert by_number["HL0002"]["next_due"] == "2024-05-08"
+    # HL0009 is green, visited 2026-03-10 → 30 days; HL0005 (yellow) has an elderly person living alone.
+    assert by_number["HL0009"]["next_due"] == "04-09" and not by_number["HL0009"]["overdue"]
+    assert "孤寡老人" in by_number["HL0005"]["special"] and by_number["HL0005"]["next_due"] == "03-17"
+    assert data["red"] + data["yellow"] + data["green"] == 45
+
+
+def test_round_sheet_without_head(db, community):
+    data = forms.gather(db, "round-sheet", community["b5"], today=TODAY)
+    assert data["head_name"] == "（未设楼栋长）" and data["households"] == []
+    assert data["sign"] == {"key": "nosuchsign", "name": "nosuchsign", "src": "sign:nosuchsign"}
+
+
+def test_visit_form_blank_and_prefilled(db, community):
+    assert forms.records(db, "visit-form") == [None]
+    blank = forms.gather(db, "visit-form", None, today=TODAY)
+    assert blank["blank"] and len(blank["kinds"]) == 6
+    filled = forms.gather(db, "visit-form", community["households"][0], today=TODAY)
+    assert filled["prefilled"] and filled["last_visit"]["date"] == "2026-03-10"
+
+
+def test_mediation_agreement(db, community):
+    data = forms.gather(db, "mediation-agreement", community["case"], today=TODAY)
+    assert [t["text"] for t in data["terms"]][0] == "楼上住户于3月25日前修好防水层。"
+    assert len(data["terms"]) == 3
+    assert data["agreement_date"] == "2026年3月12日"
+    assert [p["role"] for p in data["parties"]] == ["申请人", "被申请人"]
+    assert all("*" in p["id_number"] for p in data["parties"])
+    assert forms.records(db, "mediation-agreement", case="2026-0007") == [community["case"]]
+    assert forms.records(db, "mediation-agreement", month="2026-03") == [community["case"]]
+
+
+def test_agreement_refused_for_an_open_case(db, community):
+    with pytest.raises(ValidationError):
+        forms.gather(db, "mediation-agreement", community["open_case"], today=TODAY)
+
+
+def test_monthly_disputes(db, community):
+    data = forms.gather(db, "monthly-disputes", "2026-03", today=TODAY)
+    assert data["received"] == data["count"] == 2
+    assert (data["settled"], data["in_progress"]) == (1, 1)
+    assert data["settlement_rate"] == "50.0%"
+    assert data["month_text"] == "2026年3月"
+    assert {"name": "邻里", "count": 1} in data["by_category"]
+    assert "外来商户" in data["cases"][1]["parties"]
+    assert data["cases"][0]["outcome"] == "已调解"
+    april = forms.gather(db, "monthly-disputes", "2026-04", today=TODAY)
+    assert april["count"] == 0 and april["earlier_count"] == 1  # 2026-0008 is still open
+
+
+def test_training_attendance_and_certificate(db, community):
+    data = forms.gather(db, "training-attendance", community["course"], today=TODAY)
+    assert data["count"] == 40 and data["hours"] == "40"
+    assert all("*" in p["id_number"] for p in data["people"])
+    assert data["dates"] == "2026年3月1日 至 2026年3月5日"
+    ids = forms.records(db, "training-certificate", course="家政服务技能培训")
+    assert len(ids) == 40
+    cert = forms.gather(db, "training-certificate", ids[0], today=TODAY)
+    assert cert["course"] == "家政服务技能培训" and "*" in cert["id_number"]
+
+
+def test_selectors_resolve_batches(db, community):
+    assert len(forms.records(db, "household-card", building="3栋")) == 45
+    assert len(forms.records(db, "household-card", building="3")) == 45
+    assert forms.records(db, "household-card", household="HL0002") == [community["households"][1]]
+    assert len(forms.records(db, "residence-certificate", household="HL0001")) == 4
+    assert len(forms.records(db, "round-sheet")) == 2
+
+
+@pytest.mark.parametrize(
+    ("form", "selector", "error"),
+    [
+        ("household-card", {}, ValidationError),
+        ("household-card", {"household": "NOPE"}, NotFoundError),
+        ("household-card", {"month": "2026-03"}, ValidationError),
+        ("round-sheet", {"building": "99栋"}, NotFoundError),
+        ("monthly-disputes", {"month": "2026-13"}, ValidationError),
+        ("mediation-agreement", {"case": "1999-0001"}, NotFoundError),
+        ("training-attendance", {"course": "没有的班"}, NotFoundError),
+        ("no-such-form", {}, ValidationError),
+    ],
+)
+def test_bad_selectors_give_chinese_messages(db, community, form, selector, error):
+    with pytest.raises(error) as info:
+        forms.records(db, form, **selector)
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in str(info.value))
+
+
+def test_selectors_also_take_record_ids(db, community):
+    """The print buttons on records pass ids; the command line passes names and numbers."""
+    hid = community["households"][2]
+    assert forms.records(db, "household-card", household=hid) == [hid]
+    assert len(forms.records(db, "household-card", building=community["b3"])) == 45
+    assert forms.records(db, "mediation-agreement", case=community["case"]) == [community["case"]]
+    assert forms.records(db, "training-attendance", course=community["course"]) == [community["course"]]
