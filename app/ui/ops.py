@@ -83,6 +83,8 @@ class OpHandle:
 class OpRunner(QObject):
     """One background worker; jobs run in the order given."""
 
+    _closed = False
+
     def __init__(self, db_path: str | Path, user: str, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.db_path = Path(db_path)
@@ -137,6 +139,8 @@ class OpRunner(QObject):
 
     @Slot(int, bool, object)
     def _on_finished(self, job_id: int, ok: bool, payload: object) -> None:
+        if self._closed:
+            return  # the window is gone: its views (and their connection) must not be touched
         on_success, on_failure, _ = self._callbacks.pop(job_id, (None, None, None))
         self._started.pop(job_id, None)
         if ok:
@@ -170,3 +174,4 @@ class OpRunner(QObject):
             self.run(close)
         self._pool.waitForDone(30000)
         self._connections.clear()
+        self._closed = True
