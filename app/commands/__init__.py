@@ -9,4 +9,10 @@ COMMAND_MODULES = [
     "stats",
     "check",
     "backup",
+    "export_excel",
+    "import_excel",
+    "print_forms",
+    "sync_export",
+    "sync_import",
+    "rollup",
 ]

@@ -5,4 +5,7 @@ its menus exist (``window.menu_file``, ``window.menu_tools``, ``window.menu_prin
 """
 
 EXTENSIONS: list[str] = [
+    "app.ui.print_menu",
+    "app.ui.excel_menu",
+    "app.ui.sync_menu",
 ]

@@ -1,0 +1,136 @@
+"""pytest-qt: two demo PCs sync through a folder standing for the stick; a conflict is resolved on screen."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+
+from app.models import sync
+from app.models.db import open_database
+from app.ui.conflicts_dialog import ConflictsDialog
+from app.ui.context import AppContext
+from app.ui.events import DataEvents
+from app.ui.ops import OpRunner
+from app.ui.sync_dialog import SyncDialog
+from tests.models.test_sync import PASS, snapshot
+
+
+def _ctx(path, user):
+    db = open_database(path, user=user)
+    return AppContext(db=db, runner=OpRunner(db.path, user), events=DataEvents())
+
+
+def _sync(qtbot, ctx, stick, tmp_path=None):
+    dialog = SyncDialog(ctx)
+    qtbot.addWidget(dialog)
+    dialog.scrypt_n = 16
+    dialog.folder_edit.setText(str(stick))
+    dialog.pass_edit.setText(PASS)  # QTest cannot type CJK characters
+    qtbot.mouseClick(dialog.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.last_report is not None, timeout=60000)
+    return dialog
+
+
+def test_two_pcs_sync_and_resolve_a_conflict_on_screen(qtbot, demo_db_path, tmp_path):
+    stick = tmp_path / "stick"
+    stick.mkdir()
+    a = _ctx(demo_db_path, "甲")
+    b = _ctx(tmp_path / "pc-b.db", "乙")  # a new PC: joins by its first sync
+    try:
+        d = _sync(qtbot, a, stick)
+        assert d.last_report.exported_ops > 1000 and "可以拔出U盘" in d.report_view.toPlainText()
+        d = _sync(qtbot, b, stick)
+        assert d.last_report.applied > 1000 and d.last_report.rejected == 0
+        assert snapshot(a.db) == snapshot(b.db)
+
+        pid = a.db.scalar("SELECT id FROM person WHERE deleted = 0 ORDER BY id LIMIT 1")
+        with a.db.write() as tx:
+            tx.update("person", pid, {"name": "甲改名"})
+        with b.db.write() as tx:
+            tx.update("person", pid, {"name": "乙改名"})
+        _sync(qtbot, a, stick)
+        d = _sync(qtbot, b, stick)
+        assert d.last_report.conflicts == 1 and "冲突审核" in d.report_view.toPlainText()
+        _sync(qtbot, a, stick)
+        assert snapshot(a.db) == snapshot(b.db)
+
+        review = ConflictsDialog(b)
+        qtbot.addWidget(review)
+        review.show()
+        qtbot.waitUntil(lambda: review.loaded, timeout=30000)
+        assert review.table.rowCount() == 1
+        assert {review.table.item(0, 4).text().split("（")[0], review.table.item(0, 5).text().split("（")[0]} == {
+            "甲改名", "乙改名"}
+        assert "甲" in review.table.item(0, 4).text() + review.table.item(0, 5).text()
+        review.grab().save(str(tmp_path / "conflicts.png"))
+        review.merged_edit.setFocus()
+        review.merged_edit.setText("甲乙合名")
+        qtbot.keyClick(review.merged_edit, Qt.Key.Key_Return)
+        qtbot.waitUntil(lambda: review.loaded and review.table.rowCount() == 0, timeout=30000)
+        assert b.db.get("person", pid)["name"] == "甲乙合名"
+
+        _sync(qtbot, b, stick)
+        _sync(qtbot, a, stick)
+        assert a.db.get("person", pid)["name"] == "甲乙合名"
+        assert snapshot(a.db) == snapshot(b.db)
+        assert sync.open_conflicts(a.db) == [] and sync.open_conflicts(b.db) == []
+    finally:
+        for ctx in (a, b):
+            ctx.runner.shutdown()
+            ctx.db.close()
+
+
+def test_sync_menu_entries_exist(main_window):
+    names = [a.objectName() for a in main_window.menu_tools.actions()]
+    assert "actionSyncUsb" in names and "actionSyncConflicts" in names
+    main_window.sync_action.trigger()
+    dialog = main_window.sync_dialog
+    assert dialog.isVisible()
+    dialog.start()  # no folder chosen: a clear message, nothing runs
+    assert "同步文件夹" in dialog.report_view.toPlainText()
+    dialog.close()
+
+
+def test_screens_render(qtbot, tmp_path):
+    """Renders both screens (also kept as PNGs for a look) with a conflict and a duplicate."""
+    from tests.models.test_sync import make_office
+
+    stick = tmp_path / "stick"
+    stick.mkdir()
+    a, ids = make_office(tmp_path / "a.db")
+    sync.export_to_folder(a, stick, PASS, scrypt_n=16)
+    b = open_database(tmp_path / "b.db")
+    sync.import_from_folder(b, stick, PASS)
+    num = "532128198005010012"
+    with a.write() as tx:
+        tx.update("household", ids["h1"], {"risk_colour": "red"})
+        tx.insert("person", {"name": "王五", "id_number": num, "household_id": ids["h1"]})
+    with b.write() as tx:
+        tx.update("household", ids["h1"], {"risk_colour": "yellow"})
+        tx.insert("person", {"name": "王伍", "id_number": num, "household_id": ids["h2"]})
+    for db in (a, b, a):
+        sync.sync_with_folder(db, stick, PASS, scrypt_n=16)
+    a.close()
+    ctx = _ctx(tmp_path / "b.db", "乙")
+    try:
+        review = ConflictsDialog(ctx)
+        qtbot.addWidget(review)
+        review.show()
+        qtbot.waitUntil(lambda: review.loaded, timeout=30000)
+        assert review.table.rowCount() == 2
+        review.grab().save(str(tmp_path / "conflicts.png"))
+        review.table.selectRow(1)
+        assert review.not_same.isEnabled() and not review.use_first.isEnabled()
+        qtbot.mouseClick(review.not_same, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: review.loaded and review.table.rowCount() == 1, timeout=30000)
+        review.table.selectRow(0)
+        review.merged_edit.setText("紫")
+        qtbot.keyClick(review.merged_edit, Qt.Key.Key_Return)
+        assert "风险颜色只能是" in review.detail.text() and review.table.rowCount() == 1  # refused, nothing saved
+        d = SyncDialog(ctx)
+        qtbot.addWidget(d)
+        d.show()
+        d.grab().save(str(tmp_path / "sync.png"))
+    finally:
+        ctx.runner.shutdown()
+        ctx.db.close()
+        b.close()
