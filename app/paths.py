@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import sys
+from functools import lru_cache
 from pathlib import Path
 
 
+@lru_cache(maxsize=1)
 def resource_dir() -> Path:
     """The `resources/` folder, in a source checkout and in a PyInstaller build alike."""
     frozen = getattr(sys, "_MEIPASS", None)

@@ -57,7 +57,6 @@ class MainWindow(QMainWindow):
         quit_action.triggered.connect(self.close)
         self.menu_file.addAction(quit_action)
         self._restore_state()
-        self.tabs.currentChanged.connect(self._remember_tab)
         ctx.events.changed.connect(self._on_data_changed)
 
     # -- chrome -----------------------------------------------------------------------------
@@ -169,10 +168,6 @@ class MainWindow(QMainWindow):
         last = self.ctx.db.meta("ui_last_tab")
         if last and last.isdigit() and int(last) < self.tabs.count():
             self.tabs.setCurrentIndex(int(last))
-
-    def _remember_tab(self, index: int) -> None:
-        if not self.ctx.db.closed:
-            self.ctx.db.set_meta("ui_last_tab", str(index))
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         if self.ctx.runner.busy and not self._shutting_down:

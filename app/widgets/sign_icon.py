@@ -38,6 +38,12 @@ def sign_pixmap(key: str | None, size: int = 32) -> QPixmap:
 def sign_icon(key: str | None) -> QIcon:
     if not key:
         return QIcon()
+    return _sign_icon(key)
+
+
+@lru_cache(maxsize=64)
+def _sign_icon(key: str) -> QIcon:
+    # Built once per sign: a tree of 1,000 places would otherwise render 5,000 pixmaps.
     icon = QIcon()
     for size in (16, 24, 32, 48, 64):
         icon.addPixmap(sign_pixmap(key, size))
