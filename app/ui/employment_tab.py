@@ -358,6 +358,10 @@ class EmploymentTab(QWidget):
         if not self._loaded:
             QTimer.singleShot(0, self.ensure_loaded)
 
+    def preload(self) -> None:
+        """Build the ledgers while the tab is still hidden (the main window calls this when idle)."""
+        self.ensure_loaded()
+
     def ensure_loaded(self) -> None:
         if self._loaded:
             return

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import importlib
 
-from PySide6.QtCore import QByteArray
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import QByteArray, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QTabWidget, QWidget
 
 from app import __version__
@@ -58,6 +58,26 @@ class MainWindow(QMainWindow):
         self.menu_file.addAction(quit_action)
         self._restore_state()
         ctx.events.changed.connect(self._on_data_changed)
+        self._preload_queue: list[QWidget] = []
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        if not self._preload_queue and not getattr(self, "_preloaded", False):
+            self._preloaded = True
+            # Tabs that build a lot of widgets on first show do it now, one per idle moment,
+            # so the clerk's first switch to them is as quick as any later one.
+            self._preload_queue = [
+                self.tabs.widget(i) for i in range(self.tabs.count()) if hasattr(self.tabs.widget(i), "preload")
+            ]
+            QTimer.singleShot(300, self._preload_next)
+
+    def _preload_next(self) -> None:
+        if not self._preload_queue or self._shutting_down or self.ctx.db.closed:
+            return
+        tab = self._preload_queue.pop(0)
+        if tab is not self.tabs.currentWidget():
+            tab.preload()
+        QTimer.singleShot(150, self._preload_next)
 
     # -- chrome -----------------------------------------------------------------------------
     def _update_title(self) -> None:

@@ -233,6 +233,11 @@ class PlacesTab(QWidget):
         if not self._loaded or self._dirty:
             QTimer.singleShot(0, self.reload)
 
+    def preload(self) -> None:
+        """Build the tree while the tab is still hidden (the main window calls this when idle)."""
+        if not self._loaded:
+            self.reload()
+
     def reload(self) -> None:
         """Rebuild the tree (places only: a few thousand rows at most); counts come from the runner."""
         self._loaded = True
