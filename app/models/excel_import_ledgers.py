@@ -194,28 +194,8 @@ def _plan_person_records(
 
         if errs:
             continue
-        person = None
-        if values.get("id_number"):
-            found = by_id.get(values["id_number"], [])
-            if not found:
-                err("id_number", "系统中没有这个身份证号的居民", "请先在居民管理中登记此人（或先导入居民花名册）")
-            elif len(found) > 1:
-                err("id_number", "系统中有两条以上记录使用这个身份证号", "请先在居民管理中合并重复的居民")
-            else:
-                person = found[0]
-        elif values.get("hh_number") and values.get("name"):
-            found = by_name.get((values["hh_number"], values["name"]), [])
-            if len(found) == 1:
-                person = found[0]
-            else:
-                err("name", f"户 {values['hh_number']} 中{'没有' if not found else '有多位'}叫“{values['name']}”的居民",
-                    "请填写身份证号")
-        else:
-            err("id_number", "缺少身份证号", "每行都要有身份证号（或户编号加姓名）")
+        person = _find_person(values, by_id, by_name, err)
         if person is None:
-            continue
-        if values.get("name") and values["name"] != person["name"]:
-            err("name", f"与身份证号不符（系统中此身份证号是“{person['name']}”）", "请核对姓名或身份证号")
             continue
         missing = [k for k in spec.key_fields if not values.get(k)]
         if missing:
