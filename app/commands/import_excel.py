@@ -56,7 +56,8 @@ def run(args: argparse.Namespace) -> int:
             apply_plan(db, plan, valid_only=args.valid_only)
             applied = True
             skipped = f"，跳过有错误的 {counts['errors']} 行" if counts["errors"] else ""
-            print(f"已导入：新增 {counts['new']} 人，更新 {counts['updated']} 人{skipped}。", file=out)
+            unit = "人" if plan.ledger == "residents" else "条"
+            print(f"已导入：新增 {counts['new']} {unit}，更新 {counts['updated']} {unit}{skipped}。", file=out)
         if args.json:
             print(json.dumps({k: counts[k] for k in ("new", "updated", "unchanged", "errors")}), file=out)
     if applied or (args.dry_run and not counts["errors"]):

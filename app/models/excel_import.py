@@ -616,8 +616,9 @@ class Places:
 
 # -- the dry run -------------------------------------------------------------------------------
 IMPORTABLE = {"residents": "居民花名册", "households": "搬迁户台账", "employment": "就业台账",
-              "training": "培训台账", "intentions": "就业培训需求台账", "visits": "入户走访台账"}
-OTHER_LEDGERS = ("households", "employment", "training", "intentions", "visits")  # in excel_import_ledgers
+              "training": "培训台账", "intentions": "就业培训需求台账", "visits": "入户走访台账",
+              "mediation": "矛盾纠纷调解台账"}
+OTHER_LEDGERS = ("households", "employment", "training", "intentions", "visits", "mediation")  # in excel_import_ledgers
 PERSON_COLS = ("name", "sex", "birth_date", "ethnicity", "relation", "phone", "education", "labour_ability", "notes")
 HOUSEHOLD_COLS = ("origin_township", "origin_village", "move_in_date")
 
@@ -661,7 +662,8 @@ def plan_import(
             from app.models import excel_import_ledgers as other
 
             header = find_header(head_rows, book.merged, other.VISIT_ALIASES, other.visits_header) or find_header(
-                head_rows, book.merged, other.HOUSEHOLD_ALIASES, other.households_header)
+                head_rows, book.merged, other.HOUSEHOLD_ALIASES, other.households_header) or find_header(
+                head_rows, book.merged, other.MEDIATION_ALIASES, other.mediation_header)
         if header is not None:
             break
     if header is None or it is None:
@@ -680,9 +682,13 @@ def plan_import(
     is_intentions = other.looks_like_intentions(header_cells)
     is_households = other.looks_like_households(header_cells)
     is_training = other.looks_like_training(header_cells)
+    is_mediation = other.looks_like_mediation(header_cells)
     if ledger is None:
         ledger = ("employment" if is_employment else "visits" if is_visits else "intentions" if is_intentions
-                  else "training" if is_training else "households" if is_households else "residents")
+                  else "training" if is_training else "households" if is_households
+                  else "mediation" if is_mediation else "residents")
+    elif ledger == "mediation" and not is_mediation:
+        raise KnownError(f"“{path.name}”看起来不是矛盾纠纷调解台账：表头中没有“案件编号”和“事由”。")
     elif ledger == "training" and not is_training:
         raise KnownError(f"“{path.name}”看起来不是培训台账：表头中没有“姓名”“培训名称”和“开始日期”。")
     elif ledger == "households" and not is_households:
@@ -695,9 +701,10 @@ def plan_import(
         raise KnownError(f"“{path.name}”看起来不是走访台账：表头中没有“户编号”“走访日期”和“走访类型”。")
     aliases = {"employment": other.EMPLOYMENT_ALIASES, "visits": other.VISIT_ALIASES,
                "intentions": other.INTENTION_ALIASES, "households": other.HOUSEHOLD_ALIASES,
-               "training": other.TRAINING_ALIASES}.get(ledger, _ALIASES)
+               "training": other.TRAINING_ALIASES, "mediation": other.MEDIATION_ALIASES}.get(ledger, _ALIASES)
     labels = {"employment": other.LABELS, "visits": other.VISIT_LABELS, "intentions": other.INTENTION_LABELS,
-              "households": other.HOUSEHOLD_LABELS, "training": other.TRAINING_LABELS}.get(
+              "households": other.HOUSEHOLD_LABELS, "training": other.TRAINING_LABELS,
+              "mediation": other.MEDIATION_LABELS}.get(
         ledger, {f.key: f.header for f in RESIDENT_FIELDS})
     columns: dict[str, int] = {}
     headers: dict[str, str] = {}

@@ -26,6 +26,12 @@ from app.models.excel_import import (
     _text,
     convert_id,
 )
+from app.models.excel_import_mediation import MEDIATION_ALIASES as MEDIATION_ALIASES
+from app.models.excel_import_mediation import MEDIATION_LABELS as MEDIATION_LABELS
+from app.models.excel_import_mediation import apply_mediation as apply_mediation
+from app.models.excel_import_mediation import looks_like_mediation as looks_like_mediation
+from app.models.excel_import_mediation import mediation_header as mediation_header
+from app.models.excel_import_mediation import plan_mediation as plan_mediation
 
 # Employment ledger columns: key → (header as exported, other names seen in county sheets).
 EMPLOYMENT_HEADERS: dict[str, tuple[str, ...]] = {

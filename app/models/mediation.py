@@ -214,12 +214,14 @@ def _clean_parties(db: Database, parties: Iterable[Mapping[str, Any]]) -> list[d
 def create_case(db: Database, *, title: str, received_date: Any = None, source: str | None = "来访",
                 category: str | None = None, description: str | None = None, building_id: str | None = None,
                 level: str = "楼栋", mediators: str | None = None, visit_id: str | None = None,
-                parties: Sequence[Mapping[str, Any]] = (), today: dt.date | None = None) -> str:
+                parties: Sequence[Mapping[str, Any]] = (), today: dt.date | None = None,
+                number: str | None = None) -> str:
     """Create a case with its parties in one transaction; returns the new case id.
 
     ``parties``: ``{"person_id": …}`` for a registered resident or ``{"outsider_name": …,
     "outsider_phone": …}`` for someone outside the registry (never both), optional ``role``.
-    The number is the office's next of the received year (``2026-0042``).
+    The number is the office's next of the received year (``2026-0042``), unless an existing
+    ledger's own ``number`` is given (imports keep the numbers people already refer to).
     """
     title = (title or "").strip()
     if not title:
@@ -234,8 +236,13 @@ def create_case(db: Database, *, title: str, received_date: Any = None, source: 
     if building_id and db.one("SELECT 1 FROM building WHERE id = ? AND deleted = 0", (building_id,)) is None:
         raise ValidationError("所选楼栋不存在。", field="building_id")
     clean = _clean_parties(db, parties)
+    if number is not None and not re.fullmatch(r"\d{4}-\d{4}", number):
+        raise ValidationError(f"案件编号“{number}”格式不对，应为 年份-四位序号，如 2026-0042。", field="number")
     with db.write() as tx:
-        number = _office_year_number(tx, int(received[:4]))
+        if number is None:
+            number = _office_year_number(tx, int(received[:4]))
+        elif tx.conn.execute("SELECT 1 FROM mediation_case WHERE number = ? AND deleted = 0", (number,)).fetchone():
+            raise ValidationError(f"案件编号 {number} 已被使用。", field="number")
         case_id = tx.insert("mediation_case", {
             "number": number, "received_date": received, "source": source, "category": category,
             "title": title, "description": (description or "").strip() or None,
