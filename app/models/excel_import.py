@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,30 @@ CONVERT_HINT = "请在 Excel 或 WPS 中打开后“另存为”Excel 工作簿�
 
 class ImportCancelled(KnownError):
     """The clerk cancelled; nothing was changed."""
+
+
+def checkpoint(n: int, total: int, progress: ProgressFn | None, cancelled: Callable[[], bool] | None,
+               text: str) -> None:
+    """Every PROGRESS_EVERY rows: stop if the clerk cancelled, else report how far the import is."""
+    if n % PROGRESS_EVERY:
+        return
+    if cancelled is not None and cancelled():
+        raise ImportCancelled("已取消导入，未作任何改动。")
+    if progress is not None:
+        progress(n, total, text)
+
+
+def filled_cells(
+    cells: list[Any], columns: dict[str, int], skip: frozenset[str] | set[str] = frozenset()
+) -> Iterator[tuple[str, int, Any]]:
+    """(key, column, value) of the mapped cells of one row that hold something."""
+    for key, c in columns.items():
+        if key in skip:
+            continue
+        v = cells[c] if c < len(cells) else None
+        if v is None or (isinstance(v, str) and not v.strip()):
+            continue
+        yield key, c, v
 
 
 # -- what a column of the resident ledger means ------------------------------------------------
@@ -758,11 +782,7 @@ def plan_import(
     total = max(book.height - header_r - 1, 1)
     raw: list[tuple[int, dict, list]] = []
     for n, (r, cells) in enumerate(data_rows()):
-        if n % PROGRESS_EVERY == 0:
-            if cancelled is not None and cancelled():
-                raise ImportCancelled("已取消导入，未作任何改动。")
-            if progress is not None:
-                progress(n, total, "正在检查每一行…")
+        checkpoint(n, total, progress, cancelled, "正在检查每一行…")
         if n >= MAX_ROWS:
             raise KnownError(f"数据超过一次导入的上限 {MAX_ROWS} 行。请拆分成几个文件分批导入。")
         if not any(cells[c] is not None for c in import_columns.values() if c < len(cells)):

@@ -13,7 +13,6 @@ from app.models.errors import KnownError, ValidationError
 from app.models.excel_dates import DateError, parse_date
 from app.models.excel_import import (
     _TAG_SPLIT,
-    PROGRESS_EVERY,
     CellError,
     CellProblem,
     ImportCancelled,
@@ -24,7 +23,9 @@ from app.models.excel_import import (
     _norm_header,
     _show,
     _text,
+    checkpoint,
     convert_id,
+    filled_cells,
 )
 from app.models.excel_import_mediation import MEDIATION_ALIASES as MEDIATION_ALIASES
 from app.models.excel_import_mediation import MEDIATION_LABELS as MEDIATION_LABELS
@@ -141,11 +142,7 @@ def _plan_person_records(
     sheet, columns, headers = plan.sheet, plan.columns, plan.headers
     raw = []
     for n, (r, cells) in enumerate(rows):
-        if n % PROGRESS_EVERY == 0:
-            if cancelled is not None and cancelled():
-                raise ImportCancelled("已取消导入，未作任何改动。")
-            if progress is not None:
-                progress(n, len(rows), "正在检查每一行…")
+        checkpoint(n, len(rows), progress, cancelled, "正在检查每一行…")
         values: dict[str, Any] = {}
         errs: list[CellError] = []
         for key, c in columns.items():
@@ -167,19 +164,7 @@ def _plan_person_records(
                 errs.append(CellError(sheet, r + 1, headers[key], c, v, str(exc).split("；")[0], "应为日期，例如 2024-03-05"))
         raw.append((r, values, errs))
 
-    # People: by ID number, else by household number + name.
-    ids = sorted({v["id_number"] for _, v, _ in raw if v.get("id_number")})
-    by_id: dict[str, list[dict]] = {}
-    for chunk in _chunks(ids, 500):
-        for p in db.query(f"SELECT id, name, id_number FROM person WHERE deleted = 0 AND id_number IN "
-                          f"({','.join('?' * len(chunk))})", chunk):
-            by_id.setdefault(p["id_number"], []).append(dict(p))
-    numbers = sorted({v["hh_number"] for _, v, _ in raw if v.get("hh_number") and not v.get("id_number")})
-    by_name: dict[tuple[str, str], list[dict]] = {}
-    for chunk in _chunks(numbers, 500):
-        for p in db.query(f"SELECT p.id, p.name, h.number FROM person p JOIN household h ON h.id = p.household_id "
-                          f"WHERE p.deleted = 0 AND h.number IN ({','.join('?' * len(chunk))})", chunk):
-            by_name.setdefault((p["number"], p["name"]), []).append(dict(p))
+    by_id, by_name = _people(db, raw)
 
     person_ids = sorted({p["id"] for ps in by_id.values() for p in ps} | {p["id"] for ps in by_name.values() for p in ps})
     k1, k2 = spec.key_fields
@@ -288,11 +273,7 @@ def _apply_person_records(db: Database, plan: ImportPlan, table: str, *, progres
     good = [r for r in plan.rows if r.status in ("new", "updated")]
     with db.write() as tx:
         for n, r in enumerate(good):
-            if n % PROGRESS_EVERY == 0:
-                if cancelled is not None and cancelled():
-                    raise ImportCancelled("已取消导入，未作任何改动。")
-                if progress is not None:
-                    progress(n, len(good), "正在写入…")
+            checkpoint(n, len(good), progress, cancelled, "正在写入…")
             if r.status == "new":
                 tx.insert(table, r.values, summary=summary)
             else:
@@ -408,19 +389,10 @@ def plan_visits(
     numbers: set[str] = set()
     parsed = []
     for n, (r, cells) in enumerate(rows):
-        if n % PROGRESS_EVERY == 0:
-            if cancelled is not None and cancelled():
-                raise ImportCancelled("已取消导入，未作任何改动。")
-            if progress is not None:
-                progress(n, len(rows), "正在检查每一行…")
+        checkpoint(n, len(rows), progress, cancelled, "正在检查每一行…")
         values: dict[str, Any] = {}
         errs: list[CellError] = []
-        for key, c in columns.items():
-            if key in _SHOWN_ONLY:
-                continue
-            v = cells[c] if c < len(cells) else None
-            if v is None or (isinstance(v, str) and not v.strip()):
-                continue
+        for key, c, v in filled_cells(cells, columns, _SHOWN_ONLY):
             try:
                 if key == "visit_date":
                     d = parse_date(v)
@@ -523,11 +495,7 @@ def apply_visits(db: Database, plan: ImportPlan, *, progress: ProgressFn | None 
     with db.write() as tx:
         rows = []
         for n, r in enumerate(good):
-            if n % PROGRESS_EVERY == 0:
-                if cancelled is not None and cancelled():
-                    raise ImportCancelled("已取消导入，未作任何改动。")
-                if progress is not None:
-                    progress(n, len(good), "正在写入…")
+            checkpoint(n, len(good), progress, cancelled, "正在写入…")
             rows.append({**r.values, "created_at": tx.now})
         if cancelled is not None and cancelled():
             raise ImportCancelled("已取消导入，未作任何改动。")
@@ -583,11 +551,7 @@ def plan_households(db: Database, plan: ImportPlan, rows: list[tuple[int, list[A
     sheet, columns, headers = plan.sheet, plan.columns, plan.headers
     parsed = []
     for n, (r, cells) in enumerate(rows):
-        if n % PROGRESS_EVERY == 0:
-            if cancelled is not None and cancelled():
-                raise ImportCancelled("已取消导入，未作任何改动。")
-            if progress is not None:
-                progress(n, len(rows), "正在检查每一行…")
+        checkpoint(n, len(rows), progress, cancelled, "正在检查每一行…")
         values: dict[str, Any] = {}
         errs: list[CellError] = []
         for key, c in columns.items():
@@ -697,11 +661,7 @@ def apply_households(db: Database, plan: ImportPlan, *, progress: ProgressFn | N
     good = [r for r in plan.rows if r.status in ("new", "updated")]
     with db.write() as tx:
         for n, r in enumerate(good):
-            if n % PROGRESS_EVERY == 0:
-                if cancelled is not None and cancelled():
-                    raise ImportCancelled("已取消导入，未作任何改动。")
-                if progress is not None:
-                    progress(n, len(good), "正在写入…")
+            checkpoint(n, len(good), progress, cancelled, "正在写入…")
             if r.status == "new":
                 tx.insert("household", {"number": r.hh_number, **r.values}, summary=summary)
                 continue
@@ -769,11 +729,7 @@ def plan_training(db: Database, plan: ImportPlan, rows: list[tuple[int, list[Any
                   "certificate_obtained": _yes_no}
     raw = []
     for n, (r, cells) in enumerate(rows):
-        if n % PROGRESS_EVERY == 0:
-            if cancelled is not None and cancelled():
-                raise ImportCancelled("已取消导入，未作任何改动。")
-            if progress is not None:
-                progress(n, len(rows), "正在检查每一行…")
+        checkpoint(n, len(rows), progress, cancelled, "正在检查每一行…")
         values: dict[str, Any] = {}
         errs: list[CellError] = []
         for key, c in columns.items():
@@ -909,11 +865,7 @@ def apply_training(db: Database, plan: ImportPlan, *, progress: ProgressFn | Non
                 if entry["set"] and entry["first"] + 1 in ok_rows:
                     tx.update("training_course", entry["id"], entry["set"], summary=summary)
         for n, r in enumerate(good):
-            if n % PROGRESS_EVERY == 0:
-                if cancelled is not None and cancelled():
-                    raise ImportCancelled("已取消导入，未作任何改动。")
-                if progress is not None:
-                    progress(n, len(good), "正在写入…")
+            checkpoint(n, len(good), progress, cancelled, "正在写入…")
             values = {k: v for k, v in r.values.items() if k != "course"}
             if r.status == "new":
                 tx.insert("training_attendance", {"course_id": ids[r.values["course"]], **values}, summary=summary)

@@ -12,9 +12,7 @@ from app.models.db import Database
 from app.models.errors import ValidationError
 from app.models.excel_dates import DateError, parse_date
 from app.models.excel_import import (
-    PROGRESS_EVERY,
     CellError,
-    ImportCancelled,
     ImportPlan,
     ProgressFn,
     RowResult,
@@ -22,6 +20,8 @@ from app.models.excel_import import (
     _norm_header,
     _show,
     _text,
+    checkpoint,
+    filled_cells,
 )
 
 # key → (header as exported, other names seen in county sheets)
@@ -79,19 +79,10 @@ def plan_mediation(db: Database, plan: ImportPlan, rows: list[tuple[int, list[An
     sheet, columns, headers = plan.sheet, plan.columns, plan.headers
     raw = []
     for n, (r, cells) in enumerate(rows):
-        if n % PROGRESS_EVERY == 0:
-            if cancelled is not None and cancelled():
-                raise ImportCancelled("已取消导入，未作任何改动。")
-            if progress is not None:
-                progress(n, len(rows), "正在检查每一行…")
+        checkpoint(n, len(rows), progress, cancelled, "正在检查每一行…")
         values: dict[str, Any] = {}
         errs: list[CellError] = []
-        for key, c in columns.items():
-            if key in SHOWN_ONLY:
-                continue
-            v = cells[c] if c < len(cells) else None
-            if v is None or (isinstance(v, str) and not v.strip()):
-                continue
+        for key, c, v in filled_cells(cells, columns, SHOWN_ONLY):
             try:
                 values[key] = _date_iso(v) if key == "received_date" else _text(v)
             except DateError as exc:
@@ -238,11 +229,7 @@ def apply_mediation(db: Database, plan: ImportPlan, *, progress: ProgressFn | No
     good = [r for r in plan.rows if r.status in ("new", "updated")]
     with db.write():
         for n, r in enumerate(good):
-            if n % PROGRESS_EVERY == 0:
-                if cancelled is not None and cancelled():
-                    raise ImportCancelled("已取消导入，未作任何改动。")
-                if progress is not None:
-                    progress(n, len(good), "正在写入…")
+            checkpoint(n, len(good), progress, cancelled, "正在写入…")
             try:
                 if r.status == "new":
                     mediation.create_case(db, **r.values)
