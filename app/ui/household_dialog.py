@@ -32,7 +32,7 @@ from app.models.errors import KnownError, ValidationError
 from app.ui import events
 from app.ui.context import AppContext
 from app.ui.move_dialogs import MoveHouseholdDialog, MovePersonDialog, PersonStatusDialog, ask_dialog, confirm
-from app.ui.person_dialog import ERROR_STYLE, GuardedDialog, PersonDialog, combo, set_combo
+from app.ui.person_dialog import GuardedDialog, PersonDialog, add_checked_row, combo, set_combo
 
 MEMBER_COLUMNS = ["姓名", "与户主关系", "性别", "出生日期", "身份证号", "电话", "劳动能力", "特殊人群", "状态"]
 
@@ -144,17 +144,7 @@ class HouseholdDialog(GuardedDialog):
             ("residence_permit", "居住证", self.permit), ("property_cert", "产权证", self.cert),
             ("garden_plot_m2", "微菜园", self.garden), ("status", "户状态", self.status), ("notes", "备注", self.notes),
         ]:
-            err = QLabel()
-            err.setObjectName(f"error_{key}")
-            err.setStyleSheet(ERROR_STYLE)
-            err.setWordWrap(True)
-            err.hide()
-            self.errors[key] = err
-            cell = QVBoxLayout()
-            cell.setSpacing(1)
-            cell.addWidget(widget)
-            cell.addWidget(err)
-            form.addRow(label, cell)
+            self.errors[key] = add_checked_row(form, key, label, widget)
         self._form = form
         form_box = QWidget()
         form_outer = QVBoxLayout(form_box)

@@ -31,6 +31,21 @@ from app.ui.duplicate_dialog import CANCEL, OPEN, DuplicateDialog
 from app.widgets.id_number_edit import IdNumberEdit
 
 ERROR_STYLE = "color: #d9363e;"
+
+
+def add_checked_row(form: QFormLayout, key: str, label: str, widget: QWidget) -> QLabel:
+    """A form row with a hidden red message line under the field (``error_<key>``); returns the line."""
+    err = QLabel()
+    err.setObjectName(f"error_{key}")
+    err.setStyleSheet(ERROR_STYLE)
+    err.setWordWrap(True)
+    err.hide()
+    cell = QVBoxLayout()
+    cell.setSpacing(1)
+    cell.addWidget(widget)
+    cell.addWidget(err)
+    form.addRow(label, cell)
+    return err
 WARN_STYLE = "color: #8a6100;"
 
 
@@ -141,17 +156,7 @@ class PersonDialog(GuardedDialog):
             ("education", "文化程度", self.education), ("labour_ability", "劳动能力", self.labour),
             ("flags", "特殊人群等", flag_box), ("notes", "备注", self.notes),
         ]:
-            err = QLabel()
-            err.setObjectName(f"error_{key}")
-            err.setStyleSheet(ERROR_STYLE)
-            err.setWordWrap(True)
-            err.hide()
-            self.errors[key] = err
-            cell = QVBoxLayout()
-            cell.setSpacing(1)
-            cell.addWidget(widget)
-            cell.addWidget(err)
-            form.addRow(label, cell)
+            self.errors[key] = add_checked_row(form, key, label, widget)
         self.warning = QLabel()
         self.warning.setObjectName("personWarning")
         self.warning.setStyleSheet(WARN_STYLE)
