@@ -24,12 +24,3 @@ class DataEvents(QObject):
         for name in names:
             self.changed.emit(name)
 
-
-_events: DataEvents | None = None
-
-
-def events() -> DataEvents:
-    global _events
-    if _events is None:
-        _events = DataEvents()
-    return _events
