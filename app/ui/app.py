@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QLibraryInfo, QTimer, QTranslator
 from PySide6.QtWidgets import QApplication, QMessageBox, QProgressDialog
 
 from app.models.db import Database, open_database
@@ -33,7 +33,15 @@ def ensure_application() -> QApplication:
         app.setApplicationName("Anju")
         app.setOrganizationName("Anju")
         app.setApplicationDisplayName("安居台账")
+        _install_qt_chinese(app)
     return app  # type: ignore[return-value]
+
+
+def _install_qt_chinese(app: QApplication) -> None:
+    """Qt's own strings (Save, Cancel, Yes, No in standard buttons and dialogs) in Chinese."""
+    translator = QTranslator(app)
+    if translator.load("qtbase_zh_CN", QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)):
+        app.installTranslator(translator)
 
 
 def _process_age_ms() -> float:

@@ -42,6 +42,7 @@ class SettingsDialog(QDialog):
         self.ctx = ctx
         self.setObjectName("settingsDialog")
         self.setWindowTitle("单位设置")
+        self.setMinimumWidth(520)
         current = settings.get_all(ctx.db)
         form = QFormLayout()
         self.texts: dict[str, QLineEdit] = {}
