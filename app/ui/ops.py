@@ -98,15 +98,17 @@ class OpRunner(QObject):
         self._ids = itertools.count(1)
         self._callbacks: dict[int, tuple[Callable | None, Callable | None, Callable | None]] = {}
         self._started: dict[int, float] = {}
-        self._local = threading.local()
-        self._connections: list[Database] = []
+        # Keyed by OS thread, not threading.local(): PySide gives the pool thread a fresh Python
+        # thread state for every job, which empties a threading.local, so each job would open (and
+        # leak) a connection of its own and lose what the connection caches between jobs.
+        self._connections: dict[int, Database] = {}
 
     def _worker_db(self) -> Database:
-        db = getattr(self._local, "db", None)
+        ident = threading.get_ident()
+        db = self._connections.get(ident)
         if db is None:
             db = open_database(self.db_path, user=self.user)
-            self._local.db = db
-            self._connections.append(db)
+            self._connections[ident] = db
         db.user = self.user
         return db
 
@@ -165,10 +167,9 @@ class OpRunner(QObject):
         """Finish the running job, then close the worker's connection on the worker thread."""
 
         def close(_db: Database, _progress: Progress) -> None:
-            db = getattr(self._local, "db", None)
+            db = self._connections.pop(threading.get_ident(), None)
             if db is not None:
                 db.close()
-                self._local.db = None
 
         if self._connections:
             self.run(close)
