@@ -20,7 +20,7 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from app.models import households, settings
+from app.models import households, labour_snapshot, settings
 from app.models.db import Database
 
 ABILITIES = ("全", "半")
@@ -201,71 +201,33 @@ class LabourFigures:
 
 
 def compute_figures(db: Database, today: dt.date | None = None) -> LabourFigures:
-    """All figures in three queries (one pass over people, one over attendance, one over posts)."""
+    """All figures, from the connection's labour snapshot (see :mod:`app.models.labour_snapshot`)."""
     r = rules(db, today)
+    snap = labour_snapshot.snapshot(db, r)
     f = LabourFigures(today=r.today.isoformat())
-    # One pass over the labour force, grouped by household. Each person is coded in one expression
-    # (stable job → 1,000,000, other current job → 1, none → 0) so the common case costs one index
-    # probe and a household's sum carries both counts (stable = s / 1e6, other = s % 1e6).
-    row = db.one(
-        f"""
-        SELECT count(*) AS households, sum(n) AS lf, sum(s / 1000000 + s % 1000000) AS emp,
-               sum(s / 1000000) AS stable, sum(s >= 1000000) AS hh_stable, sum(s = 0) AS hh_zero
-        FROM (
-            SELECT count(*) AS n,
-                   sum(CASE WHEN {r.employed_exists('p', stable=True)} THEN 1000000
-                            WHEN {r.employed_exists('p')} THEN 1 ELSE 0 END) AS s
-            FROM person p WHERE {r.labour_where()}
-            GROUP BY p.household_id
-        )
-        """
-    )
-    # Trained members counted from the (few) attendances rather than probing every member.
-    trained = db.scalar(
-        f"SELECT count(*) FROM person p WHERE p.id IN {r.trained_list()} AND {r.labour_where(use_index=False)}"
-    )
-    f.labour_force = int(row["lf"] or 0)
-    f.employed = int(row["emp"] or 0)
-    f.employed_stable = int(row["stable"] or 0)
-    f.employed_other = f.employed - f.employed_stable
-    f.unemployed = f.labour_force - f.employed
-    f.households_with_labour = int(row["households"] or 0)
-    f.households_with_stable_job = int(row["hh_stable"] or 0)
+    none, other, stable = snap.counts
+    best = snap.best
+    f.labour_force = none + other + stable
+    f.employed = other + stable
+    f.employed_stable = stable
+    f.employed_other = other
+    f.unemployed = none
+    f.households_with_labour = len(best)
+    f.households_with_stable_job = sum(1 for code in best.values() if code == labour_snapshot.STABLE)
     f.households_without_stable_job = f.households_with_labour - f.households_with_stable_job
-    f.zero_employment_households = int(row["hh_zero"] or 0)
-    f.never_trained = f.labour_force - int(trained or 0)
+    f.zero_employment_households = sum(1 for code in best.values() if code == labour_snapshot.NONE)
+    assert snap.trained is not None and snap.training is not None and snap.posts is not None
+    f.never_trained = f.labour_force - sum(1 for pid in snap.trained if pid in snap.people)
     f.employment_rate = f.employed / f.labour_force if f.labour_force else 0.0
     f.employed_per_household = f.employed / f.households_with_labour if f.households_with_labour else 0.0
-
-    t = db.one(
-        f"""
-        SELECT count(*) AS total, sum(c.with_certificate = 1) AS total_cert,
-               sum(c.start_date BETWEEN {_lit(r.year_start)} AND {_lit(r.year_end)}) AS year,
-               sum(c.start_date BETWEEN {_lit(r.year_start)} AND {_lit(r.year_end)}
-                   AND c.with_certificate = 1) AS year_cert
-        FROM training_attendance a
-        JOIN training_course c ON c.id = a.course_id
-        JOIN person p ON p.id = a.person_id
-        WHERE a.deleted = 0 AND c.deleted = 0 AND p.deleted = 0
-        """
-    )
-    f.training_person_times_total = int(t["total"] or 0)
-    f.training_person_times_total_cert = int(t["total_cert"] or 0)
-    f.training_person_times_total_nocert = f.training_person_times_total - f.training_person_times_total_cert
-    f.training_person_times_year = int(t["year"] or 0)
-    f.training_person_times_year_cert = int(t["year_cert"] or 0)
-    f.training_person_times_year_nocert = f.training_person_times_year - f.training_person_times_year_cert
-
-    f.public_welfare_posts = int(
-        db.scalar(
-            f"""
-            SELECT count(DISTINCT e.person_id) FROM employment e JOIN person p ON p.id = e.person_id
-            WHERE e.kind = '公益性岗位' AND {r.current_job('e')} AND p.deleted = 0 AND p.status = '在册'
-              AND p.household_id NOT IN (SELECT id FROM household WHERE deleted = 1)
-            """
-        )
-        or 0
-    )
+    t = snap.training
+    f.training_person_times_total = t["total"]
+    f.training_person_times_total_cert = t["total_cert"]
+    f.training_person_times_total_nocert = t["total"] - t["total_cert"]
+    f.training_person_times_year = t["year"]
+    f.training_person_times_year_cert = t["year_cert"]
+    f.training_person_times_year_nocert = t["year"] - t["year_cert"]
+    f.public_welfare_posts = snap.posts
     return f
 
 
@@ -493,11 +455,39 @@ def figure_list(db: Database, key: str, today: dt.date | None = None) -> FigureL
     raise KeyError(key)
 
 
-def figure_ids(db: Database, key: str, today: dt.date | None = None) -> list[str]:
-    """Ids of the rows behind a figure, in the list's order: one query, the costly part of a list.
+# Which members / households each figure keeps, by job code (see labour_snapshot).
+_PEOPLE_CODES = {
+    "labour_force": (0, 1, 2), "employed": (1, 2), "employed_stable": (2,), "employed_other": (1,),
+    "unemployed": (0,),
+}
+_HOUSEHOLD_CODES = {
+    "households_with_labour": (0, 1, 2), "households_with_stable_job": (2,),
+    "households_without_stable_job": (0, 1), "zero_employment_households": (0,),
+}
 
-    The list window runs this in the background and then shows the rows page by page by id.
+
+def figure_ids(db: Database, key: str, today: dt.date | None = None) -> list[str]:
+    """Ids of the rows behind a figure, in the list's order (the list window pages rows by id).
+
+    Labour-force people and households come from the snapshot; the public-welfare and attendance
+    lists, which reach beyond the labour force, from their SQL.
     """
+    r = rules(db, today)
+    if key in _PEOPLE_CODES or key == "never_trained" or key in _HOUSEHOLD_CODES:
+        snap = labour_snapshot.snapshot(db, r)
+        if key in _HOUSEHOLD_CODES:
+            keep = _HOUSEHOLD_CODES[key]
+            numbers = labour_snapshot.household_numbers(db, snap)
+            hids = [hid for hid, code in snap.best.items() if code in keep]
+            return sorted(hids, key=lambda hid: (numbers.get(hid) or "", hid))
+        if key == "never_trained":
+            trained = snap.trained or set()
+            chosen = [(v[0], pid) for pid, v in snap.people.items() if pid not in trained]
+        else:
+            keep = _PEOPLE_CODES[key]
+            chosen = [(v[0], pid) for pid, v in snap.people.items() if v[2] in keep]
+        chosen.sort()
+        return [pid for _rowid, pid in chosen]
     fl = figure_list(db, key, today)
     sql = f"SELECT {fl.id_sql} FROM {fl.lean_from} WHERE {fl.where} ORDER BY {fl.order_by}, {fl.id_sql}"
     return [row[0] for row in db.conn.execute(sql)]

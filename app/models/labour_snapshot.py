@@ -1,0 +1,233 @@
+"""The labour force of one connection, kept in memory and brought up to date from the change log.
+
+Counting the figures straight from SQL means one probe of the job index per labour-force member
+(58,000 at 100,000 residents: about 150 ms on an office PC, every time a clerk saves a job). The
+snapshot does that pass once per day (or after a sync import or a settings change) and afterwards
+reads only the change-log ops written since, recounting just the people they touch: saving a job
+costs one person's recount. Every figure and every list behind a figure is then a pass over a
+Python dict.
+
+The SQL definitions in :mod:`app.models.labour` (``FigureList.where``) stay the reference: tests
+compare the two after random edits. A snapshot is never stored while its connection is inside an
+uncommitted write (a rollback would take back ops it had counted), and a roll-up database (whose
+imports write no ops) is always counted afresh.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from app.models.db import Database
+
+if TYPE_CHECKING:
+    from app.models.labour import LabourRules
+
+NONE, OTHER, STABLE = 0, 1, 2  # a person's job code: no current job / current job / stable job
+# More rows touched than this since the last look (a sync import, an Excel import): recount all.
+FULL_RECOUNT_AFTER = 3000
+_CHUNK = 500  # ids per IN (...) list, well under SQLite's variable limit
+_WATCHED = ("person", "household", "employment", "training_course", "training_attendance")
+
+
+@dataclass
+class Snapshot:
+    """The labour force on `rules.today` as of change-log op `stamp`."""
+
+    rules: LabourRules
+    stamp: int
+    # person id → (rowid, household id, job code) for every member of the labour force
+    people: dict[str, tuple[int, str, int]]
+    trained: set[str] | None = None  # everyone who attended a live course (any age)
+    training: dict[str, int] | None = None  # attendance counts (see _training_counts)
+    posts: int | None = None  # residents holding a public-welfare post now
+    numbers: dict[str, str] | None = None  # household id → number, loaded for the first household list
+    _best: dict[str, int] | None = field(default=None, repr=False)
+    _counts: list[int] | None = field(default=None, repr=False)
+
+    def copy(self) -> Snapshot:
+        return Snapshot(self.rules, self.stamp, dict(self.people), self.trained, self.training, self.posts,
+                        None if self.numbers is None else dict(self.numbers))
+
+    @property
+    def best(self) -> dict[str, int]:
+        """Household id → the best job code among its labour-force members."""
+        if self._best is None:
+            self._tally()
+        assert self._best is not None
+        return self._best
+
+    @property
+    def counts(self) -> list[int]:
+        """Labour-force members by job code: [no job, other job, stable job]."""
+        if self._counts is None:
+            self._tally()
+        assert self._counts is not None
+        return self._counts
+
+    def _tally(self) -> None:
+        best: dict[str, int] = {}
+        counts = [0, 0, 0]
+        get = best.get
+        for _rowid, hid, code in self.people.values():
+            counts[code] += 1
+            if get(hid, -1) < code:
+                best[hid] = code
+        self._best, self._counts = best, counts
+
+
+_SNAPSHOTS: weakref.WeakKeyDictionary[Database, Snapshot] = weakref.WeakKeyDictionary()
+
+
+def snapshot(db: Database, rules: LabourRules) -> Snapshot:
+    """The labour force under `rules`, current as of the last committed write this connection sees."""
+    conn = db.conn
+    own_read = not conn.in_transaction
+    if own_read:
+        conn.execute("BEGIN")  # one read snapshot: the stamp and the rows it covers agree
+    try:
+        stamp = int(conn.execute("SELECT coalesce(max(op_id), 0) FROM change_log").fetchone()[0])
+        cached = _SNAPSHOTS.get(db)
+        if db.meta("read_only") == "1" or cached is None or cached.rules != rules or stamp < cached.stamp:
+            snap = _build(db, rules, stamp)
+        elif stamp == cached.stamp:
+            snap = cached
+        else:
+            snap = _advance(db, cached if own_read else cached.copy(), stamp)
+        _fill_extras(db, snap)
+        if own_read and db.meta("read_only") != "1":
+            _SNAPSHOTS[db] = snap
+        return snap
+    finally:
+        if own_read:
+            conn.execute("COMMIT")
+
+
+def forget(db: Database) -> None:
+    """Drop the snapshot of `db` (the next look counts afresh)."""
+    _SNAPSHOTS.pop(db, None)
+
+
+# -- counting --------------------------------------------------------------------------------
+def _people_sql(rules: LabourRules, extra: str = "", *, use_index: bool = True) -> str:
+    today = rules.today.isoformat()
+    stable_by = rules.stable_start_by
+    assert len(today) == len(stable_by) == 10  # ISO dates from date objects, never user text
+    code = (
+        f"(SELECT max(e.start_date <= '{stable_by}') + 1 FROM employment e "
+        f"WHERE e.person_id = p.id AND {rules.current_job('e')})"
+    )
+    return (
+        f"SELECT p.rowid, p.id, p.household_id, coalesce({code}, 0) FROM person p "
+        f"WHERE {rules.labour_where('p', use_index=use_index)}{extra}"
+    )
+
+
+def _build(db: Database, rules: LabourRules, stamp: int) -> Snapshot:
+    cur = db.conn.cursor()
+    cur.row_factory = None  # plain tuples: 58,000 sqlite3.Row objects cost more than the query
+    people = {pid: (rowid, hid, code) for rowid, pid, hid, code in cur.execute(_people_sql(rules))}
+    return Snapshot(rules, stamp, people)
+
+
+def _chunks(ids: list[str]) -> Iterable[list[str]]:
+    for i in range(0, len(ids), _CHUNK):
+        yield ids[i : i + _CHUNK]
+
+
+def _advance(db: Database, snap: Snapshot, stamp: int) -> Snapshot:
+    """`snap` brought from its stamp to `stamp` by recounting the people the new ops touch."""
+    marks = ",".join("?" * len(_WATCHED))
+    touched = db.conn.execute(
+        f"SELECT tbl, row_id, max(col = 'person_id') FROM change_log WHERE op_id > ? AND tbl IN ({marks}) "
+        f"GROUP BY tbl, row_id LIMIT {FULL_RECOUNT_AFTER + 1}",
+        (snap.stamp, *_WATCHED),
+    ).fetchall()
+    if len(touched) > FULL_RECOUNT_AFTER:
+        return _build(db, snap.rules, stamp)
+    rows: dict[str, list[str]] = {t: [] for t in _WATCHED}
+    for tbl, row_id, moved in touched:
+        if moved and tbl == "employment":
+            return _build(db, snap.rules, stamp)  # a job given to someone else: its old holder is unknown
+        rows[tbl].append(row_id)
+    if not any(rows.values()):
+        snap.stamp = stamp
+        return snap
+    cur = db.conn.cursor()
+    cur.row_factory = None
+    people = set(rows["person"])
+    for chunk in _chunks(rows["household"]):
+        marks = ",".join("?" * len(chunk))
+        people.update(r[0] for r in cur.execute(f"SELECT id FROM person WHERE household_id IN ({marks})", chunk))
+    for chunk in _chunks(rows["employment"]):
+        marks = ",".join("?" * len(chunk))
+        people.update(r[0] for r in cur.execute(f"SELECT person_id FROM employment WHERE id IN ({marks})", chunk))
+    for pid in people:
+        snap.people.pop(pid, None)
+    for chunk in _chunks(sorted(people)):
+        marks = ",".join("?" * len(chunk))
+        sql = _people_sql(snap.rules, f" AND p.id IN ({marks})", use_index=False)
+        for rowid, pid, hid, code in cur.execute(sql, chunk):
+            snap.people[pid] = (rowid, hid, code)
+    if rows["training_course"] or rows["training_attendance"]:
+        snap.trained = None
+    if rows["training_course"] or rows["training_attendance"] or rows["person"]:
+        snap.training = None
+    if rows["employment"] or rows["person"] or rows["household"]:
+        snap.posts = None
+    if snap.numbers is not None and rows["household"]:
+        for chunk in _chunks(rows["household"]):
+            marks = ",".join("?" * len(chunk))
+            snap.numbers.update(cur.execute(f"SELECT id, number FROM household WHERE id IN ({marks})", chunk))
+    snap._best = snap._counts = None
+    snap.stamp = stamp
+    return snap
+
+
+def _fill_extras(db: Database, snap: Snapshot) -> None:
+    """The counts outside the labour force: attendance, trained people, public-welfare posts."""
+    cur = db.conn.cursor()
+    cur.row_factory = None
+    if snap.trained is None:
+        snap.trained = {r[0] for r in cur.execute(snap.rules.trained_list()[1:-1])}  # drop its parentheses
+    if snap.training is None:
+        snap.training = _training_counts(db, snap.rules)
+    if snap.posts is None:
+        snap.posts = int(
+            db.scalar(
+                f"""
+                SELECT count(DISTINCT e.person_id) FROM employment e JOIN person p ON p.id = e.person_id
+                WHERE e.kind = '公益性岗位' AND {snap.rules.current_job('e')} AND p.deleted = 0 AND p.status = '在册'
+                  AND p.household_id NOT IN (SELECT id FROM household WHERE deleted = 1)
+                """
+            )
+            or 0
+        )
+
+
+def _training_counts(db: Database, rules: LabourRules) -> dict[str, int]:
+    y0, y1 = rules.year_start, rules.year_end
+    assert len(y0) == len(y1) == 10
+    row = db.one(
+        f"""
+        SELECT count(*) AS total, sum(c.with_certificate = 1) AS total_cert,
+               sum(c.start_date BETWEEN '{y0}' AND '{y1}') AS year,
+               sum(c.start_date BETWEEN '{y0}' AND '{y1}' AND c.with_certificate = 1) AS year_cert
+        FROM training_attendance a
+        JOIN training_course c ON c.id = a.course_id
+        JOIN person p ON p.id = a.person_id
+        WHERE a.deleted = 0 AND c.deleted = 0 AND p.deleted = 0
+        """
+    )
+    return {k: int(row[k] or 0) for k in ("total", "total_cert", "year", "year_cert")}
+
+
+def household_numbers(db: Database, snap: Snapshot) -> dict[str, str]:
+    """Household id → number for ordering household lists (read once, then kept up to date)."""
+    if snap.numbers is None:
+        cur = db.conn.cursor()
+        cur.row_factory = None
+        snap.numbers = dict(cur.execute("SELECT id, number FROM household"))
+    return snap.numbers
