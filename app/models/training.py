@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from app.models import intentions, labour
+from app.models import intentions, labour, settings
 from app.models.db import Database, Tx
 from app.models.employment import parse_date
 from app.models.errors import NotFoundError, ValidationError
@@ -60,10 +61,14 @@ def check_participants(db: Database, course_start: str, person_ids: Iterable[str
         return ids
     problems = []
     found: dict[str, Any] = {}
+    # Vocational training is for the working-age: a child picked with a whole stairwell is refused.
+    age_min = int(settings.get(db, "working_age_min"))
+    start = dt.date.fromisoformat(course_start[:10]) if course_start else dt.date.today()
     for chunk_start in range(0, len(ids), 500):
         chunk = ids[chunk_start:chunk_start + 500]
         marks = ", ".join("?" for _ in chunk)
-        for r in db.query(f"SELECT id, name, status, status_date, deleted FROM person WHERE id IN ({marks})", chunk):
+        for r in db.query(f"SELECT id, name, status, status_date, deleted, birth_date FROM person WHERE id IN ({marks})",
+                          chunk):
             found[r["id"]] = r
     for pid in ids:
         r = found.get(pid)
@@ -76,6 +81,10 @@ def check_participants(db: Database, course_start: str, person_ids: Iterable[str
                 problems.append(f"{r['name']}（已{r['status']}，无日期）")
             elif gone < course_start:
                 problems.append(f"{r['name']}（{gone} 已{r['status']}，早于开班日期）")
+                continue
+        age = labour.age_on(r["birth_date"], start)
+        if age is not None and age < age_min:
+            problems.append(f"{r['name']}（开班时 {age} 周岁，未满 {age_min} 周岁）")
     if problems:
         raise ValidationError(
             "以下人员不能登记参训，本次培训未保存：\n" + "\n".join("· " + p for p in problems), field="people"

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.models import training
+from app.models import settings, training
 from app.models.errors import KnownError
 from app.ui import events
 from app.ui.context import AppContext
@@ -86,6 +86,7 @@ class CourseDialog(QDialog):
             "参训人员：输入姓名 / 拼音首字母 / 房号后按回车加入；也可查“3-2”后点“全部添加”，或点“粘贴名单…”"
             "把签到表上的姓名一次贴进来。"))
         self.picker = PersonPicker(ctx.db, multi=True, parent=self)
+        self.picker.min_age = int(settings.get(ctx.db, "working_age_min"))
         layout.addWidget(self.picker, 1)
         # A course in several sessions or a follow-up class: start from an earlier course's people.
         copy_row = QHBoxLayout()

@@ -196,6 +196,8 @@ class PersonPicker(QWidget):
         self.multi = multi
         # An extra condition on who may be chosen (e.g. the members of one household), shown at once.
         self.restrict = restrict
+        # "全部添加" leaves out people younger than this (a course for a stairwell is not for its children).
+        self.min_age: int | None = None
         self.setObjectName("personPicker")
         self.setAccessibleName("选择居民")
         self._chosen: dict[str, str] = {}  # person id → label, in order chosen
@@ -353,11 +355,21 @@ class PersonPicker(QWidget):
         if n > 500:
             QMessageBox.information(self, "人数太多", f"查找结果有 {n:,} 人，请把条件写得更具体（最多一次添加 500 人）。")
             return
+        added = skipped = 0
         for r in range(n):
             row = self.model.row(r)
-            if row and row["_id"] not in self._chosen:
-                self._add(row["_id"], self._label(row))
+            if not row or row["_id"] in self._chosen:
+                continue
+            if self.min_age is not None and row.get("age") is not None and row["age"] < self.min_age:
+                skipped += 1
+                continue
+            self._add(row["_id"], self._label(row))
+            added += 1
         self._changed()
+        note = f"已加入 {added} 人"
+        if skipped:
+            note += f"，跳过 {skipped} 名未满 {self.min_age} 周岁的居民"
+        self.result_count.setText(note + "。")
 
     def _add(self, person_id: str, label: str) -> None:
         self._chosen[person_id] = label

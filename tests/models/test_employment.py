@@ -62,6 +62,13 @@ def test_save_job_stores_fen_and_clears_zero_employment(db, ids):
     assert db.scalar("SELECT count(*) FROM audit_log WHERE row_id = ?", (job_id,)) == 1
 
 
+def test_course_refuses_a_child(db, ids):
+    before = (count(db, "training_course"), count(db, "training_attendance"))
+    with pytest.raises(ValidationError, match=r"辰（开班时 15 周岁，未满 16 周岁）"):
+        training.save_course(db, course(), [ids["甲"], ids["辰"]])  # 辰 is 16 only on 2026-06-15
+    assert (count(db, "training_course"), count(db, "training_attendance")) == before
+
+
 @pytest.mark.parametrize(
     ("changes", "words"),
     [
@@ -162,14 +169,16 @@ def course(**kw):
 
 
 def test_course_with_many_people_in_one_go(db, ids):
-    people = [ids[n] for n in ("甲", "乙", "己", "庚", "子", "辰", "甲")]  # 甲 twice: kept once
+    people = [ids[n] for n in ("甲", "乙", "己", "庚", "子", "甲")]  # 甲 twice: kept once
     it = intentions.add(db, {"person_id": ids["子"], "kind": "培训", "training_wanted": "厨师",
                              "recorded_date": "2026-01-01"})
     course_id = training.save_course(db, course(), people)
-    assert len(training.participants(db, course_id)) == 6
+    assert len(training.participants(db, course_id)) == 5
     row = db.get("intention", it)
     assert row["closed_date"] == "2026-06-10" and row["met_attendance_id"] is not None
     assert training.add_attendance(db, course_id, [ids["甲"], ids["辛"]]) == 1
+    # 辰 turns 16 on 2026-06-15: a course starting that day takes him
+    training.save_course(db, course(name="电工", start_date="2026-06-15", end_date="2026-06-20"), [ids["辰"]])
     f = labour.compute_figures(db, dt.date(2026, 6, 15))
     assert f.training_person_times_year == 3 + 7
     assert f.never_trained == 0  # 庚 子 辰 辛 all trained now

@@ -316,3 +316,22 @@ def test_course_can_start_from_an_earlier_courses_people(qtbot, tab, ctx, no_mod
     assert dialog.result() == 1
     course_id = ctx.db.scalar("SELECT id FROM training_course WHERE name = '电焊（第二期）'")
     assert len(training.participants(ctx.db, course_id)) == 3
+
+
+def test_adding_a_whole_room_to_a_course_leaves_out_the_child(qtbot, tab, ctx, no_modal):
+    dialog = CourseDialog(ctx)
+    qtbot.addWidget(dialog)
+    dialog.picker.search.setText("1-1-101")  # 甲 乙 丁 and the child 丙 (10)
+    dialog.picker.apply_search()
+    dialog.picker.add_all_button.click()
+    chosen = {dialog.picker.chosen.item(i).text().split()[0] for i in range(dialog.picker.chosen.count())}
+    assert "丙" not in chosen and {"甲", "乙"} <= chosen
+    assert "跳过 1 名未满 16 周岁" in dialog.picker.result_count.text()
+    # picked one by one all the same, the save refuses him and saves nothing
+    child = ctx.db.scalar("SELECT id FROM person WHERE name = '丙'")
+    dialog.picker.add_ids([child])
+    dialog.name.setText("家政")
+    before = ctx.db.scalar("SELECT count(*) FROM training_course")
+    dialog.save()
+    assert "丙（开班时" in no_modal[-1] and "未满 16 周岁" in no_modal[-1]
+    assert ctx.db.scalar("SELECT count(*) FROM training_course") == before
