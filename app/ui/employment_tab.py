@@ -40,7 +40,7 @@ from app.ui.employment_dialogs import (
 )
 from app.ui.table_models import SqlTableModel
 from app.ui.training_dialogs import CourseDialog
-from app.widgets.person_picker import IdPagedModel, person_search_sql
+from app.widgets.person_picker import IdListModel, IdPagedModel, person_search_sql
 
 # figure key → how it is shown
 FIGURE_ORDER: list[tuple[str, str]] = [
@@ -74,6 +74,38 @@ def format_value(value: Any, kind: str) -> str:
     if kind == "dec":
         return f"{float(value):.2f}"
     return f"{int(value):,}"
+
+
+# The labour ledger's filter combo, in order: the figure whose list it shows (None: its own SQL).
+LEDGER_FILTERS: list[tuple[str, str | None]] = [
+    ("全部劳动力", "labour_force"), ("已就业", "employed"), ("未就业", "unemployed"),
+    ("从未培训", "never_trained"), ("有未满足需求", None),
+]
+
+
+def ledger_ids(db: Database, today: dt.date, which: int, text: str) -> list[str]:
+    """Runs on the worker thread: the labour-ledger rows for a filter and a search, in ledger order.
+
+    Without a search the figures' snapshot answers; with one, the search's index narrows in SQL.
+    """
+    cond, params = person_search_sql(text)
+    key = LEDGER_FILTERS[which][1]
+    if not cond and key is not None:
+        return labour.figure_ids(db, key, today)
+    r = labour.rules(db, today)
+    # A search leaves few people: probing their jobs beats building the list of every job holder.
+    employed = r.employed_exists("p") if cond else f"p.id IN {r.employed_list()}"
+    extra = {
+        1: f" AND {employed}",
+        2: f" AND NOT {employed}",
+        3: f" AND NOT {r.trained_exists('p')}",
+        4: " AND p.id IN (SELECT i.person_id FROM intention i WHERE i.deleted = 0 "
+           "AND (i.closed_date IS NULL OR i.closed_date = ''))",
+    }.get(which, "")
+    where = r.labour_where("p", use_index=not cond) + extra + (f" AND {cond}" if cond else "")
+    from_sql = labour.PEOPLE_FROM if cond else "person p"
+    sql = f"SELECT p.id FROM {from_sql} WHERE {where} ORDER BY p.rowid"
+    return [row[0] for row in db.conn.execute(sql, params)]
 
 
 def compute_for_tab(db: Database, today: dt.date) -> tuple[labour.LabourFigures, dict[str, tuple[str, str]]]:
@@ -180,7 +212,9 @@ class EmploymentTab(QWidget):
         self._build_jobs_page()
         self._build_training_page()
         self._build_intentions_page()
-        self.ledger_model: SqlTableModel | None = None
+        self.ledger_model: IdListModel | None = None
+        self.ledger_ready = False  # the ledger shows the rows of the current filter and search
+        self._ledger_seq = 0
         self.jobs_model: SqlTableModel | None = None
         self.courses_model: SqlTableModel | None = None
         self.attendance_model: SqlTableModel | None = None
@@ -203,7 +237,7 @@ class EmploymentTab(QWidget):
         bar.addWidget(self.ledger_search, 1)
         self.ledger_filter = QComboBox()
         self.ledger_filter.setObjectName("labourFilter")
-        self.ledger_filter.addItems(["全部劳动力", "已就业", "未就业", "从未培训", "有未满足需求"])
+        self.ledger_filter.addItems([title for title, _key in LEDGER_FILTERS])
         self.ledger_filter.currentIndexChanged.connect(lambda _i: self.apply_filters())
         bar.addWidget(self.ledger_filter)
         self.ledger_count = QLabel("")
@@ -374,16 +408,8 @@ class EmploymentTab(QWidget):
         self.rules = labour.rules(db)
         today = self.rules.today
         fl = labour.figure_list(db, "labour_force", today)
-        self._ledger_extra = {
-            0: "",
-            1: f" AND {self.rules.employed_exists('p')}",
-            2: f" AND NOT {self.rules.employed_exists('p')}",
-            3: f" AND NOT {self.rules.trained_exists('p')}",
-            4: " AND EXISTS (SELECT 1 FROM intention i WHERE i.person_id = p.id AND i.deleted = 0 "
-               "AND (i.closed_date IS NULL OR i.closed_date = ''))",
-        }
-        self.ledger_model = IdPagedModel(db, fl.from_sql, to_columns(fl.columns), id_sql=fl.id_sql, where=fl.where,
-                                         order_by=fl.order_by, lean_from=fl.lean_from, parent=self)
+        self.ledger_model = IdListModel(db, fl.from_sql, to_columns(fl.columns), id_sql=fl.id_sql,
+                                        order_by=fl.order_by, parent=self)
         self._set_model(self.table, self.ledger_model, {0: 70, 1: 150, 2: 100, 3: 120, 4: 44, 5: 60, 6: 240, 7: 200})
 
         self.jobs_model = IdPagedModel(db, employment.JOBS_FROM, to_columns(employment.jobs_columns(today)),
@@ -419,13 +445,7 @@ class EmploymentTab(QWidget):
         self._search_timer.stop()
         if self.ledger_model is None:
             return
-        cond, params = person_search_sql(self.ledger_search.text())
-        # With a search typed, the name / initials / room index leads; else the labour index does.
-        where = self.rules.labour_where("p", use_index=not cond) + self._ledger_extra[self.ledger_filter.currentIndex()]
-        if cond:
-            where += f" AND {cond}"
-        self.ledger_model.set_filter(where, params)
-        self.ledger_count.setText(f"共 {self.ledger_model.rowCount():,} 人")
+        self.reload_ledger()
 
         assert self.jobs_model is not None
         t = self.rules.today.isoformat()
@@ -476,13 +496,39 @@ class EmploymentTab(QWidget):
         self.intentions_model.set_filter(" AND ".join(conds), params)
         self.intentions_count.setText(f"共 {self.intentions_model.rowCount():,} 条")
 
+    def reload_ledger(self) -> None:
+        """Work out the ledger's rows on the worker (58,000 people at 100,000 residents), then page them."""
+        self._ledger_seq += 1
+        seq, today = self._ledger_seq, self.rules.today
+        which, text = self.ledger_filter.currentIndex(), self.ledger_search.text()
+        self.ledger_ready = False
+        self.ledger_count.setText("正在查找…")
+        self.ctx.runner.run(lambda db, _p: ledger_ids(db, today, which, text),
+                            on_success=lambda ids: self._show_ledger(seq, ids), on_failure=self._ledger_failed)
+
+    def _show_ledger(self, seq: int, ids: list[str]) -> None:
+        if not isValid(self) or seq != self._ledger_seq or self.ledger_model is None:
+            return  # a newer filter or search is on its way
+        self.ledger_model.set_ids(ids)
+        header = self.table.horizontalHeader()
+        if 0 <= header.sortIndicatorSection() < len(self.ledger_model.columns):
+            self.ledger_model.sort(header.sortIndicatorSection(), header.sortIndicatorOrder())
+        self.ledger_count.setText(f"共 {len(ids):,} 人")
+        self.ledger_ready = True
+
+    def _ledger_failed(self, exc: BaseException) -> None:
+        from app.ui.crash import report_exception
+
+        if isValid(self):
+            self.ledger_count.setText("查找失败")
+        report_exception(exc)
+
     def refresh_tables(self) -> None:
-        for model in (self.ledger_model, self.jobs_model, self.courses_model, self.attendance_model,
-                      self.intentions_model):
+        for model in (self.jobs_model, self.courses_model, self.attendance_model, self.intentions_model):
             if model is not None:
                 model.refresh()
         if self.ledger_model is not None:
-            self.ledger_count.setText(f"共 {self.ledger_model.rowCount():,} 人")
+            self.reload_ledger()
             assert self.jobs_model is not None and self.intentions_model is not None
             self.jobs_count.setText(f"共 {self.jobs_model.rowCount():,} 条")
             self.intentions_count.setText(f"共 {self.intentions_model.rowCount():,} 条")

@@ -61,9 +61,10 @@ def no_modal(monkeypatch):
     return said
 
 
-def test_tab_shows_figures_and_ledger(tab, ctx):
+def test_tab_shows_figures_and_ledger(qtbot, tab, ctx):
     today = dt.date.today()
     expected = labour.compute_figures(ctx.db, today)
+    qtbot.waitUntil(lambda: tab.ledger_ready, timeout=10000)
     assert tab.objectName() == "employmentTab"
     table = tab.findChild(type(tab.table), "employmentTable")
     assert table is tab.table
@@ -77,13 +78,34 @@ def test_tab_shows_figures_and_ledger(tab, ctx):
 def test_ledger_search_by_initials_and_room(qtbot, tab):
     qtbot.keyClicks(tab.ledger_search, "1-1-104")
     tab.apply_filters()
+    qtbot.waitUntil(lambda: tab.ledger_ready, timeout=10000)
     names = {tab.ledger_model.row(i)["name"] for i in range(tab.ledger_model.rowCount())}
     assert names <= {"子", "寅"} and "子" in names
+    assert tab.ledger_count.text() == f"共 {len(names)} 人"
     tab.ledger_search.clear()
     tab.ledger_filter.setCurrentIndex(2)  # 未就业
     tab.apply_filters()
+    qtbot.waitUntil(lambda: tab.ledger_ready, timeout=10000)
     rows = [tab.ledger_model.row(i) for i in range(tab.ledger_model.rowCount())]
     assert rows and all(not r["current_job"] for r in rows)
+    unemployed = {r["name"] for r in rows}
+    # each filter, with and without a search, shows what its SQL definition selects
+    for which in range(tab.ledger_filter.count()):
+        for text in ("", "1-1", "y"):
+            tab.ledger_filter.setCurrentIndex(which)
+            tab.ledger_search.setText(text)
+            tab.apply_filters()
+            qtbot.waitUntil(lambda: tab.ledger_ready, timeout=10000)
+            shown = [tab.ledger_model.row_id(i) for i in range(tab.ledger_model.rowCount())]
+            from app.ui.employment_tab import ledger_ids  # the worker function, here on the test thread
+
+            assert shown == ledger_ids(tab.ctx.db, tab.rules.today, which, text)
+    tab.ledger_filter.setCurrentIndex(1)  # 已就业: nobody of the unemployed
+    tab.ledger_search.clear()
+    tab.apply_filters()
+    qtbot.waitUntil(lambda: tab.ledger_ready, timeout=10000)
+    employed = {tab.ledger_model.row(i)["name"] for i in range(tab.ledger_model.rowCount())}
+    assert employed and not employed & unemployed
 
 
 def test_entering_a_job_shrinks_the_zero_employment_list(qtbot, tab, ctx, monkeypatch, no_modal):
