@@ -126,10 +126,54 @@ def _people_sql(rules: LabourRules, extra: str = "", *, use_index: bool = True) 
 
 
 def _build(db: Database, rules: LabourRules, stamp: int) -> Snapshot:
+    """Count everything afresh: one scan of the current jobs, one of the labour force, joined here.
+
+    Joining in Python beats a job-index probe per person in SQL (125 against 185 ms at 100,000
+    residents); the scan of jobs also yields the public-welfare post holders.
+    """
     cur = db.conn.cursor()
     cur.row_factory = None  # plain tuples: 58,000 sqlite3.Row objects cost more than the query
-    people = {pid: (rowid, hid, code) for rowid, pid, hid, code in cur.execute(_people_sql(rules))}
-    return Snapshot(rules, stamp, people)
+    codes: dict[str, int] = {}
+    welfare: set[str] = set()
+    code_of = codes.get
+    for pid, stable, post in cur.execute(
+        f"SELECT e.person_id, e.start_date <= '{rules.stable_start_by}', e.kind = '公益性岗位' "
+        f"FROM employment e WHERE {rules.current_job('e')}"
+    ):
+        code = STABLE if stable else OTHER
+        if code_of(pid, NONE) < code:
+            codes[pid] = code
+        if post:
+            welfare.add(pid)
+    people: dict[str, tuple[int, str, int]] = {}
+    best: dict[str, int] = {}
+    counts = [0, 0, 0]
+    best_of = best.get
+    for rowid, pid, hid in cur.execute(f"SELECT p.rowid, p.id, p.household_id FROM person p WHERE {rules.labour_where()}"):
+        code = code_of(pid, NONE)
+        people[pid] = (rowid, hid, code)
+        counts[code] += 1
+        if best_of(hid, -1) < code:
+            best[hid] = code
+    snap = Snapshot(rules, stamp, people, _best=best, _counts=counts)
+    # Post holders in the labour force are live residents already; only the others need a look.
+    snap.posts = sum(1 for pid in welfare if pid in people) + _live_count(db, welfare.difference(people))
+    return snap
+
+
+def _live_count(db: Database, person_ids: set[str]) -> int:
+    """How many of `person_ids` are registered residents of live households (whatever their age)."""
+    cur = db.conn.cursor()
+    cur.row_factory = None
+    n = 0
+    for chunk in _chunks(sorted(person_ids)):
+        marks = ",".join("?" * len(chunk))
+        n += cur.execute(
+            f"SELECT count(*) FROM person p WHERE p.id IN ({marks}) AND p.deleted = 0 AND p.status = '在册' "
+            "AND p.household_id NOT IN (SELECT id FROM household WHERE deleted = 1)",
+            chunk,
+        ).fetchone()[0]
+    return n
 
 
 def _chunks(ids: list[str]) -> Iterable[list[str]]:
@@ -217,8 +261,8 @@ def _training_counts(db: Database, rules: LabourRules) -> dict[str, int]:
                sum(c.start_date BETWEEN '{y0}' AND '{y1}' AND c.with_certificate = 1) AS year_cert
         FROM training_attendance a
         JOIN training_course c ON c.id = a.course_id
-        JOIN person p ON p.id = a.person_id
-        WHERE a.deleted = 0 AND c.deleted = 0 AND p.deleted = 0
+        WHERE a.deleted = 0 AND c.deleted = 0
+          AND a.person_id NOT IN (SELECT id FROM person INDEXED BY person_gone WHERE deleted = 1)
         """
     )
     return {k: int(row[k] or 0) for k in ("total", "total_cert", "year", "year_cert")}
