@@ -490,12 +490,9 @@ def figure_ids(db: Database, key: str, today: dt.date | None = None) -> list[str
             return sorted(hids, key=lambda hid: (numbers.get(hid) or "", hid))
         if key == "never_trained":
             trained = snap.trained or set()
-            chosen = [(v[0], pid) for pid, v in snap.people.items() if pid not in trained]
-        else:
-            keep = _PEOPLE_CODES[key]
-            chosen = [(v[0], pid) for pid, v in snap.people.items() if v[2] in keep]
-        chosen.sort()
-        return [pid for _rowid, pid in chosen]
+            return [pid for pid, _code in snap.ordered if pid not in trained]
+        keep = _PEOPLE_CODES[key]
+        return [pid for pid, code in snap.ordered if code in keep]
     fl = figure_list(db, key, today)
     sql = f"SELECT {fl.id_sql} FROM {fl.lean_from} WHERE {fl.where} ORDER BY {fl.order_by}, {fl.id_sql}"
     return [row[0] for row in db.conn.execute(sql)]

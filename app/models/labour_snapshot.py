@@ -46,6 +46,7 @@ class Snapshot:
     numbers: dict[str, str] | None = None  # household id → number, loaded for the first household list
     _best: dict[str, int] | None = field(default=None, repr=False)
     _counts: list[int] | None = field(default=None, repr=False)
+    _ordered: list[tuple[str, int]] | None = field(default=None, repr=False)
 
     def copy(self) -> Snapshot:
         return Snapshot(self.rules, self.stamp, dict(self.people), self.trained, self.training, self.posts,
@@ -66,6 +67,14 @@ class Snapshot:
             self._tally()
         assert self._counts is not None
         return self._counts
+
+    @property
+    def ordered(self) -> list[tuple[str, int]]:
+        """(person id, job code) of the labour force in registration order (the lists' order)."""
+        if self._ordered is None:
+            rows = sorted((v[0], pid, v[2]) for pid, v in self.people.items())
+            self._ordered = [(pid, code) for _rowid, pid, code in rows]
+        return self._ordered
 
     def _tally(self) -> None:
         best: dict[str, int] = {}
@@ -225,7 +234,7 @@ def _advance(db: Database, snap: Snapshot, stamp: int) -> Snapshot:
         for chunk in _chunks(rows["household"]):
             marks = ",".join("?" * len(chunk))
             snap.numbers.update(cur.execute(f"SELECT id, number FROM household WHERE id IN ({marks})", chunk))
-    snap._best = snap._counts = None
+    snap._best = snap._counts = snap._ordered = None
     snap.stamp = stamp
     return snap
 

@@ -581,11 +581,13 @@ class EmploymentTab(QWidget):
     def _on_changed(self, name: str) -> None:
         if name not in EVENT_NAMES or not self._loaded:
             return
+        # Figures first: the worker brings the snapshot forward for them, and the ledger and any
+        # open figure list (queued after) then read it as it stands.
+        self.refresh_figures()
         if name in (events.SETTINGS, events.ALL):
             self._build_models()
         else:
             self.refresh_tables()
-        self.refresh_figures()
 
     def open_figure(self, key: str) -> FigureListDialog:
         """The list behind a figure, in a window that stays open and follows every change."""
