@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 
 from PySide6.QtCore import QByteArray, QTimer
@@ -59,6 +60,26 @@ class MainWindow(QMainWindow):
         self._restore_state()
         ctx.events.changed.connect(self._on_data_changed)
         self._preload_queue: list[QWidget] = []
+        # Office PCs stay on overnight: visits due, time limits and the employment figures all
+        # count from today, so every view refreshes when the date changes.
+        self._day = dt.date.today()
+        self._day_timer = QTimer(self)
+        self._day_timer.setSingleShot(True)
+        self._day_timer.timeout.connect(self._check_day)
+        self._arm_day_timer()
+
+    def _arm_day_timer(self) -> None:
+        now = dt.datetime.now()
+        midnight = dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time(0, 0, 2))
+        # At most an hour: a PC that slept through midnight wakes with its timer late.
+        self._day_timer.start(int(min((midnight - now).total_seconds(), 3600) * 1000))
+
+    def _check_day(self) -> None:
+        today = dt.date.today()
+        if today != self._day and not self._shutting_down:
+            self._day = today
+            self.ctx.events.announce(ev.ALL)
+        self._arm_day_timer()
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)

@@ -147,3 +147,22 @@ def test_settings_dialog_refuses_an_empty_office_name(qtbot, main_window, monkey
     dialog.save()
     assert warnings and "不能为空" in warnings[0]
     assert settings.get(main_window.ctx.db, "office_name") == before
+
+
+def test_a_new_day_refreshes_every_view(qtbot, main_window):
+    import datetime as dt
+
+    from app.ui import events
+
+    heard: list[str] = []
+    main_window.ctx.events.changed.connect(heard.append)
+    main_window._check_day()  # same day: nothing to do
+    assert heard == [] and main_window._day_timer.isActive()
+    assert main_window._day_timer.remainingTime() <= 3600 * 1000 * 1.05  # a coarse timer may run 5% late
+    main_window._day = dt.date.today() - dt.timedelta(days=1)  # as if the clock passed midnight
+    main_window._check_day()
+    assert heard == [events.ALL] and main_window._day == dt.date.today()
+    employment = main_window.tabs.widget(2)
+    if employment._loaded:
+        qtbot.waitUntil(lambda: not employment._figures_running, timeout=10000)
+    main_window.ctx.runner.wait_idle()
