@@ -127,7 +127,7 @@ def intentions_columns() -> list[tuple[str, str, str]]:
         ("name", "姓名", "p.name"),
         ("address", "住址", labour.ADDRESS_SQL),
         ("kind", "需求", "i.kind"),
-        ("what", "内容", "coalesce(i.job_kind, i.training_wanted, '') || coalesce(' ' || i.detail, '')"),
+        ("what", "内容", "trim(coalesce(i.job_kind, i.training_wanted, '') || coalesce(' ' || i.detail, ''))"),
         ("place", "意向地点", "i.place"),
         ("recorded_date", "登记日期", "i.recorded_date"),
         ("closed_date", "满足日期", "i.closed_date"),

@@ -86,7 +86,10 @@ class JobDialog(QDialog):
         self.saved_id: str | None = None
         self.setObjectName("jobDialog")
         self.setWindowTitle("修改就业记录" if job_id else "登记就业")
-        self.resize(760 if person_id is None and job_id is None else 520, 640)
+        if person_id is None and job_id is None:
+            self.resize(760, 640)  # room for the person search
+        else:
+            self.resize(520, 460)
         old: dict[str, Any] = {}
         if job_id:
             old = dict(ctx.db.get("employment", job_id))
@@ -178,6 +181,8 @@ class JobDialog(QDialog):
         self.intention_layout.setContentsMargins(0, 0, 0, 0)
         self.intention_checks: list[tuple[QCheckBox, str]] = []
         layout.addWidget(self.intention_box)
+        if self.picker is None:
+            layout.addStretch(1)  # the form stays at the top; the spare height goes above the buttons
 
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
         self.buttons.button(QDialogButtonBox.StandardButton.Save).setText("保存")
@@ -352,6 +357,8 @@ class IntentionDialog(QDialog):
         form.addRow("说明", self.detail)
         form.addRow("登记日期", self.recorded)
         layout.addLayout(form)
+        if self.picker is None:
+            layout.addStretch(1)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
         buttons.button(QDialogButtonBox.StandardButton.Save).setText("保存")
         buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("取消")
