@@ -7,6 +7,7 @@ import logging
 import sys
 import traceback
 from pathlib import Path
+from typing import Any
 
 from app.models.errors import KnownError
 from app.paths import log_dir
@@ -32,6 +33,12 @@ def report_exception(exc: BaseException) -> None:
         return
     path = write_crash_log(exc, getattr(exc, "__anju_traceback__", None))
     log.error("unexpected error, see %s", path)
+    _show_crash_box(parent, path, exc)
+
+
+def _show_crash_box(parent: Any, path: Path, exc: BaseException) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
     box = QMessageBox(parent)
     box.setObjectName("crashDialog")
     box.setIcon(QMessageBox.Icon.Critical)

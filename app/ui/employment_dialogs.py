@@ -34,7 +34,7 @@ from app.ui.table_models import Column
 from app.widgets.person_picker import IdListModel, PersonPicker
 
 # Columns shown as text but sorted by their value.
-SORT_SQL = {"income": "e.monthly_income_fen", "age": "p.birth_date", "hours": "c.hours"}
+SORT_SQL = {"income": "e.monthly_income_fen", "hours": "c.hours"}
 RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 
 
@@ -45,8 +45,8 @@ def to_columns(specs: list[tuple[str, str, str]]) -> list[Column]:
         if key == "id_number":
             out.append(Column(key, title, sql, display=lambda v, _r: mask(v) if v else ""))
         elif key == "age":
-            # Older first when sorted ascending by age means later birth dates first.
-            out.append(Column(key, title, sql, sort_sql="p.birth_date DESC", align=RIGHT))
+            # Ascending age is descending birth date; the direction word is the model's to add.
+            out.append(Column(key, title, sql, sort_sql="-julianday(p.birth_date)", align=RIGHT))
         else:
             align = RIGHT if key in ("income", "labour", "employed", "stable", "people", "hours") else None
             out.append(Column(key, title, sql, sort_sql=SORT_SQL.get(key), align=align))
@@ -483,7 +483,8 @@ class FigureListDialog(QDialog):
         self.definition.setText(definition)
         if self.model is None:
             self.model = IdListModel(self.ctx.db, fl.from_sql, to_columns(fl.columns), id_sql=fl.id_sql,
-                                     order_by=fl.order_by, parent=self)
+                                     order_by=fl.order_by, lean_from=fl.lean_from,
+                                     joined_aliases=fl.joined_aliases, runner=self.ctx.runner, parent=self)
             self.table.setModel(self.model)
             self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
             widths = {

@@ -409,7 +409,8 @@ class EmploymentTab(QWidget):
         today = self.rules.today
         fl = labour.figure_list(db, "labour_force", today)
         self.ledger_model = IdListModel(db, fl.from_sql, to_columns(fl.columns), id_sql=fl.id_sql,
-                                        order_by=fl.order_by, parent=self)
+                                        order_by=fl.order_by, lean_from=fl.lean_from,
+                                        joined_aliases=fl.joined_aliases, runner=self.ctx.runner, parent=self)
         self._set_model(self.table, self.ledger_model, {0: 70, 1: 150, 2: 100, 3: 120, 4: 44, 5: 60, 6: 240, 7: 200})
 
         self.jobs_model = IdPagedModel(db, employment.JOBS_FROM, to_columns(employment.jobs_columns(today)),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEvent, QModelIndex, QObject, QPersistentModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
@@ -22,11 +22,15 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from shiboken6 import isValid
 
 from app.models import households, labour
 from app.models.db import Database
 from app.models.id_numbers import mask
 from app.ui.table_models import PAGE_SIZE, Column, SqlTableModel
+
+if TYPE_CHECKING:
+    from app.ui.ops import OpRunner
 
 PICKER_FROM = labour.PEOPLE_FROM
 LIVE = "p.deleted = 0 AND p.status = '在册' AND h.deleted = 0"
@@ -148,12 +152,19 @@ class IdListModel(IdPagedModel):
     Clicking a header re-orders the ids in SQL; counting is free.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, runner: OpRunner | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.ids: list[str] = []
+        # With a runner, a header click re-orders the ids on the worker: 58,000 of them take
+        # half a second or more, which must not freeze the window.
+        self.runner = runner
+        self._sort_seq = 0
+        self.sorting = False
 
     def set_ids(self, ids: list[str]) -> None:
         self.ids = list(ids)
+        self._sort_seq += 1  # an order worked out for the old ids no longer applies
+        self.sorting = False
         self.refresh()
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
@@ -172,12 +183,37 @@ class IdListModel(IdPagedModel):
         return [by_id[i] for i in ids if i in by_id]
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
-        if 0 <= column < len(self.columns) and self.ids:
-            col = self.columns[column]
-            direction = "DESC" if order == Qt.SortOrder.DescendingOrder else "ASC"
-            self.ids = [r[0] for r in self.db.conn.execute(
-                f"SELECT {self.id_sql} FROM {self.from_sql} WHERE {self.id_sql} IN (SELECT value FROM json_each(?)) "
-                f"ORDER BY {col.sort_sql or col.sql} {direction}, {self.id_sql}", [json.dumps(self.ids)])]
+        if not (0 <= column < len(self.columns) and self.ids):
+            super().sort(column, order)
+            return
+        col = self.columns[column]
+        direction = "DESC" if order == Qt.SortOrder.DescendingOrder else "ASC"
+        expr = col.sort_sql or col.sql
+        sql = (f"SELECT {self.id_sql} FROM {self._from_for(expr)} "
+               f"WHERE {self.id_sql} IN (SELECT value FROM json_each(?)) ORDER BY {expr} {direction}, {self.id_sql}")
+        params = [json.dumps(self.ids)]
+        if self.runner is None:
+            self.ids = [r[0] for r in self.db.conn.execute(sql, params)]
+            super().sort(column, order)
+            return
+        self._sort_seq += 1
+        seq = self._sort_seq
+        self.sorting = True
+        self.runner.run(lambda db, _p: [r[0] for r in db.conn.execute(sql, params)],
+                        on_success=lambda ids: self._sorted(seq, ids, column, order),
+                        on_failure=self._sort_failed)
+
+    def _sort_failed(self, exc: BaseException) -> None:
+        from app.ui.crash import report_exception
+
+        self.sorting = False
+        report_exception(exc)
+
+    def _sorted(self, seq: int, ids: list[str], column: int, order: Qt.SortOrder) -> None:
+        if not isValid(self) or seq != self._sort_seq:
+            return  # new ids or a newer sort came meanwhile
+        self.ids = ids
+        self.sorting = False
         super().sort(column, order)
 
 

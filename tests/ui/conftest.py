@@ -7,6 +7,19 @@ import shutil
 import pytest
 
 
+@pytest.fixture(autouse=True)
+def _crash_dialog_fails_the_test(monkeypatch):
+    """An unexpected error fails the test at once instead of waiting on a modal crash dialog."""
+    from app.ui import crash
+
+    seen: list[BaseException] = []
+    monkeypatch.setattr(crash, "_show_crash_box", lambda _parent, _path, exc: seen.append(exc))
+    yield seen
+    if seen:
+        exc = seen[0]
+        pytest.fail("an error reached the crash dialog:\n" + (getattr(exc, "__anju_traceback__", None) or repr(exc)))
+
+
 @pytest.fixture(scope="session")
 def _demo_template(tmp_path_factory):
     from app.models.demo import create_demo_database

@@ -357,3 +357,24 @@ def test_adding_a_whole_room_to_a_course_leaves_out_the_child(qtbot, tab, ctx, n
     dialog.save()
     assert "丙（开班时" in no_modal[-1] and "未满 16 周岁" in no_modal[-1]
     assert ctx.db.scalar("SELECT count(*) FROM training_course") == before
+
+
+def test_ledger_sorts_by_each_column_on_the_worker(qtbot, tab):
+    qtbot.waitUntil(lambda: tab.ledger_ready, timeout=10000)
+    header = tab.table.horizontalHeader()
+    keys = [c.key for c in tab.ledger_model.columns]
+    for col in range(len(keys)):
+        for _ in range(2):  # ascending, then descending
+            qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton,
+                             pos=header.rect().center().__class__(header.sectionViewportPosition(col) + 5, 5))
+            qtbot.waitUntil(lambda: not tab.ledger_model.sorting, timeout=10000)
+    age = keys.index("age")
+    tab.table.sortByColumn(age, Qt.SortOrder.AscendingOrder)
+    qtbot.waitUntil(lambda: not tab.ledger_model.sorting, timeout=10000)
+    ages = [tab.ledger_model.row(i)["age"] for i in range(tab.ledger_model.rowCount())]
+    assert ages == sorted(ages) and ages[0] < ages[-1]
+    name = keys.index("name")
+    tab.table.sortByColumn(name, Qt.SortOrder.DescendingOrder)
+    qtbot.waitUntil(lambda: not tab.ledger_model.sorting, timeout=10000)
+    names = [tab.ledger_model.row(i)["name"] for i in range(tab.ledger_model.rowCount())]
+    assert names == sorted(names, reverse=True)
