@@ -122,6 +122,26 @@ def test_sorting_happens_in_sql(qtbot, tab, site):
     assert listed(tab) == [site["shan"], site["wang"], site["zhou"]]
 
 
+def test_sorting_by_risk_is_worked_out_on_the_worker(qtbot, tab, site):
+    risk = next(i for i, c in enumerate(tab.model.columns) if c.key == "risk")
+    with qtbot.waitSignal(tab.model.ordered, timeout=10000):
+        tab.table.sortByColumn(risk, Qt.SortOrder.AscendingOrder)  # red first
+    assert listed(tab)[0] == site["wang"] and tab.model.rowCount() == 3
+    assert tab.model.find_row(site["wang"]) == 0
+    # a search keeps the chosen order: it is worked out again for the matches
+    with qtbot.waitSignal(tab.model.ordered, timeout=10000):
+        type_text(qtbot, tab.search_box, "2-")
+        tab.search_box.flush()
+    assert listed(tab) == [site["wang"], site["shan"]]
+    assert tab.model.row(1)["number"] == households.get(tab.ctx.db, site["shan"])["number"]
+    with qtbot.waitSignal(tab.model.ordered, timeout=10000):
+        tab.table.sortByColumn(risk, Qt.SortOrder.DescendingOrder)
+    assert listed(tab) == [site["shan"], site["wang"]]
+    tab.table.sortByColumn(2, Qt.SortOrder.AscendingOrder)  # 地址: back to paging in SQL
+    assert not tab.model.sorting and tab.model._ordered is None
+    assert listed(tab) == [site["wang"], site["shan"]]
+
+
 def test_ctrl_f_search_enter_opens_household(qtbot, tab, site, opened):
     tab.table.setFocus()
     qtbot.keyClick(tab, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
