@@ -34,7 +34,7 @@ from app.ui.table_models import Column
 from app.widgets.person_picker import IdListModel, PersonPicker
 
 # Columns shown as text but sorted by their value.
-SORT_SQL = {"income": "e.monthly_income_fen", "hours": "c.hours"}
+SORT_SQL = {"income": "e.monthly_income_fen", "hours": "c.hours", "name": "p.name_pinyin"}  # names by pinyin
 RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 
 

@@ -416,7 +416,7 @@ class EmploymentTab(QWidget):
         self.jobs_model = IdPagedModel(db, employment.JOBS_FROM, to_columns(employment.jobs_columns(today)),
                                        id_sql="e.id", where="e.deleted = 0", order_by="e.start_date DESC",
                                        lean_from="employment e", joined_aliases=("p", "h", "r", "u", "b"),
-                                       parent=self)
+                                       runner=self.ctx.runner, parent=self)
         self._set_model(self.jobs_table, self.jobs_model, {0: 70, 1: 150, 2: 120, 3: 130, 4: 200})
         self.courses_model = IdPagedModel(db, training.COURSES_FROM, to_columns(training.courses_columns()),
                                            id_sql="c.id", where="c.deleted = 0", order_by="c.start_date DESC",
@@ -430,7 +430,7 @@ class EmploymentTab(QWidget):
                                               to_columns(intentions.intentions_columns()), id_sql="i.id",
                                              where="i.deleted = 0", order_by="i.recorded_date DESC",
                                              lean_from="intention i", joined_aliases=("p", "h", "r", "u", "b"),
-                                             parent=self)
+                                             runner=self.ctx.runner, parent=self)
         self._set_model(self.intentions_table, self.intentions_model, {1: 120, 3: 200, 7: 220})
         self.apply_filters()
 

@@ -377,4 +377,29 @@ def test_ledger_sorts_by_each_column_on_the_worker(qtbot, tab):
     tab.table.sortByColumn(name, Qt.SortOrder.DescendingOrder)
     qtbot.waitUntil(lambda: not tab.ledger_model.sorting, timeout=10000)
     names = [tab.ledger_model.row(i)["name"] for i in range(tab.ledger_model.rowCount())]
-    assert names == sorted(names, reverse=True)
+    pinyin = {r["name"]: r["name_pinyin"] for r in tab.ctx.db.query("SELECT name, name_pinyin FROM person")}
+    assert [pinyin[n] for n in names] == sorted((pinyin[n] for n in names), reverse=True)  # 姓名 sorts by pinyin
+
+
+def test_job_ledger_sorts_on_the_worker_and_follows_changes(qtbot, tab, ctx):
+    tab.inner.setCurrentIndex(1)
+    tab.jobs_state.setCurrentIndex(2)  # 全部
+    tab.apply_filters()
+    model = tab.jobs_model
+    keys = [c.key for c in model.columns]
+    name = keys.index("name")
+    tab.jobs_table.sortByColumn(name, Qt.SortOrder.AscendingOrder)
+    assert model.sorting  # the window does not wait for the order
+    qtbot.waitUntil(lambda: not model.sorting, timeout=10000)
+    names = [model.row(i)["name"] for i in range(model.rowCount())]
+    pinyin = {r["name"]: r["name_pinyin"] for r in ctx.db.query("SELECT name, name_pinyin FROM person")}
+    assert names and [pinyin[n] for n in names] == sorted(pinyin[n] for n in names)
+    # a new job: the ledger is ordered again, with the new row in its place
+    with ctx.db.write() as tx:
+        tx.insert("employment", {"person_id": ctx.db.scalar("SELECT id FROM person WHERE name = '乙'"),
+                                 "kind": "灵活就业", "start_date": dt.date.today().isoformat()})
+    tab.refresh_tables()
+    qtbot.waitUntil(lambda: not model.sorting, timeout=10000)
+    after = [model.row(i)["name"] for i in range(model.rowCount())]
+    assert len(after) == len(names) + 1 and "乙" in after
+    assert [pinyin[n] for n in after] == sorted(pinyin[n] for n in after)
