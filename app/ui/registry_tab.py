@@ -86,6 +86,7 @@ class HouseholdListModel(SqlTableModel):
         self._ordered: list[tuple] | None = None  # (household id, rank, who) in order, from the worker
         self._order_seq = 0
         self.sorting = False  # the worker is working out an order; pages meanwhile follow the address
+        self.reordered_by_header = False  # the latest order came from a header click, not a search
 
     @staticmethod
     def _address_order(direction: str) -> str:
@@ -262,6 +263,7 @@ class HouseholdListModel(SqlTableModel):
         self._ordered = None
         self._order_seq += 1  # an order on its way is for the old search
         self.sorting = False
+        self.reordered_by_header = False
         if self.runner is not None and not self._narrow(self._order):
             self._start_ordering()
         self.refresh()
@@ -281,6 +283,7 @@ class HouseholdListModel(SqlTableModel):
         self._order = self._order_for(column, order)
         self._order_seq += 1
         self.sorting = False
+        self.reordered_by_header = True
         if self.runner is not None and not self._narrow(self._order):
             self._start_ordering()  # the rows on screen stay until the new order arrives
             return
@@ -456,6 +459,10 @@ class RegistryTab(QWidget):
         self.table.setColumnHidden(1, True)
         self.table.activated.connect(self._open_index)
         self.table.selectionModel().currentRowChanged.connect(self._current_changed)
+        # A re-order keeps the row number of the selection; keep the household instead.
+        self._kept_household: str | None = None
+        self.model.layoutAboutToBeChanged.connect(self._before_reorder)
+        self.model.layoutChanged.connect(self._after_reorder)
 
         self.summary = HouseholdSummary(ctx, self)
         self.summary.open_requested.connect(self.open_household)
@@ -638,6 +645,19 @@ class RegistryTab(QWidget):
     def current_household_id(self) -> str | None:
         idx = self.table.currentIndex()
         return self.model.row_id(idx.row()) if idx.isValid() else None
+
+    def _before_reorder(self, *_args: Any) -> None:
+        self._kept_household = self.current_household_id()
+
+    def _after_reorder(self, *_args: Any) -> None:
+        if self.model.reordered_by_header:
+            row = self.model.find_row(self._kept_household) if self._kept_household else -1
+        else:
+            row = 0 if self.model.rowCount() else -1  # a search's order arrived: its top row, as typed
+        if row >= 0:
+            self.table.selectRow(row)
+            self.table.scrollTo(self.model.index(row, 0))
+        self._summary_timer.start()  # the pane follows whatever is current now
 
     def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         # The detail pane follows a moment later, so typing and arrowing through the list

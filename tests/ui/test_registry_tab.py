@@ -128,11 +128,20 @@ def test_sorting_by_risk_is_worked_out_on_the_worker(qtbot, tab, site):
         tab.table.sortByColumn(risk, Qt.SortOrder.AscendingOrder)  # red first
     assert listed(tab)[0] == site["wang"] and tab.model.rowCount() == 3
     assert tab.model.find_row(site["wang"]) == 0
+    # the household the clerk had selected stays selected, and the pane shows it
+    tab.table.selectRow(tab.model.find_row(site["shan"]))
+    with qtbot.waitSignal(tab.model.ordered, timeout=10000):
+        tab.table.sortByColumn(risk, Qt.SortOrder.DescendingOrder)
+    assert tab.current_household_id() == site["shan"]
+    qtbot.waitUntil(lambda: tab.summary.household_id == site["shan"], timeout=3000)
+    with qtbot.waitSignal(tab.model.ordered, timeout=10000):
+        tab.table.sortByColumn(risk, Qt.SortOrder.AscendingOrder)
     # a search keeps the chosen order: it is worked out again for the matches
     with qtbot.waitSignal(tab.model.ordered, timeout=10000):
         type_text(qtbot, tab.search_box, "2-")
         tab.search_box.flush()
     assert listed(tab) == [site["wang"], site["shan"]]
+    assert tab.current_household_id() == site["wang"]  # after a search, its top row
     assert tab.model.row(1)["number"] == households.get(tab.ctx.db, site["shan"])["number"]
     with qtbot.waitSignal(tab.model.ordered, timeout=10000):
         tab.table.sortByColumn(risk, Qt.SortOrder.DescendingOrder)
