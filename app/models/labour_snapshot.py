@@ -1,7 +1,7 @@
 """The labour force of one connection, kept in memory and brought up to date from the change log.
 
 Counting the figures straight from SQL means one probe of the job index per labour-force member
-(58,000 at 100,000 residents: about 150 ms on an office PC, every time a clerk saves a job). The
+(58,000 at 100,000 residents: 150–200 ms on an office PC, every time a clerk saves a job). The
 snapshot does that pass once per day (or after a sync import or a settings change) and afterwards
 reads only the change-log ops written since, recounting just the people they touch: saving a job
 costs one person's recount. Every figure and every list behind a figure is then a pass over a
@@ -98,15 +98,16 @@ def snapshot(db: Database, rules: LabourRules) -> Snapshot:
         conn.execute("BEGIN")  # one read snapshot: the stamp and the rows it covers agree
     try:
         stamp = int(conn.execute("SELECT coalesce(max(op_id), 0) FROM change_log").fetchone()[0])
-        cached = _SNAPSHOTS.get(db)
-        if db.meta("read_only") == "1" or cached is None or cached.rules != rules or stamp < cached.stamp:
+        rollup = db.meta("read_only") == "1"
+        cached = None if rollup else _SNAPSHOTS.get(db)
+        if cached is None or cached.rules != rules or stamp < cached.stamp:
             snap = _build(db, rules, stamp)
         elif stamp == cached.stamp:
-            snap = cached
+            snap = cached  # no op since: inside a write too, the rows are the committed ones
         else:
             snap = _advance(db, cached if own_read else cached.copy(), stamp)
         _fill_extras(db, snap)
-        if own_read and db.meta("read_only") != "1":
+        if own_read and not rollup:
             _SNAPSHOTS[db] = snap
         return snap
     finally:

@@ -75,3 +75,32 @@ def test_cli_rollup_then_stats(two, tmp_path, capsys):
     out = capsys.readouterr().out.strip().splitlines()
     assert json.loads(out[-1])["communities"] == 2
     assert main(["stats", "--db", str(street), "--json"]) == 0
+
+
+def test_rollup_figures_are_counted_afresh_after_another_rollup(two, tmp_path):
+    """A roll-up writes no change-log ops, so an open connection must not keep a labour snapshot."""
+    import datetime as dt
+
+    from app.models import labour
+    from tests.models.test_labour_figures import add_person
+
+    for path in two:  # one working-age resident more in each community
+        office = open_database(path)
+        with office.write() as tx:
+            add_person(tx, office.scalar("SELECT id FROM household WHERE deleted = 0 LIMIT 1"), "劳", "1990-01-01")
+        office.close()
+    street = tmp_path / "street.db"
+    rollup(street, [two[0]])
+    db = open_database(street)
+    try:
+        one = labour.compute_figures(db, dt.date(2026, 6, 15)).labour_force
+        rollup(street, list(two))  # the second community arrives while the connection stays open
+        both = labour.compute_figures(db, dt.date(2026, 6, 15)).labour_force
+        singles = []
+        for path in two:
+            each = open_database(path)
+            singles.append(labour.compute_figures(each, dt.date(2026, 6, 15)).labour_force)
+            each.close()
+        assert one == singles[0] and both == sum(singles) and both > one
+    finally:
+        db.close()
