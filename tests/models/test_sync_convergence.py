@@ -23,7 +23,7 @@ from tests.models.test_sync import PASS, snapshot
 
 N = 16
 NAMES = ["张三", "张山", "李四", "王五"]
-IDS = ["532128198005010012", "532128199001020024", None]
+IDS = ["532128198005010018", "532128199001020029", None]
 PHONES = ["138", "139", None]
 COLOURS = ["red", "yellow", "green"]
 STATUSES = ["受理", "调解中", "已调解"]
