@@ -97,9 +97,19 @@ class LabourRules:
         return (
             f"{plus}{p}.labour_ability IN ('全', '半') "
             f"AND {plus}{p}.birth_date > {_lit(self.born_after)} AND {plus}{p}.birth_date <= {_lit(self.born_by)} "
-            f"AND {p}.status = '在册' AND {p}.deleted = 0 "
-            f"AND {p}.household_id NOT IN (SELECT id FROM household WHERE deleted = 1)"
+            f"AND {self.live_where(p)}"
         )
+
+    @staticmethod
+    def live_where(p: str = "p") -> str:
+        """A registered resident (在册, not deleted) of a household that is not deleted."""
+        return (f"{p}.status = '在册' AND {p}.deleted = 0 "
+                f"AND {p}.household_id NOT IN (SELECT id FROM household WHERE deleted = 1)")
+
+    def welfare_post_where(self, p: str = "p") -> str:
+        """A live resident holding a public-welfare post today, whatever the age (many are past 60)."""
+        return (f"{self.live_where(p)} AND {p}.id IN "
+                f"(SELECT e.person_id FROM employment e WHERE e.kind = '公益性岗位' AND {self.current_job('e')})")
 
     def current_job(self, e: str = "e") -> str:
         today = _lit(self.today.isoformat())
@@ -123,10 +133,15 @@ class LabourRules:
         """
         return f"(SELECT e.person_id FROM employment e WHERE {self.current_job('e')})"
 
+    @staticmethod
+    def trained_select() -> str:
+        """SELECT of everyone who ever attended a live course (one row per attendance)."""
+        return ("SELECT a.person_id FROM training_attendance a JOIN training_course c ON c.id = a.course_id "
+                "WHERE a.deleted = 0 AND c.deleted = 0")
+
     def trained_list(self) -> str:
         """Everyone who ever attended a live course, as a list SQLite builds once per query."""
-        return ("(SELECT a.person_id FROM training_attendance a JOIN training_course c ON c.id = a.course_id "
-                "WHERE a.deleted = 0 AND c.deleted = 0)")
+        return f"({self.trained_select()})"
 
     def trained_exists(self, p: str = "p") -> str:
         return f"{p}.id IN {self.trained_list()}"
@@ -420,7 +435,6 @@ def figure_list(db: Database, key: str, today: dt.date | None = None) -> FigureL
     lf = r.labour_where()
     emp = r.employed_exists("p")
     stable = r.employed_exists("p", stable=True)
-    # Public-welfare posts count every registered resident holding one (many holders are past 60).
     people_where = {
         "labour_force": lf,
         "employed": f"{lf} AND {emp}",
@@ -428,10 +442,7 @@ def figure_list(db: Database, key: str, today: dt.date | None = None) -> FigureL
         "employed_other": f"{lf} AND {emp} AND NOT {stable}",
         "unemployed": f"{lf} AND NOT {emp}",
         "never_trained": f"{lf} AND NOT {r.trained_exists('p')}",
-        "public_welfare_posts": (
-            "p.deleted = 0 AND p.status = '在册' AND p.household_id NOT IN (SELECT id FROM household WHERE deleted = 1) "
-            f"AND p.id IN (SELECT e.person_id FROM employment e WHERE e.kind = '公益性岗位' AND {r.current_job('e')})"
-        ),
+        "public_welfare_posts": r.welfare_post_where("p"),
     }
     if key in people_where:
         # Default order: registration order (rowid), which keeps a household's members together and

@@ -15,10 +15,11 @@ imports write no ops) is always counted afresh.
 
 from __future__ import annotations
 
+import itertools
 import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from app.models.db import Database
 
@@ -121,18 +122,43 @@ def forget(db: Database) -> None:
 
 
 # -- counting --------------------------------------------------------------------------------
-def _people_sql(rules: LabourRules, extra: str = "", *, use_index: bool = True) -> str:
-    today = rules.today.isoformat()
-    stable_by = rules.stable_start_by
-    assert len(today) == len(stable_by) == 10  # ISO dates from date objects, never user text
-    code = (
-        f"(SELECT max(e.start_date <= '{stable_by}') + 1 FROM employment e "
-        f"WHERE e.person_id = p.id AND {rules.current_job('e')})"
+def _cursor(db: Database) -> Any:
+    cur = db.conn.cursor()
+    cur.row_factory = None  # plain tuples: 58,000 sqlite3.Row objects cost more than the query
+    return cur
+
+
+def _in_chunks(cur: Any, sql: str, col: str, ids: list[str] | None) -> Iterable[tuple]:
+    """Rows of `sql`, whose ``{ids}`` stands for a condition on `col`: all rows, or those of `ids`."""
+    if ids is None:
+        return cur.execute(sql.format(ids="1"))  # the cursor itself: no generator step per row
+    return itertools.chain.from_iterable(
+        cur.execute(sql.format(ids=f"{col} IN ({','.join('?' * len(chunk))})"), chunk) for chunk in _chunks(ids)
     )
-    return (
-        f"SELECT p.rowid, p.id, p.household_id, coalesce({code}, 0) FROM person p "
-        f"WHERE {rules.labour_where('p', use_index=use_index)}{extra}"
-    )
+
+
+def _job_codes(db: Database, rules: LabourRules, person_ids: list[str] | None = None) -> tuple[dict[str, int], set[str]]:
+    """Person id → job code of everyone with a current job (or of `person_ids`), and who holds a post."""
+    codes: dict[str, int] = {}
+    welfare: set[str] = set()
+    code_of = codes.get
+    sql = (f"SELECT e.person_id, e.start_date <= '{rules.stable_start_by}', e.kind = '公益性岗位' "
+           f"FROM employment e WHERE {rules.current_job('e')} AND {{ids}}")
+    for pid, stable, post in _in_chunks(_cursor(db), sql, "e.person_id", person_ids):
+        code = STABLE if stable else OTHER
+        if code_of(pid, NONE) < code:
+            codes[pid] = code
+        if post:
+            welfare.add(pid)
+    return codes, welfare
+
+
+def _labour_people(db: Database, rules: LabourRules, person_ids: list[str] | None = None) -> Iterable[tuple]:
+    """(rowid, id, household id) of the labour force (or of those of `person_ids` in it)."""
+    # For a few people by id the primary key leads, not the labour index.
+    where = rules.labour_where(use_index=person_ids is None)
+    sql = f"SELECT p.rowid, p.id, p.household_id FROM person p WHERE {where} AND {{ids}}"
+    return _in_chunks(_cursor(db), sql, "p.id", person_ids)
 
 
 def _build(db: Database, rules: LabourRules, stamp: int) -> Snapshot:
@@ -141,25 +167,13 @@ def _build(db: Database, rules: LabourRules, stamp: int) -> Snapshot:
     Joining in Python beats a job-index probe per person in SQL (125 against 185 ms at 100,000
     residents); the scan of jobs also yields the public-welfare post holders.
     """
-    cur = db.conn.cursor()
-    cur.row_factory = None  # plain tuples: 58,000 sqlite3.Row objects cost more than the query
-    codes: dict[str, int] = {}
-    welfare: set[str] = set()
+    codes, welfare = _job_codes(db, rules)
     code_of = codes.get
-    for pid, stable, post in cur.execute(
-        f"SELECT e.person_id, e.start_date <= '{rules.stable_start_by}', e.kind = '公益性岗位' "
-        f"FROM employment e WHERE {rules.current_job('e')}"
-    ):
-        code = STABLE if stable else OTHER
-        if code_of(pid, NONE) < code:
-            codes[pid] = code
-        if post:
-            welfare.add(pid)
     people: dict[str, tuple[int, str, int]] = {}
     best: dict[str, int] = {}
     counts = [0, 0, 0]
     best_of = best.get
-    for rowid, pid, hid in cur.execute(f"SELECT p.rowid, p.id, p.household_id FROM person p WHERE {rules.labour_where()}"):
+    for rowid, pid, hid in _labour_people(db, rules):
         code = code_of(pid, NONE)
         people[pid] = (rowid, hid, code)
         counts[code] += 1
@@ -167,23 +181,14 @@ def _build(db: Database, rules: LabourRules, stamp: int) -> Snapshot:
             best[hid] = code
     snap = Snapshot(rules, stamp, people, _best=best, _counts=counts)
     # Post holders in the labour force are live residents already; only the others need a look.
-    snap.posts = sum(1 for pid in welfare if pid in people) + _live_count(db, welfare.difference(people))
+    snap.posts = sum(1 for pid in welfare if pid in people) + _live_count(db, rules, welfare.difference(people))
     return snap
 
 
-def _live_count(db: Database, person_ids: set[str]) -> int:
-    """How many of `person_ids` are registered residents of live households (whatever their age)."""
-    cur = db.conn.cursor()
-    cur.row_factory = None
-    n = 0
-    for chunk in _chunks(sorted(person_ids)):
-        marks = ",".join("?" * len(chunk))
-        n += cur.execute(
-            f"SELECT count(*) FROM person p WHERE p.id IN ({marks}) AND p.deleted = 0 AND p.status = '在册' "
-            "AND p.household_id NOT IN (SELECT id FROM household WHERE deleted = 1)",
-            chunk,
-        ).fetchone()[0]
-    return n
+def _live_count(db: Database, rules: LabourRules, person_ids: set[str]) -> int:
+    """How many of `person_ids` are live residents (whatever their age)."""
+    sql = f"SELECT count(*) FROM person p WHERE {{ids}} AND {rules.live_where('p')}"
+    return sum(row[0] for row in _in_chunks(_cursor(db), sql, "p.id", sorted(person_ids)))
 
 
 def _chunks(ids: list[str]) -> Iterable[list[str]]:
@@ -209,22 +214,17 @@ def _advance(db: Database, snap: Snapshot, stamp: int) -> Snapshot:
     if not any(rows.values()):
         snap.stamp = stamp
         return snap
-    cur = db.conn.cursor()
-    cur.row_factory = None
+    cur = _cursor(db)
     people = set(rows["person"])
-    for chunk in _chunks(rows["household"]):
-        marks = ",".join("?" * len(chunk))
-        people.update(r[0] for r in cur.execute(f"SELECT id FROM person WHERE household_id IN ({marks})", chunk))
-    for chunk in _chunks(rows["employment"]):
-        marks = ",".join("?" * len(chunk))
-        people.update(r[0] for r in cur.execute(f"SELECT person_id FROM employment WHERE id IN ({marks})", chunk))
-    for pid in people:
+    people.update(r[0] for r in _in_chunks(cur, "SELECT id FROM person WHERE {ids}", "household_id", rows["household"]))
+    people.update(r[0] for r in _in_chunks(cur, "SELECT person_id FROM employment WHERE {ids}", "id",
+                                           rows["employment"]))
+    touched_people = sorted(people)
+    codes, _welfare = _job_codes(db, snap.rules, touched_people)
+    for pid in touched_people:
         snap.people.pop(pid, None)
-    for chunk in _chunks(sorted(people)):
-        marks = ",".join("?" * len(chunk))
-        sql = _people_sql(snap.rules, f" AND p.id IN ({marks})", use_index=False)
-        for rowid, pid, hid, code in cur.execute(sql, chunk):
-            snap.people[pid] = (rowid, hid, code)
+    for rowid, pid, hid in _labour_people(db, snap.rules, touched_people):
+        snap.people[pid] = (rowid, hid, codes.get(pid, NONE))
     if rows["training_course"] or rows["training_attendance"]:
         snap.trained = None
     if rows["training_course"] or rows["training_attendance"] or rows["person"]:
@@ -232,9 +232,7 @@ def _advance(db: Database, snap: Snapshot, stamp: int) -> Snapshot:
     if rows["employment"] or rows["person"] or rows["household"]:
         snap.posts = None
     if snap.numbers is not None and rows["household"]:
-        for chunk in _chunks(rows["household"]):
-            marks = ",".join("?" * len(chunk))
-            snap.numbers.update(cur.execute(f"SELECT id, number FROM household WHERE id IN ({marks})", chunk))
+        snap.numbers.update(_in_chunks(cur, "SELECT id, number FROM household WHERE {ids}", "id", rows["household"]))
     snap._best = snap._counts = snap._ordered = None
     snap.stamp = stamp
     return snap
@@ -242,23 +240,12 @@ def _advance(db: Database, snap: Snapshot, stamp: int) -> Snapshot:
 
 def _fill_extras(db: Database, snap: Snapshot) -> None:
     """The counts outside the labour force: attendance, trained people, public-welfare posts."""
-    cur = db.conn.cursor()
-    cur.row_factory = None
     if snap.trained is None:
-        snap.trained = {r[0] for r in cur.execute(snap.rules.trained_list()[1:-1])}  # drop its parentheses
+        snap.trained = {r[0] for r in _cursor(db).execute(snap.rules.trained_select())}
     if snap.training is None:
         snap.training = _training_counts(db, snap.rules)
     if snap.posts is None:
-        snap.posts = int(
-            db.scalar(
-                f"""
-                SELECT count(DISTINCT e.person_id) FROM employment e JOIN person p ON p.id = e.person_id
-                WHERE e.kind = '公益性岗位' AND {snap.rules.current_job('e')} AND p.deleted = 0 AND p.status = '在册'
-                  AND p.household_id NOT IN (SELECT id FROM household WHERE deleted = 1)
-                """
-            )
-            or 0
-        )
+        snap.posts = int(db.scalar(f"SELECT count(*) FROM person p WHERE {snap.rules.welfare_post_where('p')}") or 0)
 
 
 def _training_counts(db: Database, rules: LabourRules) -> dict[str, int]:
@@ -281,7 +268,5 @@ def _training_counts(db: Database, rules: LabourRules) -> dict[str, int]:
 def household_numbers(db: Database, snap: Snapshot) -> dict[str, str]:
     """Household id → number for ordering household lists (read once, then kept up to date)."""
     if snap.numbers is None:
-        cur = db.conn.cursor()
-        cur.row_factory = None
-        snap.numbers = dict(cur.execute("SELECT id, number FROM household"))
+        snap.numbers = dict(_cursor(db).execute("SELECT id, number FROM household"))
     return snap.numbers

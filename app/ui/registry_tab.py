@@ -32,7 +32,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from shiboken6 import isValid
 
 from app.models import audit, households, persons, registry_search
 from app.models.errors import KnownError
@@ -69,8 +68,6 @@ def _columns(zero_sql: str) -> list[Column]:
 class HouseholdListModel(SqlTableModel):
     """The household list; its FROM changes with the search (a ranked match subquery)."""
 
-    ordered = Signal()  # an order worked out on the worker is in place
-
     def __init__(self, db: Any, parent: Any = None, runner: Any = None) -> None:
         zero_sql, _ = households.zero_employment_sql(db)
         search = registry_search.build(db, "")
@@ -84,8 +81,6 @@ class HouseholdListModel(SqlTableModel):
         # the worker works the order out once; the pages then come by position.
         self.runner = runner
         self._ordered: list[tuple] | None = None  # (household id, rank, who) in order, from the worker
-        self._order_seq = 0
-        self.sorting = False  # the worker is working out an order; pages meanwhile follow the address
         self.reordered_by_header = False  # the latest order came from a header click, not a search
 
     @staticmethod
@@ -186,32 +181,16 @@ class HouseholdListModel(SqlTableModel):
         return order.split(" ", 1)[0].startswith("o.") or order.startswith("m.rank, o.addr_key")
 
     def _start_ordering(self) -> None:
-        self._order_seq += 1
-        seq = self._order_seq
+        """Work the current order out on the worker; pages meanwhile follow the address."""
         where = f" WHERE {self._where}" if self._where else ""
         sql = (f"SELECT o.household_id{', m.rank, m.who' if self.search.ranked else ''} "
                f"FROM {self.search.from_sql}{where} ORDER BY {self._order}, o.household_id")
         params = list(self._params)
-        self.sorting = True
-        self.runner.run(lambda db, _p: [tuple(r) for r in db.conn.execute(sql, params)],
-                        on_success=lambda rows: self._ordering_ready(seq, rows), on_failure=self._ordering_failed)
+        self._order_on_worker(lambda db: [tuple(r) for r in db.conn.execute(sql, params)], self._use_ordered)
 
-    def _ordering_ready(self, seq: int, rows: list[tuple]) -> None:
-        if not isValid(self) or seq != self._order_seq:
-            return  # a newer search or sort is on its way
-        self.sorting = False
-        self.layoutAboutToBeChanged.emit()
+    def _use_ordered(self, rows: list[tuple]) -> None:
         self._ordered = rows
         self._count = len(rows)
-        self._pages.clear()
-        self.layoutChanged.emit()
-        self.ordered.emit()
-
-    def _ordering_failed(self, exc: BaseException) -> None:
-        from app.ui.crash import report_exception
-
-        self.sorting = False
-        report_exception(exc)
 
     def find_row(self, row_id: str) -> int:
         if self._ordered is not None:
@@ -261,8 +240,7 @@ class HouseholdListModel(SqlTableModel):
         self._params = list(search.params)
         self._order = self._order_for(self._sort_column, self._sort_order)
         self._ordered = None
-        self._order_seq += 1  # an order on its way is for the old search
-        self.sorting = False
+        self._drop_worker_order()  # an order on its way is for the old search
         self.reordered_by_header = False
         if self.runner is not None and not self._narrow(self._order):
             self._start_ordering()
@@ -281,8 +259,7 @@ class HouseholdListModel(SqlTableModel):
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         self._sort_column, self._sort_order = column, order
         self._order = self._order_for(column, order)
-        self._order_seq += 1
-        self.sorting = False
+        self._drop_worker_order()
         self.reordered_by_header = True
         if self.runner is not None and not self._narrow(self._order):
             self._start_ordering()  # the rows on screen stay until the new order arrives

@@ -12,8 +12,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
+from shiboken6 import isValid
 
 from app.models.db import Database
 from app.models.id_numbers import mask as mask_id_number  # noqa: F401 - re-exported for columns
@@ -57,6 +58,11 @@ def flag_display(value: Any, _row: dict) -> str:
 
 class SqlTableModel(QAbstractTableModel):
     """A read-only table over ``SELECT <columns> FROM <from_sql> WHERE <where> ORDER BY …``."""
+
+    ordered = Signal()  # an order worked out on the worker (see _order_on_worker) is in place
+    runner: Any = None  # an OpRunner, for orders too slow to work out on the UI thread
+    sorting = False  # such an order is on its way
+    _order_seq = 0
 
     def __init__(
         self,
@@ -102,6 +108,38 @@ class SqlTableModel(QAbstractTableModel):
     @property
     def order_sql(self) -> str:
         return self._order
+
+    def _order_on_worker(self, query: Callable[[Database], Any], apply: Callable[[Any], None]) -> None:
+        """Run `query` on the worker; its result goes to `apply` inside a layout change.
+
+        A later call, or :meth:`_drop_worker_order`, makes the result of this one count for nothing.
+        """
+        self._order_seq += 1
+        seq = self._order_seq
+        self.sorting = True
+
+        def ready(result: Any) -> None:
+            if not isValid(self) or seq != self._order_seq:
+                return  # new rows or a newer order came meanwhile
+            self.sorting = False
+            self.layoutAboutToBeChanged.emit()
+            apply(result)
+            self._pages.clear()
+            self.layoutChanged.emit()
+            self.ordered.emit()
+
+        def failed(exc: BaseException) -> None:
+            from app.ui.crash import report_exception
+
+            self.sorting = False
+            report_exception(exc)
+
+        self.runner.run(lambda db, _p: query(db), on_success=ready, on_failure=failed)
+
+    def _drop_worker_order(self) -> None:
+        """An order on its way no longer applies (the rows or the sort changed)."""
+        self._order_seq += 1
+        self.sorting = False
 
     def refresh(self) -> None:
         self.beginResetModel()

@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from shiboken6 import isValid
 
 from app.models import households, labour
 from app.models.db import Database
@@ -116,20 +115,10 @@ class IdPagedModel(SqlTableModel):
         # With a runner, a header click is ordered on the worker once (sorting 53,000 jobs by the
         # holder's name takes half a second) and pages then come by id; without one, in SQL per page.
         self.runner = runner
-        self._sort_seq = 0
-        self.sorting = False
         self._sort_by: tuple[int, Qt.SortOrder] | None = None
         self._ordered_ids: list[str] | None = None
 
-    def set_filter(self, where: str, params: Any = ()) -> None:
-        if where == self.where and list(params) == self.params:
-            return
-        self._where = where
-        self._params = list(params)
-        self._reorder()
-        super().refresh()
-
-    def refresh(self) -> None:
+    def refresh(self) -> None:  # set_filter comes here too
         self._reorder()
         super().refresh()
 
@@ -137,8 +126,7 @@ class IdPagedModel(SqlTableModel):
         if self.runner is None or not 0 <= column < len(self.columns):
             self._sort_by = None
             self._ordered_ids = None
-            self._sort_seq += 1
-            self.sorting = False
+            self._drop_worker_order()
             super().sort(column, order)
             return
         self._sort_by = (column, order)
@@ -146,9 +134,8 @@ class IdPagedModel(SqlTableModel):
 
     def _reorder(self) -> None:
         """Start working out the chosen order for the current rows (pages follow the default meanwhile)."""
-        self._sort_seq += 1
+        self._drop_worker_order()
         self._ordered_ids = None
-        self.sorting = False
         if self.runner is None or self._sort_by is None:
             return
         column, order = self._sort_by
@@ -159,27 +146,12 @@ class IdPagedModel(SqlTableModel):
         sql = (f"SELECT {self.id_sql} FROM {self._from_for(self.where, expr)}{where} "
                f"ORDER BY {expr} {direction}, {self.id_sql}")
         params = self.params
-        seq = self._sort_seq
         self._order = f"{expr} {direction}"  # what select_sql (export) uses; pages wait for the ids
-        self.sorting = True
-        self.runner.run(lambda db, _p: [r[0] for r in db.conn.execute(sql, params)],
-                        on_success=lambda ids: self._ordered_ready(seq, ids), on_failure=self._sort_failed)
+        self._order_on_worker(lambda db: [r[0] for r in db.conn.execute(sql, params)], self._use_ordered_ids)
 
-    def _ordered_ready(self, seq: int, ids: list[str]) -> None:
-        if not isValid(self) or seq != self._sort_seq:
-            return  # the rows or the order changed meanwhile
-        self.sorting = False
-        self.layoutAboutToBeChanged.emit()
+    def _use_ordered_ids(self, ids: list[str]) -> None:
         self._ordered_ids = ids
         self._count = len(ids)
-        self._pages.clear()
-        self.layoutChanged.emit()
-
-    def _sort_failed(self, exc: BaseException) -> None:
-        from app.ui.crash import report_exception
-
-        self.sorting = False
-        report_exception(exc)
 
     def _fetch_ids(self, ids: list[str]) -> list[dict]:
         """The display columns of `ids`, in that order."""
@@ -236,8 +208,7 @@ class IdListModel(IdPagedModel):
 
     def set_ids(self, ids: list[str]) -> None:
         self.ids = list(ids)
-        self._sort_seq += 1  # an order worked out for the old ids no longer applies
-        self.sorting = False
+        self._drop_worker_order()  # an order worked out for the old ids no longer applies
         SqlTableModel.refresh(self)
 
     def refresh(self) -> None:
@@ -258,24 +229,20 @@ class IdListModel(IdPagedModel):
         expr = col.sort_sql or col.sql
         sql = (f"SELECT {self.id_sql} FROM {self._from_for(expr)} "
                f"WHERE {self.id_sql} IN (SELECT value FROM json_each(?)) ORDER BY {expr} {direction}, {self.id_sql}")
-        params = [json.dumps(self.ids)]
+        ids = self.ids
+
+        def query(db: Database) -> list[str]:
+            return [r[0] for r in db.conn.execute(sql, [json.dumps(ids)])]
+
         if self.runner is None:
-            self.ids = [r[0] for r in self.db.conn.execute(sql, params)]
+            self.ids = query(self.db)
             SqlTableModel.sort(self, column, order)
             return
-        self._sort_seq += 1
-        seq = self._sort_seq
-        self.sorting = True
-        self.runner.run(lambda db, _p: [r[0] for r in db.conn.execute(sql, params)],
-                        on_success=lambda ids: self._sorted(seq, ids, column, order),
-                        on_failure=self._sort_failed)
+        self._order = f"{expr} {direction}"
+        self._order_on_worker(query, self._use_sorted_ids)
 
-    def _sorted(self, seq: int, ids: list[str], column: int, order: Qt.SortOrder) -> None:
-        if not isValid(self) or seq != self._sort_seq:
-            return  # new ids or a newer sort came meanwhile
+    def _use_sorted_ids(self, ids: list[str]) -> None:
         self.ids = ids
-        self.sorting = False
-        SqlTableModel.sort(self, column, order)
 
 
 class PersonPicker(QWidget):
