@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from app.models import migrations
+from app.models.access import Principal
 from app.models.errors import DatabaseError, NotFoundError
 from app.models.hlc import Hlc, tick
 
@@ -55,6 +56,8 @@ class Database:
         self.conn = conn
         self.path = path
         self.user = user
+        # Who this connection acts for; the accounts layer replaces it after a login.
+        self.principal = Principal(name=user)
         self._tx: Tx | None = None
         self.site_id: str = self.meta("site_id") or ""
         self._identity_checked = False

@@ -26,3 +26,7 @@ class ValidationError(KnownError):
 
 class NotFoundError(KnownError):
     """A record that was asked for does not exist (or was deleted)."""
+
+
+class PermissionDeniedError(KnownError):
+    """The logged-in account may not see or do this (role or building scope)."""
