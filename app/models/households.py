@@ -248,14 +248,28 @@ def next_number(db: Database) -> str:
         n += 1
 
 
-def _room_free(db: Database, room_id: str, household_id: str | None) -> None:
-    other = db.one(
-        "SELECT number FROM household INDEXED BY household_room WHERE room_id = ? AND deleted = 0 AND status = '在住' "
-        "AND id IS NOT ?",
+def room_occupant(db: Database, room_id: str, household_id: str | None = None) -> dict[str, Any] | None:
+    """The live (在住) household other than `household_id` in the room: its number and head's name."""
+    row = db.one(
+        "SELECT h.id, h.number, p.name AS head FROM household h INDEXED BY household_room "
+        "LEFT JOIN person p ON p.id = h.head_person_id "
+        "WHERE h.room_id = ? AND h.deleted = 0 AND h.status = '在住' AND h.id IS NOT ? LIMIT 1",
         (room_id, household_id),
     )
+    return dict(row) if row is not None else None
+
+
+def occupied_text(db: Database, room_id: str, occupant: Mapping[str, Any]) -> str:
+    head = f"（户主 {occupant['head']}）" if occupant.get("head") else ""
+    return f"{room_address(db, room_id)}已住有户号 {occupant['number']}{head}的住户"
+
+
+def room_free(db: Database, room_id: str, household_id: str | None = None) -> None:
+    """The one rule: an occupied room gets no second live household. Call it inside the write
+    transaction that places the household, so no other write slips in between check and write."""
+    other = room_occupant(db, room_id, household_id)
     if other is not None:
-        raise ValidationError(f"{room_address(db, room_id)}已住有户号 {other['number']} 的住户。", field="room")
+        raise ValidationError(occupied_text(db, room_id, other) + "，一间房只能住一户。", field="room")
 
 
 def _room_id(db: Database, room: str | None) -> str | None:
@@ -272,13 +286,13 @@ def create(db: Database, values: Mapping[str, Any], *, room: str | None = None, 
     """A new household (its members are added after); `room` is a room id or "3-2-501"."""
     row = check(values)
     room_id = _room_id(db, room)
-    if room_id and not allow_shared_room:
-        _room_free(db, room_id, None)
-    row["number"] = row["number"] or next_number(db)
-    if db.scalar("SELECT 1 FROM household WHERE number = ? AND deleted = 0", (row["number"],)):
-        raise ValidationError(f"户号 {row['number']} 已被使用。", field="number")
-    row["room_id"] = room_id
     with db.write() as tx:
+        if room_id and not allow_shared_room:
+            room_free(db, room_id, None)
+        row["number"] = row["number"] or next_number(db)
+        if db.scalar("SELECT 1 FROM household WHERE number = ? AND deleted = 0", (row["number"],)):
+            raise ValidationError(f"户号 {row['number']} 已被使用。", field="number")
+        row["room_id"] = room_id
         hid = tx.insert("household", row, summary=f"新增住户 {row['number']}")
         if room_id:
             tx.insert("household_address", {"household_id": hid, "room_id": room_id,
@@ -299,6 +313,8 @@ def update(db: Database, household_id: str, values: Mapping[str, Any], *, risk_r
     ):
         raise ValidationError(f"户号 {row['number']} 已被使用。", field="number")
     with db.write() as tx:
+        if row["status"] == "在住" and old["status"] != "在住" and old["room_id"]:
+            room_free(db, old["room_id"], household_id)  # back from 迁出: its room may be taken
         changed = tx.update("household", household_id, row, summary=f"修改住户 {row['number']}")
         if "risk_colour" in changed:
             tx.insert("risk_change", {"household_id": household_id, "old_colour": old["risk_colour"],
@@ -321,10 +337,10 @@ def move(db: Database, household_id: str, room: str, on: Any = None, *, allow_sh
         raise ValidationError("请填写要搬入的房号。", field="room")
     if room_id == h["room_id"]:
         raise ValidationError("新房号与现住址相同。", field="room")
-    if not allow_shared_room:
-        _room_free(db, room_id, household_id)
     day = clean_date(on, "move_date", "搬迁日期") or dt.date.today().isoformat()
     with db.write() as tx:
+        if not allow_shared_room:
+            room_free(db, room_id, household_id)
         current = tx.conn.execute(
             "SELECT id FROM household_address WHERE household_id = ? AND deleted = 0 AND to_date IS NULL "
             "ORDER BY from_date DESC", (household_id,)).fetchall()
@@ -359,7 +375,7 @@ def delete(db: Database, household_id: str) -> None:
 def restore(db: Database, household_id: str) -> None:
     """Undo a delete; refused if another household has since moved into its room."""
     h = get(db, household_id)
-    if h["room_id"] and h["status"] == "在住":
-        _room_free(db, h["room_id"], household_id)
     with db.write() as tx:
+        if h["room_id"] and h["status"] == "在住":
+            room_free(db, h["room_id"], household_id)
         tx.restore("household", household_id, summary="恢复住户")

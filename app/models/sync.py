@@ -54,6 +54,7 @@ class SyncReport:
     already_had: int = 0
     conflicts: int = 0
     duplicates: int = 0
+    shared_rooms: int = 0
     rejected: int = 0
     waiting: int = 0
     files_applied: list[str] = field(default_factory=list)
@@ -76,6 +77,9 @@ class SyncReport:
             out.append(f"  来自 {pc}：{n} 条")
         if self.duplicates:
             out.append(f"发现 {self.duplicates} 对可能重复登记的人员（身份证号相同），请在“冲突审核”中处理。")
+        if self.shared_rooms:
+            out.append(f"发现 {self.shared_rooms} 间房住有两户以上（两台电脑把不同的户安排进了同一间房），"
+                       "请在“冲突审核”中核实。")
         if self.waiting:
             out.append(f"有 {self.waiting} 条修改在等待更早的同步文件，导入那份文件后会自动补上。")
         if self.files_known:
@@ -417,6 +421,10 @@ def _apply(db: Database, now: str, accepted: list, report: SyncReport, community
         # Only a new person, a changed ID number or a restored record can make a new duplicate.
         persons = {o[3] for o in taken if o[2] == "person" and o[4] in ("*", "id_number", "deleted")}
         report.duplicates = _count_duplicates(conn, persons)
+        # Two PCs may each have put a household into the same empty room. The ops are applied as
+        # sent (refusing them would make the PCs disagree for good); the room is flagged instead.
+        moved = {o[3] for o in taken if o[2] == "household" and o[4] in ("*", "room_id", "status", "deleted")}
+        report.shared_rooms = _count_shared_rooms(conn, moved)
         top = max(Hlc.parse(o[6]) for o in taken)
         last = db.meta("hlc")
         db.set_meta("hlc", str(observe(Hlc.parse(last) if last else None, top)))
@@ -449,6 +457,18 @@ def _count_duplicates(conn: sqlite3.Connection, persons: set[str]) -> int:
             (pid,),
         ).fetchone()[0]
     return n
+
+
+def _count_shared_rooms(conn: sqlite3.Connection, households: set[str]) -> int:
+    rooms = set()
+    for hid in households:
+        row = conn.execute("SELECT room_id FROM household WHERE id = ? AND deleted = 0 AND status = '在住'",
+                           (hid,)).fetchone()
+        if row is not None and row[0] and conn.execute(
+            "SELECT count(*) FROM household WHERE room_id = ? AND deleted = 0 AND status = '在住'", (row[0],)
+        ).fetchone()[0] > 1:
+            rooms.add(row[0])
+    return len(rooms)
 
 
 def sync_with_folder(
@@ -594,6 +614,53 @@ def open_duplicates(db: Database) -> list[Duplicate]:
                 out.append(Duplicate(r[0], a["id"], b["id"], f"{a['name']}（户 {a['number'] or '—'}）",
                                      f"{b['name']}（户 {b['number'] or '—'}）"))
     return out
+
+
+@dataclass
+class SharedRoom:
+    """A room with more than one live household, as sync can leave it (never a local edit)."""
+
+    room_id: str
+    address: str
+    household_ids: list[str]
+    labels: list[str]
+
+    @property
+    def subject(self) -> str:
+        return "|".join([self.room_id, *sorted(self.household_ids)])
+
+
+def open_shared_rooms(db: Database) -> list[SharedRoom]:
+    """Rooms holding two or more 在住 households, unless a clerk confirmed that very set of households."""
+    from app.models.households import room_address
+
+    confirmed = {r[0] for r in db.query(
+        "SELECT subject FROM sync_review WHERE kind = 'shared_room' AND deleted = 0")}
+    out = []
+    for r in db.query(
+        "SELECT room_id FROM household WHERE deleted = 0 AND status = '在住' AND room_id IS NOT NULL "
+        "GROUP BY room_id HAVING count(*) > 1"
+    ):
+        rows = db.query(
+            "SELECT h.id, h.number, p.name FROM household h LEFT JOIN person p ON p.id = h.head_person_id "
+            "WHERE h.room_id = ? AND h.deleted = 0 AND h.status = '在住' ORDER BY h.number", (r[0],))
+        item = SharedRoom(r[0], room_address(db, r[0]), [x["id"] for x in rows],
+                          [f"户 {x['number']}（户主 {x['name'] or '—'}）" for x in rows])
+        if item.subject not in confirmed:
+            out.append(item)
+    return out
+
+
+def confirm_shared_room(db: Database, item: SharedRoom) -> None:
+    """The clerk checked that these households really share the room (a new op that syncs onward)."""
+    with db.write() as tx:
+        rid = _review_id("shared_room", item.subject)
+        values = {"kind": "shared_room", "subject": item.subject, "decision": "已核实同住",
+                  "decided_by": db.user, "decided_at": tx.now, "deleted": 0}
+        if db.scalar("SELECT 1 FROM sync_review WHERE id = ?", (rid,)):
+            tx.update("sync_review", rid, values, summary=f"一房多户审核：{item.address} 已核实")
+        else:
+            tx.insert("sync_review", {"id": rid, **values}, summary=f"一房多户审核：{item.address} 已核实")
 
 
 def _validated(db: Database, tbl: str, col: str, value: Any) -> dict[str, Any]:

@@ -37,7 +37,7 @@ class ConflictsDialog(QDialog):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
-        self.items: list[sync.Conflict | sync.Duplicate] = []
+        self.items: list[sync.Conflict | sync.Duplicate | sync.SharedRoom] = []
         self.loaded = False
         self.setObjectName("conflictsDialog")
         self.setWindowTitle("冲突审核")
@@ -84,6 +84,9 @@ class ConflictsDialog(QDialog):
         self.remove_second = QPushButton("是同一人，删除第二条")
         self.remove_second.setObjectName("duplicateRemoveSecond")
         self.remove_second.clicked.connect(lambda: self._duplicate(1))
+        self.room_ok = QPushButton("已核实，确实同住(&K)")
+        self.room_ok.setObjectName("sharedRoomConfirm")
+        self.room_ok.clicked.connect(self._room_ok)
 
         decide = QGroupBox("处理选中的一项")
         rows = QVBoxLayout(decide)
@@ -98,6 +101,7 @@ class ConflictsDialog(QDialog):
         line2.addWidget(self.not_same)
         line2.addWidget(self.remove_first)
         line2.addWidget(self.remove_second)
+        line2.addWidget(self.room_ok)
         line2.addStretch(1)
         rows.addLayout(line2)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
@@ -119,20 +123,24 @@ class ConflictsDialog(QDialog):
     # -- loading ---------------------------------------------------------------------------
     def reload(self) -> None:
         self.loaded = False
-        self.ctx.runner.run(lambda db, _p: (sync.open_conflicts(db), sync.open_duplicates(db)),
-                            on_success=self._fill)
+        self.ctx.runner.run(
+            lambda db, _p: (sync.open_conflicts(db), sync.open_duplicates(db), sync.open_shared_rooms(db)),
+            on_success=self._fill)
 
-    def _fill(self, result: tuple[list[sync.Conflict], list[sync.Duplicate]]) -> None:
-        conflicts, dups = result
-        self.items = [*conflicts, *dups]
+    def _fill(self, result: tuple[list[sync.Conflict], list[sync.Duplicate], list[sync.SharedRoom]]) -> None:
+        conflicts, dups, rooms = result
+        self.items = [*conflicts, *dups, *rooms]
         self.table.setRowCount(len(self.items))
         for r, item in enumerate(self.items):
             if isinstance(item, sync.Conflict):
                 cells = ["同时修改", item.record, item.field_label, item.current_shown,
                          _side_text(item.loser), _side_text(item.winner)]
-            else:
+            elif isinstance(item, sync.Duplicate):
                 cells = ["可能重复登记", f"身份证号 {item.id_number}", "人员", "两条记录都在",
                          item.label_a, item.label_b]
+            else:
+                cells = ["一房多户", item.address, "住户", f"{len(item.labels)} 户在住",
+                         item.labels[0], "；".join(item.labels[1:])]
             for c, text in enumerate(cells):
                 self.table.setItem(r, c, QTableWidgetItem(text))
         n = len(self.items)
@@ -143,7 +151,7 @@ class ConflictsDialog(QDialog):
         self._selected()
 
     # -- deciding ----------------------------------------------------------------------------
-    def current(self) -> sync.Conflict | sync.Duplicate | None:
+    def current(self) -> sync.Conflict | sync.Duplicate | sync.SharedRoom | None:
         rows = self.table.selectionModel().selectedRows()
         return self.items[rows[0].row()] if rows and rows[0].row() < len(self.items) else None
 
@@ -159,6 +167,7 @@ class ConflictsDialog(QDialog):
             self.use_merged.setEnabled(False)
         for w in (self.not_same, self.remove_first, self.remove_second):
             w.setEnabled(is_dup)
+        self.room_ok.setEnabled(isinstance(item, sync.SharedRoom))
         if is_conflict:
             self.use_first.setText(f"采用“{item.loser.shown}”(&1)")
             self.use_second.setText(f"采用“{item.winner.shown}”(&2)")
@@ -168,6 +177,10 @@ class ConflictsDialog(QDialog):
         elif is_dup:
             self.detail.setText(f"身份证号 {item.id_number} 登记了两次：{item.label_a}；{item.label_b}。"
                                 "请核实是否同一人。系统不会自动合并。")
+        elif isinstance(item, sync.SharedRoom):
+            self.detail.setText(f"{item.address} 现在住有 {len(item.labels)} 户：{'；'.join(item.labels)}。"
+                                "通常是两台电脑各自把一户安排进了这间空房。请核实：搬错的一户请在居民管理中"
+                                "“搬迁”到正确的房间；确实同住请点“已核实”。")
         else:
             self.detail.setText("请在上表中选择一项。")
 
@@ -197,6 +210,11 @@ class ConflictsDialog(QDialog):
             return
         value = {"红": "red", "黄": "yellow", "绿": "green"}.get(text, text) if item.col == "risk_colour" else text
         self._apply(lambda: sync.resolve_conflict(self.ctx.db, item, value))
+
+    def _room_ok(self) -> None:
+        item = self.current()
+        if isinstance(item, sync.SharedRoom):
+            self._apply(lambda: sync.confirm_shared_room(self.ctx.db, item))
 
     def _duplicate(self, which: int | None) -> None:
         item = self.current()

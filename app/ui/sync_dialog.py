@@ -136,7 +136,7 @@ class SyncDialog(QDialog):
         self.progress.setValue(1)
         head = "同步完成。" if not report.rejected else "同步完成，但有文件未能导入（见下）。"
         tail = []
-        if report.conflicts or report.duplicates:
+        if report.conflicts or report.duplicates or report.shared_rooms:
             tail.append("请点“冲突审核”处理两台电脑同时修改的内容。")
         tail.append("可以拔出U盘了。")
         self.report_view.setPlainText("\n".join([head, *report.lines(), *tail]))
