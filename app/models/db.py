@@ -22,6 +22,7 @@ from app.models import migrations
 from app.models.access import Principal
 from app.models.errors import DatabaseError, NotFoundError
 from app.models.hlc import Hlc, tick
+from app.models.scope import ScopedConnection, check_write
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 5000
@@ -57,10 +58,24 @@ class Database:
         self.path = path
         self.user = user
         # Who this connection acts for; the accounts layer replaces it after a login.
-        self.principal = Principal(name=user)
+        self._principal = Principal(name=user)
         self._tx: Tx | None = None
         self.site_id: str = self.meta("site_id") or ""
         self._identity_checked = False
+
+    @property
+    def principal(self) -> Principal:
+        return self._principal
+
+    @principal.setter
+    def principal(self, principal: Principal) -> None:
+        """Act for `principal` from now on: a building head's connection sees only their buildings."""
+        from app.models import scope
+
+        if principal == self._principal:
+            return
+        self._principal = principal
+        scope.install(self)
 
     # -- reading ---------------------------------------------------------------------------
     def query(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[sqlite3.Row]:
@@ -97,11 +112,18 @@ class Database:
         if self._tx is not None:
             yield self._tx
             return
+        from app.models import scope
+
+        if mode == "apply":
+            scope.check_sync_apply(self)
         conn = self.conn
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
             raise DatabaseError(f"数据库正被其他程序占用，请稍后再试。（{exc}）") from exc
+        # Checks inside the transaction (a duplicate ID number, the next case number) see the
+        # whole office; what may be written is checked row by row in Tx.
+        scope.open_views(self, True)
         try:
             if not self._identity_checked:
                 # A file copied to another PC (or restored) must not keep making ops under the
@@ -133,6 +155,7 @@ class Database:
             raise
         finally:
             self._tx = None
+            scope.open_views(self, False)
 
     def _next_hlc(self) -> Hlc:
         last = self.meta("hlc")
@@ -176,9 +199,10 @@ class Tx:
     def insert(self, table: str, values: Mapping[str, Any], *, summary: str | None = None) -> str:
         row = dict(values)
         row.setdefault("id", new_id())
+        check_write(self.db, table, None, row)
         cols = list(row)
         self.conn.execute(
-            f'INSERT INTO "{table}" ({", ".join(_q(c) for c in cols)}) '
+            f'INSERT INTO main."{table}" ({", ".join(_q(c) for c in cols)}) '
             f'VALUES ({", ".join("?" for _ in cols)})',
             [row[c] for c in cols],
         )
@@ -192,9 +216,10 @@ class Tx:
             return 0
         for r in rows:
             r.setdefault("id", new_id())
+            check_write(self.db, table, None, r)
         cols = list(rows[0])
         self.conn.executemany(
-            f'INSERT INTO "{table}" ({", ".join(_q(c) for c in cols)}) '
+            f'INSERT INTO main."{table}" ({", ".join(_q(c) for c in cols)}) '
             f'VALUES ({", ".join("?" for _ in cols)})',
             [[r[c] for c in cols] for r in rows],
         )
@@ -213,15 +238,18 @@ class Tx:
 
         Returns ``{column: (old, new)}`` of what changed.
         """
-        old = self.conn.execute(f'SELECT * FROM "{table}" WHERE id = ?', (row_id,)).fetchone()
+        old = self.conn.execute(f'SELECT * FROM main."{table}" WHERE id = ?', (row_id,)).fetchone()
         if old is None:
             raise NotFoundError(f"找不到要修改的记录（{table} {row_id}）。")
         changed = {c: (old[c], v) for c, v in changes.items() if not _same(old[c], v)}
         if not changed:
             return {}
+        if self.db.principal.role is not None:
+            before = dict(old)
+            check_write(self.db, table, before, {**before, **{c: v for c, (_, v) in changed.items()}})
         sets = ", ".join(f"{_q(c)} = ?" for c in changed)
         self.conn.execute(
-            f'UPDATE "{table}" SET {sets} WHERE id = ?', [v for _, v in changed.values()] + [row_id]
+            f'UPDATE main."{table}" SET {sets} WHERE id = ?', [v for _, v in changed.values()] + [row_id]
         )
         action = "delete" if changed.get("deleted", (0, 0))[1] == 1 else "update"
         self._audit(action, table, row_id, summary, {c: [o, n] for c, (o, n) in changed.items()})
@@ -277,7 +305,9 @@ def open_database(path: str | Path, *, user: str = DEFAULT_USER, create: bool = 
     if not path.parent.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        conn = sqlite3.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+        conn = sqlite3.connect(
+            str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000, factory=ScopedConnection
+        )
     except sqlite3.Error as exc:
         raise DatabaseError(f"无法打开数据库文件“{path}”：{exc}") from exc
     conn.row_factory = sqlite3.Row

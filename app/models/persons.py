@@ -237,13 +237,14 @@ def add(db: Database, household_id: str, values: Mapping[str, Any], *, allow_nea
     checked = check(values)
     row = checked.values
     _household_exists(db, household_id)
-    if row["id_number"] and (dups := find_by_id_number(db, row["id_number"])):
-        raise DuplicateIdNumber(dups)
-    if not allow_near_match and near_matches(db, row["name"], row["birth_date"]):
-        raise ValidationError("已有同名同出生日期的人，请核对。", field="name")
     row["household_id"] = household_id
     row["status"] = "在册"
     with db.write() as tx:
+        # Inside the transaction: the whole office is checked, also for a building head.
+        if row["id_number"] and (dups := find_by_id_number(db, row["id_number"])):
+            raise DuplicateIdNumber(dups)
+        if not allow_near_match and near_matches(db, row["name"], row["birth_date"]):
+            raise ValidationError("已有同名同出生日期的人，请核对。", field="name")
         pid = tx.insert("person", row, summary=f"新增成员 {row['name']}")
         head = tx.conn.execute("SELECT head_person_id FROM household WHERE id = ?", (household_id,)).fetchone()[0]
         if make_head or head is None:
@@ -259,9 +260,9 @@ def update(db: Database, person_id: str, values: Mapping[str, Any]) -> dict[str,
     merged = {**old, **values}
     checked = check(merged)
     row = checked.values
-    if row["id_number"] and (dups := find_by_id_number(db, row["id_number"], person_id)):
-        raise DuplicateIdNumber(dups)
     with db.write() as tx:
+        if row["id_number"] and (dups := find_by_id_number(db, row["id_number"], person_id)):
+            raise DuplicateIdNumber(dups)
         return tx.update("person", person_id, row, summary=f"修改成员 {row['name']}")
 
 

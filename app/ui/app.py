@@ -11,6 +11,7 @@ from pathlib import Path
 from PySide6.QtCore import QLibraryInfo, QTimer, QTranslator
 from PySide6.QtWidgets import QApplication, QMessageBox, QProgressDialog
 
+from app.models.access import Principal
 from app.models.db import Database, open_database
 from app.models.errors import KnownError
 from app.ui.context import AppContext
@@ -59,10 +60,18 @@ def _process_age_ms() -> float:
 _IMPORTED = time.perf_counter()
 
 
-def build_window(db_path: str | Path, *, demo: bool = False, user: str | None = None) -> MainWindow:
-    """Open the database and build the main window on it (also used by tests and the bench)."""
+def build_window(db_path: str | Path, *, demo: bool = False, user: str | None = None,
+                 principal: Principal | None = None) -> MainWindow:
+    """Open the database and build the main window on it (also used by tests and the bench).
+
+    ``principal``: who is logged in; the UI connection and the worker's both act for them.
+    """
     db = open_database(db_path, **({"user": user} if user else {}))
-    ctx = AppContext(db=db, runner=OpRunner(db.path, db.user), events=DataEvents(), demo=demo)
+    runner = OpRunner(db.path, db.user)
+    if principal is not None:
+        db.principal = principal
+        runner.principal = principal
+    ctx = AppContext(db=db, runner=runner, events=DataEvents(), demo=demo)
     return MainWindow(ctx)
 
 

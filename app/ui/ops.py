@@ -19,6 +19,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
+from app.models.access import Principal
 from app.models.db import Database, open_database
 
 
@@ -89,6 +90,9 @@ class OpRunner(QObject):
         super().__init__(parent)
         self.db_path = Path(db_path)
         self.user = user
+        # Who the worker's connection acts for (set with the UI connection's after a login): the
+        # worker runs the same scoped queries as the UI thread.
+        self.principal: Principal | None = None
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
         self._pool.setExpiryTimeout(-1)  # keep the one thread (and its connection) alive
@@ -110,6 +114,8 @@ class OpRunner(QObject):
             db = open_database(self.db_path, user=self.user)
             self._connections[ident] = db
         db.user = self.user
+        if self.principal is not None:
+            db.principal = self.principal
         return db
 
     def run(
