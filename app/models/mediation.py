@@ -684,29 +684,52 @@ def case_rows(db: Database, *, limit: int | None = None, **filters: Any) -> list
 
 
 def search_persons(db: Database, text: str, limit: int = 50) -> list[dict]:
-    """Residents for the party picker: by name part, pinyin initials prefix, or ID number."""
+    """Residents for the party picker: by name part, pinyin initials prefix, ID number, or a
+    room ("10-2-1003", "10栋2单元1003") as every other search in the program accepts."""
+    from app.models.households import building_match_sql, parse_address
+
     text = (text or "").strip()
     if not text:
         return []
-    if re.fullmatch(r"[A-Za-z]+", text):
+    addr = parse_address(text)
+    if addr is not None:
+        bsql, params = building_match_sql(addr.building)
+        cond = bsql
+        if addr.unit is not None:
+            cond += " AND u.number = ?"
+            params.append(addr.unit)
+        if addr.room:
+            cond += " AND r.number = ?"
+            params.append(addr.room)
+    elif re.fullmatch(r"[A-Za-z]+", text):
         cond, params = "pe.name_initials LIKE ?", [text.lower() + "%"]
     elif re.fullmatch(r"[0-9Xx]{4,18}", text):
         cond, params = "pe.id_number LIKE ?", [text.upper() + "%"]
     else:
         cond, params = "pe.name LIKE ?", [f"%{text}%"]
     rows = db.query(
-        "SELECT pe.id, pe.name, pe.sex, pe.id_number, pe.phone, h.number AS household_number, "
-        "b.name AS building_name, u.number AS unit_number, r.number AS room_number "
+        "SELECT pe.id, pe.name, pe.sex, pe.id_number, pe.birth_date, pe.phone, h.number AS household_number, "
+        "b.id AS building_id, b.name AS building_name, u.number AS unit_number, r.number AS room_number "
         "FROM person pe LEFT JOIN household h ON h.id = pe.household_id LEFT JOIN room r ON r.id = h.room_id "
         "LEFT JOIN unit u ON u.id = r.unit_id LEFT JOIN building b ON b.id = u.building_id "
         f"WHERE pe.deleted = 0 AND {cond} ORDER BY pe.name_pinyin, pe.name LIMIT ?",
         [*params, limit],
     )
+    today = dt.date.today()
     out = []
     for r in rows:
         room = f"{r['building_name']}{r['unit_number'] or ''}单元{r['room_number'] or ''}" if r["building_name"] else ""
-        out.append({**dict(r), "room": room})
+        out.append({**dict(r), "room": room, "age": _age(r["birth_date"], today),
+                    "id_tail": (r["id_number"] or "")[-4:]})
     return out
+
+
+def _age(birth_date: str | None, today: dt.date) -> int | None:
+    try:
+        born = dt.date.fromisoformat(birth_date or "")
+    except ValueError:
+        return None
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
 def open_cases_by_level(db: Database) -> dict[str, int]:

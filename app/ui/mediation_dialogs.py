@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 from app.models import mediation as med
 from app.models.errors import KnownError
 from app.ui.context import AppContext
+from app.widgets.search_box import SearchField
 
 
 def _date_edit(name: str, label: str, value: QDate | None = None) -> QDateEdit:
@@ -71,12 +72,24 @@ class _FormDialog(QDialog):
 
     def _finish_layout(self) -> None:
         self.layout_.addWidget(self.error_label)
+        # A message about what was wrong goes once the clerk changes anything: it no longer
+        # describes the form (e.g. "add a party" after a party was added).
+        for edit in self.findChildren(QLineEdit):
+            edit.textEdited.connect(self._clear_error)
+        for text in self.findChildren(QPlainTextEdit):
+            text.textChanged.connect(self._clear_error)
+        for combo in self.findChildren(QComboBox):
+            combo.activated.connect(self._clear_error)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("保存")
         self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("取消")
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         self.layout_.addWidget(self.buttons)
+
+    def _clear_error(self, *_args: object) -> None:
+        self.error_label.hide()
+        self.error_label.clear()
 
     def values(self) -> dict:
         raise NotImplementedError
@@ -155,7 +168,7 @@ class CaseDialog(_FormDialog):
         # -- parties ----------------------------------------------------------------------------
         self.layout_.addWidget(QLabel("<b>当事人</b>（居民从台账中选择，外来人员填写姓名和电话）"))
         pick = QHBoxLayout()
-        self.person_search = QLineEdit()
+        self.person_search = SearchField()
         self.person_search.setObjectName("partySearch")
         self.person_search.setAccessibleName("查找居民")
         self.person_search.setPlaceholderText("居民姓名 / 拼音首字母 / 身份证号，回车查找")
@@ -238,7 +251,10 @@ class CaseDialog(_FormDialog):
         self.person_results.clear()
         rows = med.search_persons(self.ctx.db, self.person_search.text())
         for r in rows:
-            text = f"{r['name']}　{r['sex'] or ''}　户号 {r['household_number'] or '—'}　{r['room'] or ''}"
+            age = f"{r['age']} 岁" if r["age"] is not None else "年龄不详"
+            tail = f"身份证尾号 {r['id_tail']}" if r["id_tail"] else "无身份证号"
+            text = (f"{r['name']}　{r['sex'] or ''}　{age}　{tail}　户号 {r['household_number'] or '—'}"
+                    f"　{r['room'] or ''}")
             item = QListWidgetItem(text)
             item.setData(Qt.ItemDataRole.UserRole, r)
             self.person_results.addItem(item)
@@ -257,6 +273,11 @@ class CaseDialog(_FormDialog):
             return
         self._append({"person_id": r["id"], "name": r["name"],
                       "where": f"{r['household_number'] or ''} {r['room'] or ''}", "phone": r["phone"]})
+        if self.building.currentData() is None and r.get("building_id"):
+            # The dispute is usually where the first resident party lives; the clerk can change it.
+            i = self.building.findData(r["building_id"])
+            if i >= 0:
+                self.building.setCurrentIndex(i)
 
     def _add_outsider(self) -> None:
         name = self.outsider_name.text().strip()
@@ -268,6 +289,7 @@ class CaseDialog(_FormDialog):
         self.outsider_phone.clear()
 
     def _append(self, p: dict) -> None:
+        self._clear_error()
         self.parties.append(p)
         r = self.party_table.rowCount()
         self.party_table.insertRow(r)

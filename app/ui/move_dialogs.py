@@ -23,6 +23,7 @@ from app.models.errors import KnownError, ValidationError
 from app.ui import events
 from app.ui.context import AppContext
 from app.ui.person_dialog import ERROR_STYLE, GuardedDialog, combo
+from app.widgets.search_box import SearchField
 
 
 class _FormDialog(GuardedDialog):
@@ -131,7 +132,7 @@ class MovePersonDialog(_FormDialog):
         self.person_id = person_id
         p = persons.get(ctx.db, person_id)
         self.form.addRow("姓名", QLabel(p["name"]))
-        self.find = QLineEdit()
+        self.find = SearchField()
         self.find.setObjectName("movePersonFind")
         self.find.setPlaceholderText("目标户：地址 3-2-501、户号或户主姓名")
         self.results = QListWidget()

@@ -709,14 +709,7 @@ class PlacesTab(QWidget):
             household_id = self._selected_household()  # a room picked in the tree: that household
         if self._visit_dialog is None:
             self._visit_dialog = VisitEntryDialog(self.ctx, building_id, self)
-        dlg = self._visit_dialog
-        if building_id:
-            dlg.set_building(building_id)
-        if household_id:
-            dlg.set_household(household_id)
-        dlg.show()
-        dlg.raise_()
-        dlg.activateWindow()
+        self._visit_dialog.present(building_id, household_id)
 
     def change_risk_colour(self, household_id: str | None = None) -> None:
         from app.ui.place_dialogs import RiskColourDialog

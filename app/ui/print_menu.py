@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from app.models import forms
 from app.models.id_numbers import mask
 from app.ui import printing
+from app.widgets.search_box import SearchField
 
 SELECTOR_LABELS = {
     "household": "单户（户号或户主姓名）",
@@ -86,7 +87,7 @@ class _SearchList(QWidget):
         self._search = search
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        self.edit = QLineEdit(self)
+        self.edit = SearchField(self)
         self.edit.setPlaceholderText(placeholder)
         self.edit.setClearButtonEnabled(True)
         self.list = QListWidget(self)

@@ -393,6 +393,7 @@ class RegistryTab(QWidget):
         self.setAccessibleName("户籍台账")
         self._filters_loaded = False
         self._stale = False
+        self._visit_dialog: Any = None
         self.last_search_ms = 0.0
         registry_search.ensure_index(ctx.db)  # a no-op (one schema query) except on draft-era dev databases
 
@@ -485,6 +486,7 @@ class RegistryTab(QWidget):
         self.search_box.activated.connect(self.open_current)
         QShortcut(QKeySequence.StandardKey.Find, self, self.focus_search, context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
         QShortcut(QKeySequence("Ctrl+N"), self, self.new_household, context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        QShortcut(QKeySequence("F2"), self, self.open_visit_entry, context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
         QShortcut(QKeySequence.StandardKey.Delete, self.table, self.delete_current,
                   context=Qt.ShortcutContext.WidgetShortcut)
         ctx.events.changed.connect(self._on_data_changed)
@@ -618,6 +620,14 @@ class RegistryTab(QWidget):
         self.table.setFocus(Qt.FocusReason.OtherFocusReason)
         if not self.table.currentIndex().isValid() and self.model.rowCount():
             self.table.setCurrentIndex(self.model.index(0, 0))
+
+    def open_visit_entry(self) -> None:
+        """F2: enter a visit to the selected household (the building heads' form)."""
+        from app.ui.visit_entry import VisitEntryDialog
+
+        if self._visit_dialog is None:
+            self._visit_dialog = VisitEntryDialog(self.ctx, None, self)
+        self._visit_dialog.present(household_id=self.current_household_id())
 
     def current_household_id(self) -> str | None:
         idx = self.table.currentIndex()

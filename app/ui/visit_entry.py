@@ -231,6 +231,20 @@ class VisitEntryDialog(QDialog):
         self.room.setText(f"{row['u']}-{row['r']}")
         self._room_entered()
 
+    def present(self, building_id: str | None = None, household_id: str | None = None) -> None:
+        """Show the form ready for typing: a household given is looked up, otherwise the cursor
+        waits in 房号 so typed keys never land in the building list and switch the building."""
+        if building_id:
+            self.set_building(building_id)
+        self.show()
+        self.raise_()
+        self.activateWindow()
+        if household_id:
+            self.set_household(household_id)
+        else:
+            self.room.setFocus(Qt.FocusReason.OtherFocusReason)
+            self.room.selectAll()
+
     def _room_edited(self, _text: str) -> None:
         if self.household_id is not None:
             self._clear_household()

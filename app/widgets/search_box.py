@@ -53,3 +53,16 @@ class SearchBox(QLineEdit):
             self.clear()
             return
         super().keyPressEvent(event)
+
+
+class SearchField(QLineEdit):
+    """A search line inside a form: Enter runs the search (``returnPressed``) and nothing else.
+
+    A plain QLineEdit passes Enter on to its dialog, which then presses the default button, so
+    one key both searched and tried to save the form.
+    """
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
+        super().keyPressEvent(event)
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            event.accept()

@@ -278,3 +278,31 @@ def test_delete_asks_reason_and_confirmation(qtbot, tab, ctx, places, monkeypatc
     qtbot.mouseClick(tab.delete_button, Qt.MouseButton.LeftButton)
     assert tab.model.rowCount() == 0 and tab.count_label.text() == "共 0 件"
     assert not tab.delete_button.isEnabled() and not warnings
+
+
+def test_enter_in_the_party_search_searches_and_never_saves(qtbot, ctx, places, warnings):
+    dlg = CaseDialog(None, ctx)
+    qtbot.addWidget(dlg)
+    saved: list[str] = []
+    dlg.apply = lambda v: saved.append(med.create_case(ctx.db, **v))
+    dlg.show()
+    dlg.activateWindow()
+    dlg.title_edit.setText("楼道堆物")
+    # First a save without parties: the error line says what is missing.
+    dlg.accept()
+    assert not saved and dlg.error_label.isVisible() and "当事人" in dlg.error_label.text()
+    dlg.person_search.setFocus()
+    qtbot.keyClicks(dlg.person_search, "1-1-102")  # a room, like every other search
+    assert not dlg.error_label.isVisible()  # the clerk is fixing it: the old message goes
+    warned = len(warnings)
+    qtbot.keyClick(dlg.person_search, Qt.Key.Key_Return)
+    # Enter searched; it did not also press 保存 (which would warn "请至少添加一位当事人" again).
+    assert not saved and dlg.isVisible() and len(warnings) == warned and not dlg.error_label.isVisible()
+    texts = [dlg.person_results.item(i).text() for i in range(dlg.person_results.count())]
+    assert len(texts) == 2 and all("年龄" in t or "岁" in t for t in texts)
+    assert "身份证尾号 101X" in texts[0] and "身份证尾号 111X" in texts[1]
+    dlg._add_selected_person()
+    # The party is in, the stale message is gone, and the case's building follows the party.
+    assert not dlg.error_label.isVisible()
+    assert dlg.building.currentData() == places["building"]
+    dlg.close()

@@ -424,3 +424,27 @@ def test_f2_opens_the_visit_form_even_without_buildings(qtbot, ctx, tab):
     qtbot.keyClicks(dlg.room, "1-101")
     assert dlg.save() is None and "请先选择楼栋" in dlg.status.text()
     dlg.close()
+
+
+def test_f2_puts_the_cursor_in_the_room_so_typing_never_switches_the_building(qtbot, ctx, tab):
+    from tests.models.test_households import add_household as add_hh
+    from tests.models.test_households import make_site
+
+    db = ctx.db
+    make_site(db)
+    hid, _ = add_hh(db, "1-2-501", "周艳")
+    ctx.events.announce("places")
+    b1 = db.scalar("SELECT id FROM building WHERE name = '1栋'")
+    qtbot.waitUntil(lambda: tab.select("building", b1))
+    tab.activateWindow()
+    tab.tree.setFocus()
+    qtbot.keyClick(tab.tree, Qt.Key.Key_F2)
+    dlg = tab._visit_dialog
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is dlg.room)
+    # Typed where the cursor is, as a building head does: "2-501" must not pick 2栋.
+    qtbot.keyClicks(QApplication.focusWidget(), "2-501")
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Return)
+    assert dlg.building.currentText() == "1栋"
+    assert dlg.room.text() == "2-501"
+    assert dlg.household_id == hid
+    dlg.close()

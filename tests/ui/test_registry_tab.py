@@ -490,3 +490,15 @@ def test_broad_search_says_the_list_is_cut(qtbot, tab, site, monkeypatch):
     assert result and "请继续输入" in tab.count_label.text()
     search(qtbot, tab, "")
     assert tab.count_label.text() == "共 3 户"
+
+
+def test_f2_in_the_registry_opens_the_visit_form_on_the_selected_household(qtbot, tab, site):
+    search(qtbot, tab, "王强")
+    tab.table.setFocus()
+    tab.table.selectRow(0)
+    qtbot.keyClick(tab.table, Qt.Key.Key_F2)
+    dlg = tab._visit_dialog
+    assert dlg is not None and dlg.isVisible()
+    assert dlg.household_id == site["wang"]
+    assert dlg.building.currentText() == "2栋" and dlg.room.text() == "1-501"
+    dlg.close()
