@@ -8,7 +8,7 @@ import sys
 
 from app.cli import add_db_argument, resolve_db
 from app.models.db import open_database
-from app.models.excel_import import IMPORTABLE, apply_plan, plan_import, write_error_workbook
+from app.models.excel_import import IMPORTABLE, apply_plan, plan_import, preview_lines, write_error_workbook
 
 MAX_ERRORS_SHOWN = 50
 
@@ -23,16 +23,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("file", help="the workbook to import")
     p.add_argument("--ledger", choices=list(IMPORTABLE), default=None,
                    help="ledger layout of the file (default: told by its header)")
+    p.add_argument("--create-places", action="store_true",
+                   help="create the buildings, units and rooms the file names but the office lacks")
     p.add_argument("--dry-run", action="store_true", help="check and report only; change nothing")
     p.add_argument("--valid-only", action="store_true", help="import the valid rows, skip the rows with errors")
     p.add_argument("--errors-out", help="write a copy of the workbook with the errors marked")
-    p.add_argument("--json", action="store_true", help='last line: {"new": N, "updated": M, "unchanged": K, "errors": E}')
+    p.add_argument("--json", action="store_true", help='last line: {"new": N, "updated": M, "unchanged": K, "errors": E, "households_new": H, "places_new": P}')
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     with open_database(resolve_db(args), create=False) as db:
-        plan = plan_import(db, args.file, ledger=args.ledger)
+        plan = plan_import(db, args.file, ledger=args.ledger, create_places=args.create_places)
         counts = plan.counts
         out = sys.stdout
         what = IMPORTABLE.get(plan.ledger, plan.ledger)
@@ -40,6 +42,8 @@ def run(args: argparse.Namespace) -> int:
         if plan.ignored_headers:
             print(f"未识别、已忽略的列：{'、'.join(plan.ignored_headers)}", file=out)
         print(plan.summary(), file=out)
+        for line in preview_lines(plan):
+            print(line, file=out)
         for e in plan.errors[:MAX_ERRORS_SHOWN]:
             print(f"  ✗ {e.message()}", file=out)
         if len(plan.errors) > MAX_ERRORS_SHOWN:
@@ -57,9 +61,14 @@ def run(args: argparse.Namespace) -> int:
             applied = True
             skipped = f"，跳过有错误的 {counts['errors']} 行" if counts["errors"] else ""
             unit = "人" if plan.ledger == "residents" else "条"
-            print(f"已导入：新增 {counts['new']} {unit}，更新 {counts['updated']} {unit}{skipped}。", file=out)
+            places = f"，新建楼栋/单元/房间 {plan.places_new} 处" if plan.places_new else ""
+            households = f"新建 {plan.households_new} 户，" if plan.ledger == "residents" else ""
+            print(f"已导入：{households}新增 {counts['new']} {unit}，更新 {counts['updated']} {unit}{places}{skipped}。",
+                  file=out)
         if args.json:
-            print(json.dumps({k: counts[k] for k in ("new", "updated", "unchanged", "errors")}), file=out)
+            result = {k: counts[k] for k in ("new", "updated", "unchanged", "errors")}
+            result.update(households_new=plan.households_new, places_new=plan.places_new)
+            print(json.dumps(result), file=out)
     if applied or (args.dry_run and not counts["errors"]):
         return 0
     return 1

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.models import vocab
 from app.models.db import Database, new_id
 from app.models.errors import KnownError
 from app.models.excel_dates import DateError, parse_date
@@ -77,7 +78,12 @@ class Field:
 
 
 RESIDENT_FIELDS: tuple[Field, ...] = (
-    Field("hh_number", "户编号", ("户号", "户编码", "家庭编号", "户主编号", "户编码号")),
+    Field("hh_number", "户编号", ("户号", "户主编号")),
+    Field("ext_number", "县级户编号", ("户码", "家庭编号", "户编码", "户编码号", "家庭户编号", "县户编号",
+                                       "系统户编号", "监测系统户编号"), household=True),
+    Field("head_name", "户主姓名", ("户主",), household=True),
+    Field("address", "安置地址", ("搬迁地址", "安置住址", "住址", "地址", "现住址", "家庭住址", "安置房号",
+                                  "现居住地址", "房屋地址", "安置点地址", "搬迁安置地址"), household=True),
     Field("name", "姓名", ("名字", "成员姓名", "居民姓名", "家庭成员姓名")),
     Field("id_number", "身份证号", ("身份证号码", "公民身份号码", "公民身份证号码", "身份证", "证件号码", "证件号")),
     Field("sex", "性别"),
@@ -91,18 +97,21 @@ RESIDENT_FIELDS: tuple[Field, ...] = (
     Field("origin_township", "迁出乡镇", ("迁出地乡镇", "原乡镇", "乡镇", "迁出乡（镇）"), household=True),
     Field("origin_village", "迁出村", ("迁出地村", "原村", "村", "迁出村组", "迁出村（社区）"), household=True),
     Field("education", "文化程度", ("学历",)),
-    Field("labour_ability", "劳动能力", ("劳动力状况", "是否劳动力", "劳动力类型")),
-    Field("job_status", "就业状态", ("就业情况",), import_=False),
+    Field("labour_ability", "劳动能力", ("劳动力状况", "是否劳动力", "劳动力类型", "劳动技能", "劳动力属性")),
+    Field("job_status", "就业状态", ("就业情况", "务工状态", "务工情况"), import_=False),
     Field("tags", "户标签", ("户类型", "户属性", "标签", "户类别"), household=True),
     Field("risk", "风险等级", ("风险颜色", "风险", "风险类别"), household=True),
     Field("move_in_date", "入住日期", ("搬迁入住时间", "入住时间", "搬迁入住日期"), household=True),
     Field("notes", "备注", ("说明",)),
+    Field("seq", "序号", ("序", "编号"), import_=False),  # the ledger's own row count: nothing to keep
 )
 FIELDS_BY_KEY = {f.key: f for f in RESIDENT_FIELDS}
 LABOUR_VALUES = {
     "全": "全", "全劳动力": "全", "劳动力": "全", "是": "全", "强劳动力": "全", "普通劳动力": "全",
-    "半": "半", "半劳动力": "半", "弱劳动力": "半", "部分劳动力": "半",
-    "无": "无", "无劳动力": "无", "丧失劳动力": "无", "非劳动力": "无", "否": "无",
+    "技能劳动力": "全",
+    "半": "半", "半劳动力": "半", "弱劳动力": "半", "部分劳动力": "半", "弱劳动力或半劳动力": "半",
+    "无": "无", "无劳动力": "无", "丧失劳动力": "无", "非劳动力": "无", "否": "无", "无劳动能力": "无",
+    "丧失劳动能力": "无",
 }
 LABOUR_DISPLAY = {"全": "全劳动力", "半": "半劳动力", "无": "无劳动力"}
 RISK_VALUES = {"红": "red", "红色": "red", "黄": "yellow", "黄色": "yellow", "绿": "green", "绿色": "green"}
@@ -167,6 +176,7 @@ class RowResult:
     errors: list[CellError] = field(default_factory=list)
     values: dict[str, Any] = field(default_factory=dict)
     person_id: str | None = None
+    reason: str = ""  # which household the row goes to, and why (a county ledger's rows)
 
 
 @dataclass
@@ -194,6 +204,19 @@ class ImportPlan:
     @property
     def errors(self) -> list[CellError]:
         return [e for r in self.rows for e in r.errors]
+
+    @property
+    def households_new(self) -> int:
+        """New households that at least one valid row creates."""
+        if self.ledger == "households":
+            return self.counts["new"]
+        good = {r.hh_number for r in self.rows if r.status == "new" or r.status == "updated"}
+        return sum(1 for n, e in self.households.items() if e.get("new") and e.get("error") is None and n in good)
+
+    @property
+    def places_new(self) -> int:
+        index = self.extra.get("place_index")
+        return 0 if index is None or not index.create else index.count_new
 
     def summary(self) -> str:
         c = self.counts
@@ -425,7 +448,8 @@ class Sheet:
 
 # -- finding the header ------------------------------------------------------------------------
 def _resident_header(found: set[str]) -> bool:
-    return "name" in found and ("id_number" in found or "hh_number" in found)
+    return "name" in found and bool(found & {"id_number", "hh_number", "ext_number", "relation", "head_name",
+                                             "address"})
 
 
 def find_header(
@@ -547,8 +571,15 @@ def _convert(key: str, value: Any) -> Any:
         if t in ("女", "女性", "F"):
             return "女"
         raise CellProblem("性别不对", "应为“男”或“女”")
+    if key == "ethnicity":
+        try:
+            return vocab.ethnicity(_text(value) or "")
+        except vocab.VocabError as exc:
+            raise CellProblem(exc.problem, exc.hint) from None
+    if key == "relation":
+        return vocab.relation(_text(value) or "")
     if key == "labour_ability":
-        t = _text(value)
+        t = (_text(value) or "").replace(" ", "")
         if t not in LABOUR_VALUES:
             raise CellProblem("劳动能力不对", "应为 全劳动力、半劳动力 或 无劳动力")
         return LABOUR_VALUES[t]
@@ -644,7 +675,7 @@ IMPORTABLE = {"residents": "居民花名册", "households": "搬迁户台账", "
               "mediation": "矛盾纠纷调解台账"}
 OTHER_LEDGERS = ("households", "employment", "training", "intentions", "visits", "mediation")  # in excel_import_ledgers
 PERSON_COLS = ("name", "sex", "birth_date", "ethnicity", "relation", "phone", "education", "labour_ability", "notes")
-HOUSEHOLD_COLS = ("origin_township", "origin_village", "move_in_date")
+HOUSEHOLD_COLS = ("origin_township", "origin_village", "move_in_date", "ext_number")
 
 
 def plan_import(
@@ -655,10 +686,13 @@ def plan_import(
     sheet: str | None = None,
     progress: ProgressFn | None = None,
     cancelled: Callable[[], bool] | None = None,
+    create_places: bool = False,
 ) -> ImportPlan:
     """Read and validate the whole file without writing anything; the plan says what would change.
 
     `ledger` is "residents" or "employment"; None tells them apart by the header.
+    `create_places`: buildings, units and rooms the file names but the office lacks are created
+    by the import (else those rows are errors).
     """
     path = Path(path)
     if ledger not in (None, *IMPORTABLE):
@@ -803,12 +837,20 @@ def plan_import(
     if progress is not None:
         progress(total, total, "正在与现有数据比对…")
     plan = ImportPlan(path, ledger, book.name, header_r + 1, columns, headers, ignored, [], stamp)
+    plan.extra["options"] = {"create_places": create_places}
     # The sheet's cells (~190 MB for 100k rows in calamine) are no longer needed: free them first.
     it = None
     remaining.clear()
     head_rows.clear()
     book.close()
+    from app.models import excel_import_county as county
+
+    county.form_households(db, plan, raw, create=create_places)
     _match(db, plan, raw)
+    reasons = plan.extra.pop("reasons", {})
+    for res in plan.rows:
+        res.reason = reasons.get(res.row, "")
+    county.maybe_same(db, plan)
     return plan
 
 
@@ -879,7 +921,8 @@ def _match(db: Database, plan: ImportPlan, raw: list[tuple[int, dict, list]]) ->
             continue
         hh_first.setdefault(number, r)
         agreed = hh_values.setdefault(number, {})
-        for key in ("building", "unit", "room", "origin_township", "origin_village", "tags", "risk", "move_in_date"):
+        for key in ("building", "unit", "room", "origin_township", "origin_village", "tags", "risk", "move_in_date",
+                    "_room_id", "ext_number"):
             if key not in values:
                 continue
             if key in agreed and agreed[key][0] != values[key]:
@@ -889,6 +932,11 @@ def _match(db: Database, plan: ImportPlan, raw: list[tuple[int, dict, list]]) ->
             else:
                 agreed.setdefault(key, (values[key], r))
 
+    occupants: dict[str, tuple[str, str, str | None]] = {}
+    for row in db.query("SELECT h.room_id, h.id, h.number, p.name FROM household h LEFT JOIN person p "
+                        "ON p.id = h.head_person_id WHERE h.deleted = 0 AND h.status = '在住' AND h.room_id IS NOT NULL"):
+        occupants.setdefault(row[0], (row[1], row[2], row[3]))
+    claimed_rooms: dict[str, str] = {}
     for number, agreed in hh_values.items():
         vals = {k: v for k, (v, _r) in agreed.items()}
         existing = households.get(number)
@@ -898,7 +946,9 @@ def _match(db: Database, plan: ImportPlan, raw: list[tuple[int, dict, list]]) ->
             entry["error"] = ("hh_number", f"系统中有多户使用户编号“{number}”", "请先在居民管理中处理重复的户编号")
         place_keys = [k for k in ("building", "unit", "room") if k in vals]
         room_id = existing["room_id"] if existing else None
-        if place_keys:
+        if "_room_id" in vals:
+            room_id = vals["_room_id"]
+        elif place_keys:
             missing = [FIELDS_BY_KEY[k].header for k in ("building", "unit", "room") if k not in vals]
             if missing:
                 entry["error"] = (place_keys[0], f"楼栋、单元、房号要一起填写（缺少{'、'.join(missing)}）", "")
@@ -909,6 +959,18 @@ def _match(db: Database, plan: ImportPlan, raw: list[tuple[int, dict, list]]) ->
                     entry["error"] = ("building", p.problem, p.hint)
         elif existing is None:
             entry["error"] = ("building", "新户需要填写楼栋、单元、房号", "请填写该户所住的楼栋、单元和房号")
+        if entry["error"] is None and room_id and room_id != (existing or {}).get("room_id"):
+            # The one rule of households.room_free, checked here for the preview and again in apply.
+            occ = occupants.get(room_id)
+            if occ is not None and occ[0] != (existing or {}).get("id"):
+                head = f"（户主 {occ[2]}）" if occ[2] else ""
+                entry["error"] = ("building", f"{_place_text(places, room_id)} 已住有户号 {occ[1]}{head}的住户",
+                                  "一间房只能住一户；如果是同一户，请用该户的户编号或填写成员的身份证号")
+            elif room_id in claimed_rooms and claimed_rooms[room_id] != number:
+                entry["error"] = ("building", f"{_place_text(places, room_id)} 在本文件中已分给户 {claimed_rooms[room_id]}",
+                                  "一间房只能住一户，请核对房号")
+            else:
+                claimed_rooms[room_id] = number
         if entry["error"] is None:
             old = existing or {}
             if room_id != old.get("room_id"):
@@ -1057,7 +1119,7 @@ def apply_plan(
         stamp = int(tx.conn.execute("SELECT coalesce(max(op_id), 0) FROM change_log").fetchone()[0])
         if stamp != plan.stamp:
             # Someone wrote since the preview: validate again against what is there now.
-            plan = plan_import(db, plan.path, ledger=plan.ledger, sheet=plan.sheet)
+            plan = plan_import(db, plan.path, ledger=plan.ledger, sheet=plan.sheet, **plan.extra.get("options", {}))
         counts = plan.counts
         if counts["errors"] and not valid_only:
             raise KnownError(
@@ -1081,6 +1143,8 @@ def apply_plan(
         for r in good:
             if r.values.get("relation") == "户主" and r.hh_number:
                 heads.setdefault(r.hh_number, pids[r.row])
+        from app.models.households import room_occupant
+
         hh_ids: dict[str, str] = {}
         new_households: list[dict] = []
         total = len(good) + len(plan.households)
@@ -1101,6 +1165,11 @@ def apply_plan(
                 hh_ids[number] = entry["id"]
                 # The household's changes ride on its first row: applied when that row is valid.
                 if entry["set"] and first_status.get(entry["first_row"] + 1) in ("new", "updated", "unchanged"):
+                    if entry["set"].get("room_id"):
+                        occ = room_occupant(db, entry["set"]["room_id"], entry["id"])
+                        if occ is not None:
+                            raise KnownError(f"户 {number} 要搬入的房间已住有户号 {occ['number']} 的住户，未作任何改动。"
+                                             "请重新预览后再导入。")
                     old_risk = tx.conn.execute("SELECT risk_colour FROM household WHERE id = ?", (entry["id"],)).fetchone()[0]
                     tx.update("household", entry["id"], entry["set"], summary=summary)
                     if "risk_colour" in entry["set"]:
@@ -1108,6 +1177,20 @@ def apply_plan(
                                                   "new_colour": entry["set"]["risk_colour"], "reason": summary,
                                                   "changed_by": db.user, "changed_at": tx.now}, summary=summary)
             done += 1
+        index = plan.extra.get("place_index")
+        if index is not None and index.create and index.count_new:
+            from app.models.excel_import_county import create_places
+
+            community = tx.conn.execute("SELECT id FROM community WHERE deleted = 0 ORDER BY rowid LIMIT 1").fetchone()
+            if community is None:
+                raise KnownError("还没有建立社区，无法创建楼栋。请先在“社区设置”中填写社区名称，再导入。")
+            create_places(tx, index.creations(), community[0], summary)
+        for row in new_households:
+            # The occupied-room rule, again inside this transaction (the preview checked it before).
+            occ = room_occupant(db, row["room_id"]) if row.get("room_id") else None
+            if occ is not None:
+                raise KnownError(f"户 {row['number']} 要住的房间已住有户号 {occ['number']} 的住户，未作任何改动。"
+                                 "请重新预览后再导入。")
         if new_households:
             tx.insert_many("household", new_households, summary=summary)
         new_people: list[dict] = []
@@ -1150,6 +1233,38 @@ def apply_plan(
         if valid_only:
             result["skipped"] = counts["errors"]
         return result
+
+
+def preview_lines(plan: ImportPlan, limit: int = 20) -> list[str]:
+    """What a clerk reads before saying yes: how households were formed, the households to be
+    created (number, room, head, members), the missing places, the possible duplicates."""
+    from app.models.excel_import_county import RULES
+
+    out: list[str] = []
+    rule = plan.extra.get("rule")
+    if plan.ledger != "residents" or rule is None:
+        return out
+    out.append(f"分户方式：{RULES[rule]}")
+    new = [h for h in plan.extra.get("households_preview", []) if h["number"] in plan.households
+           and plan.households[h["number"]].get("error") is None]
+    if new:
+        people = sum(h["members"] for h in new)
+        out.append(f"将新建 {plan.households_new} 户（共 {people} 人）：")
+        for h in new[:limit]:
+            ext = f"，县级户编号 {h['ext_number']}" if h["ext_number"] else ""
+            out.append(f"  {h['number']}  {h['address'] or '（无地址）'}  户主 {h['head'] or '（未标明）'}  "
+                       f"{h['members']} 人（第 {h['first_row']} 行起{ext}）")
+        if len(new) > limit:
+            out.append(f"  … 另有 {len(new) - limit} 户")
+    index = plan.extra.get("place_index")
+    if index is not None and index.missing:
+        verb = "将创建" if index.create else "系统中没有（勾选创建或加 --create-places）"
+        out.append(f"文件中出现、系统中没有的楼栋/单元/房间，{verb}：{index.missing_text()}")
+    maybe = plan.extra.get("maybe_same", [])
+    if maybe:
+        out.append(f"可能是同一人（{len(maybe)} 行，导入为新居民，请核对）：")
+        out.extend(f"  第 {row} 行：{text}" for row, text in maybe[:limit])
+    return out
 
 
 # -- the error workbook ------------------------------------------------------------------------

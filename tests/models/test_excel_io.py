@@ -206,7 +206,7 @@ def test_update_new_and_change_log(db, office, tmp_path):
 
 def test_all_or_nothing_and_valid_only(db, office, tmp_path):
     rows = [["户编号", "姓名", "身份证号", "楼栋", "单元", "房号"],
-            ["N-1", "甲", make("532301", dt.date(1990, 1, 1), 1, "男"), "1栋", 1, "101"],
+            ["N-1", "甲", make("532301", dt.date(1990, 1, 1), 1, "男"), "1栋", 1, "201"],
             ["N-2", "乙", "532301199001010000", "1栋", 1, "102"],
             ["N-3", "丙", make("532301", dt.date(1990, 1, 1), 2, "男"), "9栋", 1, "101"]]
     path = _write_xlsx(tmp_path / "n.xlsx", rows)
@@ -335,10 +335,12 @@ def test_cli_export_and_import(db, office, db_path, tmp_path, capsys):
     code, text, _ = _cli(["export-excel", "--db", str(db_path), "--ledger", "residents", "--out", str(out), "--masked"], capsys)
     assert code == 0 and out.exists() and "6 行" in text
     code, text, _ = _cli(["import-excel", "--db", str(db_path), str(out), "--json", "--dry-run"], capsys)
-    assert code == 1 and json.loads(text.strip().splitlines()[-1]) == {"new": 0, "updated": 0, "unchanged": 0, "errors": 6}
+    assert code == 1 and json.loads(text.strip().splitlines()[-1]) == {"new": 0, "updated": 0, "unchanged": 0, "errors": 6,
+                                                                       "households_new": 0, "places_new": 0}
     export_ledger(db, "residents", out)
     code, text, _ = _cli(["import-excel", "--db", str(db_path), str(out), "--json"], capsys)
-    assert code == 0 and json.loads(text.strip().splitlines()[-1]) == {"new": 0, "updated": 0, "unchanged": 6, "errors": 0}
+    assert code == 0 and json.loads(text.strip().splitlines()[-1]) == {"new": 0, "updated": 0, "unchanged": 6, "errors": 0,
+                                                                       "households_new": 0, "places_new": 0}
     code, text, _ = _cli(["export-excel", "--db", str(db_path), "--ledger", "monthly-disputes", "--out", str(out),
                           "--month", "2024-13"], capsys)
     assert code == 2
