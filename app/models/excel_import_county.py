@@ -150,7 +150,7 @@ def create_places(tx: Any, creations: dict[str, Any], community_id: str, summary
 
 
 def _next_numbers(db: Database):  # noqa: ANN202 - a generator of fresh local household numbers
-    top = db.scalar("SELECT max(number) FROM household INDEXED BY household_number WHERE number GLOB '*[0-9]'")
+    top = db.scalar("SELECT max(number) FROM household WHERE number GLOB '*[0-9]'")
     m = re.match(r"^(.*?)(\d+)$", top or "")
     prefix, digits = (m.group(1), m.group(2)) if m else ("HLX-", "000000")
     taken = {r[0] for r in db.query("SELECT number FROM household")}

@@ -251,7 +251,7 @@ def next_number(db: Database) -> str:
 def room_occupant(db: Database, room_id: str, household_id: str | None = None) -> dict[str, Any] | None:
     """The live (在住) household other than `household_id` in the room: its number and head's name."""
     row = db.one(
-        "SELECT h.id, h.number, p.name AS head FROM household h INDEXED BY household_room "
+        "SELECT h.id, h.number, p.name AS head FROM household h "
         "LEFT JOIN person p ON p.id = h.head_person_id "
         "WHERE h.room_id = ? AND h.deleted = 0 AND h.status = '在住' AND h.id IS NOT ? LIMIT 1",
         (room_id, household_id),
