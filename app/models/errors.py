@@ -30,3 +30,11 @@ class NotFoundError(KnownError):
 
 class PermissionDeniedError(KnownError):
     """The logged-in account may not see or do this (role or building scope)."""
+
+
+class NeedsConfirmation(KnownError):
+    """A write that is allowed but looks like a slip (e.g. a second visit the same day).
+
+    The message is a question for the clerk; the caller asks and, on yes, repeats the action
+    with its ``confirmed`` flag set.
+    """

@@ -1192,7 +1192,8 @@ def apply_plan(
                 raise KnownError(f"户 {row['number']} 要住的房间已住有户号 {occ['number']} 的住户，未作任何改动。"
                                  "请重新预览后再导入。")
         if new_households:
-            tx.insert_many("household", new_households, summary=summary)
+            entered = dt.date.today().isoformat()  # their first visit is due from today at the earliest
+            tx.insert_many("household", [{**h, "entered_date": entered} for h in new_households], summary=summary)
         new_people: list[dict] = []
         for r in good:
             done += 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -663,7 +664,8 @@ def apply_households(db: Database, plan: ImportPlan, *, progress: ProgressFn | N
         for n, r in enumerate(good):
             checkpoint(n, len(good), progress, cancelled, "正在写入…")
             if r.status == "new":
-                tx.insert("household", {"number": r.hh_number, **r.values}, summary=summary)
+                tx.insert("household", {"number": r.hh_number, **r.values,
+                                        "entered_date": dt.date.today().isoformat()}, summary=summary)
                 continue
             assert r.person_id is not None
             old_risk = tx.conn.execute("SELECT risk_colour FROM household WHERE id = ?", (r.person_id,)).fetchone()[0]

@@ -488,53 +488,12 @@ def residence_certificate(db: Database, person_id: str | None, today: dt.date) -
     }
 
 
-def _interval(db: Database, risk: str, special: bool) -> int:
-    days = int(settings.get(db, f"visit_interval_{risk}"))
-    if special:
-        days = min(days, int(settings.get(db, "visit_interval_special")))
-    return days
-
-
 def next_due_dates(db: Database, building_id: str, today: dt.date) -> dict[str, str]:
-    """household id → next visit due date (ISO) for every household of a building."""
-    rhythm = _rhythm_module()
-    if rhythm is not None:
-        try:
-            # The places helper's own due-date rule, so the sheet and the due list never disagree.
-            params = rhythm._params(db, today)
-            params["building_id"] = building_id
-            sql = rhythm._DUE_SQL.format(base=rhythm._BASE_SQL.format(where="AND b.id = :building_id"))
-            return {
-                r["household_id"]: (r["due"] or today.isoformat())
-                for r in db.query(sql + "SELECT household_id, due FROM dd", params)
-            }
-        except Exception:  # noqa: BLE001 - their private SQL may change; the rule below is the same
-            pass
-    rows = db.query(
-        "SELECT h.id, h.risk_colour, h.tag_tekun, h.move_in_date, "
-        "(SELECT MAX(v.visit_date) FROM visit AS v WHERE v.household_id = h.id AND v.deleted = 0) AS last_visit, "
-        "EXISTS (SELECT 1 FROM person AS p WHERE p.household_id = h.id AND p.deleted = 0 AND p.status = '在册' AND "
-        f"({' OR '.join('p.' + c for c in FOUR_MUST_VISIT)})) AS special "
-        "FROM household AS h JOIN room AS r ON r.id = h.room_id JOIN unit AS u ON u.id = r.unit_id "
-        "WHERE u.building_id = ? AND h.deleted = 0",
-        (building_id,),
-    )
-    out = {}
-    for r in rows:
-        since = r["last_visit"] or r["move_in_date"]
-        if not since:
-            out[r["id"]] = today.isoformat()
-            continue
-        days = _interval(db, r["risk_colour"], bool(r["special"]))
-        out[r["id"]] = (dt.date.fromisoformat(since[:10]) + dt.timedelta(days=days)).isoformat()
-    return out
+    """household id → next visit due date (ISO) for every household of a building; the due
+    list's own rule, so the sheet and the list never disagree. Never seen and no date: today."""
+    from app.models import rhythm
 
-
-def _rhythm_module() -> Any:
-    try:
-        return importlib.import_module("app.models.rhythm")
-    except ImportError:
-        return None
+    return {hid: due or today.isoformat() for hid, due in rhythm.due_dates(db, today, building_id).items()}
 
 
 def round_sheet(db: Database, building_id: str | None, today: dt.date) -> dict[str, Any]:

@@ -293,6 +293,7 @@ def create(db: Database, values: Mapping[str, Any], *, room: str | None = None, 
         if db.scalar("SELECT 1 FROM household WHERE number = ? AND deleted = 0", (row["number"],)):
             raise ValidationError(f"户号 {row['number']} 已被使用。", field="number")
         row["room_id"] = room_id
+        row["entered_date"] = dt.date.today().isoformat()
         hid = tx.insert("household", row, summary=f"新增住户 {row['number']}")
         if room_id:
             tx.insert("household_address", {"household_id": hid, "room_id": room_id,

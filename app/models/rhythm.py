@@ -8,8 +8,10 @@ Rules (one place, used by the places tab, the dashboard statistics and the print
   date, make month ends and leap years harmless, and let SQLite compute it with ``date(x, '+N days')``.
 - A household with a 四必访 member (disabled, incapacitated, in hospital, elderly living alone) or
   flagged 特困 (extreme hardship) gets ``min(colour interval, visit_interval_special)``.
-- Due date = last visit date + interval; a household never visited counts from its move-in date.
-  A household with neither is due from the start (listed first, counted overdue: nobody has seen it).
+- Due date = last visit date + interval; a household never visited counts from the later of its
+  move-in date and the day it was entered in the program (a household registered today with a
+  move-in two years ago is not "overdue 700 days"). A household with neither is due from the start
+  (listed first, counted overdue: nobody has seen it).
 - "Due" means due date <= today; "overdue" means due date < today. Lists are sorted by how overdue.
 - Only households living there (status 在住) are counted.
 """
@@ -68,9 +70,19 @@ def intervals(db: Database) -> Intervals:
     )
 
 
-def due_date(last_visit: str | None, move_in: str | None, interval_days: int) -> dt.date | None:
+# The date a never-visited household counts from, over alias h: the later of move-in and entry.
+FIRST_BASE_SQL = (
+    "CASE WHEN h.entered_date > coalesce(nullif(h.move_in_date, ''), '') THEN h.entered_date "
+    "ELSE nullif(h.move_in_date, '') END"
+)
+
+
+def due_date(
+    last_visit: str | None, move_in: str | None, interval_days: int, entered: str | None = None
+) -> dt.date | None:
     """The date the next visit is due (None when there is neither a visit nor a move-in date)."""
-    base = last_visit or move_in
+    first = max((d[:10] for d in (move_in, entered) if d), default=None)
+    base = last_visit or first
     if not base:
         return None
     return dt.date.fromisoformat(base[:10]) + dt.timedelta(days=interval_days)
@@ -127,7 +139,7 @@ _BASE_SQL = """
 SELECT h.id AS household_id, h.number AS household_number, h.risk_colour, h.head_person_id, h.room_id,
        (SELECT v.visit_date FROM visit v WHERE v.household_id = h.id AND v.deleted = 0
         ORDER BY v.visit_date DESC LIMIT 1) AS last_visit,
-       nullif(h.move_in_date, '') AS move_in_date,
+       {first_base} AS move_in_date,
        {special} AS special
 FROM household h
 WHERE +h.deleted = 0 AND +h.status = '在住' {where}
@@ -164,7 +176,8 @@ _PLACE_JOIN = (
 def _base(where: str) -> str:
     # A building, a head's buildings or one household: probe; the whole community: the list.
     narrow = bool(where) and ":community_id" not in where
-    return _BASE_SQL.format(where=where, special=_SPECIAL_PROBE if narrow else _SPECIAL_LIST)
+    return _BASE_SQL.format(where=where, special=_SPECIAL_PROBE if narrow else _SPECIAL_LIST,
+                            first_base=FIRST_BASE_SQL)
 
 
 def _several_communities(db: Database) -> bool:

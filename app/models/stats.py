@@ -12,7 +12,7 @@ should call it on the background runner. Definitions (all "on `today`"):
   a household has a stable job when such a job started at least stable_job_months months ago;
 - visits_overdue: households living here (在住) whose last visit + interval < today; the interval is
   the risk colour's, or at most visit_interval_special for a household with a 四必访 member or 特困;
-  a household never visited counts from its move-in date (none at all: overdue);
+  a household never visited counts from the later of move-in and entry (none at all: overdue);
 - open_mediation_cases: cases whose status is not 结案, per level.
 """
 
@@ -23,6 +23,7 @@ from typing import Any
 
 from app.models import settings
 from app.models.db import Database
+from app.models.rhythm import FIRST_BASE_SQL
 
 LEVELS = ("楼栋", "社区", "街道")
 # "A resident": 在册 and in a household that is not deleted. NOT IN over the (usually empty) set of
@@ -94,9 +95,9 @@ def _visits(db: Database, today: dt.date, cfg: dict[str, Any]) -> dict[str, Any]
         params[f"{colour}_special"] = (today - dt.timedelta(days=min(days, special))).isoformat()
     # MATERIALIZED: otherwise SQLite inlines the subquery and runs the last-visit probe once per use.
     row = db.one(
-        """
+        f"""
         WITH live AS MATERIALIZED (
-                SELECT h.risk_colour, nullif(h.move_in_date, '') AS move_in_date,
+                SELECT h.risk_colour, {FIRST_BASE_SQL} AS move_in_date,
                        (SELECT substr(v.visit_date, 1, 10) FROM visit v
                          WHERE v.household_id = h.id AND v.deleted = 0
                          ORDER BY v.visit_date DESC LIMIT 1) AS last_visit,

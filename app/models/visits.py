@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.models.db import Database
-from app.models.errors import KnownError, NotFoundError, ValidationError
+from app.models.errors import KnownError, NeedsConfirmation, NotFoundError, ValidationError
 
 KINDS = ("日访", "周访", "月访", "三必到", "四必访", "其他")
 # The usual findings, offered as check boxes; anything else goes into the free text.
@@ -107,11 +107,27 @@ def validate(db: Database, v: VisitInput, today: dt.date | None = None) -> dict[
     }
 
 
-def add_visit(db: Database, v: VisitInput, today: dt.date | None = None) -> str:
-    """Save one visit record; returns its id. Nothing is saved if any field is wrong."""
+def add_visit(db: Database, v: VisitInput, today: dt.date | None = None, *, confirmed: bool = False) -> str:
+    """Save one visit record; returns its id. Nothing is saved if any field is wrong.
+
+    A second visit to the same household on the same day is usually the same visit typed twice:
+    it raises NeedsConfirmation unless ``confirmed``.
+    """
     row = validate(db, v, today)
     number = row.pop("_household_number")
     with db.write() as tx:
+        if not confirmed:
+            earlier = db.one(
+                "SELECT coalesce(v.visitor_name, p.name) AS visitor, v.kind FROM visit v "
+                "LEFT JOIN person p ON p.id = v.visitor_person_id "
+                "WHERE v.household_id = ? AND v.visit_date = ? AND v.deleted = 0 LIMIT 1",
+                (row["household_id"], row["visit_date"]),
+            )
+            if earlier is not None:
+                raise NeedsConfirmation(
+                    f"户 {number} 在 {row['visit_date']} 已登记过一次{earlier['kind']}"
+                    f"（走访人：{earlier['visitor'] or '未填'}）。确实要再登记一次吗？"
+                )
         row["created_at"] = tx.now
         return tx.insert("visit", row, summary=f"走访 户 {number} {row['visit_date']} {row['kind']}")
 

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.models import places, rhythm, settings, visits
-from app.models.errors import KnownError, ValidationError
+from app.models.errors import KnownError, NeedsConfirmation, ValidationError
 from app.ui import events as ev
 from app.ui.context import AppContext
 from app.ui.crash import report_exception
@@ -325,7 +325,16 @@ class VisitEntryDialog(QDialog):
             return None
         v = self.current_input()
         try:
-            visit_id = visits.add_visit(self.ctx.db, v)
+            try:
+                visit_id = visits.add_visit(self.ctx.db, v)
+            except NeedsConfirmation as question:
+                answer = QMessageBox.question(self, "同一天再次走访", str(question))
+                if answer != QMessageBox.StandardButton.Yes:
+                    self.status.setText("未保存：这一户当天已有走访记录。")
+                    self.status.setStyleSheet("color: #c92a2a;")
+                    self.room.setFocus()
+                    return None
+                visit_id = visits.add_visit(self.ctx.db, v, confirmed=True)
         except KnownError as exc:
             self.status.setText(f"未保存：{exc}")
             self.status.setStyleSheet("color: #c92a2a;")

@@ -272,3 +272,24 @@ def test_community_filter_with_two_communities(db, place):
     assert {r.household_id for r in rhythm.due_list(db, today)} == {here, there}
     assert [r.household_id for r in rhythm.due_list(db, today, community_id=other)] == [there]
     assert rhythm.overdue_count(db, today, community_id=place["community"]) == 1
+
+
+def test_a_household_registered_today_is_not_overdue_for_the_years_before(db):
+    from app.models import forms, households, stats
+
+    site = community_with_building(db)
+    today = dt.date.today()
+    room = room_id(db, site["building"], 1, "101")
+    # Registered in the program today, moved in two and a half years ago, never visited.
+    hid = households.create(db, {"move_in_date": "2024-05-01", "risk_colour": "green"}, room=room)
+    # A household already kept before this rule (no entry date) still counts from its move-in.
+    old = add_household(db, room_id(db, site["building"], 1, "102"), number="H-OLD", move_in="2024-05-01")
+    first_due = (today + dt.timedelta(days=30)).isoformat()
+    assert rhythm.household_rhythm(db, hid, today)["due"] == first_due
+    assert rhythm.due_dates(db, today)[hid] == first_due
+    listed = {r.household_id for r in rhythm.due_list(db, today)}
+    assert hid not in listed and old in listed
+    assert rhythm.overdue_count(db, today) == 1
+    assert stats.compute(db, today)["visits_overdue"] == 1
+    assert forms.next_due_dates(db, site["building"], today)[hid] == first_due
+    assert rhythm.due_date(None, "2024-05-01", 30, today.isoformat()) == today + dt.timedelta(days=30)

@@ -448,3 +448,34 @@ def test_f2_puts_the_cursor_in_the_room_so_typing_never_switches_the_building(qt
     assert dlg.room.text() == "2-501"
     assert dlg.household_id == hid
     dlg.close()
+
+
+def test_a_second_visit_the_same_day_asks_first(qtbot, ctx, tab, monkeypatch):
+    from app.ui.visit_entry import VisitEntryDialog
+
+    db = ctx.db
+    b = places.add_building(db, places.add_community(db, "测试社区"), "1栋", number=1, floors=5, units=1,
+                            rooms_per_floor=2)
+    hid = add_household(db, room_id(db, b, 1, "501"))
+    dlg = VisitEntryDialog(ctx, b)
+    qtbot.addWidget(dlg)
+    dlg.present(b)
+    dlg.visitor.setText("王五")
+    asked: list[str] = []
+    answer = [QMessageBox.StandardButton.No]
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda _p, _t, text, *a, **k: asked.append(text) or answer[0]))
+
+    def enter_visit() -> str | None:
+        qtbot.keyClicks(dlg.room, "1-501")
+        qtbot.keyClick(dlg.room, Qt.Key.Key_Return)
+        dlg.flags[0].setChecked(True)
+        return dlg.save()
+
+    assert enter_visit() is not None and not asked
+    assert enter_visit() is None and len(asked) == 1 and "已登记过一次" in asked[0]
+    assert db.scalar("SELECT count(*) FROM visit WHERE household_id = ? AND deleted = 0", (hid,)) == 1
+    answer[0] = QMessageBox.StandardButton.Yes
+    dlg.room.clear()
+    assert enter_visit() is not None and len(asked) == 2
+    assert db.scalar("SELECT count(*) FROM visit WHERE household_id = ? AND deleted = 0", (hid,)) == 2
+    dlg.close()
