@@ -488,6 +488,84 @@ def _fill_merged(r: int, cells: list[Any], merged: list, by_row: dict[int, list[
     return cells
 
 
+# -- the clerk's own column mapping -----------------------------------------------------------
+MAPPING_PREFIX = "import_mapping:"
+IGNORE = ""  # a column mapped to nothing
+
+
+class HeaderNotFound(KnownError):
+    """No row looks like a resident header; `cells` is the likeliest row, for the mapping step."""
+
+    def __init__(self, likely: tuple[int, list[Any]] | None, sheet: str, message: str) -> None:
+        super().__init__(message)
+        self.row, self.cells = likely if likely is not None else (None, [])
+        self.sheet = sheet
+        self.sample: list[Any] = []  # the first row under it that holds something
+
+
+def header_signature(cells: list[Any]) -> str:
+    """Files with the same header row (same texts in the same order) share one remembered mapping."""
+    import hashlib
+
+    text = "|".join(_norm_header(c) for c in cells if c is not None and _norm_header(c))
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:20]
+
+
+def remembered_mapping(db: Database, cells: list[Any]) -> dict[str, str] | None:
+    """{header text: field key, or IGNORE} saved for this header row, or None."""
+    import json
+
+    raw = db.scalar("SELECT value FROM setting WHERE id = ? AND deleted = 0", (MAPPING_PREFIX + header_signature(cells),))
+    return None if raw is None else dict(json.loads(raw))
+
+
+def remember_mapping(db: Database, cells: list[Any], mapping: dict[str, str]) -> None:
+    """Keep the clerk's choice for this header row (an office setting: it syncs to the other PCs)."""
+    from app.models import settings
+
+    valid = {f.key for f in RESIDENT_FIELDS if f.import_}
+    clean = {str(h): (k if k in valid else IGNORE) for h, k in mapping.items() if str(h).strip()}
+    settings.set_value(db, MAPPING_PREFIX + header_signature(cells), clean)
+
+
+def known_field(header: Any) -> str | None:
+    """The resident field a header names by the built-in aliases, or None."""
+    key = _ALIASES.get(_norm_header(header))
+    return key if key and FIELDS_BY_KEY[key].import_ else None
+
+
+def mapping_choices() -> list[tuple[str, str]]:
+    """(field key, label) a column can be mapped to, IGNORE first."""
+    return [(IGNORE, "忽略"), *((f.key, f.header) for f in RESIDENT_FIELDS if f.import_)]
+
+
+def _with_remembered(db: Database, head_rows: list[tuple[int, list[Any]]], merged: list
+                     ) -> tuple[dict[str, str], set[str]]:
+    aliases, ignore = dict(_ALIASES), set()
+    by_row = dict(head_rows)
+    for r, cells in head_rows:
+        if sum(1 for c in cells if c is not None) < 2:
+            continue
+        mapping = remembered_mapping(db, _fill_merged(r, cells, merged, by_row))
+        for header, key in (mapping or {}).items():
+            if key:
+                aliases[_norm_header(header)] = key
+            else:
+                ignore.add(_norm_header(header))
+    return aliases, ignore
+
+
+def _likely_header(head_rows: list[tuple[int, list[Any]]], merged: list) -> tuple[int, list[Any]] | None:
+    by_row = dict(head_rows)
+    best = None
+    for r, cells in head_rows:
+        cells = _fill_merged(r, cells, merged, by_row)
+        n = sum(1 for c in cells if isinstance(c, str) and c.strip())
+        if n >= 2 and (best is None or n > best[0]):
+            best = (n, r, cells)
+    return None if best is None else (best[1], best[2])
+
+
 # -- values ------------------------------------------------------------------------------------
 class CellProblem(ValueError):
     def __init__(self, problem: str, hint: str = "") -> None:
@@ -715,7 +793,8 @@ def plan_import(
             head_rows.append((r, cells))
             if len(head_rows) >= HEADER_SCAN_ROWS:
                 break
-        header = find_header(head_rows, book.merged)
+        resident_aliases, mapped_ignore = _with_remembered(db, head_rows, book.merged)
+        header = find_header(head_rows, book.merged, resident_aliases)
         if header is None:
             from app.models import excel_import_ledgers as other
 
@@ -727,11 +806,15 @@ def plan_import(
     if header is None or it is None:
         if not any(any(v is not None for v in cells) for _, cells in head_rows):
             raise KnownError(f"“{path.name}”的工作表“{book.name}”是空的，没有可导入的数据。")
-        raise KnownError(
+        likely = _likely_header(head_rows, book.merged)
+        missing = HeaderNotFound(likely, book.name,
             f"在“{path.name}”中找不到表头：前 {HEADER_SCAN_ROWS} 行里没有一行同时含有“姓名”和“身份证号”（或“户编号”），"
             "也没有“户编号”“走访日期”“走访类型”。请确认表头文字，例如：户编号、姓名、身份证号、性别、出生日期、"
             "联系电话、楼栋、单元、房号。"
         )
+        if likely is not None:
+            missing.sample = next((c for r, c in head_rows if r > likely[0] and any(v is not None for v in c)), [])
+        raise missing
     header_r, header_cells = header
     from app.models import excel_import_ledgers as other
 
@@ -759,7 +842,7 @@ def plan_import(
         raise KnownError(f"“{path.name}”看起来不是走访台账：表头中没有“户编号”“走访日期”和“走访类型”。")
     aliases = {"employment": other.EMPLOYMENT_ALIASES, "visits": other.VISIT_ALIASES,
                "intentions": other.INTENTION_ALIASES, "households": other.HOUSEHOLD_ALIASES,
-               "training": other.TRAINING_ALIASES, "mediation": other.MEDIATION_ALIASES}.get(ledger, _ALIASES)
+               "training": other.TRAINING_ALIASES, "mediation": other.MEDIATION_ALIASES}.get(ledger, resident_aliases)
     labels = {"employment": other.LABELS, "visits": other.VISIT_LABELS, "intentions": other.INTENTION_LABELS,
               "households": other.HOUSEHOLD_LABELS, "training": other.TRAINING_LABELS,
               "mediation": other.MEDIATION_LABELS}.get(
@@ -772,7 +855,8 @@ def plan_import(
             continue
         key = aliases.get(_norm_header(cell))
         if key is None:
-            ignored.append(str(cell))
+            if _norm_header(cell) not in mapped_ignore:  # a column the clerk chose to leave out
+                ignored.append(str(cell))
             continue
         if key in columns:
             raise KnownError(
@@ -814,6 +898,7 @@ def plan_import(
     import_columns = {k: c for k, c in columns.items() if FIELDS_BY_KEY[k].import_}
 
     total = max(book.height - header_r - 1, 1)
+    sample = next((cells for _r, cells in remaining if any(v is not None for v in cells)), [])
     raw: list[tuple[int, dict, list]] = []
     for n, (r, cells) in enumerate(data_rows()):
         checkpoint(n, total, progress, cancelled, "正在检查每一行…")
@@ -838,6 +923,8 @@ def plan_import(
         progress(total, total, "正在与现有数据比对…")
     plan = ImportPlan(path, ledger, book.name, header_r + 1, columns, headers, ignored, [], stamp)
     plan.extra["options"] = {"create_places": create_places}
+    plan.extra["header_cells"] = header_cells
+    plan.extra["sample"] = sample
     # The sheet's cells (~190 MB for 100k rows in calamine) are no longer needed: free them first.
     it = None
     remaining.clear()
@@ -1231,6 +1318,7 @@ def apply_plan(
         if progress is not None:
             progress(total, total, "正在保存…")
         result = dict(counts)
+        result.update(households_new=len(new_households), places_new=plan.places_new)
         if valid_only:
             result["skipped"] = counts["errors"]
         return result

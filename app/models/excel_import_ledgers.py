@@ -506,6 +506,7 @@ def apply_visits(db: Database, plan: ImportPlan, *, progress: ProgressFn | None 
 # -- the households ledger -----------------------------------------------------------------------
 HOUSEHOLD_HEADERS: dict[str, tuple[str, ...]] = {
     "hh_number": ("户编号", "户号"),
+    "ext_number": ("县级户编号", "家庭编号", "户码"),
     "building": ("楼栋", "楼栋号"), "unit": ("单元", "单元号"), "room": ("房号", "房间号"),
     "origin_township": ("迁出乡镇", "迁出地乡镇"), "origin_village": ("迁出村", "迁出地村"),
     "move_in_date": ("入住日期", "搬迁入住时间"),
@@ -520,7 +521,7 @@ HOUSEHOLD_HEADERS: dict[str, tuple[str, ...]] = {
 HOUSEHOLD_ALIASES = {_norm_header(h): k for k, hs in HOUSEHOLD_HEADERS.items() for h in hs}
 HOUSEHOLD_LABELS = {k: hs[0] for k, hs in HOUSEHOLD_HEADERS.items()}
 _HH_SHOWN_ONLY = {"head_name", "head_id", "phone", "size"}
-HH_SIMPLE = ("origin_township", "origin_village", "move_in_date", "hukou_moved", "residence_permit", "property_cert",
+HH_SIMPLE = ("ext_number", "origin_township", "origin_village", "move_in_date", "hukou_moved", "residence_permit", "property_cert",
              "garden_plot_m2", "status", "notes")
 CERT_VALUES = ("未办", "办理中", "已办")
 
@@ -584,6 +585,9 @@ def plan_households(db: Database, plan: ImportPlan, rows: list[tuple[int, list[A
         for h in db.query(f"SELECT * FROM household WHERE deleted = 0 AND number IN ({','.join('?' * len(chunk))})", chunk):
             existing.setdefault(h["number"], []).append(dict(h))
     places = Places(db)
+    occupants = {row[0]: (row[1], row[2]) for row in db.query(
+        "SELECT room_id, id, number FROM household WHERE deleted = 0 AND status = '在住' AND room_id IS NOT NULL")}
+    claimed: dict[str, str] = {}
     seen: dict[str, list[RowResult]] = {}
     for r, values, errs in parsed:
         number = values.get("hh_number") or ""
@@ -615,6 +619,14 @@ def plan_households(db: Database, plan: ImportPlan, rows: list[tuple[int, list[A
                 want["room_id"] = places.room(str(values["building"]), int(values["unit"]), str(values["room"]))
             except CellProblem as p:
                 err("building", p.problem, p.hint)
+                continue
+            occ = occupants.get(want["room_id"])
+            if want["room_id"] != old.get("room_id") and occ is not None and occ[0] != old.get("id"):
+                err("building", f"{_place_text(places, want['room_id'])} 已住有户号 {occ[1]} 的住户", "一间房只能住一户")
+                continue
+            if claimed.setdefault(want["room_id"], number) != number:
+                err("building", f"{_place_text(places, want['room_id'])} 在本文件中已分给户 {claimed[want['room_id']]}",
+                    "一间房只能住一户，请核对房号")
                 continue
         elif not old:
             err("building" if "building" in columns else "hh_number", "新户需要填写楼栋、单元、房号",

@@ -128,6 +128,7 @@ RESIDENT_COLUMNS = (
     LedgerColumn("风险等级", RISK_SQL, TEXT, 8),
     LedgerColumn("入住日期", "h.move_in_date", DATE, 12),
     LedgerColumn("备注", "p.notes", TEXT, 20),
+    LedgerColumn("县级户编号", "h.ext_number", TEXT, 21),
 )
 
 RESIDENTS = Ledger(
@@ -168,6 +169,7 @@ HOUSEHOLDS = Ledger(
         LedgerColumn("微菜园面积(㎡)", "h.garden_plot_m2", NUMBER, 12),
         LedgerColumn("状态", "h.status", TEXT, 8),
         LedgerColumn("备注", "h.notes", TEXT, 20),
+        LedgerColumn("县级户编号", "h.ext_number", TEXT, 21),
     ),
     from_sql=f"household h {PLACE_JOINS}",
     base_where="h.deleted = 0",

@@ -23,6 +23,7 @@ from app.models import households
 from app.models.db import Database
 
 MATCH_CAP = 2000  # people per broad branch of a one-word search (see person_matches)
+EXT_MIN = 6  # digits typed before the county's household numbers are searched too
 MAX_TERM = 40  # longer words cannot be a name, number or address; they are cut, not refused
 SPECIAL_GROUPS: dict[str, str] = {
     "sg_left_behind_child": "留守儿童",
@@ -239,6 +240,11 @@ def matcher(word: str, cap: int | None = None) -> tuple[str, list[Any]] | None:
     params: list[Any] = [number, number, _next_prefix(number)]
     if classify(word) not in ("number", "digits") or (classify(word) == "digits" and len(word) < 4):
         parts, params = [], []
+    if classify(word) == "digits" and len(word) >= EXT_MIN:
+        # The county's household number (ext_number), typed in full or from its start.
+        parts.append(_capped("SELECT id AS household_id, 0 AS rank, NULL AS who FROM household "
+                             "WHERE ext_number >= ? AND ext_number < ? AND deleted = 0", cap))
+        params += [word, _next_prefix(word)]
     if place is not None:
         parts.append(f"SELECT id AS household_id, 0 AS rank, NULL AS who FROM ({place[0]})")
         params += place[1]
@@ -316,6 +322,9 @@ def word_check(word: str) -> tuple[str, list[Any]] | None:
             cond="((px.name_initials >= ? AND px.name_initials < ?) OR (px.name_pinyin >= ? AND px.name_pinyin < ?))"))
         params += [w, _next_prefix(w), w, _next_prefix(w)]
     elif kind == "digits" and len(word) >= 3:
+        if len(word) >= EXT_MIN:
+            alternatives.append("o.household_id IN (SELECT id FROM household WHERE ext_number >= ? AND ext_number < ?)")
+            params += [word, _next_prefix(word)]
         alternatives.append(
             "EXISTS (SELECT 1 FROM person_search sx INDEXED BY person_search_household "
             "WHERE sx.household_id = o.household_id AND sx.gone = 0 AND instr(sx.text, ?) > 0)")

@@ -9,6 +9,8 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QButtonGroup,
+    QCheckBox,
+    QComboBox,
     QDialog,
     QFileDialog,
     QHBoxLayout,
@@ -19,6 +21,8 @@ from PySide6.QtWidgets import (
     QPushButton,
     QRadioButton,
     QTableView,
+    QTableWidget,
+    QTableWidgetItem,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -27,12 +31,19 @@ from PySide6.QtWidgets import (
 from app.models.errors import KnownError
 from app.models.excel_import import (
     IMPORTABLE,
+    HeaderNotFound,
     ImportCancelled,
     ImportPlan,
     apply_plan,
+    col_letter,
+    known_field,
+    mapping_choices,
     plan_import,
+    remember_mapping,
+    remembered_mapping,
     write_error_workbook,
 )
+from app.models.excel_import_county import RULES
 from app.ui import events
 from app.ui.context import AppContext
 from app.ui.crash import report_exception
@@ -136,14 +147,24 @@ class ImportDialog(QDialog):
         prog.addWidget(self.progress_text)
         prog.addWidget(self.cancel_button)
 
-        self.changes_model = ListModel(["行号", "状态", "姓名", "身份证号", "户编号", "变更内容（原值 → 新值）"], self)
+        self.changes_model = ListModel(["行号", "状态", "姓名", "身份证号", "户编号", "归户依据",
+                                        "变更内容（原值 → 新值）"], self)
+        self.households_model = ListModel(["户编号", "房间", "户主", "人数", "起始行", "县级户编号", "分户依据"], self)
         self.errors_model = ListModel(["工作表", "行号", "列", "单元格的值", "问题", "应当如何"], self)
         self.changes_view = _table("importChangesTable", "新增和更新的居民", self.changes_model, self)
         self.errors_view = _table("importErrorsTable", "错误清单", self.errors_model, self)
         self.pages = QTabWidget(self)
         self.pages.setObjectName("importPages")
+        self.households_view = _table("importHouseholdsTable", "将新建的户", self.households_model, self)
         self.pages.addTab(self.changes_view, "新增与更新")
         self.pages.addTab(self.errors_view, "错误")
+        self.pages.addTab(self.households_view, "新建的户")
+        self.pages.addTab(self._mapping_page(), "列对应")
+
+        self.create_places = QCheckBox("创建文件中缺少的楼栋、单元和房间(&P)", self)
+        self.create_places.setObjectName("importCreatePlaces")
+        self.create_places.setToolTip("不勾选时，地址在系统中找不到的行作为错误列出")
+        self.create_places.toggled.connect(self._reload)
 
         self.all_or_nothing = QRadioButton("全部导入，有任何错误就一条都不导入（推荐）", self)
         self.all_or_nothing.setObjectName("importAllOrNothingRadio")
@@ -154,6 +175,7 @@ class ImportDialog(QDialog):
         group.addButton(self.all_or_nothing)
         group.addButton(self.valid_only)
         options = QVBoxLayout()
+        options.addWidget(self.create_places)
         options.addWidget(self.all_or_nothing)
         options.addWidget(self.valid_only)
 
@@ -186,6 +208,80 @@ class ImportDialog(QDialog):
         if path is not None:
             self.load(path)
 
+    # -- the column mapping step ----------------------------------------------------------------
+    def _mapping_page(self) -> QWidget:
+        page = QWidget(self)
+        page.setObjectName("importMappingPage")
+        self.mapping_note = QLabel("选择文件后，这里列出文件的每一列和它对应的项目。", page)
+        self.mapping_note.setObjectName("importMappingNote")
+        self.mapping_note.setWordWrap(True)
+        self.mapping_table = QTableWidget(0, 4, page)
+        self.mapping_table.setObjectName("importMappingTable")
+        self.mapping_table.setAccessibleName("列对应")
+        self.mapping_table.setHorizontalHeaderLabels(["列", "文件中的表头", "第一行的值", "对应到"])
+        self.mapping_table.verticalHeader().hide()
+        self.mapping_table.horizontalHeader().setStretchLastSection(True)
+        self.mapping_apply = QPushButton("按此对应重新检查，并记住这种表头(&R)", page)
+        self.mapping_apply.setObjectName("importMappingApply")
+        self.mapping_apply.clicked.connect(self.apply_mapping)
+        self.mapping_apply.setEnabled(False)
+        self.mapping_cells: list = []
+        lay = QVBoxLayout(page)
+        lay.addWidget(self.mapping_note)
+        lay.addWidget(self.mapping_table, 1)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.mapping_apply)
+        lay.addLayout(row)
+        return page
+
+    def _fill_mapping(self, cells: list, sample: list, columns: dict[str, int], remembered: dict | None) -> None:
+        self.mapping_cells = list(cells)
+        shown = [(c, v) for c, v in enumerate(cells) if v is not None and str(v).strip()]
+        self.mapping_table.setRowCount(len(shown))
+        choices = mapping_choices()
+        by_col = {c: k for k, c in columns.items()}
+        for row, (c, header) in enumerate(shown):
+            self.mapping_table.setItem(row, 0, QTableWidgetItem(col_letter(c)))
+            self.mapping_table.setItem(row, 1, QTableWidgetItem(str(header)))
+            value = sample[c] if c < len(sample) else None
+            self.mapping_table.setItem(row, 2, QTableWidgetItem(_cell(value)))
+            combo = QComboBox(self.mapping_table)
+            combo.setObjectName(f"importMappingCombo{c}")
+            combo.setAccessibleName(f"“{header}”列对应到")
+            for key, label in choices:
+                combo.addItem(label, key)
+            key = by_col.get(c)
+            if key is None and remembered is not None:
+                key = remembered.get(str(header)) or ""
+            if key is None:
+                key = known_field(header)
+            combo.setCurrentIndex(max(combo.findData(key or ""), 0))
+            self.mapping_table.setCellWidget(row, 3, combo)
+        self.mapping_table.resizeColumnsToContents()
+        self.mapping_apply.setEnabled(bool(shown))
+
+    def mapping(self) -> dict[str, str]:
+        out = {}
+        for row in range(self.mapping_table.rowCount()):
+            combo = self.mapping_table.cellWidget(row, 3)
+            out[self.mapping_table.item(row, 1).text()] = combo.currentData() or ""
+        return out
+
+    def apply_mapping(self) -> None:
+        if not self.mapping_cells or self.path is None:
+            return
+        try:
+            remember_mapping(self.ctx.db, self.mapping_cells, self.mapping())
+        except KnownError as exc:
+            self.summary.setText(f"<span style='color:#d9363e'>{_html(str(exc))}</span>")
+            return
+        self._reload()
+
+    def _reload(self) -> None:
+        if self.path is not None and not self.progress.isVisible():
+            self.load(self.path)
+
     # -- dry run --------------------------------------------------------------------------------
     def choose_file(self) -> None:
         start = str(self.path.parent) if self.path else str(Path.home())
@@ -204,9 +300,11 @@ class ImportDialog(QDialog):
         self.changes_model.set_rows([])
         self.errors_model.set_rows([])
         target = self.path
+        create = self.create_places.isChecked()
 
         def job(db, progress):
-            plan = plan_import(db, target, progress=progress.report, cancelled=lambda: progress.cancelled)
+            plan = plan_import(db, target, progress=progress.report, cancelled=lambda: progress.cancelled,
+                               create_places=create)
             return plan, preview_rows(plan)  # built here, off the UI thread (23k rows take ~100 ms)
 
         self._busy(True)
@@ -214,11 +312,25 @@ class ImportDialog(QDialog):
                                           on_progress=self._progress)
 
     def _planned(self, result: tuple[ImportPlan, tuple]) -> None:
-        plan, (changes, colours, errors) = result
+        plan, (changes, colours, errors, new_households) = result
         self._busy(False)
         self.plan = plan
         c = plan.counts
-        extra = f"<br>未识别、将忽略的列：{'、'.join(plan.ignored_headers)}" if plan.ignored_headers else ""
+        extra = ""
+        if plan.ignored_headers:
+            extra = (f"<br>未识别的列（将忽略，可在“列对应”页指定）：{_html('、'.join(plan.ignored_headers))}")
+        rule = plan.extra.get("rule")
+        if rule:
+            extra += f"<br>分户方式：{RULES[rule]}"
+            if plan.ledger == "residents":
+                extra += f"；将新建 <b>{plan.households_new}</b> 户"
+        index = plan.extra.get("place_index")
+        if index is not None and index.missing:
+            verb = "将一并创建" if index.create else "系统中没有（勾选下方“创建…”即可一并创建）"
+            extra += f"<br>文件中的楼栋/单元/房间{verb}：{_html(index.missing_text())}"
+        if plan.extra.get("maybe_same"):
+            extra += (f"<br><span style='color:#b35c00'>可能是同一人：{len(plan.extra['maybe_same'])} 行"
+                      "（将作为新居民导入，请先核对“新增与更新”页的说明）</span>")
         self.summary.setText(
             f"{IMPORTABLE.get(plan.ledger, plan.ledger)}，工作表“{plan.sheet}”，表头在第 {plan.header_row} 行。"
             f"试运行结果（尚未写入）：&nbsp;"
@@ -227,14 +339,24 @@ class ImportDialog(QDialog):
         )
         self.changes_model.set_rows(changes, colours)
         self.errors_model.set_rows(errors)
-        for view in (self.changes_view, self.errors_view):
+        self.households_model.set_rows(new_households)
+        if plan.ledger == "residents" and "header_cells" in plan.extra:
+            self._fill_mapping(plan.extra["header_cells"], plan.extra.get("sample", []), plan.columns, None)
+        for view in (self.changes_view, self.errors_view, self.households_view):
             view.resizeColumnsToContents()
             for col in range(view.model().columnCount() - 1):
                 view.setColumnWidth(col, min(view.columnWidth(col), 260))
         self.pages.setTabText(0, f"新增与更新（{c['new'] + c['updated']}）")
         self.pages.setTabText(1, f"错误（{len(plan.errors)}）")
-        if c["errors"]:
+        self.pages.setTabText(2, f"新建的户（{len(new_households)}）")
+        if plan.ignored_headers and plan.ledger == "residents":
+            self.mapping_note.setText(f"有 {len(plan.ignored_headers)} 列未能识别。请为每一列选择对应的项目"
+                                      "（不需要的选“忽略”），然后点“按此对应重新检查”。同样表头的文件以后会自动按此对应。")
+            self.pages.setCurrentIndex(3)
+        elif c["errors"]:
             self.pages.setCurrentIndex(1)
+        elif new_households:
+            self.pages.setCurrentIndex(2)
         self._update_buttons()
 
     # -- apply ----------------------------------------------------------------------------------
@@ -263,6 +385,10 @@ class ImportDialog(QDialog):
             errors_path = Path(chosen)
         unit = "人" if plan.ledger == "residents" else "条"
         text = f"将新增 {c['new']} {unit}、更新 {c['updated']} {unit}"
+        if plan.ledger == "residents" and plan.households_new:
+            text = f"将新建 {plan.households_new} 户、" + text[1:]
+        if plan.places_new:
+            text += f"，新建楼栋/单元/房间 {plan.places_new} 处"
         text += f"，跳过有错误的 {c['errors']} 行" if c["errors"] else ""
         answer = QMessageBox.question(self, "确认导入", text + "。\n全部在一次操作中完成，可在修改记录中查到。是否继续？")
         if answer != QMessageBox.StandardButton.Yes:
@@ -289,7 +415,9 @@ class ImportDialog(QDialog):
         self.result = result
         self.plan = None
         skipped = f"，跳过有错误的 {result['errors']} 行" if result.get("errors") else ""
-        self.summary.setText(f"<b>导入完成：</b>新增 {result['new']} 条，更新 {result['updated']} 条{skipped}。")
+        households = f"新建 {result['households_new']} 户，" if result.get("households_new") else ""
+        self.summary.setText(f"<b>导入完成：</b>{households}新增 {result['new']} 条，更新 {result['updated']} 条"
+                             f"{skipped}。")
         self.ctx.events.announce(events.HOUSEHOLDS, events.PERSONS, events.EMPLOYMENT)
         self._update_buttons()
 
@@ -318,6 +446,15 @@ class ImportDialog(QDialog):
 
     def _failed(self, exc: BaseException) -> None:
         self._busy(False)
+        if isinstance(exc, HeaderNotFound) and exc.cells:
+            remembered = remembered_mapping(self.ctx.db, exc.cells)
+            self._fill_mapping(exc.cells, exc.sample, {}, remembered)
+            self.mapping_note.setText(f"认不出第 {exc.row + 1} 行的表头。请为每一列选择对应的项目（至少要有“姓名”），"
+                                      "然后点“按此对应重新检查”。同样表头的文件以后会自动按此对应。")
+            self.summary.setText(f"<span style='color:#d9363e'>{_html(str(exc))}</span>")
+            self.pages.setCurrentIndex(3)
+            self._update_buttons()
+            return
         if isinstance(exc, ImportCancelled):
             self.summary.setText("已取消，未作任何改动。")
         elif isinstance(exc, KnownError):
@@ -360,18 +497,24 @@ class ImportDialog(QDialog):
         super().reject()
 
 
-def preview_rows(plan: ImportPlan) -> tuple[list[tuple], list[str | None], list[tuple]]:
-    """The rows of the two preview tables: new/updated/error residents, and every error."""
+def preview_rows(plan: ImportPlan) -> tuple[list[tuple], list[str | None], list[tuple], list[tuple]]:
+    """The rows of the preview tables: new/updated/error residents, every error, new households."""
     shown = [r for r in plan.rows if r.status in ("new", "updated", "error")]
+    maybe = dict(plan.extra.get("maybe_same", []))
     changes = [
-        (r.row, STATUS_TEXT[r.status], r.name, r.id_number, r.hh_number,
+        (r.row, STATUS_TEXT[r.status], r.name, r.id_number, r.hh_number, r.reason,
          "；".join(f"{col}：{old or '（空）'} → {new or '（空）'}" for col, old, new in r.changes)
-         if r.status == "updated" else ("见“错误”页" if r.status == "error" else ""))
+         if r.status == "updated" else ("见“错误”页" if r.status == "error" else maybe.get(r.row, "")))
         for r in shown
     ]
     colours = [STATUS_COLOUR.get(r.status) for r in shown]
     errors = [(e.sheet, e.row, e.column, _cell(e.value), e.problem, e.hint) for e in plan.errors]
-    return changes, colours, errors
+    households = [
+        (h["number"], h["address"], h["head"], h["members"], h["first_row"], h["ext_number"], h["rule"])
+        for h in plan.extra.get("households_preview", [])
+        if plan.households.get(h["number"], {}).get("error") is None
+    ]
+    return changes, colours, errors, households
 
 
 def _cell(value: Any) -> str:

@@ -62,6 +62,7 @@ def _columns(zero_sql: str) -> list[Column]:
         Column("permit", "居住证", "coalesce(h.residence_permit, '')", width=70),
         Column("cert", "产权证", "coalesce(h.property_cert, '')", width=70),
         Column("status", "状态", "h.status", width=60),
+        Column("ext_number", "县级户编号", "coalesce(h.ext_number, '')", sort_sql="h.ext_number", width=150),
     ]
 
 

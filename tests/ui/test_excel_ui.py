@@ -53,7 +53,7 @@ def test_preview_shows_counts_changes_and_errors(qtbot, ctx, db, tmp_path, monke
     assert "新增 1" in dialog.summary.text() and "错误 1" in dialog.summary.text()
     changes = [dialog.changes_model.rows[i] for i in range(dialog.changes_model.rowCount())]
     updated = [r for r in changes if r[1] == "更新"]
-    assert "联系电话：13812345678 → 13700000000" in updated[0][5]
+    assert "联系电话：13812345678 → 13700000000" in updated[0][6]
     err = dialog.errors_model.rows[0]
     assert err[1] == 5 and err[2] == "身份证号" and "校验位" in err[4]
     dialog.pages.setCurrentIndex(0)

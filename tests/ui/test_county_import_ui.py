@@ -1,0 +1,87 @@
+"""A county ledger through the import dialog as a clerk does it: map the columns the program does
+not know, see the households it will form, import, and find them in the registry."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
+
+from app.ui.context import AppContext
+from app.ui.events import DataEvents
+from app.ui.import_dialog import ImportDialog
+from app.ui.ops import OpRunner
+from app.ui.registry_tab import RegistryTab
+from tests.models.excel_fixtures_county import county_office, pid, write_sheet
+
+SHOTS = Path("/tmp")
+HEADER = ["序号", "成员名称", "家庭关系", "身份号", "民族", "出生日期", "安置地址", "健康状况"]
+
+
+def _ledger(path: Path, start: int = 0) -> Path:
+    rows = [HEADER,
+            [1, "张三", "户主", pid((1985, 3, 12), start + 1, "男"), "苗", "1985.03.12", "红路馨居社区5栋1单元501室", "健康"],
+            [2, "李四", "妻", pid((1987, 4, 15), start + 2, "女"), "苗族", "1987年4月15日", None, "健康"],
+            [3, "张小", "长子", pid((2010, 1, 1), start + 3, "男"), "汉", 20100101, None, "健康"],
+            [None] * 8,
+            [4, "王五", "本人", pid((1970, 1, 1), start + 4, "男"), "彝", "1970/1/1", "6栋302", "残疾"]]
+    return write_sheet(path, rows, title_rows=2, merge_title=True)
+
+
+@pytest.fixture
+def ctx(db, db_path):
+    county_office(db)
+    runner = OpRunner(db_path, db.user)
+    yield AppContext(db=db, runner=runner, events=DataEvents())
+    runner.shutdown()
+
+
+def test_mapping_step_then_households_formed_and_shown_in_the_registry(qtbot, ctx, db, tmp_path, monkeypatch):
+    dialog = ImportDialog(ctx, _ledger(tmp_path / "county.xlsx"))
+    qtbot.addWidget(dialog)
+    dialog.resize(1100, 680)
+    dialog.show()
+    # No header the program knows (no 姓名): the mapping step opens on the likeliest row.
+    qtbot.waitUntil(lambda: dialog.mapping_apply.isEnabled(), timeout=20000)
+    assert dialog.plan is None and dialog.pages.currentIndex() == 3
+    assert "认不出第 3 行的表头" in dialog.mapping_note.text()
+    for column, label in ((1, "姓名"), (3, "身份证号"), (7, "忽略")):
+        combo = dialog.findChild(type(dialog.mapping_table.cellWidget(0, 3)), f"importMappingCombo{column}")
+        combo.setCurrentIndex(combo.findText(label))
+    assert dialog.mapping()["家庭关系"] == "relation"  # the aliases it knows are chosen already
+    dialog.grab().save(str(SHOTS / "county_mapping_step.png"))
+    qtbot.mouseClick(dialog.mapping_apply, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.plan is not None, timeout=20000)
+    plan = dialog.plan
+    assert plan.counts == {"new": 4, "updated": 0, "unchanged": 0, "errors": 0}, [e.message() for e in plan.errors]
+    assert dialog.pages.currentIndex() == 2 and "户主/本人" in dialog.summary.text()
+    assert dialog.households_model.rows == [
+        ("HLX-000001", "5栋1单元501", "张三", 3, 4, "", "第 4 行的户主 张三"),
+        ("HLX-000002", "6栋302", "王五", 1, 8, "", "第 8 行的户主 王五")]
+    assert dialog.changes_model.rows[1][5] == "第 4 行的户主 张三 → 新建户 HLX-000001"
+    dialog.grab().save(str(SHOTS / "county_preview_households.png"))
+
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a[2]) or QMessageBox.StandardButton.Yes)
+    qtbot.mouseClick(dialog.apply_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.result is not None, timeout=20000)
+    assert asked[0].startswith("将新建 2 户、新增 4 人、更新 0 人")
+
+    registry = RegistryTab(ctx)
+    qtbot.addWidget(registry)
+    registry.resize(1300, 600)
+    registry.show()
+    qtbot.waitUntil(lambda: registry.model.rowCount() == 2, timeout=20000)
+    shown = {(registry.model.data(registry.model.index(r, 0)), registry.model.data(registry.model.index(r, 2)),
+              registry.model.data(registry.model.index(r, 3)), registry.model.data(registry.model.index(r, 4)))
+             for r in range(2)}
+    assert shown == {("HLX-000001", "5栋1单元501", "张三", "3"), ("HLX-000002", "6栋1单元302", "王五", "1")}
+
+    # A second file with the same header row: the mapping is remembered, no step needed.
+    again = ImportDialog(ctx, _ledger(tmp_path / "county2.xlsx", start=10))
+    qtbot.addWidget(again)
+    qtbot.waitUntil(lambda: again.plan is not None or again.mapping_apply.isEnabled(), timeout=20000)
+    qtbot.waitUntil(lambda: again.plan is not None, timeout=20000)
+    assert again.plan.ignored_headers == [] and again.plan.columns["name"] == 1
