@@ -404,6 +404,15 @@ def linked_visit(db: Database, case_id: str) -> dict | None:
     return dict(row) if row else None
 
 
+# Reached only by recording a follow-up (登记回访), never chosen by hand.
+AUTOMATIC_STATUSES = ("已回访",)
+
+
+def manual_next(status: str) -> list[str]:
+    """The statuses a clerk can choose from `status` in the status dialog."""
+    return [s for s in TRANSITIONS.get(status, ()) if s not in AUTOMATIC_STATUSES]
+
+
 def allowed_next(db: Database, case_id: str) -> list[str]:
     return list(TRANSITIONS.get(get_case(db, case_id)["status"], ()))
 

@@ -338,7 +338,7 @@ class StatusDialog(_FormDialog):
         self.ctx = ctx
         self.case = case
         self.resize(520, 380)
-        allowed = med.TRANSITIONS.get(case["status"], ())
+        allowed = med.manual_next(case["status"])
         self.form.addRow("当前状态", QLabel(f"<b>{case['status']}</b>（{case['level']}）"))
         self.to_status = QComboBox()
         self.to_status.setObjectName("statusTo")
@@ -368,6 +368,12 @@ class StatusDialog(_FormDialog):
         self.form.addRow("说明", self.note)
         self.layout_.addWidget(self.hint)
         self._finish_layout()
+        if not allowed:
+            # e.g. 已调解: the only way on is a follow-up, recorded with its own button.
+            self.to_status.addItem("（无可选状态）")
+            for w in (self.to_status, self.date, self.referred_to, self.agreement_text, self.note):
+                w.setEnabled(False)
+            self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(False)
         self.to_status.currentTextChanged.connect(self._update)
         self._update(self.to_status.currentText())
 
@@ -375,12 +381,11 @@ class StatusDialog(_FormDialog):
         self.referred_to.setEnabled(status == "已移交")
         self.agreement_text.setEnabled(status == "已调解")
         hint = STATUS_HINTS.get(status, "")
-        if status == "已回访":
-            hint = "登记回访（“登记回访”按钮）后会自动变为“已回访”。"
         if status == "结案":
             hint = "结案后不能再修改。"
-        if self.case["status"] in med.CONCLUDED:
-            hint = f"案件已{self.case['status']}，须先登记回访才能结案：请用“登记回访”。"
+        if self.case["status"] in med.CONCLUDED and status != "调解中":
+            hint = (f"案件{self.case['status']}，须先登记回访才能结案：请关闭本窗口，"
+                    "在调解台账中选中案件后点“登记回访”；登记后自动变为“已回访”。")
         self.hint.setText(hint)
 
     def accept(self) -> None:

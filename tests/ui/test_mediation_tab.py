@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 from PySide6.QtCore import QDate, Qt
-from PySide6.QtWidgets import QDialog, QMessageBox
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QMessageBox
 
 from app.models import mediation as med
 from app.ui import events
@@ -128,10 +128,12 @@ def test_case_life_from_new_to_closed(qtbot, tab, ctx, places, monkeypatch, warn
     assert tab.agreement_button.isEnabled() and tab.followup_button.isEnabled()
     assert "须登记至少一次回访后才能结案" in tab.detail.toPlainText()
 
-    # closing is not even offered before the follow-up; the hint says why
+    # nothing can be chosen before the follow-up (已回访 comes from 登记回访); the hint says where
     def only_followup(dlg: StatusDialog):
-        assert [dlg.to_status.itemText(i) for i in range(dlg.to_status.count())] == ["已回访"]
-        assert "须先登记回访" in dlg.hint.text()
+        assert [dlg.to_status.itemText(i) for i in range(dlg.to_status.count())] == ["（无可选状态）"]
+        assert not dlg.buttons.button(QDialogButtonBox.StandardButton.Ok).isEnabled()
+        assert "须先登记回访" in dlg.hint.text() and "登记回访" in dlg.hint.text()
+        assert "已已" not in dlg.hint.text()
         dlg.reject()
 
     monkeypatch.setattr(StatusDialog, "exec", lambda dlg: (only_followup(dlg), QDialog.DialogCode.Rejected)[1])
