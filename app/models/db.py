@@ -22,6 +22,7 @@ from app.models import migrations
 from app.models.access import Principal
 from app.models.errors import DatabaseError, NotFoundError
 from app.models.hlc import Hlc, tick
+from app.models.natural import natural_compare
 from app.models.scope import ScopedConnection, check_write
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -311,6 +312,7 @@ def open_database(path: str | Path, *, user: str = DEFAULT_USER, create: bool = 
     except sqlite3.Error as exc:
         raise DatabaseError(f"无法打开数据库文件“{path}”：{exc}") from exc
     conn.row_factory = sqlite3.Row
+    conn.create_collation("natsort", natural_compare)
     try:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         conn.execute("SELECT count(*) FROM sqlite_schema").fetchone()

@@ -22,6 +22,7 @@ from app.models.errors import KnownError
 from app.models.excel_dates import DateError, parse_date
 from app.models.id_numbers import IdNumberError
 from app.models.id_numbers import parse as parse_id
+from app.models.natural import natural_sorted
 from app.models.pinyin import name_pinyin
 
 # Limits checked before anything is loaded (a zip bomb inflates to gigabytes).
@@ -728,21 +729,21 @@ class Places:
             if len(by_name) == 1:
                 return by_name[0][0]
         if len(exact) > 1:
-            raise CellProblem(f"有多个楼栋叫“{text}”，无法确定是哪一栋", "请先在“楼栋房屋”中区分它们")
+            raise CellProblem(f"有多个楼栋叫“{text}”，无法确定是哪一栋", "请先在“楼栋网格”中区分它们")
         if not self.buildings:
-            raise CellProblem(f"系统中没有楼栋“{text}”", "系统中还没有登记任何楼栋，请先在“楼栋房屋”中添加楼栋、单元和房间")
-        known = "、".join(b[1] for b in self.buildings[:8])
-        raise CellProblem(f"系统中没有楼栋“{text}”", f"应为已登记的楼栋，例如：{known}；新楼栋请先在“楼栋房屋”中添加")
+            raise CellProblem(f"系统中没有楼栋“{text}”", "系统中还没有登记任何楼栋，请先在“楼栋网格”中添加楼栋、单元和房间")
+        known = "、".join(natural_sorted([b[1] for b in self.buildings])[:8])
+        raise CellProblem(f"系统中没有楼栋“{text}”", f"应为已登记的楼栋，例如：{known}；新楼栋请先在“楼栋网格”中添加")
 
     def room(self, building: str, unit: int, room: str) -> str:
         b = self.building(building)
         u = self.units.get((b, unit))
         if u is None:
-            raise CellProblem(f"楼栋“{building}”没有 {unit} 单元", "请核对单元号，或先在“楼栋房屋”中添加该单元")
+            raise CellProblem(f"楼栋“{building}”没有 {unit} 单元", "请核对单元号，或先在“楼栋网格”中添加该单元")
         r = self.rooms.get((u, room)) or self.rooms.get((u, room.lstrip("0")))
         if r is None:
             raise CellProblem(
-                f"{building} {unit} 单元没有房号“{room}”", "请核对房号，或先在“楼栋房屋”中添加该房间"
+                f"{building} {unit} 单元没有房号“{room}”", "请核对房号，或先在“楼栋网格”中添加该房间"
             )
         return r
 

@@ -67,7 +67,7 @@ class PlaceIndex:
         if len(exact) == 1:
             return exact[0][0]
         if len(exact) > 1:
-            raise CellProblem(f"有多个楼栋叫“{label}”，无法确定是哪一栋", "请先在“楼栋房屋”中区分它们")
+            raise CellProblem(f"有多个楼栋叫“{label}”，无法确定是哪一栋", "请先在“楼栋网格”中区分它们")
         if b.isdigit():
             by_number = [x for x in self.places.buildings if x[2] == int(b)]
             if len(by_number) == 1:

@@ -271,7 +271,7 @@ def records(db: Database, form: str, **selector: str | None) -> list[str | None]
     if form == "round-sheet":
         if "building" in given:
             return [find_building(db, given["building"])]
-        ids = [r["id"] for r in db.query("SELECT id FROM building WHERE deleted = 0 AND retired = 0 ORDER BY number, name")]
+        ids = [r["id"] for r in db.query("SELECT id FROM building WHERE deleted = 0 AND retired = 0 ORDER BY number, name COLLATE natsort")]
         return _non_empty(ids, "还没有楼栋。")
     if form == "visit-form":
         if "household" in given:

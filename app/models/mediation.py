@@ -766,4 +766,4 @@ def unclosed_cases_by_level(db: Database) -> dict[str, int]:
 def buildings(db: Database) -> list[tuple[str, str]]:
     """(id, name) of buildings for the filter and case form."""
     return [(r["id"], r["name"]) for r in db.query(
-        "SELECT id, name FROM building WHERE deleted = 0 ORDER BY number, name")]
+        "SELECT id, name FROM building WHERE deleted = 0 ORDER BY number, name COLLATE natsort")]

@@ -109,7 +109,7 @@ def tree(db: Database, include_retired: bool = True) -> list[PlaceNode]:
         if parent:
             parent.children.append(node)
     buildings: dict[str, PlaceNode] = {}
-    for r in db.query(f"SELECT * FROM building WHERE deleted = 0{ret} ORDER BY number, name"):
+    for r in db.query(f"SELECT * FROM building WHERE deleted = 0{ret} ORDER BY number, name COLLATE natsort"):
         parent = grids.get(r["grid_id"] or "") or by_comm.get(r["community_id"])
         node = PlaceNode(
             "building",

@@ -266,7 +266,7 @@ SELECT dd.*, {_DUE_COL} AS due, p.name AS head_name, b.id AS building_id, b.name
         ORDER BY v.created_at DESC LIMIT 1) AS last_visitor
 FROM dd LEFT JOIN person p ON p.id = dd.head_person_id {_PLACE_JOIN}
 WHERE {cond}
-ORDER BY base_date IS NOT NULL, days_overdue DESC, b.number, b.name, u.number, r.number
+ORDER BY base_date IS NOT NULL, days_overdue DESC, b.number, b.name COLLATE natsort, u.number, r.number COLLATE natsort
 """
     )
     if limit:

@@ -441,7 +441,7 @@ class RelocateDialog(QDialog):
         community = places.community_of(ctx.db, table, place_id)
         for b in ctx.db.query(
             "SELECT id, name FROM building WHERE community_id = ? AND deleted = 0 AND retired = 0 "
-            "ORDER BY number, name",
+            "ORDER BY number, name COLLATE natsort",
             (community,),
         ):
             self.building.addItem(b["name"], b["id"])

@@ -195,7 +195,7 @@ class PrintChooser(QDialog):
         if name == "building":
             box = QComboBox(self)
             box.setObjectName("printBuildingCombo")
-            for r in db.query("SELECT id, name FROM building WHERE deleted = 0 AND retired = 0 ORDER BY number, name"):
+            for r in db.query("SELECT id, name FROM building WHERE deleted = 0 AND retired = 0 ORDER BY number, name COLLATE natsort"):
                 box.addItem(r["name"], r["name"])
             return box
         if name == "course":

@@ -536,7 +536,7 @@ class RegistryTab(QWidget):
         db = self.ctx.db
         self._refill(self.building_filter, [
             (households.address_text(r["name"], None, None), r["id"])
-            for r in db.query("SELECT id, name FROM building WHERE deleted = 0 ORDER BY number, name")
+            for r in db.query("SELECT id, name FROM building WHERE deleted = 0 ORDER BY number, name COLLATE natsort")
         ])
         self._refill(self.grid_filter, [
             (r["name"], r["id"]) for r in db.query("SELECT id, name FROM grid WHERE deleted = 0 ORDER BY sort_order, name")

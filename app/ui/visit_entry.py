@@ -179,7 +179,7 @@ class VisitEntryDialog(QDialog):
         self.building.clear()
         for b in self.ctx.db.query(
             "SELECT b.id, b.name, b.sign, c.name AS community FROM building b JOIN community c ON c.id = b.community_id "
-            "WHERE b.deleted = 0 AND b.retired = 0 ORDER BY c.name, b.number, b.name"
+            "WHERE b.deleted = 0 AND b.retired = 0 ORDER BY c.name, b.number, b.name COLLATE natsort"
         ):
             self.building.addItem(sign_icon(b["sign"]), b["name"], b["id"])
         i = self.building.findData(current)

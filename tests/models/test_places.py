@@ -231,3 +231,23 @@ def test_deleting_a_grid_or_district_keeps_what_is_under_it(db, place):
     places.delete_place(db, "building", place["building"])
     assert db.scalar("SELECT count(*) FROM place_role WHERE deleted = 0") == 0
     assert places.tree(db)[0].children == []
+
+
+def test_building_names_sort_naturally_everywhere(db):
+    from app.models import mediation
+    from app.models.excel_import import CellProblem
+    from app.models.natural import natural_sorted
+
+    assert natural_sorted(["52栋", "60栋", "3栋", "10栋A", "10栋", "2栋"]) == ["2栋", "3栋", "10栋", "10栋A", "52栋", "60栋"]
+    c = places.add_community(db, "测试社区")
+    for name in ("52栋", "60栋", "3栋", "10栋"):  # names only, no building number typed
+        places.add_building(db, c, name, floors=1, units=1, rooms_per_floor=1)
+    tree = places.tree(db)
+    assert [n.name for n in tree[0].children] == ["3栋", "10栋", "52栋", "60栋"]
+    assert [name for _id, name in mediation.buildings(db)] == ["3栋", "10栋", "52栋", "60栋"]
+    # The import's "unknown building" message lists the known ones in the same order.
+    from app.models.excel_import import Places
+
+    with pytest.raises(CellProblem) as err:
+        Places(db).building("99栋")
+    assert "3栋、10栋、52栋、60栋" in err.value.hint and "楼栋网格" in err.value.hint
