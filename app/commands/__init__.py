@@ -15,4 +15,5 @@ COMMAND_MODULES = [
     "sync_export",
     "sync_import",
     "rollup",
+    "audit",
 ]

@@ -45,6 +45,14 @@ class Action(StrEnum):
     ACCOUNT_ENABLE = "account_enable"
     ACCOUNT_DELETE = "account_delete"
     SETTING_CHANGE = "setting_change"
+    EXPORT = "export"  # an Excel ledger (or the audit itself) written to a file
+    PRINT = "print"  # forms printed or saved as PDF
+    SYNC_OUT = "sync_out"
+    SYNC_IN = "sync_in"
+    BACKUP = "backup"
+    RESTORE = "restore"
+    REVEAL_ID = "reveal_id"  # a whole ID number shown on screen, with the reason chosen
+    AUDIT_VIEW = "audit_view"  # the audit viewer opened (or refused)
 
 
 ACTION_LABELS: dict[str, str] = {
@@ -59,6 +67,14 @@ ACTION_LABELS: dict[str, str] = {
     Action.ACCOUNT_ENABLE: "启用账号",
     Action.ACCOUNT_DELETE: "删除账号",
     Action.SETTING_CHANGE: "修改设置",
+    Action.EXPORT: "导出",
+    Action.PRINT: "打印",
+    Action.SYNC_OUT: "同步导出",
+    Action.SYNC_IN: "同步导入",
+    Action.BACKUP: "备份",
+    Action.RESTORE: "恢复",
+    Action.REVEAL_ID: "查看身份证号",
+    Action.AUDIT_VIEW: "查看操作日志",
 }
 
 GENESIS = ""  # prev_hash of the first entry

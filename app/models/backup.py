@@ -7,8 +7,9 @@ import os
 import sqlite3
 from pathlib import Path
 
+from app.models.audit_events import Action, Outcome, record_event
 from app.models.db import Database
-from app.models.errors import KnownError
+from app.models.errors import KnownError, PermissionDeniedError
 
 
 def default_backup_name(db: Database) -> str:
@@ -17,6 +18,9 @@ def default_backup_name(db: Database) -> str:
 
 def backup_to(db: Database, target: str | Path) -> Path:
     """Write a complete copy to `target` via a temporary file, so a failure leaves no half file."""
+    if db.principal.building_scope() is not None:
+        record_event(db, Action.BACKUP, {"to": str(target)}, Outcome.REFUSED)
+        raise PermissionDeniedError("备份会复制所有楼栋的数据，楼栋长的账号不能备份。请由社区工作人员或管理员备份。")
     target = Path(target)
     if target.is_dir():
         target = target / default_backup_name(db)
@@ -42,4 +46,6 @@ def backup_to(db: Database, target: str | Path) -> Path:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    record_event(db, Action.BACKUP, {"file": target.name, "folder": str(target.parent),
+                                     "bytes": target.stat().st_size})
     return target

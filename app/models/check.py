@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from app.models.audit_view import chain_problems
 from app.models.db import Database, synced_tables
 
 
@@ -37,4 +38,5 @@ def check_database(db: Database) -> CheckReport:
         )
         if missing:
             report.problems.append(f"表 {table} 有 {missing} 行没有变更记录（不会同步到其他电脑）。")
+    report.problems.extend(chain_problems(db))
     return report

@@ -7,6 +7,7 @@ machine (see bench/bench_excel.py), and its constant-memory mode streams rows to
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 from collections.abc import Callable, Sequence
@@ -16,6 +17,7 @@ from typing import Any
 import xlsxwriter
 
 from app.models import settings
+from app.models.audit_events import Action, Outcome, record_event
 from app.models.db import Database
 from app.models.errors import KnownError
 from app.models.id_numbers import mask
@@ -49,18 +51,22 @@ def export_ledger(
         out = out.with_suffix(".xlsx")
     columns, total, rows = ledger.rows(db, where, params, options)
     tmp = out.with_name(f".{out.name}.part")
+    event = {"ledger": ledger.name, "title": ledger.title, "masked": masked, "file": out.name,
+             "filtered": bool(where)}
     try:
         count = _write(db, ledger.title, columns, total, rows, tmp, masked, options or {}, progress)
         os.replace(tmp, out)
-    except PermissionError as exc:
+    except BaseException as exc:
+        if not isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            with contextlib.suppress(Exception):  # the export's own error is the one to show
+                record_event(db, Action.EXPORT, {**event, "error": type(exc).__name__}, Outcome.FAILED)
         tmp.unlink(missing_ok=True)
-        raise KnownError(f"无法写入“{out}”：文件可能正在 Excel 中打开，请先关闭它。（{exc.strerror}）") from exc
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise KnownError(f"无法写入“{out}”：{exc.strerror or exc}") from exc
-    except BaseException:
-        tmp.unlink(missing_ok=True)
+        if isinstance(exc, PermissionError):
+            raise KnownError(f"无法写入“{out}”：文件可能正在 Excel 中打开，请先关闭它。（{exc.strerror}）") from exc
+        if isinstance(exc, OSError):
+            raise KnownError(f"无法写入“{out}”：{exc.strerror or exc}") from exc
         raise
+    record_event(db, Action.EXPORT, {**event, "rows": count})
     return count
 
 

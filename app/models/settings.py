@@ -43,9 +43,15 @@ def get_all(db: Database) -> dict[str, Any]:
 
 
 def set_value(db: Database, key: str, value: Any) -> None:
+    from app.models.audit_events import Action, record_event
+
     raw = json.dumps(value, ensure_ascii=False)
     with db.write() as tx:
-        if db.scalar("SELECT 1 FROM setting WHERE id = ?", (key,)):
-            tx.update("setting", key, {"value": raw, "deleted": 0}, summary=f"设置 {key}")
+        old = db.scalar("SELECT value FROM setting WHERE id = ?", (key,))
+        if old is not None or db.scalar("SELECT 1 FROM setting WHERE id = ?", (key,)):
+            changed = tx.update("setting", key, {"value": raw, "deleted": 0}, summary=f"设置 {key}")
         else:
+            changed = {"value": (None, raw)}
             tx.insert("setting", {"id": key, "value": raw}, summary=f"设置 {key}")
+        if changed:
+            record_event(db, Action.SETTING_CHANGE, {"key": key, "old": old, "new": raw})

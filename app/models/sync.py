@@ -10,6 +10,7 @@ everything and a new PC joins by importing all of it.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import socket
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from app.models import merge
+from app.models.audit_events import Action, Outcome, record_event
 from app.models.bundle import (
     DEFAULT_SCRYPT_N,
     EXTENSION,
@@ -33,7 +35,7 @@ from app.models.bundle import (
     write_bundle,
 )
 from app.models.db import Database
-from app.models.errors import KnownError
+from app.models.errors import KnownError, PermissionDeniedError
 from app.models.hlc import Hlc, observe, wall_ms
 from app.models.merge import claim_identity, have_vector  # noqa: F401 - part of this module's API
 
@@ -227,6 +229,7 @@ def export_to_folder(
         )
         if not db.meta("sync_community"):
             db.set_meta("sync_community", community[0])
+        record_event(db, Action.SYNC_OUT, {"file": path.name, "folder": str(folder), "ops": len(ops)})
     return path, len(ops)
 
 
@@ -280,6 +283,26 @@ def import_files(
     now_ms: int | None = None,
 ) -> SyncReport:
     """Verify, then apply every new bundle among `paths` in one transaction; returns the report."""
+    paths = [Path(p) for p in paths]
+    try:
+        report = _import_files(db, paths, passphrase, progress=progress, now_ms=now_ms)
+    except KnownError as exc:
+        with contextlib.suppress(Exception):  # the import's own error is the one to show
+            record_event(db, Action.SYNC_IN, {"files": [p.name for p in paths], "error": str(exc)},
+                         Outcome.REFUSED if isinstance(exc, PermissionDeniedError) else Outcome.FAILED)
+        raise
+    if report.files_applied or report.rejected or report.other_community:
+        record_event(db, Action.SYNC_IN, {
+            "files": report.files_applied, "applied": report.applied, "already_had": report.already_had,
+            "conflicts": report.conflicts, "rejected": report.rejected, "other_community": report.other_community,
+        }, Outcome.OK if report.files_applied or not report.rejected else Outcome.FAILED)
+    return report
+
+
+def _import_files(
+    db: Database, paths: list[Path], passphrase: str, *, progress: Progress | None = None,
+    now_ms: int | None = None,
+) -> SyncReport:
     report = SyncReport()
     if not passphrase:
         raise SyncError("请填写同步口令。")

@@ -489,7 +489,22 @@ def write_pdf(db: Database, job: PrintJob, path: str | Path, progress: ProgressF
     except OSError as exc:
         part.unlink(missing_ok=True)
         raise KnownError(f"无法写入“{path}”（文件可能正被其他程序打开）：{exc}") from exc
+    record_print(db, job, f"PDF：{path.name}", pages)
     return pages
+
+
+PRINT_LABELS_KEPT = 20  # record labels named in one print event; a batch also gives its count
+
+
+def record_print(db: Database, job: PrintJob, target: str, pages: int) -> None:
+    """One audit entry per print or PDF: the form, which records (first few by name), where to."""
+    from app.models.audit_events import Action, record_event
+
+    labels = [forms.record_label(db, job.form, rid) for rid in job.record_ids[:PRINT_LABELS_KEPT]]
+    record_event(db, Action.PRINT, {
+        "form": job.form, "title": job.spec.title, "records": labels, "count": len(job.record_ids),
+        "pages": pages, "to": target, "full_id_numbers": job.spec.full_id_numbers,
+    })
 
 
 def save_form_pdf(
@@ -601,7 +616,9 @@ class BatchRunner:
 
         setup_device(printer, self.job.spec.landscape)
         try:
-            return paint_documents(printer, self.job.documents(self.ctx.db, printer, self._progress()))
+            pages = paint_documents(printer, self.job.documents(self.ctx.db, printer, self._progress()))
+            record_print(self.ctx.db, self.job, f"打印机：{printer.printerName() or '默认打印机'}", pages)
+            return pages
         except PrintCancelled:
             return None
         except Exception as exc:  # noqa: BLE001
