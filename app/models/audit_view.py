@@ -117,7 +117,8 @@ _KEY_LABELS = {
     "form": None, "records": "记录", "count": "份数", "pages": "页数", "to": "输出", "full_id_numbers": None,
     "files": "文件", "applied": "新增修改", "already_had": "已有", "conflicts": "冲突", "rejected": "拒收",
     "other_community": None, "ops": "修改条数", "folder": "文件夹", "bytes": None, "key": "设置项", "old": "原值",
-    "new": "新值", "person": "居民", "reason": "理由", "household": "户号", "error": "错误",
+    "new": "新值", "person": "居民", "household": "户号", "id_masked": "身份证号", "reason": "理由", "note": "说明",
+    "error": "错误",
 }
 
 

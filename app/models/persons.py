@@ -10,7 +10,7 @@ from typing import Any
 
 from app.models import id_numbers, pinyin
 from app.models.db import Database
-from app.models.errors import NotFoundError, ValidationError
+from app.models.errors import NotFoundError, PermissionDeniedError, ValidationError
 
 SEXES = ["男", "女"]
 LABOUR_ABILITIES = ["全", "半", "无"]
@@ -211,6 +211,32 @@ def get(db: Database, person_id: str) -> dict[str, Any]:
     if row is None:
         raise NotFoundError("找不到这个人（可能已被删除）。")
     return dict(row)
+
+
+REVEAL_REASONS = ("办理业务核对身份", "开具证明", "数据核查", "其他")
+
+
+def reveal_id_number(db: Database, person_id: str, reason: str, note: str | None = None) -> str:
+    """The whole ID number of a person this connection may see, recorded in the audit with the reason.
+
+    Lists and detail panes show ID numbers masked; this is the one way to see a whole one on screen.
+    """
+    from app.models.audit_events import Action, record_event
+
+    if reason not in REVEAL_REASONS:
+        raise ValidationError(f"请选择查看理由：{'、'.join(REVEAL_REASONS)}。", field="reason")
+    note = (note or "").strip() or None
+    if reason == "其他" and not note:
+        raise ValidationError("理由选“其他”时请写明用途。", field="note")
+    if not db.principal.can_read_records:
+        raise PermissionDeniedError(f"“{db.principal.name}”的账号不能查看居民信息。")
+    row = db.one("SELECT p.name, p.id_number, h.number FROM person p LEFT JOIN household h ON h.id = p.household_id "
+                 "WHERE p.id = ?", (person_id,))
+    if row is None:
+        raise NotFoundError("找不到这个人（可能已被删除，或不在您负责的楼栋）。")
+    record_event(db, Action.REVEAL_ID, {"person": row["name"], "household": row["number"], "reason": reason,
+                                        "note": note, "id_masked": mask_id(row["id_number"])})
+    return row["id_number"] or ""
 
 
 def members(db: Database, household_id: str, *, include_gone: bool = False) -> list[dict[str, Any]]:

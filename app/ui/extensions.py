@@ -8,4 +8,5 @@ EXTENSIONS: list[str] = [
     "app.ui.print_menu",
     "app.ui.excel_menu",
     "app.ui.sync_menu",
+    "app.ui.audit_viewer",
 ]

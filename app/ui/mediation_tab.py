@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from app.models import mediation as med
 from app.models import mediation_report as rep
 from app.models.errors import KnownError
+from app.models.id_numbers import mask
 from app.ui import events
 from app.ui.context import AppContext
 from app.ui.crash import report_exception
@@ -641,7 +642,7 @@ def agreement_html(data: dict) -> str:
     """A plain 调解协议书 (the printing feature makes the formal one from the same data)."""
     rows = []
     for i, p in enumerate(data["parties"], start=1):
-        rows.append(f"<p>当事人{i}：{_e(p['name'])}　性别：{_e(p['sex'])}　身份证号：{_e(p['id_number'])}<br>"
+        rows.append(f"<p>当事人{i}：{_e(p['name'])}　性别：{_e(p['sex'])}　身份证号：{_e(mask(p['id_number']) if p['id_number'] else '')}<br>"
                     f"住址：{_e(p['address'])}　电话：{_e(p['phone'])}</p>")
     return (
         f"<h2 align='center'>人民调解协议书</h2><p align='right'>编号：{_e(data['number'])}</p>"

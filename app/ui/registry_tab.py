@@ -308,6 +308,10 @@ class HouseholdSummary(QWidget):
         self.members.horizontalHeader().setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
         self.members.setWordWrap(False)
         self.members.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.member_ids: list[str] = []
+        self._has_id: list[bool] = []
+        self.members.cellDoubleClicked.connect(lambda row, col: col == 5 and self.reveal_id(row))
+        self.members.itemSelectionChanged.connect(self._member_selected)
         self.last_change = QLabel()
         self.last_change.setObjectName("householdLastChange")
         self.last_change.setStyleSheet("color: #666;")
@@ -316,6 +320,13 @@ class HouseholdSummary(QWidget):
         self.open_button.setObjectName("householdOpenButton")
         self.open_button.clicked.connect(lambda: self.household_id and self.open_requested.emit(self.household_id))
         self.actions.addWidget(self.open_button)
+        # ID numbers are masked in the pane; a whole one is shown only with a reason, and audited.
+        self.reveal_button = QPushButton("查看身份证号…")
+        self.reveal_button.setObjectName("revealIdButton")
+        self.reveal_button.setToolTip("选中一位成员，说明理由后显示完整身份证号（记入操作日志）")
+        self.reveal_button.setEnabled(False)
+        self.reveal_button.clicked.connect(lambda: self.reveal_id(self.members.currentRow()))
+        self.actions.addWidget(self.reveal_button)
         from app.ui.print_menu import record_button  # the printing feature's 打印… menu
 
         self.actions.addWidget(record_button(self, ctx, lambda: self.household_id, [
@@ -336,6 +347,7 @@ class HouseholdSummary(QWidget):
             self.title.setText("未选择住户")
             self.fields.setText("在左侧列表中选择一户，按 Enter 打开编辑。")
             self.members.setRowCount(0)
+            self.member_ids = []
             self.last_change.setText("")
             return
         db = self.ctx.db
@@ -372,6 +384,9 @@ class HouseholdSummary(QWidget):
             + "</table>"
         )
         self.members.setRowCount(len(members))
+        self.member_ids = [m["id"] for m in members]
+        self._has_id = [bool(m["id_number"]) for m in members]
+        self.reveal_button.setEnabled(False)
         for i, m in enumerate(members):
             values = [m["name"], m["relation"] or "", m["sex"] or "", m["birth_date"] or "", m["status"],
                       persons.mask_id(m["id_number"])]
@@ -382,6 +397,23 @@ class HouseholdSummary(QWidget):
                 self.members.setItem(i, j, item)
         change = audit.last_change(db, "household", household_id)
         self.last_change.setText(change.describe(db.site_id) if change else "")
+
+    def _member_selected(self) -> None:
+        row = self.members.currentRow()
+        self.reveal_button.setEnabled(0 <= row < len(self.member_ids) and self._has_id[row])
+
+    def reveal_id(self, row: int) -> None:
+        """Ask for a reason, then show this member's whole ID number in the pane (until it reloads)."""
+        if not (0 <= row < len(self.member_ids)) or not self._has_id[row]:
+            return
+        from app.ui.reveal_id import reveal
+
+        who = self.members.item(row, 0).text()
+        number = reveal(self.ctx.db, self.member_ids[row], who, self)
+        if number:
+            item = self.members.item(row, 5)
+            item.setText(number)
+            item.setToolTip("已查看完整号码（已记入操作日志）")
 
 
 class RegistryTab(QWidget):
