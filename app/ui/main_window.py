@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 
+import shiboken6
 from PySide6.QtCore import QByteArray, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
-from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QTabWidget, QWidget
+from PySide6.QtWidgets import QApplication, QDialog, QLabel, QMainWindow, QMessageBox, QTabWidget, QWidget
 
 from app import __version__
 from app.models import settings
@@ -67,6 +68,26 @@ class MainWindow(QMainWindow):
         self._day_timer.setSingleShot(True)
         self._day_timer.timeout.connect(self._check_day)
         self._arm_day_timer()
+        # When a dialog closes, some window managers leave no window active, and Ctrl+2, Ctrl+Q
+        # and Alt+menu do nothing until the clerk clicks: hand activation back to this window.
+        QApplication.instance().focusChanged.connect(self._focus_changed)
+
+    def _focus_changed(self, old: QWidget | None, new: QWidget | None) -> None:
+        if new is not None or old is None or self._shutting_down:
+            return
+        window = old.window()
+        if isinstance(window, QDialog):
+            # Still shown while it hides: look again once the close has finished.
+            QTimer.singleShot(0, lambda: self._reclaim_focus(window))
+
+    def _reclaim_focus(self, dialog: QDialog) -> None:
+        # Only after a dialog closed: focus that left for another program must stay there.
+        if self._shutting_down or not self.isVisible() or QApplication.activeWindow() is not None:
+            return
+        if shiboken6.isValid(dialog) and dialog.isVisible():
+            return
+        self.activateWindow()
+        self.raise_()
 
     def _arm_day_timer(self) -> None:
         now = dt.datetime.now()

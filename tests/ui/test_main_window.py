@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractItemModel
+from PySide6.QtCore import QAbstractItemModel, Qt
 from PySide6.QtWidgets import QAbstractItemView, QLabel, QTabWidget
 
 from app.ui.main_window import TABS
@@ -166,3 +166,22 @@ def test_a_new_day_refreshes_every_view(qtbot, main_window):
     if employment._loaded:
         qtbot.waitUntil(lambda: not employment._figures_running, timeout=10000)
     main_window.ctx.runner.wait_idle()
+
+
+def test_closing_a_dialog_gives_the_keyboard_back_to_the_main_window(qtbot, main_window):
+    from PySide6.QtWidgets import QApplication, QDialog, QLineEdit
+
+    main_window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is main_window)
+    dlg = QDialog()  # some dialogs have no parent: nothing in Qt hands activation back
+    edit = QLineEdit(dlg)
+    dlg.show()
+    dlg.activateWindow()
+    edit.setFocus()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is dlg)
+    dlg.close()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is main_window)
+    # Shortcuts work again without a click: Ctrl+2 switches the tab.
+    main_window.tabs.setCurrentIndex(0)
+    qtbot.keyClick(main_window, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
+    assert main_window.tabs.currentIndex() == 1
