@@ -40,3 +40,17 @@ def row_history(db: Database, table: str, row_id: str, limit: int = 200) -> list
         (table, row_id, limit),
     )
     return [dict(r) for r in rows]
+
+
+def household_history(db: Database, household_id: str, limit: int = 200) -> list[dict]:
+    """A household's 修改记录: its own entries and those of its members (added, changed,
+    deleted, moved in; a member who moved away left a note on the household), newest first."""
+    rows = db.query(
+        "SELECT id, at, user, action, summary, detail FROM audit_log WHERE tbl = 'household' AND row_id = ? "
+        "UNION ALL "
+        "SELECT id, at, user, action, summary, detail FROM audit_log WHERE tbl = 'person' AND row_id IN "
+        "(SELECT id FROM person WHERE household_id = ?) "
+        "ORDER BY id DESC LIMIT ?",
+        (household_id, household_id, limit),
+    )
+    return [dict(r) for r in rows]

@@ -263,6 +263,11 @@ class Tx:
     def restore(self, table: str, row_id: str, *, summary: str | None = None) -> None:
         self.update(table, row_id, {"deleted": 0}, summary=summary)
 
+    def note(self, table: str, row_id: str, summary: str) -> None:
+        """An audit entry on a row that this write concerns without changing it (e.g. a member
+        leaving a household: the person row changes, the household's history should say so)."""
+        self._audit("note", table, row_id, summary, {})
+
     def _audit(self, action: str, table: str, row_id: str, summary: str | None, detail: dict) -> None:
         self.conn.execute(
             "INSERT INTO audit_log(at, user, site_id, action, tbl, row_id, summary, detail) "

@@ -342,6 +342,9 @@ def move(db: Database, person_id: str, to_household_id: str, *, relation: str | 
             head = tx.conn.execute("SELECT head_person_id FROM household WHERE id = ?", (old,)).fetchone()
             if head and head[0] == person_id:
                 tx.update("household", old, {"head_person_id": None}, summary=f"{p['name']} 迁到他户，原户暂无户主")
+            else:
+                to_number = tx.conn.execute("SELECT number FROM household WHERE id = ?", (to_household_id,)).fetchone()
+                tx.note("household", old, f"成员 {p['name']} 迁到户 {to_number[0] if to_number else ''}")
         tx.update("person", person_id, {"household_id": to_household_id, "relation": relation},
                   summary=f"{p['name']} 迁入另一户")
         new_head = tx.conn.execute("SELECT head_person_id FROM household WHERE id = ?", (to_household_id,)).fetchone()

@@ -322,8 +322,8 @@ class HouseholdDialog(GuardedDialog):
         for i, a in enumerate(hist):
             for j, v in enumerate([a["address_text"] or "", a["from_date"] or "", a["to_date"] or "至今"]):
                 self.addresses.setItem(i, j, QTableWidgetItem(v))
-        entries = audit.row_history(self.ctx.db, "household", self.household_id, limit=100)
-        names = {"insert": "新增", "update": "修改", "delete": "删除"}
+        entries = audit.household_history(self.ctx.db, self.household_id, limit=100)
+        names = {"insert": "新增", "update": "修改", "delete": "删除", "restore": "恢复", "note": "成员变动"}
         self.changes.setRowCount(len(entries))
         for i, e in enumerate(entries):
             for j, v in enumerate([e["at"].replace("T", " "), e["user"] or "", names.get(e["action"], e["action"]),

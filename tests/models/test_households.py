@@ -241,3 +241,21 @@ def test_household_order_keeps_size_head_and_number(db):
     persons.move(db, kid, other)
     assert order()[2] == 1
     assert db.scalar("SELECT size FROM household_order WHERE household_id = ?", (other,)) == 2
+
+
+def test_member_changes_show_in_the_households_history(db):
+    from app.models import audit
+
+    make_site(db)
+    hid, _head = add_household(db, "1-1-101", "周艳", ID_ZHOU)
+    other, _ = add_household(db, "1-1-102", "王强", ID_WANG)
+    child = persons.add(db, hid, {"name": "周小明", "relation": "子"})
+    spouse = persons.add(db, hid, {"name": "李梅", "relation": "配偶"})
+    persons.remove(db, child)
+    persons.move(db, spouse, other, relation="配偶")
+    summaries = [e["summary"] for e in audit.household_history(db, hid)]
+    assert any("新增成员 周小明" in s for s in summaries)
+    assert any("删除成员 周小明" in s for s in summaries)
+    assert any("李梅" in s and "迁到户" in s for s in summaries)
+    # The household she joined shows her arrival.
+    assert any("李梅 迁入另一户" in (e["summary"] or "") for e in audit.household_history(db, other))
