@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from app.models import sync
 from app.models.errors import KnownError
+from app.models.id_numbers import mask
 from app.ui import events
 from app.ui.context import AppContext
 
@@ -136,7 +137,7 @@ class ConflictsDialog(QDialog):
                 cells = ["同时修改", item.record, item.field_label, item.current_shown,
                          _side_text(item.loser), _side_text(item.winner)]
             elif isinstance(item, sync.Duplicate):
-                cells = ["可能重复登记", f"身份证号 {item.id_number}", "人员", "两条记录都在",
+                cells = ["可能重复登记", f"身份证号 {mask(item.id_number)}", "人员", "两条记录都在",
                          item.label_a, item.label_b]
             else:
                 cells = ["一房多户", item.address, "住户", f"{len(item.labels)} 户在住",
@@ -175,7 +176,7 @@ class ConflictsDialog(QDialog):
                 f"{item.record} 的{item.field_label}在两台电脑上被同时修改。现在的值：{item.current_shown}。\n"
                 f"一方：{_side_text(item.loser)}\n另一方：{_side_text(item.winner)}")
         elif is_dup:
-            self.detail.setText(f"身份证号 {item.id_number} 登记了两次：{item.label_a}；{item.label_b}。"
+            self.detail.setText(f"身份证号 {mask(item.id_number)} 登记了两次：{item.label_a}；{item.label_b}。"
                                 "请核实是否同一人。系统不会自动合并。")
         elif isinstance(item, sync.SharedRoom):
             self.detail.setText(f"{item.address} 现在住有 {len(item.labels)} 户：{'；'.join(item.labels)}。"

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.models.id_numbers import mask
 from app.models.persons import Existing
 
 OPEN = "open"
@@ -54,7 +55,7 @@ class DuplicateDialog(QDialog):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         for i, e in enumerate(existing):
-            for j, v in enumerate([e.name, e.id_number or "（未填）", e.birth_date or "", e.status,
+            for j, v in enumerate([e.name, mask(e.id_number) if e.id_number else "（未填）", e.birth_date or "", e.status,
                                    e.address or "（未分配房间）", e.household_number or ""]):
                 self.table.setItem(i, j, QTableWidgetItem(v))
         if existing:

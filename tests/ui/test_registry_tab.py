@@ -296,6 +296,7 @@ def test_duplicate_id_number_opens_the_duplicate_dialog(qtbot, tab, site, opened
         assert dup.objectName() == "duplicateDialog"
         assert dup.table.item(0, 0).text() == "王强"
         assert dup.table.item(0, 4).text() == "2栋1单元501"
+        assert dup.table.item(0, 1).text() == id_numbers.mask(ID_WANG)  # masked: the clerk typed it, the list shows no more
         dup._open()  # the clerk chooses 打开已有的户
         return 1
 
