@@ -381,7 +381,7 @@ class _Builder:
                 "household_id": household["id"],
                 "id_number": None if no_id else self.id_number(region, birth, sex),
                 "name": name, "name_pinyin": full, "name_initials": initials, "sex": sex,
-                "birth_date": birth.isoformat(), "ethnicity": eth, "relation": relation,
+                "birth_date": birth.isoformat(), "ethnicity": eth + "族", "relation": relation,
                 "phone": self.phone() if age >= 18 and rng.random() < 0.92 else None,
                 "education": education, "labour_ability": ability,
                 "sg_left_behind_child": 0,

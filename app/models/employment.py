@@ -68,21 +68,15 @@ def format_fen(fen: int | None) -> str:
 
 
 def parse_date(text: Any, what: str, *, field: str | None = None, required: bool = False) -> str | None:
-    """ISO date text (also accepts 2026/3/1 and 2026.3.1) → 'YYYY-MM-DD'; empty → None."""
+    """'YYYY-MM-DD' from any date form a clerk types (2026/3/1, 2026.3.1, 2026年3月1日, 20260301); empty → None."""
     if text is None or (isinstance(text, str) and not text.strip()):
         if required:
             raise ValidationError(f"请填写{what}。", field=field)
         return None
-    if isinstance(text, dt.date):
-        return text.isoformat()
-    raw = str(text).strip().replace("/", "-").replace(".", "-")
-    m = re.match(r"^(\d{4})-(\d{1,2})-(\d{1,2})$", raw)
-    try:
-        if not m:
-            raise ValueError
-        return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3))).isoformat()
-    except ValueError:
-        raise ValidationError(f"{what}“{text}”不是有效日期，请按 2026-03-01 的格式填写。", field=field) from None
+    from app.models.excel_dates import entered_date
+
+    day = entered_date(text, what, field)
+    return None if day is None else day.isoformat()
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,6 @@
-"""Reading dates the many ways Excel ledgers hold them: real dates, serials, and text forms."""
+"""Reading dates the many ways people write them: real dates, Excel serials, and text forms.
+
+The one parser for import and for every date a clerk types in a dialog."""
 
 from __future__ import annotations
 
@@ -73,3 +75,17 @@ def parse_iso(value: object) -> str | None:
     """Like :func:`parse_date` but returns ISO text, as the database stores dates."""
     d = parse_date(value)
     return None if d is None else d.isoformat()
+
+
+def entered_date(value: object, label: str, field: str | None = None) -> dt.date | None:
+    """A date typed in a dialog (any form :func:`parse_date` reads); ValidationError naming the field."""
+    from app.models.errors import ValidationError
+
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, str) and re.match(r"^\d{4}-\d{2}-\d{2}T", value.strip()):
+        value = value.strip()[:10]  # an ISO date-time: the date part
+    try:
+        return parse_date(value)
+    except DateError as exc:
+        raise ValidationError(f"{label}：{str(exc).split('；')[0]}；{HINT}。", field=field) from None

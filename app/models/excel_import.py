@@ -1138,6 +1138,8 @@ def _match(db: Database, plan: ImportPlan, raw: list[tuple[int, dict, list]]) ->
         else:
             res.person_id = match["id"]
             for key in PERSON_COLS:
+                if key == "ethnicity" and key in values and _same_ethnicity(match.get(key), values[key]):
+                    continue  # 苗 stored by an older version is 苗族: not a change
                 if key in values and values[key] != match.get(key):
                     changes.append((headers.get(key, FIELDS_BY_KEY[key].header), _cell_show(key, match.get(key)),
                                     _cell_show(key, values[key])))
@@ -1163,6 +1165,13 @@ def _match(db: Database, plan: ImportPlan, raw: list[tuple[int, dict, list]]) ->
                 x.status, x.changes = "error", []
                 x.errors.append(CellError(sheet, x.row, headers.get("name", "姓名"), columns.get("name"), x.name,
                                           f"第 {rows_txt} 行是系统中的同一位居民", "每位居民只能有一行，请删除重复的行"))
+
+
+def _same_ethnicity(stored: Any, new: str) -> bool:
+    try:
+        return stored is not None and vocab.ethnicity(stored) == new
+    except vocab.VocabError:
+        return False
 
 
 def _chunks(items: list, size: int) -> Iterable[list]:

@@ -70,10 +70,11 @@ def _date(value: Any, field: str, label: str, *, today: dt.date | None = None, r
     if isinstance(value, dt.date):
         d = value
     else:
-        try:
-            d = dt.date.fromisoformat(str(value).strip()[:10])
-        except ValueError:
-            raise ValidationError(f"{label}“{value}”不是有效日期（格式如 2026-03-05）。", field=field) from None
+        from app.models.excel_dates import entered_date
+
+        parsed = entered_date(value, label, field)
+        assert parsed is not None
+        d = parsed
     if d > _today(today):
         raise ValidationError(f"{label}（{d.isoformat()}）不能晚于今天。", field=field)
     return d.isoformat()

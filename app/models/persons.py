@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.models import id_numbers, pinyin
+from app.models import id_numbers, pinyin, vocab
 from app.models.db import Database
 from app.models.errors import NotFoundError, PermissionDeniedError, ValidationError
 
@@ -18,7 +18,7 @@ RELATIONS = ["户主", "配偶", "子", "女", "儿媳", "女婿", "孙子", "�
              "祖父", "祖母", "兄弟", "姐妹", "其他"]
 EDUCATIONS = ["学龄前", "文盲或半文盲", "小学", "初中", "高中", "中专/中职", "大专", "本科及以上", "小学（在读）",
               "初中（在读）", "高中/中职（在读）", "大专（在读）", "本科（在读）"]
-ETHNICITIES = ["汉", "彝", "苗", "回", "布依", "白", "哈尼", "壮", "傣", "其他"]
+ETHNICITIES = [*vocab.ETHNICITIES, "其他"]  # the 56 official names; "苗" typed or imported becomes "苗族"
 PERSON_STATES = ["在册", "迁出", "死亡"]
 FLAGS = {
     "sg_left_behind_child": "留守儿童",
@@ -88,15 +88,11 @@ def clean_phone(value: Any) -> str | None:
 def clean_date(value: Any, fld: str, label: str, *, today: dt.date | None = None) -> str | None:
     if value in (None, ""):
         return None
-    if isinstance(value, dt.date):
-        day = value
-    else:
-        text = str(value).strip().replace("/", "-").replace(".", "-")
-        try:
-            day = dt.date.fromisoformat(text)
-        except ValueError:
-            raise ValidationError(f"{label}“{str(value)[:20]}”不是有效日期，请按 2020-01-31 的格式填写。",
-                                  field=fld) from None
+    from app.models.excel_dates import entered_date
+
+    day = entered_date(value, label, fld)
+    if day is None:
+        return None
     if day > (today or dt.date.today()):
         raise ValidationError(f"{label} {day.isoformat()} 在今天之后。", field=fld)
     if day.year < 1880:
@@ -144,6 +140,13 @@ def check(values: Mapping[str, Any], *, today: dt.date | None = None) -> Checked
     for key in ("ethnicity", "relation", "education", "notes"):
         # Notes may start with "-" or "="; the Excel export guards its cells itself.
         out[key] = clean_text(values.get(key), key, LABELS[key], TEXT_LIMITS[key], formula_ok=key == "notes")
+    if out["ethnicity"]:
+        try:
+            out["ethnicity"] = vocab.ethnicity(out["ethnicity"])
+        except vocab.VocabError as exc:
+            raise ValidationError(f"{exc.problem}，{exc.hint}。", field="ethnicity") from None
+    if out["relation"]:
+        out["relation"] = vocab.relation(out["relation"])
     out["phone"] = clean_phone(values.get("phone"))
     labour = values.get("labour_ability") or None
     if labour is not None and labour not in LABOUR_ABILITIES:

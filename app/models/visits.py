@@ -47,12 +47,12 @@ def kind_for_colour(colour: str | None) -> str:
 
 
 def _parse_date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat((text or "").strip()[:10])
-    except ValueError as exc:
-        raise ValidationError(
-            f"走访日期“{text}”不是有效日期，请按 2026-03-05 的格式填写。", field="date"
-        ) from exc
+    from app.models.excel_dates import entered_date
+
+    day = entered_date(text, "走访日期", "date")
+    if day is None:
+        raise ValidationError("请填写走访日期。", field="date")
+    return day
 
 
 def validate(db: Database, v: VisitInput, today: dt.date | None = None) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QCompleter,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -124,6 +125,9 @@ class PersonDialog(GuardedDialog):
         self.birth.setPlaceholderText("如 1980-05-01；填了身份证号会自动填")
         self.ethnicity = combo(persons.ETHNICITIES, editable=True)
         self.ethnicity.setObjectName("personEthnicity")
+        # Typing 苗 offers 苗族 (and 布 offers 布依族, 布朗族): completion by any part of the name.
+        self.ethnicity.completer().setFilterMode(Qt.MatchFlag.MatchContains)
+        self.ethnicity.completer().setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
         self.relation = combo(persons.RELATIONS, editable=True)
         self.relation.setObjectName("personRelation")
         self.phone = QLineEdit()
