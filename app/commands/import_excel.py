@@ -8,7 +8,15 @@ import sys
 
 from app.cli import add_db_argument, resolve_db
 from app.models.db import open_database
-from app.models.excel_import import IMPORTABLE, apply_plan, plan_import, preview_lines, write_error_workbook
+from app.models.excel_import import (
+    IMPORTABLE,
+    apply_plan,
+    import_workbook,
+    plan_import,
+    preview_lines,
+    workbook_ledgers,
+    write_error_workbook,
+)
 
 MAX_ERRORS_SHOWN = 50
 
@@ -32,22 +40,51 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _report(plan, out) -> None:  # noqa: ANN001
+    what = IMPORTABLE.get(plan.ledger, plan.ledger)
+    print(f"{plan.path.name} · {what} · 工作表“{plan.sheet}” · 表头在第 {plan.header_row} 行", file=out)
+    if plan.ignored_headers:
+        print(f"未识别、已忽略的列：{'、'.join(plan.ignored_headers)}", file=out)
+    print(plan.summary(), file=out)
+    for line in preview_lines(plan):
+        print(line, file=out)
+    for e in plan.errors[:MAX_ERRORS_SHOWN]:
+        print(f"  ✗ {e.message()}", file=out)
+    if len(plan.errors) > MAX_ERRORS_SHOWN:
+        print(f"  … 另有 {len(plan.errors) - MAX_ERRORS_SHOWN} 处错误（用 --errors-out 保存完整清单）", file=out)
+
+
+def _run_workbook(db, args: argparse.Namespace, sheets: dict[str, str]) -> int:  # noqa: ANN001
+    out = sys.stdout
+    print(f"工作簿含搬迁户台账（工作表“{sheets['households']}”）和居民花名册（工作表“{sheets['residents']}”），"
+          "先导入户，再导入人，一次完成。", file=out)
+    plans, applied = import_workbook(db, args.file, sheets, create_places=args.create_places,
+                                     dry_run=args.dry_run, valid_only=args.valid_only)
+    for plan in plans:
+        _report(plan, out)
+    total = {k: sum(p.counts[k] for p in plans) for k in ("new", "updated", "unchanged", "errors")}
+    households_new = sum(p.households_new for p in plans)
+    if args.dry_run:
+        print("试运行：未作任何改动。", file=out)
+    elif applied:
+        print(f"已导入：新建 {households_new} 户，新增/更新 {total['new'] + total['updated']} 条。", file=out)
+    else:
+        print("有错误，按“全部或不导入”的规则未导入任何数据（改正后重试，或加 --valid-only 只导入正确的行）。", file=out)
+    if args.json:
+        print(json.dumps({**total, "households_new": households_new, "places_new": sum(p.places_new for p in plans)}),
+              file=out)
+    return 0 if applied or (args.dry_run and not total["errors"]) else 1
+
+
 def run(args: argparse.Namespace) -> int:
     with open_database(resolve_db(args), create=False) as db:
+        sheets = workbook_ledgers(args.file) if args.ledger is None else {}
+        if sheets:
+            return _run_workbook(db, args, sheets)
         plan = plan_import(db, args.file, ledger=args.ledger, create_places=args.create_places)
         counts = plan.counts
         out = sys.stdout
-        what = IMPORTABLE.get(plan.ledger, plan.ledger)
-        print(f"{plan.path.name} · {what} · 工作表“{plan.sheet}” · 表头在第 {plan.header_row} 行", file=out)
-        if plan.ignored_headers:
-            print(f"未识别、已忽略的列：{'、'.join(plan.ignored_headers)}", file=out)
-        print(plan.summary(), file=out)
-        for line in preview_lines(plan):
-            print(line, file=out)
-        for e in plan.errors[:MAX_ERRORS_SHOWN]:
-            print(f"  ✗ {e.message()}", file=out)
-        if len(plan.errors) > MAX_ERRORS_SHOWN:
-            print(f"  … 另有 {len(plan.errors) - MAX_ERRORS_SHOWN} 处错误（用 --errors-out 保存完整清单）", file=out)
+        _report(plan, out)
         if args.errors_out and plan.errors:
             path = write_error_workbook(plan, args.errors_out)
             print(f"错误已标注在：{path}", file=out)

@@ -1430,6 +1430,59 @@ def write_error_workbook(plan: ImportPlan, out: str | Path) -> Path:
     return out
 
 
+def workbook_ledgers(path: str | Path) -> dict[str, str]:
+    """{"households": sheet, "residents": sheet} when one workbook holds both ledgers (a whole
+    office's data: ours exported from another office, or a county's 户表 and 人表); else {}."""
+    import itertools
+
+    from app.models import excel_import_ledgers as other
+
+    path = Path(path)
+    book = Sheet(path, check_file(path))
+    found: dict[str, str] = {}
+    try:
+        if len(book.names) < 2:
+            return {}
+        for name in book.names:
+            if name != book.name:
+                book.open(name)
+            head = list(itertools.islice(book.rows(), HEADER_SCAN_ROWS))
+            hh = find_header(head, book.merged, other.HOUSEHOLD_ALIASES, other.households_header)
+            if hh is not None and other.looks_like_households(hh[1]):
+                found.setdefault("households", name)
+            elif find_header(head, book.merged) is not None:
+                found.setdefault("residents", name)
+    finally:
+        book.close()
+    return found if len(found) == 2 else {}
+
+
+class _Undo(Exception):
+    """Leaves the workbook import's transaction without keeping anything."""
+
+
+def import_workbook(
+    db: Database, path: str | Path, sheets: dict[str, str], *, create_places: bool = False, dry_run: bool = False,
+    valid_only: bool = False,
+) -> tuple[list[ImportPlan], bool]:
+    """Households first, then residents, in ONE transaction: the residents sheet is checked against
+    the households the first sheet makes. A dry run (or an error) rolls the whole of it back."""
+    plans: list[ImportPlan] = []
+    try:
+        with db.write():
+            for ledger in ("households", "residents"):
+                plan = plan_import(db, path, ledger=ledger, sheet=sheets[ledger], create_places=create_places)
+                plans.append(plan)
+                if plan.counts["errors"] and not valid_only:
+                    raise _Undo
+                apply_plan(db, plan, valid_only=valid_only)
+            if dry_run:
+                raise _Undo
+    except _Undo:
+        return plans, False
+    return plans, True
+
+
 def import_file(
     db: Database,
     path: str | Path,

@@ -165,3 +165,28 @@ def test_unknown_ethnicity_names_the_nearest(db, office, tmp_path):
     plan = plan_import(db, write_sheet(tmp_path / "eth.xlsx", rows))
     msg = plan.errors[0].message()
     assert "不认识的民族“布衣”" in msg and "布依族" in msg
+
+
+def test_a_workbook_with_households_and_residents_sheets_imports_both_households_first(db, office, tmp_path, capsys):
+    from app.cli import main
+
+    households_sheet = [["户编号", "户主姓名", "人口数", "楼栋", "单元", "房号", "迁出乡镇", "户口已迁入"],
+                        ["N-1", "张三", 2, "5栋", 1, "501", "大坪镇", "是"], ["N-2", "王五", 1, "6栋", 1, "101", "新寨乡", "否"]]
+    residents_sheet = [["户编号", "姓名", "身份证号", "与户主关系"],
+                       ["N-1", "张三", ZHANG, "户主"], ["N-1", "李四", LI, "妻"], ["N-2", "王五", WANG, "户主"]]
+    path = write_sheet(tmp_path / "office.xlsx", households_sheet, sheet="搬迁户台账", more={"居民花名册": residents_sheet})
+    args = ["import-excel", "--db", str(db.path), str(path), "--json"]
+    assert main([*args, "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "先导入户，再导入人" in out and json.loads(out.strip().splitlines()[-1])["households_new"] == 2
+    assert db.scalar("SELECT count(*) FROM household") == 0  # the dry run kept nothing
+    assert main(args) == 0
+    capsys.readouterr()
+    rows = {tuple(r) for r in db.query(
+        "SELECT h.number, h.origin_township, h.hukou_moved, p.name, p.relation, h.head_person_id = p.id "
+        "FROM person p JOIN household h ON h.id = p.household_id")}
+    assert rows == {("N-1", "大坪镇", 1, "张三", "户主", 1), ("N-1", "大坪镇", 1, "李四", "配偶", 0),
+                    ("N-2", "新寨乡", 0, "王五", "户主", 1)}
+    assert main(args) == 0
+    last = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert (last["new"], last["updated"], last["households_new"]) == (0, 0, 0)
