@@ -72,6 +72,11 @@ def test_county_number_title_rows_merged_title_dates_and_values(db, office, tmp_
     assert (people["张三"]["ethnicity"], people["张三"]["sex"], people["张三"]["labour_ability"]) == ("苗族", "男", "全")
     assert (people["李四"]["relation"], people["李四"]["labour_ability"]) == ("配偶", "半")
     assert (people["张小"]["relation"], people["张小"]["ethnicity"], people["张小"]["labour_ability"]) == ("子", "汉族", "无")
+    from app.models import registry_search
+
+    found = registry_search.build(db, "52230100100100").household_ids(db)
+    assert [db.scalar("SELECT number FROM household WHERE id = ?", (h,)) for h in found] == ["HLX-000001",
+                                                                                              "HLX-000002"]
     text = "\n".join(preview_lines(plan))
     assert "按文件中的户编号" in text and "HLX-000001  5栋1单元501  户主 张三  3 人" in text
     assert {r.row: r.reason for r in plan.rows}[7].endswith("新建户 HLX-000001")

@@ -85,3 +85,21 @@ def test_mapping_step_then_households_formed_and_shown_in_the_registry(qtbot, ct
     qtbot.waitUntil(lambda: again.plan is not None or again.mapping_apply.isEnabled(), timeout=20000)
     qtbot.waitUntil(lambda: again.plan is not None, timeout=20000)
     assert again.plan.ignored_headers == [] and again.plan.columns["name"] == 1
+
+
+def test_a_whole_office_workbook_through_the_dialog(qtbot, ctx, db, tmp_path, monkeypatch):
+    households_sheet = [["户编号", "户主姓名", "人口数", "楼栋", "单元", "房号", "迁出乡镇"],
+                        ["N-1", "张三", 2, "5栋", 1, "501", "大坪镇"]]
+    residents_sheet = [["户编号", "姓名", "身份证号", "与户主关系"],
+                       ["N-1", "张三", pid((1985, 3, 12), 1, "男"), "户主"], ["N-1", "李四", pid((1987, 4, 15), 2, "女"), "妻"]]
+    path = write_sheet(tmp_path / "office.xlsx", households_sheet, sheet="搬迁户台账", more={"居民花名册": residents_sheet})
+    dialog = ImportDialog(ctx, path)
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: dialog.plan is not None, timeout=20000)
+    assert "先导入户——新增 1 户" in dialog.summary.text() and dialog.plan.counts["new"] == 2
+    assert db.scalar("SELECT count(*) FROM household") == 0
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    qtbot.mouseClick(dialog.apply_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.result is not None, timeout=20000)
+    assert db.scalar("SELECT count(*) FROM person p JOIN household h ON h.id = p.household_id "
+                     "WHERE h.number = 'N-1' AND h.origin_township = '大坪镇'") == 2
