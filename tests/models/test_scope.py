@@ -23,7 +23,7 @@ from app.models import (
 )
 from app.models.access import Principal, Role
 from app.models.db import Database, open_database
-from app.models.errors import NotFoundError, PermissionDeniedError
+from app.models.errors import KnownError, NotFoundError, PermissionDeniedError
 
 TODAY = dt.date(2026, 6, 15)
 
@@ -340,3 +340,20 @@ def test_switching_back_to_full_access_shows_everything(office):
     assert office.scalar("SELECT count(*) FROM household") < total
     office.principal = Principal(name="管理员", role=Role.ADMIN)
     assert office.scalar("SELECT count(*) FROM household") == total
+
+
+def test_an_excel_import_of_other_buildings_rows_is_refused_whole(office, tmp_path):
+    """The import (GUI and `anju import-excel` share it) reaches the same check: nothing is written."""
+    from app.models.excel_import import apply_plan, plan_import
+
+    out = tmp_path / "residents.xlsx"
+    excel_export.export_ledger(office, "residents", out)
+    head, _mine, _other = _head(office)
+    office.principal = head
+    before = office.scalar("SELECT count(*) FROM main.change_log")
+    plan = plan_import(office, out)
+    errors = [r for r in plan.rows if r.status == "error"]
+    assert errors and plan.counts["errors"] == len(errors)
+    with pytest.raises(KnownError):
+        apply_plan(office, plan)
+    assert office.scalar("SELECT count(*) FROM main.change_log") == before
