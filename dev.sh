@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up everything Anju needs (once) and then run it:
-#   ./dev.sh run    – the program on a demo community (generated on first run)
-#   ./dev.sh test   – the whole test suite
+#   ./dev.sh run      – the program on a demo community (generated on first run)
+#   ./dev.sh test     – the whole test suite
+#   ./dev.sh package  – the Debian package dist/anju_<version>_amd64.deb (PyInstaller build inside)
 # Extra arguments after `run` go to the program (e.g. ./dev.sh run --db my.db).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
@@ -17,6 +18,9 @@ RUN_PACKAGES=(fonts-noto-cjk libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 lib
               libglib2.0-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0
               libxcb-shape0 libxcb-randr0 libxcb-xinerama0 libxcb-xkb1)
 TEST_PACKAGES=(poppler-utils libreoffice-calc-nogui)
+# Building the package: dpkg-shlibdeps (Depends), and every system library the bundled Qt links to
+# must be present for it to name its package (the Wayland and printing ones are not in RUN_PACKAGES).
+PACKAGE_PACKAGES=(dpkg-dev libwayland-client0 libwayland-cursor0 libwayland-egl1 libcups2)
 
 install_debian_packages() {
   command -v dpkg-query >/dev/null 2>&1 || return 0
@@ -70,8 +74,20 @@ case "$cmd" in
     export QT_QPA_PLATFORM=offscreen
     exec "$VENV/bin/python" -m pytest "$@"
     ;;
+  package)
+    install_debian_packages "${RUN_PACKAGES[@]}" "${PACKAGE_PACKAGES[@]}"
+    setup_python build
+    export QT_QPA_PLATFORM=offscreen  # the menu icons are rendered from the SVG by Qt
+    start=$SECONDS
+    say "Building the program folder (PyInstaller → dist/anju)"
+    rm -rf dist/anju build/build_installer
+    "$VENV/bin/pyinstaller" --noconfirm --log-level WARN build_installer.spec
+    say "Building the Debian package"
+    deb=$("$VENV/bin/python" packaging/linux/build_deb.py --bundle dist/anju --out dist "$@")
+    say "$deb: $(du -h "$deb" | cut -f1) (program folder $(du -sh dist/anju | cut -f1)), built in $((SECONDS - start)) s"
+    ;;
   *)
-    echo "usage: ./dev.sh run [program arguments] | ./dev.sh test [pytest arguments]" >&2
+    echo "usage: ./dev.sh run [program arguments] | ./dev.sh test [pytest arguments] | ./dev.sh package" >&2
     exit 2
     ;;
 esac

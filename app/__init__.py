@@ -1,3 +1,5 @@
 """Anju (安居台账): ledgers for resettlement community offices."""
 
-__version__ = "0.1.0"
+from app.version import VERSION as __version__
+
+__all__ = ["__version__"]

@@ -33,6 +33,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--db", type=Path, help="database file (default: the one in the user's data folder)")
     parser.add_argument("--demo", action="store_true", help="open the demo community (generated on first use)")
     parser.add_argument("--user", default=None, help="name recorded as the author of changes")
+    parser.add_argument(
+        "--smoke-test", action="store_true",
+        help="open the window, print 'anju-shown-ms N' once it is shown, and quit (checks an installation)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         module = importlib.import_module(f"app.commands.{name}")

@@ -99,7 +99,7 @@ def _peak_rss_mb(pid: int) -> float | None:
 def _start_gui_once(path: Path, env: dict[str, str], timeout: float = 120) -> tuple[float, float, float | None, bool]:
     """(shown ms as the app reports it, ms until the parent saw that line, peak MB, exited by itself)."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen([PYTHON, "-m", "app", "--db", str(path)], stdout=subprocess.PIPE,
+    proc = subprocess.Popen([PYTHON, "-m", "app", "--db", str(path), "--smoke-test"], stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, text=True, env=env, cwd=ROOT, start_new_session=True)
     shown = seen = None
     try:
@@ -135,7 +135,7 @@ def _start_gui_once(path: Path, env: dict[str, str], timeout: float = 120) -> tu
 
 
 def bench_gui_start(size: str, path: Path, runs: int) -> list[tuple[str, str]]:
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", ANJU_BENCH_EXIT_AFTER_SHOWN="1")
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     shown, seen, peaks, stuck = [], [], [], 0
     for _ in range(runs):
         try:

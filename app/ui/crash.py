@@ -4,15 +4,32 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import platform
 import sys
 import traceback
 from pathlib import Path
 from typing import Any
 
+from app import __version__
 from app.models.errors import KnownError
 from app.paths import log_dir
 
 log = logging.getLogger("anju")
+
+
+def crash_footer() -> str:
+    """The last line of every crash report: which build crashed, on what (no personal data)."""
+    try:
+        import PySide6
+
+        qt = f"PySide6 {PySide6.__version__}"
+    except ImportError:
+        qt = "PySide6 ?"
+    frozen = "installed" if getattr(sys, "frozen", False) else "source"
+    return (
+        f"-- anju {__version__} ({frozen}) · Python {platform.python_version()} · {qt} · "
+        f"{platform.system()} {platform.release()} {platform.machine()}\n"
+    )
 
 
 def write_crash_log(exc: BaseException, tb_text: str | None = None) -> Path:
@@ -20,6 +37,7 @@ def write_crash_log(exc: BaseException, tb_text: str | None = None) -> Path:
     path = log_dir() / f"crash-{dt.datetime.now():%Y%m%d-%H%M%S}.log"
     with path.open("a", encoding="utf-8") as fh:
         fh.write(text)
+        fh.write(crash_footer())
     return path
 
 
@@ -44,7 +62,7 @@ def _show_crash_box(parent: Any, path: Path, exc: BaseException) -> None:
     box.setIcon(QMessageBox.Icon.Critical)
     box.setWindowTitle("程序出错")
     box.setText("程序遇到了意外错误。已保存的数据不受影响；正在进行的操作没有保存。")
-    box.setInformativeText(f"错误详情已写入：\n{path}\n请把这个文件交给技术支持人员。")
+    box.setInformativeText(f"错误详情已写入：\n{path}\n请把这个文件交给技术支持人员。（程序版本 {__version__}）")
     box.setDetailedText(getattr(exc, "__anju_traceback__", None) or "".join(traceback.format_exception(exc)))
     box.exec()
 

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from app.models.db import Database
 from app.ui.context import AppContext
+from app.widgets.bar_chart import BarChart
 
 # (key in stats.compute, label, how to show it)
 FIGURES: list[tuple[str, str, str]] = [
@@ -55,10 +56,6 @@ def format_figure(value: Any, kind: str) -> str:
 
 def load_overview(db: Database) -> dict[str, Any]:
     """Everything the tab shows, in one background job."""
-    # Importing matplotlib takes ~0.3 s: do it here, off the UI thread, before the first draw.
-    import matplotlib.backends.backend_qtagg  # noqa: F401
-    import matplotlib.figure  # noqa: F401
-
     from app.models import stats
 
     figures = stats.compute(db)
@@ -79,7 +76,6 @@ class DashboardTab(QWidget):
         self.ctx = ctx
         self._loaded = False
         self._stale = True
-        self._canvas = None
         self.last_result: dict[str, Any] | None = None
 
         layout = QVBoxLayout(self)
@@ -112,8 +108,19 @@ class DashboardTab(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         self.table.setEditTriggers(QTableView.EditTrigger.NoEditTriggers)
         body.addWidget(self.table, 2)
-        self.chart_box = QVBoxLayout()
-        body.addLayout(self.chart_box, 3)
+        # Two bar charts drawn by the program itself: a plotting library would add ~55 MB to every
+        # installation for these few bars.
+        self.chart_box = QFrame(self)
+        self.chart_box.setObjectName("dashboardChart")
+        self.chart_box.setFrameShape(QFrame.Shape.StyledPanel)
+        charts = QHBoxLayout(self.chart_box)
+        self.risk_chart = BarChart("住户风险等级", parent=self.chart_box)
+        self.risk_chart.setObjectName("dashboardRiskChart")
+        self.kinds_chart = BarChart("在岗就业人数（按类型）", horizontal=True, parent=self.chart_box)
+        self.kinds_chart.setObjectName("dashboardJobKindsChart")
+        charts.addWidget(self.risk_chart, 2)
+        charts.addWidget(self.kinds_chart, 3)
+        body.addWidget(self.chart_box, 3)
         layout.addLayout(body, 1)
 
         bottom = QHBoxLayout()
@@ -159,6 +166,9 @@ class DashboardTab(QWidget):
             value = QStandardItem(format_figure(figures.get(key), kind))
             value.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             self.model.appendRow([name, value])
+        # The header sizes its ResizeToContents column on the next layout pass, which nothing
+        # else triggers here: without this the values stay elided ("1…").
+        self.table.resizeColumnToContents(1)
         for key, label in self.card_labels.items():
             kind = next(k for f, _, k in FIGURES if f == key)
             label.setText(format_figure(figures.get(key), kind))
@@ -168,29 +178,10 @@ class DashboardTab(QWidget):
         self._loaded = True
 
     def _draw_charts(self, result: dict[str, Any]) -> None:
-        # matplotlib is imported on first use: it costs ~0.3 s that the cold start should not pay.
-        from matplotlib import rcParams
-        from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
-        from matplotlib.figure import Figure
-
-        rcParams["font.sans-serif"] = [
-            "Noto Sans CJK SC", "Microsoft YaHei", "SimHei", "WenQuanYi Micro Hei", "DejaVu Sans",
-        ]
-        rcParams["axes.unicode_minus"] = False
-        if self._canvas is None:
-            self._figure = Figure(figsize=(6, 4), tight_layout=True)
-            self._canvas = FigureCanvasQTAgg(self._figure)
-            self._canvas.setObjectName("dashboardChart")
-            self.chart_box.addWidget(self._canvas)
-        fig = self._figure
-        fig.clear()
-        ax1, ax2 = fig.subplots(1, 2)
         risk = result["risk"]
-        names = [("red", "红", "#d9363e"), ("yellow", "黄", "#e6a700"), ("green", "绿", "#2f9e44")]
-        ax1.bar([n for _, n, _ in names], [risk.get(k, 0) for k, _, _ in names], color=[c for _, _, c in names])
-        ax1.set_title("住户风险等级")
-        kinds = result["kinds"]
-        if kinds:
-            ax2.barh([k for k, _ in kinds][::-1], [v for _, v in kinds][::-1], color="#4c6ef5")
-        ax2.set_title("在岗就业人数（按类型）")
-        self._canvas.draw_idle()
+        self.risk_chart.set_bars([
+            ("红", risk.get("red", 0), "#d9363e"),
+            ("黄", risk.get("yellow", 0), "#e6a700"),
+            ("绿", risk.get("green", 0), "#2f9e44"),
+        ])
+        self.kinds_chart.set_bars([(kind, count, None) for kind, count in result["kinds"]])

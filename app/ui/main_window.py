@@ -160,6 +160,7 @@ class MainWindow(QMainWindow):
         self.menu_tools.addSeparator()
 
         about = QAction("关于安居台账(&A)", self)
+        about.setObjectName("actionAbout")
         about.triggered.connect(self._about)
         self.menu_help.addAction(about)
 

@@ -109,8 +109,7 @@ def test_each_tab_table_model_passes_qt_model_tester(qtmodeltester, main_window)
 def test_cli_main_reuses_the_running_qapplication(qapp, demo_db_path, monkeypatch, capsys):
     from app.cli import main
 
-    monkeypatch.setenv("ANJU_BENCH_EXIT_AFTER_SHOWN", "1")
-    assert main(["--db", str(demo_db_path)]) == 0
+    assert main(["--db", str(demo_db_path), "--smoke-test"]) == 0
     assert "anju-shown-ms" in capsys.readouterr().out
 
 
