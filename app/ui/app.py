@@ -74,7 +74,7 @@ def build_window(db_path: str | Path, *, demo: bool = False, user: str | None = 
     runner = OpRunner(db.path, db.user)
     if principal is not None:
         db.principal = principal
-        runner.principal = principal
+    runner.principal_of = lambda: db.principal  # the worker follows every login and switch of user
     ctx = AppContext(db=db, runner=runner, events=DataEvents(), demo=demo)
     return MainWindow(ctx)
 

@@ -90,9 +90,11 @@ class OpRunner(QObject):
         super().__init__(parent)
         self.db_path = Path(db_path)
         self.user = user
-        # Who the worker's connection acts for (set with the UI connection's after a login): the
-        # worker runs the same scoped queries as the UI thread.
+        # Who the worker's connection acts for: `principal_of()` (the UI connection's principal, so
+        # a login or a switch of user reaches the worker too), else `principal` if set. The worker
+        # then runs the same scoped queries as the UI thread.
         self.principal: Principal | None = None
+        self.principal_of: Callable[[], Principal] | None = None
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
         self._pool.setExpiryTimeout(-1)  # keep the one thread (and its connection) alive
@@ -114,8 +116,9 @@ class OpRunner(QObject):
             db = open_database(self.db_path, user=self.user)
             self._connections[ident] = db
         db.user = self.user
-        if self.principal is not None:
-            db.principal = self.principal
+        principal = self.principal_of() if self.principal_of is not None else self.principal
+        if principal is not None:
+            db.principal = principal
         return db
 
     def run(

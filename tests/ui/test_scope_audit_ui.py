@@ -61,8 +61,17 @@ def test_a_building_head_sees_only_their_building_in_registry_and_places(qtbot, 
     everyone = db.scalar("SELECT count(*) FROM main.household WHERE deleted = 0 AND status = '在住'")
     assert 0 < mine < everyone
     qtbot.waitUntil(lambda: registry.model.rowCount() == mine, timeout=5000)
-    # The worker's queries (sorting on the worker) run for the same principal.
-    assert window.ctx.runner._worker_db().principal == db.principal
+    # The worker's queries (sorting on the worker) run for the same principal, and follow a switch.
+    got: list = []
+    count = "SELECT count(*) FROM household WHERE deleted = 0 AND status = '在住'"
+    window.ctx.runner.run(lambda wdb, _p: (wdb.principal, wdb.scalar(count)), on_success=got.append)
+    qtbot.waitUntil(lambda: len(got) == 1, timeout=5000)
+    assert got[0] == (db.principal, mine)
+    db.principal = Principal(name="管理员", role=Role.ADMIN)
+    window.ctx.runner.run(lambda wdb, _p: wdb.scalar(count), on_success=got.append)
+    qtbot.waitUntil(lambda: len(got) == 2, timeout=5000)
+    assert got[1] == everyone
+    db.principal = Principal(name="楼栋长1", role=Role.BUILDING_HEAD, building_ids=frozenset({first}))
     window.tabs.setCurrentWidget(window.findChild(QWidget, "placesTab"))
     places = window.findChild(QWidget, "placesTab")
     qtbot.waitUntil(lambda: bool(places._items), timeout=5000)
