@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -70,6 +71,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except KnownError as exc:
         print(f"错误：{exc}", file=sys.stderr)
+        return 2
+    except sqlite3.DatabaseError as exc:
+        # A damaged page or a read-only file met in the middle of a command: the clerk gets what
+        # happened and the way back, not a traceback.
+        from app.models.db import describe_sqlite_error
+
+        print(f"错误：{describe_sqlite_error(exc, resolve_db(args))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("已中断，未作改动。", file=sys.stderr)

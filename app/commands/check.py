@@ -1,33 +1,60 @@
-"""`anju check`: verify a database file without changing it."""
+"""`anju check`: verify a database file without changing it; `--rescue-to` copies what is still readable."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
+from pathlib import Path
 
 from app.cli import add_db_argument, resolve_db
 from app.models.check import check_database
-from app.models.db import open_database
+from app.models.db import open_database, recovery_advice
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("check", help="检查数据库完整性 / check a database file")
     add_db_argument(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--rescue-to", type=Path, metavar="NEW.db",
+                   help="copy every row still readable into this new database file (the damaged file is not changed)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    db = open_database(resolve_db(args), create=False)
+    path = resolve_db(args)
+    if args.rescue_to:
+        return _rescue(path, args.rescue_to)
+    # Read-only: checking a file must never change it, whatever state it is in.
+    db = open_database(path, create=False, read_only=True)
     try:
         report = check_database(db)
     finally:
         db.close()
     if args.json:
-        print(json.dumps({"ok": report.ok, "problems": report.problems, "rows": report.rows}, ensure_ascii=False))
+        print(json.dumps({"ok": report.ok, "problems": report.problems, "rows": report.rows,
+                          "integrity_problems": report.integrity_problems,
+                          "damaged_tables": report.damaged_tables}, ensure_ascii=False))
     elif report.ok:
         print(f"数据库正常 / OK：{report.tables} 张表，{report.rows:,} 行。")
     else:
         for problem in report.problems:
             print(f"问题：{problem}")
+        if report.damaged:
+            print(recovery_advice(path))
     return 0 if report.ok else 1
+
+
+def _rescue(path: Path, target: Path) -> int:
+    from app.models.rescue import rescue_database
+
+    def show(text: str) -> None:
+        if sys.stderr.isatty():
+            print(f"\r{text}".ljust(40), end="", file=sys.stderr, flush=True)
+
+    report = rescue_database(path, target, progress=show)
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    for line in report.lines():
+        print(line)
+    return 0

@@ -49,3 +49,28 @@ def backup_to(db: Database, target: str | Path) -> Path:
     record_event(db, Action.BACKUP, {"file": target.name, "folder": str(target.parent),
                                      "bytes": target.stat().st_size})
     return target
+
+
+BACKUP_PATTERN = "*-备份-*.db"
+
+
+def backup_folders(db_path: Path) -> list[Path]:
+    """Where backups of `db_path` are looked for: beside it, where 备份数据库 puts them by default."""
+    return [db_path.parent]
+
+
+def newest_backup(db_path: Path) -> Path | None:
+    """The most recent complete backup of `db_path` the program can find, or None."""
+    found: list[tuple[float, Path]] = []
+    for folder in backup_folders(db_path):
+        try:
+            candidates = list(folder.glob(f"{db_path.stem}{BACKUP_PATTERN[1:]}")) or list(folder.glob(BACKUP_PATTERN))
+        except OSError:
+            continue
+        for p in candidates:
+            try:
+                if p.resolve() != db_path.resolve() and p.stat().st_size > 0:
+                    found.append((p.stat().st_mtime, p))
+            except OSError:
+                continue
+    return max(found)[1] if found else None

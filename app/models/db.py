@@ -11,7 +11,9 @@ Conventions every table follows (migrations rely on them):
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
+import os
 import sqlite3
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -20,7 +22,12 @@ from typing import Any
 
 from app.models import migrations
 from app.models.access import Principal
-from app.models.errors import DatabaseError, NotFoundError
+from app.models.errors import (
+    DamagedDatabaseError,
+    DatabaseError,
+    NotFoundError,
+    ReadOnlyDatabaseError,
+)
 from app.models.hlc import Hlc, tick
 from app.models.natural import natural_compare
 from app.models.scope import ScopedConnection, check_write
@@ -54,10 +61,13 @@ def _check_file(path: Path) -> None:
 class Database:
     """One connection to the office database, with the current user and the sync identity."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path, user: str) -> None:
+    def __init__(self, conn: sqlite3.Connection, path: Path, user: str, *, read_only: str | None = None) -> None:
         self.conn = conn
         self.path = path
         self.user = user
+        # Why this file was opened read-only (shown to the clerk), or None when it is writable.
+        self.read_only_reason = read_only
+        self._healthy = False
         # Who this connection acts for; the accounts layer replaces it after a login.
         self._principal = Principal(name=user)
         self._tx: Tx | None = None
@@ -113,6 +123,7 @@ class Database:
         if self._tx is not None:
             yield self._tx
             return
+        self.ensure_writable()
         from app.models import scope
 
         if mode == "apply":
@@ -121,6 +132,8 @@ class Database:
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
+            if _is_read_only_error(exc):
+                raise ReadOnlyDatabaseError(read_only_message(self.path, "文件或文件夹没有写权限")) from exc
             raise DatabaseError(f"数据库正被其他程序占用，请稍后再试。（{exc}）") from exc
         # Checks inside the transaction (a duplicate ID number, the next case number) see the
         # whole office; what may be written is checked row by row in Tx.
@@ -158,6 +171,18 @@ class Database:
             self._tx = None
             scope.open_views(self, False)
 
+    @property
+    def read_only(self) -> bool:
+        return self.read_only_reason is not None
+
+    def ensure_writable(self) -> None:
+        """Refuse a write to a read-only or damaged file before anything is written."""
+        if self.read_only_reason is not None:
+            raise ReadOnlyDatabaseError(read_only_message(self.path, self.read_only_reason))
+        if not self._healthy:
+            verify_health(self.conn, self.path)
+            self._healthy = True
+
     def _next_hlc(self) -> Hlc:
         last = self.meta("hlc")
         hlc = tick(Hlc.parse(last) if last else None)
@@ -166,6 +191,8 @@ class Database:
 
     def set_meta(self, key: str, value: str) -> None:
         """Local (never synced) settings of this database file."""
+        if self._tx is None:
+            self.ensure_writable()
         self.conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
 
     def close(self) -> None:
@@ -298,54 +325,281 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def open_database(path: str | Path, *, user: str = DEFAULT_USER, create: bool = True) -> Database:
+def open_database(
+    path: str | Path, *, user: str = DEFAULT_USER, create: bool = True, read_only: bool | None = None
+) -> Database:
     """Open (and migrate) the database at `path`.
 
-    Raises :class:`DatabaseError` for a file that is not SQLite, is corrupt, or was made by a
-    newer program; such a file is never written to.
+    ``create``: a missing file, or a 0-byte one, becomes a new empty database (the explicit
+    create flows: demo, a first sync, the GUI's new database). Otherwise only an existing Anju
+    database is opened. ``read_only``: None opens for writing when the file, its folder and its
+    disk are writable and read-only otherwise; True always read-only (``anju check``); False
+    refuses a file that cannot be written.
+
+    Raises :class:`DatabaseError` for a file that is not an Anju database, is corrupt, or was
+    made by a newer program; such a file is never written to.
     """
     path = Path(path)
     _check_file(path)
-    if not path.exists() and not create:
+    exists = path.exists()
+    if not exists and (not create or read_only):
         raise DatabaseError(f"数据库文件“{path}”不存在。")
-    if not path.parent.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        conn = sqlite3.connect(
-            str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000, factory=ScopedConnection
+    if exists and not create and path.stat().st_size == 0:
+        raise DatabaseError(
+            f"“{path}”是一个空文件（0 字节），不是安居台账的数据库。文件未作任何改动。"
+            "请检查路径是否正确，或用备份恢复。"
         )
-    except sqlite3.Error as exc:
-        raise DatabaseError(f"无法打开数据库文件“{path}”：{exc}") from exc
+    reason = read_only_reason(path) if read_only is not True else None
+    if read_only is False and reason:
+        raise ReadOnlyDatabaseError(read_only_message(path, reason))
+    if read_only is True:
+        return _open_read_only(path, user, "以只读方式打开")
+    if reason is None:
+        if not path.parent.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            return _open_writable(path, user, create)
+        except _CannotWrite as exc:
+            # Network shares and ACLs can refuse writes that os.access() allowed.
+            if read_only is False:
+                raise ReadOnlyDatabaseError(read_only_message(path, "文件或文件夹没有写权限")) from exc
+            reason = "文件或文件夹没有写权限"
+    if not exists or path.stat().st_size == 0:
+        raise ReadOnlyDatabaseError(
+            f"无法在“{path.parent}”中新建数据库：{reason}。请换一个可写的文件夹。"
+        )
+    return _open_read_only(path, user, reason)
+
+
+class _CannotWrite(Exception):
+    """SQLite refused to write while opening for writing: retry read-only."""
+
+
+def _connect(target: str, *, uri: bool = False) -> sqlite3.Connection:
+    conn = sqlite3.connect(
+        target, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000, uri=uri, factory=ScopedConnection
+    )
     conn.row_factory = sqlite3.Row
     conn.create_collation("natsort", natural_compare)
+    return conn
+
+
+def _open_writable(path: Path, user: str, create: bool) -> Database:
     try:
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        conn.execute("SELECT count(*) FROM sqlite_schema").fetchone()
-        if version > migrations.latest_version():
-            raise DatabaseError(
-                f"数据库“{path.name}”由较新版本的安居台账创建（数据结构第 {version} 版），"
-                f"本程序只支持到第 {migrations.latest_version()} 版。请先升级程序；文件未作任何改动。"
-            )
+        conn = _connect(str(path))
+    except sqlite3.Error as exc:
+        raise DatabaseError(f"无法打开数据库文件“{path}”：{exc}") from exc
+    try:
+        version = _identify(conn, path, create)
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        needs_write = (
+            version < migrations.latest_version()
+            or conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal"
+            or conn.execute("SELECT 1 FROM sqlite_schema WHERE name = 'meta'").fetchone() is None
+            or conn.execute("SELECT 1 FROM meta WHERE key = 'site_id'").fetchone() is None
+        )
+        if needs_write:
+            # Never write (not even the journal mode in the header) into a file that fails the check.
+            verify_health(conn, path)
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA foreign_keys = ON")
         if version < migrations.latest_version():
             migrations.migrate(conn)
         _ensure_site_id(conn)
-        _refresh_planner_stats(conn)
+        _refresh_planner_stats(conn, path)
+    except sqlite3.OperationalError as exc:
+        conn.close()
+        if _is_read_only_error(exc):
+            raise _CannotWrite() from exc
+        raise describe_sqlite_error(exc, path) from exc
     except sqlite3.DatabaseError as exc:
         conn.close()
-        raise DatabaseError(
-            f"数据库文件“{path}”已损坏或不是安居台账的数据库（{exc}）。文件未作任何改动，请用备份恢复。"
-        ) from exc
+        raise describe_sqlite_error(exc, path) from exc
     except BaseException:
         conn.close()
         raise
     return Database(conn, path, user)
 
 
-def _refresh_planner_stats(conn: sqlite3.Connection) -> None:
+def _open_read_only(path: Path, user: str, reason: str) -> Database:
+    """Open without ever writing: ``mode=ro``, or ``immutable`` where no -wal/-shm can be made."""
+    base = path.resolve().as_uri()
+    try:
+        conn = _connect(f"{base}?mode=ro", uri=True)
+        conn.execute("SELECT count(*) FROM sqlite_schema").fetchone()
+    except sqlite3.OperationalError as exc:
+        # A WAL-mode file in a folder where SQLite may not create its -shm: only an immutable
+        # open reads it, and that ignores a -wal or -journal beside it, whose rows would vanish.
+        with contextlib.suppress(UnboundLocalError, sqlite3.Error):
+            conn.close()
+        if not _is_read_only_error(exc) and getattr(exc, "sqlite_errorname", "") != "SQLITE_CANTOPEN":
+            raise describe_sqlite_error(exc, path) from exc
+        pending = [p for p in (Path(f"{path}-wal"), Path(f"{path}-journal")) if p.exists() and p.stat().st_size]
+        if pending:
+            raise ReadOnlyDatabaseError(
+                f"数据库“{path}”旁边有尚未并入的日志文件“{pending[0].name}”（上次没有正常关闭），"
+                f"而{reason}，本程序无法在只读的情况下完整读出。请把“{path.name}”和“{pending[0].name}”"
+                "一起复制到可写的文件夹，再打开复制后的文件。"
+            ) from exc
+        try:
+            conn = _connect(f"{base}?immutable=1", uri=True)
+        except sqlite3.Error as exc2:
+            raise describe_sqlite_error(exc2, path) from exc2
+    except sqlite3.DatabaseError as exc:
+        with contextlib.suppress(UnboundLocalError, sqlite3.Error):
+            conn.close()
+        raise describe_sqlite_error(exc, path) from exc
+    try:
+        version = _identify(conn, path, create=False)
+        if version < migrations.latest_version():
+            raise ReadOnlyDatabaseError(
+                f"数据库“{path.name}”是旧版程序的数据（数据结构第 {version} 版），需要先升级才能打开，"
+                f"但{reason}，无法升级。请把它复制到可写的文件夹再打开（程序会自动升级），"
+                "或请管理员给这个文件和所在文件夹写权限。文件未作任何改动。"
+            )
+        conn.execute("PRAGMA foreign_keys = ON")
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise describe_sqlite_error(exc, path) from exc
+    except BaseException:
+        conn.close()
+        raise
+    return Database(conn, path, user, read_only=reason)
+
+
+def _identify(conn: sqlite3.Connection, path: Path, create: bool) -> int:
+    """The file's schema version, after making sure it is an Anju database (or may become one)."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_schema WHERE type = 'table'")}
+    if version == 0 and not tables:
+        if not create:
+            raise DatabaseError(
+                f"“{path}”是一个空的数据库文件，不含安居台账的数据。文件未作任何改动。请检查路径是否正确，或用备份恢复。"
+            )
+        return version
+    if version == 0 or not {"meta", "change_log"} <= tables:
+        raise DatabaseError(
+            f"“{path}”是其他程序的 SQLite 数据库，不是安居台账的数据库。文件未作任何改动。"
+        )
+    if version > migrations.latest_version():
+        raise DatabaseError(
+            f"数据库“{path.name}”由较新版本的安居台账创建（数据结构第 {version} 版），"
+            f"本程序只支持到第 {migrations.latest_version()} 版。请先升级程序；文件未作任何改动。"
+        )
+    return version
+
+
+def read_only_reason(path: Path) -> str | None:
+    """Why `path` (or the new file it would be) cannot be written; None when it can."""
+    folder = path.parent if path.parent.exists() else _existing_parent(path)
+    try:
+        if os.statvfs(folder).f_flag & os.ST_RDONLY:
+            return "所在的磁盘或 U 盘是只读的（光盘、写保护的 U 盘或只读的共享文件夹）"
+    except (AttributeError, OSError):
+        pass  # no statvfs on Windows: the access checks below still tell
+    if path.exists() and not os.access(path, os.W_OK):
+        return "文件是只读的"
+    if not os.access(folder, os.W_OK):
+        return "所在的文件夹不允许写入"
+    return None
+
+
+def _existing_parent(path: Path) -> Path:
+    for parent in path.parents:
+        if parent.exists():
+            return parent
+    return Path.cwd()
+
+
+def read_only_message(path: Path, reason: str) -> str:
+    return (
+        f"数据库文件“{path}”只能查看，不能修改（{reason}）。要修改数据，请把这个文件复制到可写的文件夹"
+        "（例如本机的“文档”文件夹）后打开复制的文件，或请管理员给这个文件和所在文件夹写权限。"
+    )
+
+
+_READ_ONLY_CODES = {8}  # SQLITE_READONLY and its extended codes (READONLY_DIRECTORY, _CANTINIT…)
+_CORRUPT_CODES = {11, 26}  # SQLITE_CORRUPT, SQLITE_NOTADB
+
+
+def _is_read_only_error(exc: sqlite3.Error) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in _READ_ONLY_CODES
+
+
+def is_damage_error(exc: BaseException) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in _CORRUPT_CODES
+    text = str(exc)
+    return isinstance(exc, sqlite3.DatabaseError) and ("malformed" in text or "not a database" in text)
+
+
+def describe_sqlite_error(exc: BaseException, path: Path, *, read_only: str | None = None) -> DatabaseError:
+    """A clerk's message for a SQLite failure on the file at `path`."""
+    if is_damage_error(exc):
+        return DamagedDatabaseError(damaged_message(path, str(exc)))
+    if _is_read_only_error(exc):
+        return ReadOnlyDatabaseError(read_only_message(path, read_only or "文件或文件夹没有写权限"))
+    if getattr(exc, "sqlite_errorname", "") in ("SQLITE_BUSY", "SQLITE_LOCKED"):
+        return DatabaseError(f"数据库“{path}”正被其他程序占用，请稍后再试。")
+    return DatabaseError(f"无法使用数据库文件“{path}”：{exc}")
+
+
+def damaged_message(path: Path, detail: str) -> str:
+    """What is wrong and the two ways back: the newest backup, and a rescue copy."""
+    return f"数据库文件“{path}”已损坏（{detail}）。为免损坏扩大，本程序不会再写入这个文件。{recovery_advice(path)}"
+
+
+def recovery_advice(path: Path) -> str:
+    from app.models.backup import newest_backup
+
+    backup = newest_backup(path)
+    if backup is not None:
+        when = dt.datetime.fromtimestamp(backup.stat().st_mtime).strftime("%Y-%m-%d %H:%M")
+        first = f"① 用最新的备份恢复：“{backup}”（{when}）；"
+    else:
+        first = f"① 用最新的备份恢复（“{path.resolve().parent}”中没有找到备份，请找 U 盘或其他电脑上的备份）；"
+    return f"恢复办法：{first}② 把仍能读出的数据抢救到一个新文件：anju check --db \"{path}\" --rescue-to 新文件.db"
+
+
+# Files (device, inode, path) that passed the check in this process: each is checked once, before the
+# first write, because a check reads the whole file (about a second at 100,000 residents).
+_HEALTHY: set[tuple[int, int, str]] = set()
+_DAMAGED: dict[tuple[int, int, str], str] = {}
+
+
+def verify_health(conn: sqlite3.Connection, path: Path) -> None:
+    """Refuse to write into a damaged file: ``PRAGMA quick_check`` once per file and process."""
+    try:
+        st = path.stat()
+    except OSError:
+        return
+    key = (st.st_dev, st.st_ino, str(path.resolve()))
+    if key in _HEALTHY:
+        return
+    if key in _DAMAGED:
+        raise DamagedDatabaseError(_DAMAGED[key])
+    if st.st_size == 0:
+        _HEALTHY.add(key)
+        return
+    try:
+        found = [
+            line for (text,) in conn.execute("PRAGMA quick_check(5)").fetchall()
+            for line in str(text).splitlines() if line and not line.startswith("*** in database")
+        ] or ["ok"]
+    except sqlite3.DatabaseError as exc:
+        if not is_damage_error(exc):
+            raise
+        found = [str(exc)]
+    if found != ["ok"]:
+        _DAMAGED[key] = damaged_message(path, "；".join(found[:2]))
+        raise DamagedDatabaseError(_DAMAGED[key])
+    _HEALTHY.add(key)
+
+
+def _refresh_planner_stats(conn: sqlite3.Connection, path: Path) -> None:
     """Keep SQLite's planner statistics roughly current.
 
     Without them SQLite may pick a low-selectivity index (e.g. on ``deleted``) and turn a 1 ms
@@ -362,10 +616,11 @@ def _refresh_planner_stats(conn: sqlite3.Connection) -> None:
                 return
         elif people < 100:
             return
+        verify_health(conn, path)
         conn.execute("PRAGMA analysis_limit = 1000")
         conn.execute("ANALYZE")
-    except sqlite3.OperationalError:
-        pass  # read-only or busy file: statistics are an optimisation only
+    except (sqlite3.OperationalError, DamagedDatabaseError):
+        pass  # read-only, busy or damaged file: statistics are an optimisation only
 
 
 def _ensure_site_id(conn: sqlite3.Connection) -> None:
@@ -417,7 +672,8 @@ def synced_tables(conn: sqlite3.Connection) -> list[str]:
     names = [
         r[0]
         for r in conn.execute(
-            "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+            "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+            "AND sql NOT LIKE 'CREATE VIRTUAL%' ORDER BY name"
         )
     ]
     out = []

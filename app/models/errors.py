@@ -16,6 +16,14 @@ class DatabaseError(KnownError):
     """The database file cannot be opened or used (not SQLite, corrupt, too new, locked)."""
 
 
+class ReadOnlyDatabaseError(DatabaseError):
+    """A write was asked of a database opened read-only (file, folder or disk not writable)."""
+
+
+class DamagedDatabaseError(DatabaseError):
+    """The database file failed SQLite's checks; nothing more is written to it."""
+
+
 class ValidationError(KnownError):
     """A value a clerk entered is not acceptable; ``field`` names the form field."""
 

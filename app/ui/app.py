@@ -65,13 +65,14 @@ _IMPORTED = time.perf_counter()
 
 
 def build_window(db_path: str | Path, *, demo: bool = False, user: str | None = None,
-                 principal: Principal | None = None) -> MainWindow:
+                 principal: Principal | None = None, read_only: bool | None = None) -> MainWindow:
     """Open the database and build the main window on it (also used by tests and the bench).
 
     ``principal``: who is logged in; the UI connection and the worker's both act for them.
+    ``read_only`` as for :func:`open_database`: None opens read-only only when the file cannot be written.
     """
-    db = open_database(db_path, **({"user": user} if user else {}))
-    runner = OpRunner(db.path, db.user)
+    db = open_database(db_path, read_only=read_only, **({"user": user} if user else {}))
+    runner = OpRunner(db.path, db.user, read_only=db.read_only)
     if principal is not None:
         db.principal = principal
     runner.principal_of = lambda: db.principal  # the worker follows every login and switch of user
@@ -122,13 +123,26 @@ def _generate_demo(path: Path, app: QApplication) -> bool:
 
 
 def _needs_demo(path: Path) -> bool:
-    if not path.exists():
+    if not path.exists() or path.stat().st_size == 0:
         return True
-    db = open_database(path)
+    db = open_database(path, create=False)
     try:
         return not db.scalar("SELECT count(*) FROM household")
     finally:
         db.close()
+
+
+def _confirm_new_in_empty_file(path: Path) -> bool:
+    """A 0-byte file becomes a new database only when the clerk says so (it may be a damaged copy)."""
+    answer = QMessageBox.question(
+        None,
+        "空的数据库文件",
+        f"“{path}”是一个空文件（0 字节）。\n\n如果这是原来的数据库，说明它已损坏，请用备份恢复，不要在这里新建。"
+        "\n\n要在这个文件里新建一个空的安居台账数据库吗？",
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+        QMessageBox.StandardButton.No,
+    )
+    return answer == QMessageBox.StandardButton.Yes
 
 
 def run_gui(args: argparse.Namespace) -> int:
@@ -141,6 +155,8 @@ def run_gui(args: argparse.Namespace) -> int:
     demo = bool(getattr(args, "demo", False)) or path.name == "demo.db"
     try:
         if demo and _needs_demo(path) and not _generate_demo(path, app):
+            return 1
+        if not demo and path.exists() and path.stat().st_size == 0 and not _confirm_new_in_empty_file(path):
             return 1
         window = build_window(path, demo=demo, user=getattr(args, "user", None))
     except KnownError as exc:

@@ -9,4 +9,5 @@ EXTENSIONS: list[str] = [
     "app.ui.excel_menu",
     "app.ui.sync_menu",
     "app.ui.audit_viewer",
+    "app.ui.read_only",
 ]

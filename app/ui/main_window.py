@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import importlib
 
@@ -12,6 +13,7 @@ from PySide6.QtWidgets import QApplication, QDialog, QLabel, QMainWindow, QMessa
 
 from app import __version__
 from app.models import settings
+from app.models.errors import DatabaseError
 from app.ui import events as ev
 from app.ui.context import AppContext
 from app.ui.extensions import EXTENSIONS
@@ -240,9 +242,11 @@ class MainWindow(QMainWindow):
             if answer != QMessageBox.StandardButton.Yes:
                 event.ignore()
                 return
-        if not self.ctx.db.closed:
-            self.ctx.db.set_meta("ui_geometry", bytes(self.saveGeometry().toHex()).decode())
-            self.ctx.db.set_meta("ui_last_tab", str(self.tabs.currentIndex()))
+        if not self.ctx.db.closed and not self.ctx.db.read_only:
+            # Window state is a convenience: a file found damaged meanwhile is not written for it.
+            with contextlib.suppress(DatabaseError):
+                self.ctx.db.set_meta("ui_geometry", bytes(self.saveGeometry().toHex()).decode())
+                self.ctx.db.set_meta("ui_last_tab", str(self.tabs.currentIndex()))
         super().closeEvent(event)
 
     def shutdown(self) -> None:

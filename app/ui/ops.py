@@ -86,7 +86,7 @@ class OpRunner(QObject):
 
     _closed = False
 
-    def __init__(self, db_path: str | Path, user: str, parent: QObject | None = None) -> None:
+    def __init__(self, db_path: str | Path, user: str, parent: QObject | None = None, *, read_only: bool = False) -> None:
         super().__init__(parent)
         self.db_path = Path(db_path)
         self.user = user
@@ -95,6 +95,7 @@ class OpRunner(QObject):
         # then runs the same scoped queries as the UI thread.
         self.principal: Principal | None = None
         self.principal_of: Callable[[], Principal] | None = None
+        self.read_only = read_only  # the worker opens the file as the window did
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
         self._pool.setExpiryTimeout(-1)  # keep the one thread (and its connection) alive
@@ -113,7 +114,7 @@ class OpRunner(QObject):
         ident = threading.get_ident()
         db = self._connections.get(ident)
         if db is None:
-            db = open_database(self.db_path, user=self.user)
+            db = open_database(self.db_path, user=self.user, create=False, read_only=True if self.read_only else None)
             self._connections[ident] = db
         db.user = self.user
         principal = self.principal_of() if self.principal_of is not None else self.principal
