@@ -26,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     if args.rescue_to:
         return _rescue(path, args.rescue_to)
     # Read-only: checking a file must never change it, whatever state it is in.
-    db = open_database(path, create=False, read_only=True)
+    db = open_database(path, create=False, read_only=True, old_ok=True)
     try:
         report = check_database(db)
     finally:

@@ -326,7 +326,8 @@ def _q(name: str) -> str:
 
 
 def open_database(
-    path: str | Path, *, user: str = DEFAULT_USER, create: bool = True, read_only: bool | None = None
+    path: str | Path, *, user: str = DEFAULT_USER, create: bool = True, read_only: bool | None = None,
+    old_ok: bool = False,
 ) -> Database:
     """Open (and migrate) the database at `path`.
 
@@ -334,7 +335,8 @@ def open_database(
     create flows: demo, a first sync, the GUI's new database). Otherwise only an existing Anju
     database is opened. ``read_only``: None opens for writing when the file, its folder and its
     disk are writable and read-only otherwise; True always read-only (``anju check``); False
-    refuses a file that cannot be written.
+    refuses a file that cannot be written. ``old_ok``: a read-only open of a file an older
+    program made is allowed as it is (check and rescue read it; nothing else should).
 
     Raises :class:`DatabaseError` for a file that is not an Anju database, is corrupt, or was
     made by a newer program; such a file is never written to.
@@ -353,7 +355,7 @@ def open_database(
     if read_only is False and reason:
         raise ReadOnlyDatabaseError(read_only_message(path, reason))
     if read_only is True:
-        return _open_read_only(path, user, "以只读方式打开")
+        return _open_read_only(path, user, "按只读方式打开", old_ok=old_ok)
     if reason is None:
         if not path.parent.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -422,7 +424,7 @@ def _open_writable(path: Path, user: str, create: bool) -> Database:
     return Database(conn, path, user)
 
 
-def _open_read_only(path: Path, user: str, reason: str) -> Database:
+def _open_read_only(path: Path, user: str, reason: str, *, old_ok: bool = False) -> Database:
     """Open without ever writing: ``mode=ro``, or ``immutable`` where no -wal/-shm can be made."""
     base = path.resolve().as_uri()
     try:
@@ -452,7 +454,7 @@ def _open_read_only(path: Path, user: str, reason: str) -> Database:
         raise describe_sqlite_error(exc, path) from exc
     try:
         version = _identify(conn, path, create=False)
-        if version < migrations.latest_version():
+        if version < migrations.latest_version() and not old_ok:
             raise ReadOnlyDatabaseError(
                 f"数据库“{path.name}”是旧版程序的数据（数据结构第 {version} 版），需要先升级才能打开，"
                 f"但{reason}，无法升级。请把它复制到可写的文件夹再打开（程序会自动升级），"

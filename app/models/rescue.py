@@ -74,7 +74,7 @@ def rescue_database(
         raise KnownError(f"“{target}”已经存在。抢救只写入新文件，请换一个文件名。")
     if source.resolve() == target.resolve():
         raise KnownError("抢救的目标不能是损坏的文件本身。")
-    src = open_database(source, create=False, read_only=True)
+    src = open_database(source, create=False, read_only=True, old_ok=True)
     tmp = target.with_name(target.name + ".part")
     for p in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm"), Path(f"{tmp}-journal")):
         p.unlink(missing_ok=True)

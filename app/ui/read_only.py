@@ -12,7 +12,16 @@ import threading
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QAction, QShortcut
-from PySide6.QtWidgets import QAbstractButton, QLabel, QMainWindow, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QApplication,
+    QDialog,
+    QDialogButtonBox,
+    QLabel,
+    QMainWindow,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.models.db import open_database, verify_health
 from app.models.errors import DamagedDatabaseError, KnownError
@@ -36,6 +45,15 @@ OBJECT_NAMES = (
     "placeRoleButton", "visitEntryButton", "riskColourButton",
 )
 EDIT_KEYS = ("F2", "Ctrl+N", "Del")
+# In dialogs opened from a locked window (to look at a record): the buttons and keys that save.
+DIALOG_BUTTONS = (
+    "householdSaveButton", "householdMoveButton", "householdRestoreButton", "personSaveButton",
+    "visitSave", "visitToMediation", "visitDelete",
+)
+DIALOG_SAVE_KEYS = ("Ctrl+S", "Ctrl+Return", "Ctrl+Enter")
+
+SAVE_BUTTONS = (QDialogButtonBox.StandardButton.Save, QDialogButtonBox.StandardButton.Ok,
+                QDialogButtonBox.StandardButton.Apply, QDialogButtonBox.StandardButton.Yes)
 
 READ_ONLY_STYLE = "background: #fff3cd; color: #5c4400; border-bottom: 1px solid #e0c060; padding: 6px 10px;"
 DAMAGED_STYLE = "background: #f8d7da; color: #6b1a20; border-bottom: 1px solid #d08088; padding: 6px 10px;"
@@ -48,6 +66,29 @@ class _KeepDisabled(QObject):
         if event.type() == QEvent.Type.EnabledChange and isinstance(watched, QWidget) and watched.isEnabled():
             watched.setEnabled(False)
         return False
+
+
+class _LockDialogs(QObject):
+    """Dialogs still open for reading (a household, a person); their save buttons and keys are off."""
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        # Only the program's own dialogs: a message box's OK must stay usable.
+        if event.type() == QEvent.Type.Show and isinstance(watched, QDialog) and type(watched).__module__.startswith("app."):
+            lock_dialog(watched)
+        return False
+
+
+def lock_dialog(dialog: QDialog) -> None:
+    buttons = [b for name in DIALOG_BUTTONS for b in dialog.findChildren(QAbstractButton, name)]
+    for box in dialog.findChildren(QDialogButtonBox):
+        buttons.extend(b for b in box.buttons() if box.standardButton(b) in SAVE_BUTTONS)
+    for button in buttons:
+        button.setEnabled(False)
+        button.setToolTip("数据库不能修改（见主窗口上方的提示）")
+        button.installEventFilter(_KeepDisabled(button))
+    for shortcut in dialog.findChildren(QShortcut):
+        if shortcut.key().toString() in DIALOG_SAVE_KEYS:
+            shortcut.setEnabled(False)
 
 
 class _HealthBridge(QObject):
@@ -94,6 +135,9 @@ def lock(window: QMainWindow, text: str, style: str) -> None:
     for shortcut in window.findChildren(QShortcut):
         if shortcut.key().toString() in EDIT_KEYS:
             shortcut.setEnabled(False)
+    if getattr(window, "dialog_lock", None) is None:
+        window.dialog_lock = _LockDialogs(window)
+        QApplication.instance().installEventFilter(window.dialog_lock)
 
 
 def edit_widgets(window: QMainWindow) -> list[QWidget]:

@@ -113,3 +113,21 @@ def test_damaged_file_found_after_opening_locks_the_window(qtbot, demo_db_path):
     finally:
         window.shutdown()
     assert _digest(demo_db_path) == before
+
+
+def test_a_household_opened_for_reading_cannot_be_saved(qtbot, read_only_window, monkeypatch):
+    from app.ui.household_dialog import HouseholdDialog
+
+    opened = []
+    monkeypatch.setattr(HouseholdDialog, "run", classmethod(lambda cls, d: (opened.append(d), d.show())))
+    registry = read_only_window.tab("registryTab")
+    qtbot.waitUntil(lambda: registry.table.model().rowCount() > 0)
+    registry.table.selectRow(0)
+    registry.open_current()
+    dialog = opened[0]
+    qtbot.waitExposed(dialog)
+    save = dialog.findChild(QPushButton, "householdSaveButton")
+    assert not save.isEnabled()
+    save.setEnabled(True)  # editing a field enables Save in the dialog; it stays off
+    assert not save.isEnabled()
+    dialog.close()
