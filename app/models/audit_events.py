@@ -123,12 +123,16 @@ def record_event(
     user: str | None = None,
     at: dt.datetime | None = None,
 ) -> int:
-    """Append one entry (in the caller's transaction if one is open); returns its id.
+    """Append one entry (in the caller's transaction if one is open); returns its id (0: not written).
 
     ``detail`` is text or a mapping (stored as JSON). It must never hold a password or its
     hash, nor an unmasked ID number. ``user`` defaults to the connection's user; a failed login
     passes the name that was tried.
     """
+    if not db.can_write():
+        # A read-only or damaged file is never written, not even for this log: reading, printing
+        # and exporting it must still work (and the file itself cannot change meanwhile).
+        return 0
     if isinstance(detail, Mapping):
         detail_text: str | None = json.dumps(dict(detail), ensure_ascii=False, sort_keys=True, default=str)
     else:

@@ -183,6 +183,14 @@ class Database:
             verify_health(self.conn, self.path)
             self._healthy = True
 
+    def can_write(self) -> bool:
+        """Whether a write would be let through (False for a read-only or a damaged file)."""
+        try:
+            self.ensure_writable()
+        except (ReadOnlyDatabaseError, DamagedDatabaseError):
+            return False
+        return True
+
     def _next_hlc(self) -> Hlc:
         last = self.meta("hlc")
         hlc = tick(Hlc.parse(last) if last else None)
