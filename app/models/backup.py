@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import glob
 import os
 import sqlite3
 from pathlib import Path
@@ -64,7 +65,8 @@ def newest_backup(db_path: Path) -> Path | None:
     found: list[tuple[float, Path]] = []
     for folder in backup_folders(db_path):
         try:
-            candidates = list(folder.glob(f"{db_path.stem}{BACKUP_PATTERN[1:]}")) or list(folder.glob(BACKUP_PATTERN))
+            # Only this file's backups (名字-备份-时间.db): another database's backup is no way back.
+            candidates = list(folder.glob(f"{glob.escape(db_path.stem)}{BACKUP_PATTERN[1:]}"))
         except OSError:
             continue
         for p in candidates:

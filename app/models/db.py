@@ -14,7 +14,9 @@ import contextlib
 import datetime as dt
 import json
 import os
+import shutil
 import sqlite3
+import tempfile
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -207,8 +209,12 @@ class Database:
         with contextlib.suppress(sqlite3.Error):
             self.conn.close()
         self.closed = True
+        if self.snapshot_dir is not None:
+            shutil.rmtree(self.snapshot_dir, ignore_errors=True)
 
     closed = False
+    # A private copy read instead of a read-only file with a pending -wal; removed on close.
+    snapshot_dir: Path | None = None
 
     def __enter__(self) -> Database:
         return self
@@ -435,6 +441,7 @@ def _open_writable(path: Path, user: str, create: bool) -> Database:
 def _open_read_only(path: Path, user: str, reason: str, *, old_ok: bool = False) -> Database:
     """Open without ever writing: ``mode=ro``, or ``immutable`` where no -wal/-shm can be made."""
     base = path.resolve().as_uri()
+    snapshot: Path | None = None
     try:
         conn = _connect(f"{base}?mode=ro", uri=True)
         conn.execute("SELECT count(*) FROM sqlite_schema").fetchone()
@@ -446,15 +453,25 @@ def _open_read_only(path: Path, user: str, reason: str, *, old_ok: bool = False)
         if not _is_read_only_error(exc) and getattr(exc, "sqlite_errorname", "") != "SQLITE_CANTOPEN":
             raise describe_sqlite_error(exc, path) from exc
         pending = [p for p in (Path(f"{path}-wal"), Path(f"{path}-journal")) if p.exists() and p.stat().st_size]
-        if pending:
+        try:
+            if pending and pending[0].name.endswith("-wal"):
+                # Rows still in the -wal: read a private copy of the file and its -wal instead.
+                snapshot = _snapshot(path, pending[0])
+                conn = _connect(f"{(snapshot / path.name).as_uri()}?mode=ro", uri=True)
+                conn.execute("SELECT count(*) FROM sqlite_schema").fetchone()
+            elif pending:
+                raise OSError("a rollback journal needs write access to be undone")
+            else:
+                conn = _connect(f"{base}?immutable=1", uri=True)
+        except OSError as exc2:
             raise ReadOnlyDatabaseError(
                 f"数据库“{path}”旁边有尚未并入的日志文件“{pending[0].name}”（上次没有正常关闭），"
                 f"而{reason}，本程序无法在只读的情况下完整读出。请把“{path.name}”和“{pending[0].name}”"
                 "一起复制到可写的文件夹，再打开复制后的文件。"
-            ) from exc
-        try:
-            conn = _connect(f"{base}?immutable=1", uri=True)
+            ) from exc2
         except sqlite3.Error as exc2:
+            if snapshot is not None:
+                shutil.rmtree(snapshot, ignore_errors=True)
             raise describe_sqlite_error(exc2, path) from exc2
     except sqlite3.DatabaseError as exc:
         with contextlib.suppress(UnboundLocalError, sqlite3.Error):
@@ -469,13 +486,28 @@ def _open_read_only(path: Path, user: str, reason: str, *, old_ok: bool = False)
                 "或请管理员给这个文件和所在文件夹写权限。文件未作任何改动。"
             )
         conn.execute("PRAGMA foreign_keys = ON")
-    except sqlite3.DatabaseError as exc:
+    except BaseException as exc:
         conn.close()
-        raise describe_sqlite_error(exc, path) from exc
-    except BaseException:
-        conn.close()
+        if snapshot is not None:
+            shutil.rmtree(snapshot, ignore_errors=True)
+        if isinstance(exc, sqlite3.DatabaseError):
+            raise describe_sqlite_error(exc, path) from exc
         raise
-    return Database(conn, path, user, read_only=reason)
+    db = Database(conn, path, user, read_only=reason)
+    db.snapshot_dir = snapshot
+    return db
+
+
+def _snapshot(path: Path, wal: Path) -> Path:
+    """A private copy of `path` and its -wal, for reading where SQLite cannot use them in place."""
+    folder = Path(tempfile.mkdtemp(prefix="anju-readonly-"))
+    try:
+        shutil.copyfile(path, folder / path.name)
+        shutil.copyfile(wal, folder / f"{path.name}-wal")
+    except OSError:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return folder
 
 
 def _identify(conn: sqlite3.Connection, path: Path, create: bool) -> int:
@@ -505,7 +537,7 @@ def read_only_reason(path: Path) -> str | None:
     folder = path.parent if path.parent.exists() else _existing_parent(path)
     try:
         if os.statvfs(folder).f_flag & os.ST_RDONLY:
-            return "所在的磁盘或 U 盘是只读的（光盘、写保护的 U 盘或只读的共享文件夹）"
+            return "所在的磁盘或 U 盘是只读的，如光盘、写保护的 U 盘或只读的共享文件夹"
     except (AttributeError, OSError):
         pass  # no statvfs on Windows: the access checks below still tell
     if path.exists() and not os.access(path, os.W_OK):
