@@ -10,13 +10,29 @@ from pathlib import Path
 from app.cli import add_db_argument, resolve_db
 from app.commands.sync_export import read_passphrase
 from app.models.db import open_database
+from app.models.sync import MASS_DELETE_RECORDS, MASS_DELETE_SHARE
+
+# Exit codes: every new file applied; some applied and some refused; none applied because every
+# new file was refused (a database or folder problem exits 2, like every other command).
+EXIT_OK = 0
+EXIT_REFUSED = 1
+EXIT_PARTLY = 3
+EPILOG = (
+    "exit codes / 退出码: 0 = every new bundle applied (全部导入); 3 = partly: some bundles applied, some "
+    "refused (部分导入：见“未导入”一节); 1 = bundles refused and nothing applied (全部未导入); "
+    "2 = error, nothing changed (出错，未作改动). Each refused file is named with its reason; nothing of a "
+    "refused file is applied."
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("sync-import", help="从U盘导入同步文件 / apply the sync bundles in a folder")
+    p = sub.add_parser("sync-import", help="从U盘导入同步文件 / apply the sync bundles in a folder", epilog=EPILOG)
     add_db_argument(p)
     p.add_argument("--from", dest="source", type=Path, required=True, help="folder on the USB stick")
     p.add_argument("--passphrase-file", type=Path, required=True, help="file holding the office sync passphrase")
+    p.add_argument("--allow-mass-delete", action="store_true",
+                   help=f"apply bundles deleting more than {MASS_DELETE_RECORDS} records or "
+                        f"{MASS_DELETE_SHARE:.0%} of the residents (refused without it)")
     p.add_argument("--json", action="store_true", help="last line: one JSON object")
     p.set_defaults(func=run)
 
@@ -34,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
             p.unlink(missing_ok=True)
     db = open_database(target)
     try:
-        report = import_from_folder(db, args.source, phrase)
+        report = import_from_folder(db, args.source, phrase, allow_mass_delete=args.allow_mass_delete)
     finally:
         db.close()
     if joining:
@@ -49,4 +65,4 @@ def run(args: argparse.Namespace) -> int:
         print(line)
     if args.json:
         print(json.dumps(report.to_json()))
-    return 1 if report.rejected else 0
+    return {"ok": EXIT_OK, "partly": EXIT_PARTLY}.get(report.outcome, EXIT_REFUSED)

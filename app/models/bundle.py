@@ -33,6 +33,8 @@ SCRYPT_P = 1
 # A crafted header must not make us spend minutes or gigabytes deriving a key.
 MAX_SCRYPT_N = 2**20
 MAX_HEADER_BYTES = 1 << 20
+# A whole community of 100,000 residents is a few hundred MB of ops; a body inflating past this is a bomb.
+MAX_BODY_BYTES = 1 << 30
 _PREFIX = len(MAGIC) + 4
 
 
@@ -55,8 +57,21 @@ class Bundle:
         return self.header["bundle_id"]
 
 
+# Every file on the stick is authenticated at every sync, including those applied long ago. A PC
+# writes all its bundles under one salt, so the stick costs one key derivation per PC, not per file.
+_KEYS: dict[tuple[bytes, bytes, int, int, int], bytes] = {}
+_KEY_CACHE_SIZE = 64
+
+
 def derive_key(passphrase: str, salt: bytes, n: int = DEFAULT_SCRYPT_N, r: int = SCRYPT_R, p: int = SCRYPT_P) -> bytes:
-    return Scrypt(salt=salt, length=32, n=n, r=r, p=p).derive(passphrase.encode("utf-8"))
+    cache_key = (hashlib.sha256(passphrase.encode("utf-8")).digest(), salt, n, r, p)
+    key = _KEYS.get(cache_key)
+    if key is None:
+        key = Scrypt(salt=salt, length=32, n=n, r=r, p=p).derive(passphrase.encode("utf-8"))
+        if len(_KEYS) >= _KEY_CACHE_SIZE:
+            _KEYS.pop(next(iter(_KEYS)))
+        _KEYS[cache_key] = key
+    return key
 
 
 def _key_check(key: bytes) -> str:
@@ -70,15 +85,19 @@ def bundle_name(community: str, sender: str) -> str:
 
 
 def write_bundle(
-    folder: Path, header: dict[str, Any], body: dict[str, Any], passphrase: str, *, scrypt_n: int = DEFAULT_SCRYPT_N
+    folder: Path, header: dict[str, Any], body: dict[str, Any], passphrase: str, *, scrypt_n: int = DEFAULT_SCRYPT_N,
+    salt: bytes | None = None,
 ) -> Path:
-    """Write a new bundle file in `folder`: temporary name, fsync, rename, read back and verify."""
+    """Write a new bundle file in `folder`: temporary name, fsync, rename, read back and verify.
+
+    `salt` (16 bytes, the writing PC's own) lets readers derive this PC's key once for all its files.
+    """
     if not passphrase:
         raise BundleError("同步口令不能为空。")
     folder = Path(folder)
     if not folder.is_dir():
         raise BundleError(f"找不到文件夹“{folder}”（U盘是否已插好？）。")
-    salt = os.urandom(16)
+    salt = salt if salt is not None and len(salt) >= 8 else os.urandom(16)
     nonce = os.urandom(12)
     key = derive_key(passphrase, salt, scrypt_n)
     plain = zlib.compress(json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8"), 1)
@@ -110,7 +129,7 @@ def write_bundle(
     except OSError as exc:
         raise BundleError(f"写入U盘失败：{exc}。请检查U盘是否已满或被拔出，然后重试。") from exc
     # Read back from the stick: a bad stick or a write cache that lied shows up now, not at the other PC.
-    check = read_bundle(final, passphrase)
+    check = read_bundle(final, passphrase, parse_body=False)
     if check.header.get("bundle_id") != header.get("bundle_id"):
         raise BundleError(f"写入U盘后读回校验失败：“{final.name}”。请换一个U盘重试。")
     return final
@@ -170,7 +189,7 @@ def _split(data: bytes, name: str) -> tuple[dict[str, Any], bytes, bytes]:
 
 
 def read_header(path: Path) -> dict[str, Any]:
-    """The header alone (unauthenticated: use it only to skip files, never to trust content)."""
+    """The header alone, UNAUTHENTICATED: for showing a file's details, never for deciding anything."""
     path = Path(path)
     try:
         data = path.read_bytes()
@@ -179,8 +198,12 @@ def read_header(path: Path) -> dict[str, Any]:
     return _split(data, path.name)[0]
 
 
-def read_bundle(path: Path, passphrase: str) -> Bundle:
-    """Read, authenticate (before parsing the body) and decode a bundle; raises BundleError."""
+def read_bundle(path: Path, passphrase: str, *, parse_body: bool = True) -> Bundle:
+    """Read, authenticate header and body together (the header is the cipher's associated data), decode.
+
+    Raises BundleError; nothing of the header may be trusted unless this returned. Without
+    `parse_body` the body is authenticated but not decompressed (``body`` stays None).
+    """
     path = Path(path)
     try:
         data = path.read_bytes()
@@ -188,7 +211,8 @@ def read_bundle(path: Path, passphrase: str) -> Bundle:
         raise BundleError(f"无法读取“{path.name}”：{exc}") from exc
     header, prefix, cipher = _split(data, path.name)
     if header.get("format") != FORMAT:
-        raise BundleError(f"“{path.name}”的文件格式（第 {header.get('format')} 版）本程序不认识，请升级程序。")
+        raise BundleError(f"“{path.name}”的文件格式（第 {str(header.get('format'))[:8]} 版）本程序不认识："
+                          "可能来自较新版本的安居台账（请升级本机程序），也可能文件已损坏。未导入。")
     try:
         kdf = header["kdf"]
         n, r, p = kdf["n"], kdf["r"], kdf["p"]
@@ -210,10 +234,16 @@ def read_bundle(path: Path, passphrase: str) -> Bundle:
         plain = AESGCM(key).decrypt(nonce, cipher, prefix)
     except InvalidTag as exc:
         raise BundleError(f"“{path.name}”已损坏或被改动过（校验失败），未导入。") from exc
+    if not parse_body:
+        return Bundle(path, header)
     try:
-        body = json.loads(zlib.decompress(plain).decode("utf-8"))
+        inflater = zlib.decompressobj()
+        raw = inflater.decompress(plain, MAX_BODY_BYTES)
+        if inflater.unconsumed_tail:
+            raise BundleError(f"“{path.name}”解压后超过 {MAX_BODY_BYTES >> 20} MB，不是正常的同步文件，未导入。")
+        body = json.loads(raw.decode("utf-8"))
         if not isinstance(body, dict):
             raise ValueError("body")
-    except (ValueError, zlib.error, UnicodeDecodeError) as exc:
+    except (ValueError, zlib.error, UnicodeDecodeError, RecursionError) as exc:
         raise BundleError(f"“{path.name}”内容无法解析，未导入。") from exc
     return Bundle(path, header, body)

@@ -8,24 +8,84 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QDialog,
     QDialogButtonBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
+    QListWidget,
+    QListWidgetItem,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
 from app.models.bundle import DEFAULT_SCRYPT_N
 from app.models.errors import KnownError
+from app.models.sync import Refusal
 from app.ui import events
 from app.ui.context import AppContext
+
+
+class MassDeleteDialog(QDialog):
+    """Asks the clerk whether bundles deleting many records may be applied; lists how many of what."""
+
+    def __init__(self, refusals: list[Refusal], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("massDeleteDialog")
+        self.setWindowTitle("确认大量删除")
+        self.setMinimumWidth(520)
+        text = QLabel(
+            "U盘上的同步文件要删除大量记录。删除后这些记录在所有电脑上都会被标记为已删除。"
+            "请先与写出文件的电脑核实，确实要删除时再确认。"
+        )
+        text.setWordWrap(True)
+        self.table = QTableWidget(0, 3)
+        self.table.setObjectName("massDeleteTable")
+        self.table.setAccessibleName("要删除的记录")
+        self.table.setHorizontalHeaderLabels(["同步文件", "记录类型", "删除条数"])
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        for r in refusals:
+            for label, n in (r.mass_delete or {}).items():
+                row = self.table.rowCount()
+                self.table.insertRow(row)
+                for col, value in enumerate((r.file, label, str(n))):
+                    self.table.setItem(row, col, QTableWidgetItem(value))
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        buttons = QDialogButtonBox()
+        self.confirm_button = buttons.addButton("确认删除并导入(&D)", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.confirm_button.setObjectName("massDeleteConfirm")
+        self.cancel_button = buttons.addButton("不导入(&N)", QDialogButtonBox.ButtonRole.RejectRole)
+        self.cancel_button.setObjectName("massDeleteCancel")
+        self.cancel_button.setDefault(True)  # Enter must not delete thousands of records
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(text)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(buttons)
+        self.resize(600, 320)
+
+    @classmethod
+    def ask(cls, parent: QWidget | None, refusals: list[Refusal]) -> bool:
+        return cls.show_modal(cls(refusals, parent))
+
+    @staticmethod
+    def show_modal(dialog: QDialog) -> bool:
+        """Runs the dialog modally; tests replace this to click it without a nested event loop."""
+        return dialog.exec() == QDialog.DialogCode.Accepted
 
 
 class SyncDialog(QDialog):
@@ -36,6 +96,7 @@ class SyncDialog(QDialog):
         self.ctx = ctx
         self.scrypt_n = DEFAULT_SCRYPT_N
         self.last_report = None
+        self.mass_delete_confirmed = False
         self.setObjectName("syncDialog")
         self.setWindowTitle("同步（U盘）")
         self.setMinimumWidth(560)
@@ -76,6 +137,13 @@ class SyncDialog(QDialog):
         self.report_view.setAccessibleName("同步结果")
         self.report_view.setReadOnly(True)
         self.report_view.setPlaceholderText("同步结果会显示在这里。")
+        self.refused_label = QLabel("未导入的文件：")
+        self.refused_list = QListWidget()
+        self.refused_list.setObjectName("syncRefusedList")
+        self.refused_list.setAccessibleName("未导入的文件")
+        self.refused_list.setWordWrap(True)
+        self.refused_label.setVisible(False)
+        self.refused_list.setVisible(False)
         self.start_button = QPushButton("开始同步(&S)")
         self.start_button.setObjectName("syncStartButton")
         self.start_button.setDefault(True)
@@ -93,6 +161,8 @@ class SyncDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(self.progress)
         layout.addWidget(self.report_view, 1)
+        layout.addWidget(self.refused_label)
+        layout.addWidget(self.refused_list)
         layout.addWidget(buttons)
         self.resize(620, 440)
 
@@ -101,7 +171,7 @@ class SyncDialog(QDialog):
         if folder:
             self.folder_edit.setText(folder)
 
-    def start(self) -> None:
+    def start(self, *, allow_mass_delete: set[str] | None = None) -> None:
         folder = self.folder_edit.text().strip()
         phrase = self.pass_edit.text()
         if not folder or not Path(folder).is_dir():
@@ -115,12 +185,15 @@ class SyncDialog(QDialog):
         self.start_button.setEnabled(False)
         self.progress.setRange(0, 0)
         self.report_view.setPlainText("正在同步，请不要拔出U盘……")
+        self.refused_list.clear()
         n = self.scrypt_n
+        allowed = set(allow_mass_delete or ())
+        self.mass_delete_confirmed = bool(allowed)
 
         def job(db, progress):  # noqa: ANN001, ANN202 - runs on the worker thread
             from app.models.sync import sync_with_folder
 
-            return sync_with_folder(db, folder, phrase, scrypt_n=n,
+            return sync_with_folder(db, folder, phrase, scrypt_n=n, allow_mass_delete=allowed,
                                     progress=lambda d, t, s: progress.report(d, t, s))
 
         self.ctx.runner.run(job, on_success=self._done, on_failure=self._failed, on_progress=self._progress)
@@ -135,6 +208,13 @@ class SyncDialog(QDialog):
         self.progress.setRange(0, 1)
         self.progress.setValue(1)
         head = "同步完成。" if not report.rejected else "同步完成，但有文件未能导入（见下）。"
+        self.refused_list.clear()
+        for r in report.refused:
+            item = QListWidgetItem(r.reason)
+            item.setToolTip(r.file)
+            self.refused_list.addItem(item)
+        self.refused_label.setVisible(bool(report.refused))
+        self.refused_list.setVisible(bool(report.refused))
         tail = []
         if report.conflicts or report.duplicates or report.shared_rooms:
             tail.append("请点“冲突审核”处理两台电脑同时修改的内容。")
@@ -143,6 +223,10 @@ class SyncDialog(QDialog):
         with contextlib.suppress(sqlite3.Error):  # a local convenience: never worth failing the sync over
             self.ctx.db.set_meta("sync_last_folder", self.folder_edit.text().strip())
         self.ctx.events.announce(events.ALL)
+        asking = [r for r in report.mass_delete_refused if r.bundle_id]
+        if asking and not self.mass_delete_confirmed and MassDeleteDialog.ask(self, asking):
+            # Only the files the clerk saw in the dialog are allowed; anything new on the stick is judged again.
+            self.start(allow_mass_delete={r.bundle_id for r in asking if r.bundle_id})
 
     def _failed(self, exc: BaseException) -> None:
         self.start_button.setEnabled(True)

@@ -236,7 +236,8 @@ def test_wrong_passphrase_changes_nothing(pair):
     sync.export_to_folder(a, stick, PASS, scrypt_n=N)
     before = snapshot(b)
     rep = sync.import_from_folder(b, stick, "wrong")
-    assert rep.rejected == 1 and "口令" in rep.messages[0] and snapshot(b) == before
+    # Both files on the stick (the one applied before too: nothing is skipped unauthenticated).
+    assert rep.rejected == 2 and all("口令" in m for m in rep.messages) and snapshot(b) == before
 
 
 def test_missing_bundle_waits_then_catches_up(pair):
@@ -299,7 +300,8 @@ def test_cli_json_last_line(tmp_path, capsys):
     rc = main(["sync-import", "--db", str(tmp_path / "b.db"), "--from", str(stick), "--passphrase-file", str(pw),
                "--json"])
     last = capsys.readouterr().out.strip().splitlines()[-1]
-    assert rc == 0 and json.loads(last) == {"applied": 7 + 0, "already_had": 0, "conflicts": 0, "rejected": 0}
+    assert rc == 0 and json.loads(last) == {"applied": 7 + 0, "already_had": 0, "conflicts": 0, "rejected": 0,
+                                            "outcome": "ok", "refused": []}
 
 
 def test_integrity_after_sync(pair):
