@@ -114,7 +114,7 @@ class SyncReport:
         for pc, n in sorted(self.from_pcs.items()):
             out.append(f"  来自 {pc}：{n} 条")
         for name, counts in self.mass_deleted:
-            out.append(f"“{name}”删除了 {_counts_text(counts)}（已确认后导入）。")
+            out.append(f"“{name}”删除了：{_counts_text(counts)}（已确认后导入）。")
         if self.duplicates:
             out.append(f"发现 {self.duplicates} 对可能重复登记的人员（身份证号相同），请在“冲突审核”中处理。")
         if self.shared_rooms:

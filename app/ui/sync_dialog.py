@@ -160,9 +160,9 @@ class SyncDialog(QDialog):
         layout.addWidget(intro)
         layout.addLayout(form)
         layout.addWidget(self.progress)
-        layout.addWidget(self.report_view, 1)
+        layout.addWidget(self.report_view, 3)
         layout.addWidget(self.refused_label)
-        layout.addWidget(self.refused_list)
+        layout.addWidget(self.refused_list, 2)
         layout.addWidget(buttons)
         self.resize(620, 440)
 
@@ -215,6 +215,8 @@ class SyncDialog(QDialog):
             self.refused_list.addItem(item)
         self.refused_label.setVisible(bool(report.refused))
         self.refused_list.setVisible(bool(report.refused))
+        if report.refused and self.height() < 600:
+            self.resize(max(self.width(), 680), 600)
         tail = []
         if report.conflicts or report.duplicates or report.shared_rooms:
             tail.append("请点“冲突审核”处理两台电脑同时修改的内容。")

@@ -100,7 +100,7 @@ def test_screens_render(qtbot, tmp_path):
     sync.export_to_folder(a, stick, PASS, scrypt_n=16)
     b = open_database(tmp_path / "b.db")
     sync.import_from_folder(b, stick, PASS)
-    num = "532128198005010012"
+    num = "532128198005010034"  # a valid number: another PC refuses an invalid one
     with a.write() as tx:
         tx.update("household", ids["h1"], {"risk_colour": "red"})
         tx.insert("person", {"name": "王五", "id_number": num, "household_id": ids["h1"]})
@@ -134,3 +134,56 @@ def test_screens_render(qtbot, tmp_path):
         ctx.runner.shutdown()
         ctx.db.close()
         b.close()
+
+
+def test_refused_files_are_listed_and_a_mass_delete_is_confirmed(qtbot, tmp_path, monkeypatch):
+    """A forged file is listed as refused; a file deleting 60 households waits for the clerk's yes."""
+    from app.ui.sync_dialog import MassDeleteDialog
+    from tests.models.test_sync import make_office
+    from tests.models.test_sync_hostile import _not_json, forge
+
+    stick = tmp_path / "stick"
+    stick.mkdir()
+    a, ids = make_office(tmp_path / "a.db")
+    with a.write() as tx:
+        made = [tx.insert("household", {"number": f"M{i:03d}"}) for i in range(60)]
+    sync.export_to_folder(a, stick, PASS, scrypt_n=16)
+    b = open_database(tmp_path / "b.db")
+    sync.import_from_folder(b, stick, PASS)
+    b.close()
+    with a.write() as tx:
+        tx.update("person", ids["p1"], {"phone": "13800000001"})
+    src, _ = sync.export_to_folder(a, tmp_path, PASS, scrypt_n=16, full=True)
+    bad = forge(src, stick, _not_json)
+    with a.write() as tx:
+        for h in made:
+            tx.delete("household", h)
+    sync.export_to_folder(a, stick, PASS, scrypt_n=16)
+    a.close()
+    asked = []
+
+    def click_confirm(dialog):  # noqa: ANN001, ANN202 - the clerk reads the list and confirms
+        qtbot.addWidget(dialog)
+        dialog.show()
+        table = dialog.table
+        asked.append([[table.item(r, c).text() for c in range(3)] for r in range(table.rowCount())])
+        dialog.grab().save(str(tmp_path / "mass-delete.png"))
+        qtbot.mouseClick(dialog.confirm_button, Qt.MouseButton.LeftButton)
+        return dialog.result() == dialog.DialogCode.Accepted
+
+    monkeypatch.setattr(MassDeleteDialog, "show_modal", staticmethod(click_confirm))
+    ctx = _ctx(tmp_path / "b.db", "乙")
+    try:
+        d = _sync(qtbot, ctx, stick)
+        qtbot.waitUntil(lambda: bool(d.last_report.mass_deleted) and d.start_button.isEnabled(), timeout=60000)
+        assert len(asked) == 1 and [row[1:] for row in asked[0]] == [["户", "60"]]
+        assert ctx.db.scalar("SELECT count(*) FROM household WHERE deleted = 1") == 60
+        assert not d.refused_list.isHidden() and d.refused_list.count() == 1
+        assert bad.name in d.refused_list.item(0).text()
+        text = d.report_view.toPlainText()
+        assert "户 60 条" in text and bad.name in text and "未导入" in text
+        d.show()
+        d.grab().save(str(tmp_path / "sync-refused.png"))
+    finally:
+        ctx.runner.shutdown()
+        ctx.db.close()
