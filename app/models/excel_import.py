@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.models import vocab
+from app.models import field_rules, vocab
 from app.models.db import Database, new_id
 from app.models.errors import KnownError
 from app.models.excel_dates import DateError, parse_date
@@ -628,11 +628,19 @@ def convert_row(cells: list[Any], columns: dict[str, int]) -> tuple[dict[str, An
             continue
         try:
             out[key] = _convert(key, value)
+            _check_length(key, out[key])
         except CellProblem as p:
             problems.append((key, value, p))
         except DateError as exc:
             problems.append((key, value, CellProblem(str(exc).split("；")[0], "应为日期，例如 2024-03-05")))
     return out, problems
+
+
+def _check_length(key: str, value: Any) -> None:
+    # The same stated limit as the form and as every other PC applies to a synced value.
+    table = "person" if key in PERSON_COLS else "household" if key in HOUSEHOLD_COLS else None
+    if table and isinstance(value, str) and len(value) > (limit := field_rules.text_limit(table, key)):
+        raise CellProblem(f"太长：最多 {limit} 个字，现在有 {len(value)} 个", "请删减后再导入")
 
 
 def _convert(key: str, value: Any) -> Any:

@@ -38,6 +38,7 @@ TABLE_LABELS: dict[str, str] = {
     "training_course": "培训班", "training_attendance": "培训参加记录", "intention": "需求记录",
     "mediation_case": "调解案件", "mediation_party": "调解当事人", "mediation_event": "调解办理记录",
     "mediation_followup": "调解回访", "setting": "单位设置", "app_user": "用户", "sync_review": "审核决定",
+    "account": "登录账号", "account_building": "账号负责的楼栋",
 }
 
 
@@ -81,6 +82,13 @@ def register(table: str, rules: Mapping[str, Rule]) -> None:
 def declared(table: str) -> dict[str, Rule]:
     _load()
     return dict(_RULES.get(table, {}))
+
+
+def text_limit(table: str, col: str) -> int:
+    """The stated length limit of a text field (the default one when the field declares none)."""
+    _load()
+    rule = _RULES.get(table, {}).get(col)
+    return rule.limit if rule else DEFAULT_TEXT_LIMIT
 
 
 def label_of(table: str, col: str) -> str:
@@ -240,7 +248,7 @@ def _load() -> None:
     if _loaded:
         return
     _loaded = True
-    from app.models import employment, households, intentions, mediation, persons, training, visits
+    from app.models import access, employment, households, intentions, mediation, persons, training, visits
 
     def text(label: str, n: int, **kw: Any) -> Rule:
         return Rule(label, "text", max_len=n, **kw)
@@ -313,3 +321,8 @@ def _load() -> None:
         "status": one_of("案件状态", mediation.STATUSES, required=True),
     })
     register("mediation_followup", {"outcome": one_of("回访结果", mediation.OUTCOMES_FOLLOWUP)})
+    register("household", {"ext_number": text("县里的户编号", 40, single_line=True),
+                            "entered_date": date("录入日期")})
+    register("account", {"name": text("账号名", 40, required=True, single_line=True),
+                         "role": one_of("角色", [r.value for r in access.Role], required=True),
+                         "password_hash": text("口令摘要", 500, required=True, single_line=True)})

@@ -653,7 +653,7 @@ def _apply_accepted(db: Database, accepted: list[_Incoming], report: SyncReport,
                     raise
                 reason = f"“{culprit.bundle.path.name}”的内容不符合数据库的约束（{exc}），未导入。"
             else:
-                for name in ("applied", "already_had", "conflicts", "duplicates", "waiting"):
+                for name in ("applied", "already_had", "conflicts", "duplicates", "shared_rooms", "waiting"):
                     setattr(report, name, getattr(attempt, name))
                 report.files_applied.extend(attempt.files_applied)
                 report.from_pcs.update(attempt.from_pcs)

@@ -539,3 +539,15 @@ def test_a_stick_costs_one_key_derivation_per_pc(office, monkeypatch):
     rep = sync.import_from_folder(office.b, office.stick, PASS)
     assert rep.outcome == "ok" and len(list(office.stick.iterdir())) == 5
     assert len(calls) == 1
+
+
+def test_excel_import_states_the_same_limits():
+    """A resident ledger cannot store what another PC would refuse: the same stated limit per field."""
+    from app.models.excel_import import convert_row
+
+    limit = field_rules.text_limit("person", "name")
+    ok, problems = convert_row(["张" * limit, "乡" * 30], {"name": 0, "origin_township": 1})
+    assert not problems and ok["name"] == "张" * limit
+    _, problems = convert_row(["张" * (limit + 1), "乡" * 31], {"name": 0, "origin_township": 1})
+    assert [(key, p.problem.split("，")[0]) for key, _v, p in problems] == [
+        ("name", f"太长：最多 {limit} 个字"), ("origin_township", "太长：最多 30 个字")]
