@@ -79,9 +79,13 @@ def _key_check(key: bytes) -> str:
     return hmac.new(key, b"anju-key-check", hashlib.sha256).hexdigest()[:16]
 
 
-def bundle_name(community: str, sender: str) -> str:
+def bundle_name(community: object, sender: object) -> str:
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
-    return f"anju-{community[:8]}-{sender[:8]}-{stamp}-{secrets.token_hex(4)}{EXTENSION}"
+
+    def part(v: object) -> str:  # only letters, digits and '-' ever reach a file name
+        return "".join(c for c in str(v) if c.isascii() and (c.isalnum() or c == "-"))[:8] or "x"
+
+    return f"anju-{part(community)}-{part(sender)}-{stamp}-{secrets.token_hex(4)}{EXTENSION}"
 
 
 def write_bundle(

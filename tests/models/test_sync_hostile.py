@@ -551,3 +551,48 @@ def test_excel_import_states_the_same_limits():
     _, problems = convert_row(["张" * (limit + 1), "乡" * 31], {"name": 0, "origin_township": 1})
     assert [(key, p.problem.split("，")[0]) for key, _v, p in problems] == [
         ("name", f"太长：最多 {limit} 个字"), ("origin_township", "太长：最多 30 个字")]
+
+
+POOL = [None, 0, -1, 2**70, 1.5, float("nan"), True, "", "x", "null", "[]", "{}", "0000000000000-00000", [], {},
+        [1], {"a": 1}, ["x", 1, "y", 2], "\x1b[2J"]
+
+
+def _paths(node, path=()):  # noqa: ANN001, ANN202 - every place in a JSON tree
+    yield path
+    if isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _paths(v, (*path, i))
+    elif isinstance(node, dict):
+        for k, v in node.items():
+            yield from _paths(v, (*path, k))
+
+
+def test_anything_else_malformed_never_raises(office):
+    """Random nodes of the header and body replaced by values of every JSON type: refused or harmless."""
+    src = office.delta(lambda tx: tx.insert("person", {"name": "赵六", "household_id": office.ids["h1"]})
+                       and tx.update("person", office.ids["p1"], {"phone": "13800000001"}))
+    rng = random.Random(11)
+    refused = 0
+    for _ in range(120):
+        def mutate(header, body):  # noqa: ANN001, ANN202
+            tree = rng.choice([header, body])
+            places = [p for p in _paths(tree) if p]
+            *parent_path, last = rng.choice(places)
+            parent = tree
+            for k in parent_path:
+                parent = parent[k]
+            parent[last] = copy.deepcopy(rng.choice(POOL))
+
+        try:
+            bad = forge(src, office.tmp / "fuzz", mutate)
+        except bundle.BundleError:
+            continue  # the writer's own read-back refused it: it never reaches a stick
+        try:
+            rep = sync.import_from_folder(office.b, office.folder(bad), PASS)
+        finally:
+            bad.unlink()
+        refused += rep.rejected
+        assert rep.outcome in ("ok", "failed"), rep.lines()
+        assert [r[0] for r in office.b.query("PRAGMA integrity_check")] == ["ok"]
+        assert office.b.query("PRAGMA foreign_key_check") == []
+    assert refused > 60
