@@ -32,7 +32,7 @@ def office(path: Path, user: str = "甲") -> Database:
     with db.write() as tx:
         tx.insert("community", {"name": "红路馨居社区"})
         h = tx.insert("household", {"number": "H001"})
-        tx.insert("person", {"name": "张三", "household_id": h, "id_number": "520102199001011237"})
+        tx.insert("person", {"name": "张三", "household_id": h, "id_number": "520102199001012478"})
     return db
 
 
@@ -65,8 +65,12 @@ def test_sync_out_and_in_are_audited(tmp_path):
     got = events(b, "sync_in")
     assert got[0]["user"] == "乙" and got[0]["detail"]["files"] == [path.name]
     assert got[0]["detail"]["applied"] == report.applied > 0
-    sync.import_from_folder(b, stick, "错的口令")  # nothing new: already known, nothing audited twice
-    assert len(events(b, "sync_in")) == 1
+    # A wrong passphrase is reported (and audited) even when every file was applied before: a file is
+    # recognised as known only once it is authenticated.
+    assert sync.import_from_folder(b, stick, "错的口令").outcome == "failed"
+    assert [e["outcome"] for e in events(b, "sync_in")] == ["ok", "failed"]
+    sync.import_from_folder(b, stick, PASS)  # nothing new: already known, nothing audited again
+    assert len(events(b, "sync_in")) == 2
 
 
 def test_backup_and_settings_changes_are_audited(tmp_path):
