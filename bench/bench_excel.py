@@ -47,7 +47,7 @@ def step_import(db_path: str, path: str) -> dict:
 
     with open_database(db_path) as db:
         t0 = time.perf_counter()
-        plan = plan_import(db, path)
+        plan = plan_import(db, path, create_places=True)
         dry = time.perf_counter() - t0
         dry_mb = _peak_mb()
         t1 = time.perf_counter()
@@ -74,6 +74,8 @@ def step_renumber(src: str, out: str) -> dict:
                 continue
             if r >= 2 and c == 0:
                 v = f"B-{v}"
+            if r >= 2 and c == 8:
+                v = f"B{v}"  # buildings of the other site: its households must not land in occupied rooms
             if r >= 2 and c == 2 and isinstance(v, str) and len(v) == 18:
                 body = "9" + v[1:17]  # a one-to-one change of region: no new duplicates
                 v = body + check_digit(body)

@@ -1065,13 +1065,18 @@ def open_shared_rooms(db: Database) -> list[SharedRoom]:
 def confirm_shared_room(db: Database, item: SharedRoom) -> None:
     """The clerk checked that these households really share the room (a new op that syncs onward)."""
     with db.write() as tx:
-        rid = _review_id("shared_room", item.subject)
-        values = {"kind": "shared_room", "subject": item.subject, "decision": "已核实同住",
-                  "decided_by": db.user, "decided_at": tx.now, "deleted": 0}
-        if db.scalar("SELECT 1 FROM sync_review WHERE id = ?", (rid,)):
-            tx.update("sync_review", rid, values, summary=f"一房多户审核：{item.address} 已核实")
-        else:
-            tx.insert("sync_review", {"id": rid, **values}, summary=f"一房多户审核：{item.address} 已核实")
+        _record_review(db, tx, "shared_room", item.subject, "已核实同住", f"一房多户审核：{item.address} 已核实")
+
+
+def _record_review(db: Database, tx: Any, kind: str, subject: str, decision: str, summary: str) -> None:
+    """A clerk's review decision as a row with a stable id, so the same decision on two PCs merges."""
+    rid = _review_id(kind, subject)
+    values = {"kind": kind, "subject": subject, "decision": decision, "decided_by": db.user, "decided_at": tx.now,
+              "deleted": 0}
+    if db.scalar("SELECT 1 FROM sync_review WHERE id = ?", (rid,)):
+        tx.update("sync_review", rid, values, summary=summary)
+    else:
+        tx.insert("sync_review", {"id": rid, **values}, summary=summary)
 
 
 def _validated(db: Database, tbl: str, col: str, value: Any) -> dict[str, Any]:
@@ -1132,14 +1137,8 @@ def resolve_duplicate(db: Database, dup: Duplicate, *, remove: str | None) -> No
     """`remove` = the person id to mark deleted (same person registered twice), or None: not the same person."""
     with db.write() as tx:
         if remove is None:
-            subject = f"{dup.person_a}|{dup.person_b}"
-            rid = _review_id("not_duplicate", subject)
-            values = {"kind": "not_duplicate", "subject": subject, "decision": "不是同一人",
-                      "decided_by": db.user, "decided_at": tx.now, "deleted": 0}
-            if db.scalar("SELECT 1 FROM sync_review WHERE id = ?", (rid,)):
-                tx.update("sync_review", rid, values, summary="重复登记审核：不是同一人")
-            else:
-                tx.insert("sync_review", {"id": rid, **values}, summary="重复登记审核：不是同一人")
+            _record_review(db, tx, "not_duplicate", f"{dup.person_a}|{dup.person_b}", "不是同一人",
+                           "重复登记审核：不是同一人")
         else:
             if remove not in (dup.person_a, dup.person_b):
                 raise KnownError("只能删除这两条记录之一。")
