@@ -103,3 +103,16 @@ def test_a_whole_office_workbook_through_the_dialog(qtbot, ctx, db, tmp_path, mo
     qtbot.waitUntil(lambda: dialog.result is not None, timeout=20000)
     assert db.scalar("SELECT count(*) FROM person p JOIN household h ON h.id = p.household_id "
                      "WHERE h.number = 'N-1' AND h.origin_township = '大坪镇'") == 2
+
+
+def test_missing_places_listed_then_created_with_the_checkbox(qtbot, ctx, db, tmp_path):
+    rows = [["姓名", "与户主关系", "身份证号码", "安置地址"],
+            ["张三", "户主", pid((1985, 3, 12), 1, "男"), "12栋1单元501"], ["李四", "妻", pid((1987, 4, 15), 2, "女"), None]]
+    dialog = ImportDialog(ctx, write_sheet(tmp_path / "new_building.xlsx", rows))
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: dialog.plan is not None, timeout=20000)
+    assert dialog.plan.counts["errors"] == 2 and "12栋：1 行" in dialog.summary.text()
+    dialog.create_places.setChecked(True)  # the preview runs again at once
+    qtbot.waitUntil(lambda: dialog.plan is not None and dialog.plan.places_new == 3, timeout=20000)
+    assert dialog.plan.counts == {"new": 2, "updated": 0, "unchanged": 0, "errors": 0}
+    assert "将一并创建" in dialog.summary.text()
