@@ -13,6 +13,7 @@ from app.models import settings
 from app.models.db import Database
 from app.models.errors import NotFoundError, ValidationError
 from app.models.id_numbers import mask
+from app.models.persons import id_display
 from app.models.signs import sign_name
 
 RISK_NAMES = {"red": "红", "yellow": "黄", "green": "绿"}
@@ -365,7 +366,7 @@ def _members(db: Database, household_id: str, *, full_ids: bool = False) -> list
                 "relation": p["relation"] or "",
                 "sex": p["sex"] or "",
                 "birth_date": p["birth_date"] or "",
-                "id_number": (p["id_number"] or "") if full_ids else mask(p["id_number"]),
+                "id_number": id_display(p, masked=not full_ids),
                 "ethnicity": p["ethnicity"] or "",
                 "phone": p["phone"] or "",
                 "education": p["education"] or "",
@@ -478,7 +479,7 @@ def residence_certificate(db: Database, person_id: str | None, today: dt.date) -
         "sex": p["sex"] or "",
         "ethnicity": p["ethnicity"] or "",
         "birth_date": chinese_date(p["birth_date"]),
-        "id_number": p["id_number"] or "（未登记）",
+        "id_number": id_display(p, masked=False) if p["id_number"] else "（未登记）",
         "address": place["text"] or "（未登记住址）",
         "sign": place["sign"],
         "household_number": h["number"] if h else "",

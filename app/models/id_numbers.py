@@ -33,6 +33,10 @@ class IdNumberError(ValueError):
     """`str()` is a Chinese message for the clerk."""
 
 
+class CheckDigitError(IdNumberError):
+    """Everything is plausible except the check digit: may be saved marked 待核实."""
+
+
 def normalise(raw: str) -> str:
     """Strip spaces, a leading apostrophe (Excel's text marker) and full-width digits; upper-case X."""
     text = (raw or "").strip().lstrip("'").strip()
@@ -40,8 +44,12 @@ def normalise(raw: str) -> str:
     return text.replace(" ", "").upper()
 
 
-def parse(raw: str, *, today: dt.date | None = None) -> IdInfo:
-    """Validate and normalise an ID number; raises :class:`IdNumberError` saying what is wrong."""
+def parse(raw: str, *, today: dt.date | None = None, allow_bad_check_digit: bool = False) -> IdInfo:
+    """Validate and normalise an ID number; raises :class:`IdNumberError` saying what is wrong.
+
+    ``allow_bad_check_digit``: a number whose only fault is its last digit is returned as typed
+    (a paper record with a slip, kept 待核实 until someone checks the card).
+    """
     number = normalise(raw)
     converted = False
     if _ID15.match(number):
@@ -62,8 +70,8 @@ def parse(raw: str, *, today: dt.date | None = None) -> IdInfo:
     if birth.year < 1880:
         raise IdNumberError(f"身份证号中的出生年份 {birth.year} 不合理。")
     expected = check_digit(number[:17])
-    if not converted and number[17] != expected:
-        raise IdNumberError(f"身份证号校验位错误：最后一位应为 {expected}，请核对是否输错。")
+    if not converted and number[17] != expected and not allow_bad_check_digit:
+        raise CheckDigitError(f"身份证号校验位错误：最后一位应为 {expected}，请核对是否输错。")
     sex = "男" if int(number[16]) % 2 == 1 else "女"
     return IdInfo(number, birth, sex, converted)
 

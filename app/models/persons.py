@@ -44,6 +44,17 @@ def mask_id(number: str | None) -> str:
     return id_numbers.mask(number)
 
 
+def id_display(person: Any, *, masked: bool = True) -> str:
+    """How a person's ID number is shown and printed: masked by default, 待核实 and 待补录 said."""
+    if not isinstance(person, dict):
+        person = dict(person)  # a sqlite3.Row
+    number = person.get("id_number")
+    if not number:
+        return "（未填，待补录）"
+    text = mask_id(number) if masked else number
+    return f"{text}（待核实）" if person.get("id_unverified") else text
+
+
 def clean_text(value: Any, fld: str, label: str, max_len: int, *, required: bool = False,
                formula_ok: bool = False) -> str | None:
     """Stripped text or None; ValidationError (Chinese, naming the field) if unfit."""
@@ -108,15 +119,35 @@ class CheckedPerson:
     warnings: list[str] = field(default_factory=list)
 
 
-def check(values: Mapping[str, Any], *, today: dt.date | None = None) -> CheckedPerson:
-    """Validate every field; ID number wins over a typed sex/birth date (the mismatch is a warning)."""
+class UnverifiedIdNumber(ValidationError):
+    """Only the check digit is wrong: the clerk may save it marked 待核实 (``accept_unverified_id``)."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason, field="id_number")
+
+
+def check(values: Mapping[str, Any], *, today: dt.date | None = None,
+          accept_unverified_id: bool = False) -> CheckedPerson:
+    """Validate every field; ID number wins over a typed sex/birth date (the mismatch is a warning).
+
+    A number whose only fault is its check digit raises UnverifiedIdNumber, or with
+    ``accept_unverified_id`` is kept as typed and marked 待核实 with the reason.
+    """
     out: dict[str, Any] = {}
     warnings: list[str] = []
     out["name"] = clean_name(values.get("name"))
     raw_id = values.get("id_number")
+    out["id_unverified"] = None
     if raw_id not in (None, "") and str(raw_id).strip():
         try:
             info = id_numbers.parse(str(raw_id), today=today)
+        except id_numbers.CheckDigitError as exc:
+            if not accept_unverified_id:
+                raise UnverifiedIdNumber(str(exc)) from None
+            info = id_numbers.parse(str(raw_id), today=today, allow_bad_check_digit=True)
+            out["id_unverified"] = str(exc)
+            warnings.append(f"身份证号已标记为“待核实”：{exc}")
         except id_numbers.IdNumberError as exc:
             raise ValidationError(str(exc), field="id_number") from None
         out["id_number"] = info.number
@@ -261,9 +292,9 @@ def _household_exists(db: Database, household_id: str) -> None:
 
 
 def add(db: Database, household_id: str, values: Mapping[str, Any], *, allow_near_match: bool = True,
-        make_head: bool = False) -> str:
+        make_head: bool = False, accept_unverified_id: bool = False) -> str:
     """Add a member; raises DuplicateIdNumber if the ID number is registered anywhere."""
-    checked = check(values)
+    checked = check(values, accept_unverified_id=accept_unverified_id)
     row = checked.values
     _household_exists(db, household_id)
     row["household_id"] = household_id
@@ -283,11 +314,14 @@ def add(db: Database, household_id: str, values: Mapping[str, Any], *, allow_nea
     return pid
 
 
-def update(db: Database, person_id: str, values: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
+def update(db: Database, person_id: str, values: Mapping[str, Any], *,
+           accept_unverified_id: bool = False) -> dict[str, tuple[Any, Any]]:
     """Change a person's fields (all of them are checked again); returns what changed."""
     old = get(db, person_id)
     merged = {**old, **values}
-    checked = check(merged)
+    # A number already kept 待核实 stays so while it is unchanged; a new wrong number is asked about.
+    same_id = id_numbers.normalise(str(merged.get("id_number") or "")) == (old.get("id_number") or "")
+    checked = check(merged, accept_unverified_id=accept_unverified_id or (same_id and bool(old.get("id_unverified"))))
     row = checked.values
     with db.write() as tx:
         if row["id_number"] and (dups := find_by_id_number(db, row["id_number"], person_id)):

@@ -50,6 +50,14 @@ HOUSEHOLD_JOINS = (
 )
 
 
+# Households with a current member whose ID number needs attention.
+ID_STATES = {"unverified": "身份证待核实", "missing": "身份证待补录"}
+_ID_STATE_SQL = {
+    "unverified": "idc.id_unverified IS NOT NULL",
+    "missing": "idc.id_number IS NULL",
+}
+
+
 @dataclass
 class Filters:
     """The filter widgets beside the search box; None means "any"."""
@@ -60,6 +68,7 @@ class Filters:
     risk_colour: str | None = None
     special_group: str | None = None  # a column of SPECIAL_GROUPS
     labour_ability: str | None = None
+    id_state: str | None = None  # a key of ID_STATES
     origin_township: str | None = None
     include_gone: bool = False  # households moved away / cancelled
     deleted_only: bool = False  # the tombstoned households, to restore one
@@ -290,6 +299,11 @@ def filters_sql(db: Database, f: Filters) -> tuple[list[str], list[Any]]:
             "AND la.status = '在册' AND la.labour_ability = ?)"
         )
         params.append(f.labour_ability)
+    if f.id_state:
+        where.append(
+            "EXISTS (SELECT 1 FROM person idc WHERE idc.household_id = o.household_id AND idc.deleted = 0 "
+            f"AND idc.status = '在册' AND {_ID_STATE_SQL[f.id_state]})"
+        )
     if f.origin_township:
         where.append("h.origin_township = ?")
         params.append(f.origin_township)

@@ -5,7 +5,8 @@ already app.models.labour's). Every figure is a SQL aggregate, no rows pulled in
 at 23,000 residents; at 100,000 about 250-300 ms of CPU (half of it the labour figures), so a window
 should call it on the background runner. Definitions (all "on `today`"):
 
-- residents: persons 在册 of non-deleted households;
+- residents: persons 在册 of non-deleted households; residents_id_missing / _unverified count
+  residents without an ID number (待补录) and with one kept 待核实 (check digit wrong, saved as the paper record has it);
 - labour force: residents aged working_age_min..working_age_max (whole years, inclusive) with labour
   ability 全 or 半 (a person without a birth date cannot be counted);
 - employed: labour-force people with a current job (start_date <= today and end_date empty or >= today);
@@ -56,7 +57,8 @@ def _registry(db: Database) -> dict[str, Any]:
         "SELECT count(*) AS n, sum(p.sg_left_behind_child <> 0) AS left_behind, "
         "sum(p.sg_elderly_alone <> 0) AS elderly_alone, sum(p.sg_disabled <> 0) AS disabled, "
         "sum(p.sg_incapacitated <> 0) AS incapacitated, sum(p.sg_hospitalised <> 0) AS hospitalised, "
-        "sum(p.party_member <> 0) AS party, sum(p.student <> 0) AS students "
+        "sum(p.party_member <> 0) AS party, sum(p.student <> 0) AS students, "
+        "sum(p.id_number IS NULL) AS id_missing, sum(p.id_unverified IS NOT NULL) AS id_unverified "
         f"FROM person p NOT INDEXED WHERE {RESIDENT}"
     )
     assert h is not None and p is not None
@@ -74,6 +76,8 @@ def _registry(db: Database) -> dict[str, Any]:
                            "残疾": n(p, "disabled"), "失能": n(p, "incapacitated"), "住院": n(p, "hospitalised")},
         "party_members": n(p, "party"),
         "students": n(p, "students"),
+        "residents_id_missing": n(p, "id_missing"),
+        "residents_id_unverified": n(p, "id_unverified"),
     }
 
 

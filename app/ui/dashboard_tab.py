@@ -26,6 +26,8 @@ from app.widgets.bar_chart import BarChart
 FIGURES: list[tuple[str, str, str]] = [
     ("households", "住户（户）", "int"),
     ("residents", "在册居民（人）", "int"),
+    ("residents_id_missing", "身份证待补录（人）", "int"),
+    ("residents_id_unverified", "身份证待核实（人）", "int"),
     ("labour_force", "劳动力（人）", "int"),
     ("employed", "已就业（人）", "int"),
     ("employment_rate", "劳动力就业率", "pct"),

@@ -302,7 +302,7 @@ class HouseholdDialog(GuardedDialog):
             if m["id"] == h["head_person_id"]:
                 relation = "户主"
             values = [m["name"], relation, m["sex"] or "", m["birth_date"] or "",
-                      persons.mask_id(m["id_number"]) if m["id_number"] else "（未填，待补录）", m["phone"] or "", m["labour_ability"] or "", groups,
+                      persons.id_display(m), m["phone"] or "", m["labour_ability"] or "", groups,
                       m["status"] + (f" {m['status_date']}" if m["status_date"] else "")]
             for j, v in enumerate(values):
                 item = QTableWidgetItem(v)

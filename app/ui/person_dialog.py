@@ -280,7 +280,7 @@ class PersonDialog(GuardedDialog):
             ("notes", lambda: persons.clean_text(v["notes"], "notes", "备注", 1000, formula_ok=True)),
         ]
         errors: dict[str, str] = {}
-        if not self.id_number.is_acceptable():
+        if not self.id_number.is_acceptable() and not self.id_number.only_check_digit_wrong():
             errors["id_number"] = "身份证号有误，改正后才能保存（没有号码可以留空）。"
         for key, check in checks:
             try:
@@ -304,8 +304,23 @@ class PersonDialog(GuardedDialog):
             self._focus_field(next(iter(errors)))
             return
         values = self.values()
+        accept_unverified = False
         try:
-            checked = persons.check(values)
+            try:
+                checked = persons.check(values)
+            except persons.UnverifiedIdNumber as exc:
+                # A clerk whose paper record has a slip may keep it as written, marked 待核实.
+                answer = QMessageBox.question(
+                    self, "身份证号待核实",
+                    f"{exc.reason}\n\n如纸质档案上就是这个号码，可以先按原样保存，并标记为“待核实”"
+                    "（在名单中显示，可按“身份证待核实”筛选，打印时注明），核对身份证原件后再改正。\n\n按原样保存并标记为待核实吗？",
+                )
+                if answer != QMessageBox.StandardButton.Yes:
+                    self._show_error("id_number", exc.message)
+                    self._focus_field("id_number")
+                    return
+                accept_unverified = True
+                checked = persons.check(values, accept_unverified_id=True)
         except ValidationError as exc:
             self._show_error(exc.field, exc.message)
             self._focus_field(exc.field)
@@ -326,10 +341,10 @@ class PersonDialog(GuardedDialog):
                 return
         try:
             if self.person_id:
-                persons.update(db, self.person_id, values)
+                persons.update(db, self.person_id, values, accept_unverified_id=accept_unverified)
                 self.saved_id = self.person_id
             else:
-                self.saved_id = persons.add(db, self.household_id, values)
+                self.saved_id = persons.add(db, self.household_id, values, accept_unverified_id=accept_unverified)
         except persons.DuplicateIdNumber as exc:
             self._duplicate(exc.existing, blocking=True)
             return

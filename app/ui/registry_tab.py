@@ -389,7 +389,7 @@ class HouseholdSummary(QWidget):
         self.reveal_button.setEnabled(False)
         for i, m in enumerate(members):
             values = [m["name"], m["relation"] or "", m["sex"] or "", m["birth_date"] or "", m["status"],
-                      persons.mask_id(m["id_number"])]
+                      persons.id_display(m)]
             for j, v in enumerate(values):
                 item = QTableWidgetItem(str(v))
                 if m["status"] != "在册":
@@ -443,6 +443,8 @@ class RegistryTab(QWidget):
                                         [(v, k) for k, v in registry_search.SPECIAL_GROUPS.items()])
         self.labour_filter = self._combo("registryLabourFilter", "劳动能力",
                                          [(f"{v}劳动力", v) for v in registry_search.LABOUR_ABILITIES])
+        self.id_filter = self._combo("registryIdFilter", "身份证：全部",
+                                     [(label, key) for key, label in registry_search.ID_STATES.items()])
         self.origin_filter = self._combo("registryOriginFilter", "全部迁出乡镇")
         self.gone_filter = self._combo("registryStatusFilter", "仅在住户",
                                        [("含已迁出/注销", "all"), ("已删除（可恢复）", "deleted")])
@@ -498,7 +500,7 @@ class RegistryTab(QWidget):
         top.addWidget(self.delete_button)
         filters = QHBoxLayout()
         for w in (self.building_filter, self.grid_filter, self.tag_filter, self.risk_filter, self.group_filter,
-                  self.labour_filter, self.origin_filter, self.gone_filter):
+                  self.labour_filter, self.id_filter, self.origin_filter, self.gone_filter):
             filters.addWidget(w)
         filters.addStretch(1)
         filters.addWidget(self.count_label)
@@ -600,6 +602,7 @@ class RegistryTab(QWidget):
             risk_colour=self.risk_filter.currentData(),
             special_group=self.group_filter.currentData(),
             labour_ability=self.labour_filter.currentData(),
+            id_state=self.id_filter.currentData(),
             origin_township=self.origin_filter.currentData(),
             include_gone=self.gone_filter.currentData() == "all",
             deleted_only=self.gone_filter.currentData() == "deleted",

@@ -44,6 +44,7 @@ class IdNumberEdit(QWidget):
         layout.addWidget(self.message)
         self.info: IdInfo | None = None
         self.error: str | None = None
+        self._check_digit_only = False
         self.edit.textChanged.connect(self._check)
         self._check("")
         self.setFocusProxy(self.edit)
@@ -58,16 +59,25 @@ class IdNumberEdit(QWidget):
     def is_acceptable(self) -> bool:
         return self.error is None
 
+    def only_check_digit_wrong(self) -> bool:
+        """The number is plausible but its last digit does not check: may be kept 待核实."""
+        return self._check_digit_only
+
     def _check(self, text: str) -> None:
         raw = text.strip()
         self.info = None
         self.error = None
+        self._check_digit_only = False
         if not raw:
             self._show("未填写身份证号：可以保存，将标记为待补录。", _HINT)
         else:
             digits = id_numbers.normalise(raw)
             try:
                 info = id_numbers.parse(raw)
+            except id_numbers.CheckDigitError as exc:
+                self.error = str(exc)
+                self._check_digit_only = True
+                self._show(f"{exc}如纸质记录就是这样，保存时可标记为“待核实”。", _BAD)
             except id_numbers.IdNumberError as exc:
                 self.error = str(exc)
                 if len(digits) < 18 and len(digits) != 15 and digits.isdigit():

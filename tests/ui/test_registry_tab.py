@@ -237,12 +237,18 @@ def test_add_member_with_invalid_then_valid_id_number(qtbot, tab, site, opened, 
     good = id_numbers.make("532128", __import__("datetime").date(2010, 4, 5), 7, "男")
     bad = good[:-1] + ("0" if good[-1] != "0" else "1")
 
+    asked: list[str] = []
+    monkeypatch.setattr(QMessageBox, "question",
+                        staticmethod(lambda _p, _t, text, *a, **k: asked.append(text) or QMessageBox.StandardButton.No))
+
     def script(pd):
         type_text(qtbot, pd.name, "周小明")
         pd.sex.setCurrentText("女")  # typed before the number: flagged and corrected
         type_text(qtbot, pd.id_number.edit, bad)
         assert "校验位错误" in pd.id_number.message.text()
         qtbot.keyClick(pd, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+        # Asked whether to keep it 待核实; "no" keeps the dialog open on the field.
+        assert len(asked) == 1 and "待核实" in asked[0]
         assert pd.isVisible() and pd.errors["id_number"].isVisible()
         assert persons.members(tab.ctx.db, site["zhou"], include_gone=True).__len__() == 1
         pd.id_number.edit.selectAll()
@@ -503,3 +509,37 @@ def test_f2_in_the_registry_opens_the_visit_form_on_the_selected_household(qtbot
     assert dlg.household_id == site["wang"]
     assert dlg.building.currentText() == "2栋" and dlg.room.text() == "1-501"
     dlg.close()
+
+
+def test_a_wrong_check_digit_can_be_kept_marked_unverified(qtbot, tab, site, opened, monkeypatch):
+    from app.models import forms, registry_search, stats
+
+    tab.open_household(site["zhou"])
+    dialog = opened[0]
+    good = id_numbers.make("532128", __import__("datetime").date(1990, 4, 5), 7, "女")
+    bad = good[:-1] + ("0" if good[-1] != "0" else "1")
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda *a, **k: QMessageBox.StandardButton.Yes))
+
+    def script(pd):
+        type_text(qtbot, pd.name, "周小红")
+        type_text(qtbot, pd.id_number.edit, bad)
+        assert "待核实" in pd.id_number.message.text()
+        qtbot.keyClick(pd, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+
+    seen = drive_person_dialog(monkeypatch, script)
+    qtbot.mouseClick(dialog.add_member_button, Qt.MouseButton.LeftButton)
+    assert seen and seen[0].saved_id
+    db = tab.ctx.db
+    p = persons.get(db, seen[0].saved_id)
+    assert p["id_number"] == bad and "校验位错误" in p["id_unverified"]  # the exact reason is kept
+    assert (p["sex"], p["birth_date"]) == ("女", "1990-04-05")
+    shown = [dialog.members.item(r, 4).text() for r in range(dialog.members.rowCount())]
+    assert any(t.endswith("（待核实）") for t in shown)
+    # Editing something else keeps it; the list filter, the figures and the printed card say so.
+    persons.update(db, p["id"], {"phone": "13900001111"})
+    assert persons.get(db, p["id"])["id_unverified"]
+    search = registry_search.build(db, "", registry_search.Filters(id_state="unverified"))
+    assert search.household_ids(db) == [site["zhou"]]
+    assert stats.compute(db)["residents_id_unverified"] == 1
+    card = forms.gather(db, "household-card", site["zhou"])
+    assert any(m["id_number"].endswith("（待核实）") for m in card["members"])
