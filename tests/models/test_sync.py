@@ -340,3 +340,16 @@ def test_first_sync_holds_back_rows_whose_parent_is_missing(pair, tmp_path):
     assert c.get("person", q)["household_id"] == h and c.scalar("SELECT count(*) FROM sync_pending") == 0
     assert snapshot(c) == snapshot(b)
     c.close()
+
+
+def test_an_id_number_kept_unverified_syncs_like_at_entry(pair):
+    from app.models import id_numbers, persons
+
+    a, b, ids, stick = pair
+    good = id_numbers.make("532128", __import__("datetime").date(1980, 5, 1), 1, "男")
+    bad = good[:-1] + ("0" if good[-1] != "0" else "1")
+    persons.update(a, ids["p2"], {"id_number": bad}, accept_unverified_id=True)
+    exchange(a, b, stick)
+    got = b.one("SELECT id_number, id_unverified FROM person WHERE id = ?", (ids["p2"],))
+    assert got["id_number"] == bad and "校验位" in got["id_unverified"]
+    assert persons.id_display(got).endswith("（待核实）")
