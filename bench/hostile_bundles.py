@@ -142,7 +142,7 @@ MALFORMED: dict[str, Callable] = {
 
 FIELDS: dict[str, Callable] = {
     "ID number 123": _set("person", "id_number", "123"),
-    "ID number, wrong check digit": _set("person", "id_number", "532128198005010019"),
+    "ID number, impossible birth date": _set("person", "id_number", "532128198013010019"),
     "50 MB note": _set("person", "notes", "注" * (50 << 20)),
     "name that is a number": _set("person", "name", 123),
     "sex outside the vocabulary": _set("person", "sex", "未知"),
