@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QLibraryInfo, QTimer, QTranslator
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox, QProgressDialog
 
@@ -44,9 +44,9 @@ def ensure_application() -> QApplication:
 
 def _install_qt_chinese(app: QApplication) -> None:
     """Qt's own strings (Save, Cancel, Yes, No in standard buttons and dialogs) in Chinese."""
-    translator = QTranslator(app)
-    if translator.load("qtbase_zh_CN", QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)):
-        app.installTranslator(translator)
+    from app.ui import qt_chinese
+
+    qt_chinese.install(app)
 
 
 def _process_age_ms() -> float:

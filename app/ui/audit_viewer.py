@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
     QDialog,
-    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -30,6 +29,7 @@ from app.models.audit_view import AuditFilter
 from app.models.db import Database
 from app.ui.context import AppContext
 from app.ui.ops import OpRunner
+from app.widgets import file_dialogs
 
 PAGE = 200
 HEADERS = ["序号", "时间", "用户", "操作", "内容", "结果"]
@@ -245,8 +245,9 @@ class AuditViewer(QDialog):
         self.model.set_filter(self.current_filter())
 
     def export(self) -> None:
-        suggested = str(self.ctx.db.path.with_name(f"操作日志_{dt.date.today():%Y%m%d}.xlsx"))
-        path, _ = QFileDialog.getSaveFileName(self, "导出操作日志", suggested, "Excel 文件 (*.xlsx)")
+        path = file_dialogs.save_path(self, "excel-export", "导出操作日志",
+                                      file_dialogs.file_name("操作日志", suffix=".xlsx", day=dt.date.today()),
+                                      "Excel 文件 (*.xlsx)")
         if not path:
             return
         f = self.current_filter()

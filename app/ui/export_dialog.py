@@ -10,7 +10,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDialog,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -27,6 +26,7 @@ from app.models.ledgers import LEDGERS
 from app.ui.context import AppContext
 from app.ui.crash import report_exception
 from app.ui.ops import Cancelled, OpHandle
+from app.widgets import file_dialogs
 
 
 def _applies(current: tuple[str, str, list] | None, name: str) -> bool:
@@ -41,12 +41,10 @@ class ExportDialog(QDialog):
         parent: QWidget | None = None,
         *,
         current: tuple[str, str, list] | None = None,
-        folder: str | None = None,
     ) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self.current = current
-        self.folder = folder or str(Path.home())
         self.handle: OpHandle | None = None
         self.last_path: Path | None = None
         self.setObjectName("exportDialog")
@@ -129,8 +127,8 @@ class ExportDialog(QDialog):
 
     def choose_and_export(self) -> None:
         masked = self.masked.isChecked()
-        suggested = str(Path(self.folder) / default_file_name(self.ledger_name(), masked))
-        path, _ = QFileDialog.getSaveFileName(self, "导出到", suggested, "Excel 工作簿 (*.xlsx)")
+        path = file_dialogs.save_path(self, "excel-export", "导出到", default_file_name(self.ledger_name(), masked),
+                                      "Excel 工作簿 (*.xlsx)")
         if path:
             self.start(path)
 

@@ -50,6 +50,7 @@ from app.ui import events
 from app.ui.context import AppContext
 from app.ui.crash import report_exception
 from app.ui.ops import OpHandle
+from app.widgets import file_dialogs
 
 STATUS_TEXT = {"new": "新增", "updated": "更新", "unchanged": "无变化", "error": "错误"}
 STATUS_COLOUR = {"new": "#2f9e44", "updated": "#1c6dd0", "error": "#d9363e"}
@@ -286,10 +287,8 @@ class ImportDialog(QDialog):
 
     # -- dry run --------------------------------------------------------------------------------
     def choose_file(self) -> None:
-        start = str(self.path.parent) if self.path else str(Path.home())
-        path, _ = QFileDialog.getOpenFileName(
-            self, "选择要导入的 Excel 文件", start, "Excel 工作簿 (*.xlsx *.xls *.ods);;所有文件 (*)"
-        )
+        path = file_dialogs.open_path(self, "excel-import", "选择要导入的 Excel 文件",
+                                      "Excel 工作簿 (*.xlsx *.xls *.et *.ods);;所有文件 (*)")
         if path:
             self.load(path)
 

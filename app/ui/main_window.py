@@ -196,13 +196,11 @@ class MainWindow(QMainWindow):
             self._update_title()
 
     def _backup(self) -> None:
-        from PySide6.QtWidgets import QFileDialog
-
         from app.models.backup import backup_to, default_backup_name
+        from app.widgets import file_dialogs
 
-        target, _ = QFileDialog.getSaveFileName(
-            self, "备份数据库", str(self.ctx.db.path.with_name(default_backup_name(self.ctx.db))), "数据库 (*.db)"
-        )
+        # Not the database's own folder: a copy on the same disk is lost with it.
+        target = file_dialogs.save_path(self, "backup", "备份数据库", default_backup_name(self.ctx.db), "数据库 (*.db)")
         if not target:
             return
         self.statusBar().showMessage("正在备份……")

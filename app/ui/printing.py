@@ -431,6 +431,14 @@ class PrintJob:
     record_ids: list[str | None]
     today: dt.date
 
+    def file_name(self, db: Database) -> str:
+        """一户一档_HLX-000123 王五_20261204.pdf for one record; the count for several."""
+        ids = self.record_ids
+        what = forms.record_label(db, self.form, ids[0]) if len(ids) == 1 else f"{len(ids)}份"
+        from app.widgets.file_dialogs import file_name
+
+        return file_name(self.spec.title, what, suffix=".pdf", day=self.today)
+
     @classmethod
     def select(cls, db: Database, form: str, *, today: dt.date | None = None, **selector: str | None) -> PrintJob:
         return cls(form, forms.records(db, form, **selector), today or dt.date.today())
@@ -584,20 +592,17 @@ class BatchRunner:
         return report
 
     def save_pdf(self, path: str | None = None) -> int | None:
-        from PySide6.QtWidgets import QFileDialog, QMessageBox
+        from PySide6.QtWidgets import QMessageBox
 
         from app.ui.crash import report_exception
 
         if path is None:
-            from PySide6.QtCore import QStandardPaths
+            from app.widgets import file_dialogs
 
-            folder = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
-            suggested = str(Path(folder or ".") / f"{self.job.spec.title}_{self.job.today:%Y%m%d}.pdf")
-            path, _ = QFileDialog.getSaveFileName(self.parent, "保存为 PDF", suggested, "PDF 文件 (*.pdf)")
+            path = file_dialogs.save_path(self.parent, "pdf", "保存为 PDF", self.job.file_name(self.ctx.db),
+                                          "PDF 文件 (*.pdf)")
             if not path:
                 return None
-            if not path.lower().endswith(".pdf"):
-                path += ".pdf"
         try:
             pages = write_pdf(self.ctx.db, self.job, path, self._progress())
         except PrintCancelled:

@@ -303,9 +303,12 @@ def test_chooser_finds_a_household_and_saves_pdf(qtbot, office, tmp_path, monkey
     from PySide6.QtWidgets import QFileDialog, QMessageBox
 
     from app.ui.print_menu import PrintChooser
+    from app.widgets import file_dialogs
 
     out = tmp_path / "卡片.pdf"
-    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(out), "")))
+    suggested: list[str] = []
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        staticmethod(lambda _p, _t, start, *a, **k: (suggested.append(start), (str(out), ""))[1]))
     shown = []
     monkeypatch.setattr(QMessageBox, "information", staticmethod(lambda *a, **k: shown.append(a[2])))
     dlg = PrintChooser(types.SimpleNamespace(db=office.db), "household-card")
@@ -317,6 +320,13 @@ def test_chooser_finds_a_household_and_saves_pdf(qtbot, office, tmp_path, monkey
     qtbot.mouseClick(dlg.pdf_button, Qt.MouseButton.LeftButton)
     assert out.exists()
     assert shown and "已保存 1 页" in shown[0] and "已遮挡" in shown[0]
+    # Started in Documents, not the database's folder; the name carries the household and the day.
+    first = Path(suggested[0])
+    assert first.parent == file_dialogs.documents_folder() != office.db.path.parent
+    assert first.name.startswith("一户一档_HL0003") and first.name.endswith(f"_{dt.date.today():%Y%m%d}.pdf")
+    # The next PDF starts where the last one went.
+    qtbot.mouseClick(dlg.pdf_button, Qt.MouseButton.LeftButton)
+    assert Path(suggested[1]).parent == tmp_path
 
 
 def test_chooser_needs_a_choice(qtbot, office):
