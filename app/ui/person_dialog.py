@@ -204,7 +204,12 @@ class PersonDialog(GuardedDialog):
 
     def _load(self, p: dict[str, Any]) -> None:
         self.name.setText(p["name"])
-        self.id_number.setText(p["id_number"])
+        if p["id_number"]:
+            from app.ui.reveal_id import reveal
+
+            self.id_number.set_masked(p["id_number"], lambda: reveal(self.ctx.db, p["id"], p["name"], self))
+        else:
+            self.id_number.setText(None)
         set_combo(self.sex, p["sex"])
         self.birth.setText(p["birth_date"] or "")
         set_combo(self.ethnicity, p["ethnicity"])

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QRegularExpressionValidator
-from PySide6.QtWidgets import QLabel, QLineEdit, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from app.models import id_numbers
 from app.models.id_numbers import IdInfo
@@ -37,10 +39,22 @@ class IdNumberEdit(QWidget):
         self.message = QLabel(self)
         self.message.setObjectName("idNumberMessage")
         self.message.setWordWrap(True)
+        # A stored number is shown masked until the clerk reveals it (with a reason, audited).
+        self.reveal_button = QPushButton("查看/修改…", self)
+        self.reveal_button.setObjectName("idNumberRevealButton")
+        self.reveal_button.setToolTip("说明理由后显示完整号码，才能修改（记入操作日志）")
+        self.reveal_button.hide()
+        self.reveal_button.clicked.connect(self._reveal)
+        self._hidden: str | None = None
+        self._reveal_with: Callable[[], str | None] | None = None
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.edit, 1)
+        row.addWidget(self.reveal_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
-        layout.addWidget(self.edit)
+        layout.addLayout(row)
         layout.addWidget(self.message)
         self.info: IdInfo | None = None
         self.error: str | None = None
@@ -51,13 +65,41 @@ class IdNumberEdit(QWidget):
 
     def text(self) -> str:
         """The normalised number (18 characters, upper-case X) when valid, else what was typed."""
+        if self._hidden is not None:
+            return self._hidden
         return self.info.number if self.info else self.edit.text().strip()
 
     def setText(self, text: str | None) -> None:  # noqa: N802 - Qt naming, like QLineEdit
         self.edit.setText(text or "")
 
+    def set_masked(self, number: str, reveal: Callable[[], str | None]) -> None:
+        """Hold `number` but show it masked; `reveal()` (asks a reason, records it) unlocks the field."""
+        self._hidden, self._reveal_with = number, reveal
+        self.edit.clear()
+        self.edit.setReadOnly(True)
+        self.edit.setPlaceholderText(id_numbers.mask(number))
+        self.reveal_button.show()
+        self._show("已遮挡。查看或修改完整号码请点“查看/修改…”。", _HINT)
+
+    @property
+    def masked(self) -> bool:
+        return self._hidden is not None
+
+    def _reveal(self) -> None:
+        if self._hidden is None or self._reveal_with is None:
+            return
+        number = self._reveal_with()
+        if not number:
+            return
+        self._hidden = None
+        self.reveal_button.hide()
+        self.edit.setReadOnly(False)
+        self.edit.setPlaceholderText("18 位身份证号（15 位旧号会自动转换）；没有可留空")
+        self.edit.setText(number)
+        self.edit.setFocus()
+
     def is_acceptable(self) -> bool:
-        return self.error is None
+        return self._hidden is not None or self.error is None
 
     def only_check_digit_wrong(self) -> bool:
         """The number is plausible but its last digit does not check: may be kept 待核实."""

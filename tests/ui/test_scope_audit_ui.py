@@ -201,3 +201,24 @@ def test_the_audit_viewer_is_only_for_admins_and_auditors(qtbot, main_window, mo
     main_window.ctx.db.principal = Principal(name="审计员", role=Role.AUDITOR)
     main_window.menu_tools.aboutToShow.emit()
     assert action.isVisible()
+
+
+def test_the_person_dialog_holds_the_number_masked_until_revealed(qtbot, main_window, monkeypatch):
+    from app.ui.person_dialog import PersonDialog
+    from app.ui.reveal_id import RevealIdDialog
+
+    db = main_window.ctx.db
+    person = db.one("SELECT id, household_id, id_number, name FROM person WHERE id_number IS NOT NULL AND deleted = 0 "
+                    "LIMIT 1")
+    dialog = PersonDialog(main_window.ctx, person["household_id"], person["id"])
+    qtbot.addWidget(dialog)
+    dialog.show()
+    field = dialog.id_number
+    assert field.masked and field.edit.text() == "" and field.edit.isReadOnly()
+    assert field.edit.placeholderText() == mask(person["id_number"])
+    assert field.text() == person["id_number"]  # saving without a reveal keeps the number
+    monkeypatch.setattr(RevealIdDialog, "ask", classmethod(lambda cls, who, parent=None: ("数据核查", "")))
+    qtbot.mouseClick(field.reveal_button, Qt.MouseButton.LeftButton)
+    assert not field.masked and field.edit.text() == person["id_number"] and not field.edit.isReadOnly()
+    got = _events(db, "reveal_id")
+    assert got[-1]["detail"]["reason"] == "数据核查" and got[-1]["detail"]["person"] == person["name"]
