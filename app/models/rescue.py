@@ -51,7 +51,10 @@ class RescueReport:
         out = [f"已抢救到新文件：{self.target}", "表 | 抢救的行 | 由变更记录重建 | 丢失的行（约）"]
         for t in self.tables:
             if t.rescued or t.rebuilt or t.lost or t.unreadable:
-                lost = "整表无法读取" if t.unreadable else f"{t.lost:,}"
+                if t.unreadable:
+                    lost = f"{t.lost:,}（整表无法读取）" if t.lost else "行数不明（整表及其索引都无法读取）"
+                else:
+                    lost = f"{t.lost:,}"
                 out.append(f"{t.table} | {t.rescued:,} | {t.rebuilt:,} | {lost}")
         if self.orphans:
             out.append(
@@ -205,6 +208,7 @@ def _copy_table(src: sqlite3.Connection, dst: sqlite3.Connection, table: str, co
             if resume is None:
                 if after == -(2**63):
                     rescue.unreadable = True
+                    rescue.lost = _count_by_index(src, table)
                 break
             skipped_from = max(after, 0)
             rescue.lost += max(resume - skipped_from - 1, 0)
@@ -214,6 +218,15 @@ def _copy_table(src: sqlite3.Connection, dst: sqlite3.Connection, table: str, co
             break
         _insert(dst, insert, batch, rescue)
         after = batch[-1][0]
+
+
+def _count_by_index(src: sqlite3.Connection, table: str) -> int:
+    """How many rows a table whose own pages cannot be read had, told by any index still readable."""
+    indexes = [r[0] for r in src.execute("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = ?", (table,))]
+    for index in indexes:
+        with contextlib.suppress(sqlite3.DatabaseError):
+            return int(src.execute(f"SELECT count(*) FROM {_q(table)} INDEXED BY {_q(index)}").fetchone()[0])
+    return 0
 
 
 def _rows_one_by_one(src: sqlite3.Connection, table: str, names: str, after: int) -> list:
