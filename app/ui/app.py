@@ -20,6 +20,7 @@ from app.ui.context import AppContext
 from app.ui.events import DataEvents
 from app.ui.main_window import MainWindow
 from app.ui.ops import OpRunner
+from app.widgets import screen_fit
 
 DEMO_HOUSEHOLDS = 5300  # the scale of the fourth-largest site in China (~23,000 residents)
 
@@ -39,6 +40,7 @@ def ensure_application() -> QApplication:
         app.setDesktopFileName("anju")
         app.setWindowIcon(QIcon(str(resource_dir() / "icons" / "anju.svg")))
         _install_qt_chinese(app)
+        screen_fit.install(app)
     return app  # type: ignore[return-value]
 
 

@@ -17,6 +17,7 @@ from app.models.errors import DatabaseError
 from app.ui import events as ev
 from app.ui.context import AppContext
 from app.ui.extensions import EXTENSIONS
+from app.widgets.screen_fit import fit_size
 
 # (module, class, objectName, Chinese title) in tab order.
 TABS = [
@@ -228,6 +229,8 @@ class MainWindow(QMainWindow):
         geometry = self.ctx.db.meta("ui_geometry")
         if geometry:
             self.restoreGeometry(QByteArray.fromHex(geometry.encode()))
+        else:
+            fit_size(self, 1280, 800)
         last = self.ctx.db.meta("ui_last_tab")
         if last and last.isdigit() and int(last) < self.tabs.count():
             self.tabs.setCurrentIndex(int(last))

@@ -31,6 +31,7 @@ from app.models import forms
 from app.models.db import Database
 from app.models.errors import KnownError
 from app.paths import resource_dir
+from app.widgets.screen_fit import fit_size
 
 # Bundled in resources/fonts (see make_font.py there); the system's Noto Sans CJK SC is the fallback.
 FONT_FAMILY = "Anju Noto Sans SC"
@@ -661,7 +662,7 @@ class PrintPreview:
         if count > 1:
             title += f"（共 {count} 份）"
         self.dialog.setWindowTitle(title)
-        self.dialog.resize(900, 1000)
+        fit_size(self.dialog, 900, 1000)  # an A4 page, or as much as a 768-pixel screen shows
         bar = QWidget(self.dialog)
         row = QHBoxLayout(bar)
         row.setContentsMargins(8, 4, 8, 4)
