@@ -44,6 +44,11 @@ _HOUSEHOLD_NUMBER = re.compile(r"^[A-Za-z]{1,8}-?[0-9]+$")
 # not use, so counting touches only the household_order index.
 # person_search.text is "<id>|<phone>|<name>": the name is what follows the second "|".
 _NAME_OF_TEXT = "substr(s.text, instr(s.text, '|') + instr(substr(s.text, instr(s.text, '|') + 1), '|') + 1)"
+_PHONE_OF_TEXT = ("substr(s.text, instr(s.text, '|') + 1, "
+                  "instr(substr(s.text, instr(s.text, '|') + 1), '|') - 1)")
+# A digits search shows which field matched beside the name, so the clerk sees why the row is here.
+_WHO_BY_DIGITS = (f"CASE WHEN instr({_PHONE_OF_TEXT}, ?) > 0 THEN {_NAME_OF_TEXT} || '（电话 ' || {_PHONE_OF_TEXT} || '）' "
+                  f"ELSE {_NAME_OF_TEXT} || '（身份证号）' END")
 HOUSEHOLD_JOINS = (
     "LEFT JOIN household h ON h.id = o.household_id "
     f"{households.PLACE_JOINS} LEFT JOIN person hp ON hp.id = h.head_person_id"
@@ -179,15 +184,17 @@ def person_matches(word: str, cap: int | None = None) -> tuple[str, list[Any]] |
         # person_search.text is "<id number>|<phone>|<name>": an ID starting with the digits ranks
         # before the digits anywhere (an exact ID or phone has its own branch, rank 0).
         return (
-            f"SELECT household_id, 0 AS rank, name AS who FROM person INDEXED BY person_id_number WHERE id_number = ? AND {live} "
-            f"UNION ALL SELECT household_id, 0, name FROM person INDEXED BY person_phone WHERE phone = ? AND {live} UNION ALL "
+            "SELECT household_id, 0 AS rank, name || '（身份证号）' AS who FROM person INDEXED BY person_id_number "
+            f"WHERE id_number = ? AND {live} "
+            "UNION ALL SELECT household_id, 0, name || '（电话 ' || phone || '）' FROM person INDEXED BY person_phone "
+            f"WHERE phone = ? AND {live} UNION ALL "
             + _capped(
-                f"SELECT s.household_id, CASE WHEN s.text LIKE ? THEN 1 ELSE 2 END, {_NAME_OF_TEXT} "
+                f"SELECT s.household_id, CASE WHEN s.text LIKE ? THEN 1 ELSE 2 END, {_WHO_BY_DIGITS} "
                 "FROM person_search_fts f JOIN person_search s ON s.rid = f.rowid "
                 "WHERE person_search_fts MATCH ? AND s.gone = 0 AND s.household_id IS NOT NULL",
                 cap,
             ),
-            [w, w, w + "%", '"' + w + '"'],
+            [w, w, w + "%", w, '"' + w + '"'],
         )
     if kind == "name":
         parts = [

@@ -49,10 +49,11 @@ TAGS_SQL = " || ".join(f"CASE WHEN h.{col} = 1 THEN '{name} ' ELSE '' END" for c
 def _columns(zero_sql: str) -> list[Column]:
     return [
         Column("number", "户号", "h.number", sort_sql="o.number", width=105),
-        Column("who", "匹配成员", "NULL", sort_sql="o.addr_key", width=80),
+        Column("who", "匹配成员", "NULL", sort_sql="o.addr_key", width=170),
         Column("address", "地址", households.ADDRESS_SQL, sort_sql="@address", width=130),
         Column("head", "户主", "hp.name", sort_sql="o.head_key", width=80),
         Column("size", "人数", "o.size", align=Qt.AlignmentFlag.AlignCenter, width=50),
+        Column("status", "状态", "h.status", width=60),  # before the long columns: always in sight
         Column("origin", "迁出地", "trim(coalesce(h.origin_township, '') || ' ' || coalesce(h.origin_village, ''))",
                sort_sql="h.origin_township", width=130),
         Column("tags", "标签", f"trim({TAGS_SQL} || CASE WHEN {zero_sql} THEN '{households.ZERO_EMPLOYMENT}' ELSE '' END)",
@@ -61,7 +62,6 @@ def _columns(zero_sql: str) -> list[Column]:
                sort_sql="CASE h.risk_colour WHEN 'red' THEN 0 WHEN 'yellow' THEN 1 ELSE 2 END", width=60),
         Column("permit", "居住证", "coalesce(h.residence_permit, '')", width=70),
         Column("cert", "产权证", "coalesce(h.property_cert, '')", width=70),
-        Column("status", "状态", "h.status", width=60),
         Column("ext_number", "县级户编号", "coalesce(h.ext_number, '')", sort_sql="h.ext_number", width=150),
     ]
 

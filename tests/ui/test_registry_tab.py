@@ -99,6 +99,9 @@ def test_search_by_each_key(qtbot, tab, site):
     assert search(qtbot, tab, "shanli") == [site["shan"]]
     assert search(qtbot, tab, ID_ZHOU[-6:].lower()) == [site["zhou"]]
     assert search(qtbot, tab, "2345678") == [site["wang"]]
+    assert tab.model.data(tab.model.index(0, 1)) == "李梅（电话 13812345678）"  # what matched is shown
+    assert search(qtbot, tab, ID_ZHOU[-6:]) == [site["zhou"]]
+    assert tab.model.data(tab.model.index(0, 1)) == "周艳（身份证号）"
     assert search(qtbot, tab, "2-1-501") == [site["wang"]]
     assert search(qtbot, tab, "2栋2单元") == [site["shan"]]
     assert search(qtbot, tab, "李梅") == [site["wang"]]
@@ -187,7 +190,7 @@ def test_edit_and_save_household_from_the_keyboard(qtbot, tab, site, opened):
     h = households.get(tab.ctx.db, site["shan"])
     assert h["origin_village"] == "新田村" and h["tag_monitored"] == 1
     assert not dialog.dirty
-    qtbot.waitUntil(lambda: "监测户" in (tab.model.data(tab.model.index(0, 6)) or ""))
+    qtbot.waitUntil(lambda: "监测户" in (tab.model.data(tab.model.index(0, 7)) or ""))
 
 
 def test_bad_household_input_is_shown_at_the_field(qtbot, tab, site, opened):
