@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -282,23 +282,55 @@ def _room_id(db: Database, room: str | None) -> str | None:
     return resolve_room(db, room)
 
 
-def create(db: Database, values: Mapping[str, Any], *, room: str | None = None, allow_shared_room: bool = False) -> str:
-    """A new household (its members are added after); `room` is a room id or "3-2-501"."""
+@dataclass(frozen=True)
+class NewMember:
+    """A member entered in the new-household dialog before the household was saved."""
+
+    values: Mapping[str, Any]
+    accept_unverified_id: bool = False
+
+
+def create(db: Database, values: Mapping[str, Any], *, room: str | None = None, allow_shared_room: bool = False,
+           members: Sequence[NewMember] = ()) -> str:
+    """A new household; `room` is a room id or "3-2-501". `members` (the first becomes the head)
+    are added in the same transaction: the household and its people are saved together or not at all."""
+    from app.models import persons
+
     row = check(values)
     room_id = _room_id(db, room)
     with db.write() as tx:
-        if room_id and not allow_shared_room:
-            room_free(db, room_id, None)
-        row["number"] = row["number"] or next_number(db)
-        if db.scalar("SELECT 1 FROM household WHERE number = ? AND deleted = 0", (row["number"],)):
-            raise ValidationError(f"户号 {row['number']} 已被使用。", field="number")
-        row["room_id"] = room_id
-        row["entered_date"] = dt.date.today().isoformat()
-        hid = tx.insert("household", row, summary=f"新增住户 {row['number']}")
-        if room_id:
-            tx.insert("household_address", {"household_id": hid, "room_id": room_id,
-                                            "address_text": room_address(db, room_id),
-                                            "from_date": row["move_in_date"] or tx.now[:10]})
+        hid = _insert(db, tx, row, room_id, allow_shared_room)
+        for m in members:
+            persons.add(db, hid, m.values, accept_unverified_id=m.accept_unverified_id)
+    return hid
+
+
+def empty_rooms(db: Database) -> list[dict[str, Any]]:
+    """Rooms with no live (在住) household, for the new-household dialog: building, unit, room."""
+    rows = db.query(
+        "SELECT r.id, b.id AS building_id, b.name AS building, u.number AS unit, r.number AS room "
+        "FROM room r JOIN unit u ON u.id = r.unit_id JOIN building b ON b.id = u.building_id "
+        "WHERE r.deleted = 0 AND u.deleted = 0 AND b.deleted = 0 AND b.retired = 0 "
+        "AND NOT EXISTS (SELECT 1 FROM household h WHERE h.room_id = r.id AND h.deleted = 0 AND h.status = '在住') "
+        "ORDER BY b.number, b.name COLLATE natsort, u.number, r.number COLLATE natsort"
+    )
+    return [dict(r) for r in rows]
+
+
+def _insert(db: Database, tx: Any, row: dict[str, Any], room_id: str | None, allow_shared_room: bool) -> str:
+    """The household row and its first address; the occupied-room rule runs here, inside the write."""
+    if room_id and not allow_shared_room:
+        room_free(db, room_id, None)
+    row["number"] = row["number"] or next_number(db)
+    if db.scalar("SELECT 1 FROM household WHERE number = ? AND deleted = 0", (row["number"],)):
+        raise ValidationError(f"户号 {row['number']} 已被使用。", field="number")
+    row["room_id"] = room_id
+    row["entered_date"] = dt.date.today().isoformat()
+    hid = tx.insert("household", row, summary=f"新增住户 {row['number']}")
+    if room_id:
+        tx.insert("household_address", {"household_id": hid, "room_id": room_id,
+                                        "address_text": room_address(db, room_id),
+                                        "from_date": row["move_in_date"] or tx.now[:10]})
     return hid
 
 

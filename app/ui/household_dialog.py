@@ -81,6 +81,25 @@ class HouseholdDialog(GuardedDialog):
         self.room = QLineEdit()
         self.room.setObjectName("householdRoom")
         self.room.setPlaceholderText("如 3-2-501 或 3栋2单元501")
+        # A new household: the empty rooms, by building, so the clerk need not know one by heart.
+        self.empty_building = QComboBox()
+        self.empty_building.setObjectName("householdEmptyBuilding")
+        self.empty_building.setAccessibleName("有空房的楼栋")
+        self.empty_room = QComboBox()
+        self.empty_room.setObjectName("householdEmptyRoom")
+        self.empty_room.setAccessibleName("空房")
+        self.empty_building.currentIndexChanged.connect(self._fill_empty_rooms)
+        self.empty_room.activated.connect(self._take_empty_room)
+        room_box = QWidget()
+        room_row = QVBoxLayout(room_box)
+        room_row.setContentsMargins(0, 0, 0, 0)
+        room_row.addWidget(self.room)
+        pick_row = QHBoxLayout()
+        pick_row.addWidget(self.empty_building, 1)
+        pick_row.addWidget(self.empty_room, 1)
+        room_row.addLayout(pick_row)
+        self._empty: list[dict[str, Any]] = []
+        self.pending: list[households.NewMember] = []
         self.address = QLabel()
         self.address.setObjectName("householdAddress")
         self.township = QComboBox()
@@ -137,7 +156,7 @@ class HouseholdDialog(GuardedDialog):
         self.errors: dict[str, QLabel] = {}
         form = QFormLayout()
         for key, label, widget in [
-            ("number", "户号", self.number), ("room", "房号 *", self.room), ("address", "现住址", self.address),
+            ("number", "户号", self.number), ("room", "房号 *", room_box), ("address", "现住址", self.address),
             ("origin_township", "迁出乡镇", self.township), ("origin_village", "迁出村", self.village),
             ("move_in_date", "入住日期", self.move_in), ("risk_colour", "风险等级", self.risk),
             ("risk_reason", "", self.risk_reason), ("tags", "标签", tag_box), ("hukou_moved", "户籍", self.hukou),
@@ -252,12 +271,14 @@ class HouseholdDialog(GuardedDialog):
         self._form.setRowVisible(1, new)
         self._form.setRowVisible(2, not new)
         self.move_button.setEnabled(not new)
-        self.pages.setEnabled(not new)
+        self.pages.setTabEnabled(1, not new)
         if new:
             self.setWindowTitle("新增住户")
-            self.title.setText("新增住户：先填房号等信息并保存，再添加家庭成员")
+            self.title.setText("新增住户：填写房号（或选空房）等信息，添加家庭成员，最后一起保存")
             self.last_change.setText("")
-            self.dirty = False
+            self._load_empty_rooms()
+            self._show_pending()
+            self.dirty = bool(self.pending)
             self.room.setFocus()
             return
         h = households.get(db, self.household_id)
@@ -290,6 +311,49 @@ class HouseholdDialog(GuardedDialog):
         change = audit.last_change(db, "household", self.household_id)
         self.last_change.setText(change.describe(db.site_id) if change else "")
         self.dirty = False
+
+    def _load_empty_rooms(self) -> None:
+        self._empty = households.empty_rooms(self.ctx.db)
+        buildings: dict[str, tuple[str, int]] = {}
+        for r in self._empty:
+            name, n = buildings.get(r["building_id"], (r["building"], 0))
+            buildings[r["building_id"]] = (name, n + 1)
+        self.empty_building.blockSignals(True)
+        self.empty_building.clear()
+        self.empty_building.addItem("或选空房：楼栋…" if buildings else "（没有空房）", None)
+        for bid, (name, n) in buildings.items():
+            self.empty_building.addItem(f"{name} 空{n}间", bid)
+        self.empty_building.blockSignals(False)
+        self._fill_empty_rooms()
+
+    def _fill_empty_rooms(self, *_args: object) -> None:
+        bid = self.empty_building.currentData()
+        self.empty_room.clear()
+        self.empty_room.addItem("房间…", None)
+        for r in self._empty:
+            if r["building_id"] == bid:
+                self.empty_room.addItem(f"{r['unit']}单元{r['room']}", f"{r['building']}{r['unit']}单元{r['room']}")
+        self.empty_room.setEnabled(bid is not None)
+
+    def _take_empty_room(self, _index: int) -> None:
+        address = self.empty_room.currentData()
+        if address:
+            self.room.setText(address)
+            self._mark_dirty()
+            self.show_error("room", None)
+
+    def _show_pending(self) -> None:
+        self.member_ids = []
+        self.members.setRowCount(len(self.pending))
+        for i, m in enumerate(self.pending):
+            v = m.values
+            groups = "、".join(label for key, label in persons.FLAGS.items() if v.get(key))
+            relation = v.get("relation") or ("户主" if i == 0 else "")
+            shown = persons.id_display({"id_number": v.get("id_number"), "id_unverified": m.accept_unverified_id})
+            cells = [v.get("name") or "", relation, v.get("sex") or "", v.get("birth_date") or "", shown,
+                     v.get("phone") or "", v.get("labour_ability") or "", groups, "待保存"]
+            for j, text in enumerate(cells):
+                self.members.setItem(i, j, QTableWidgetItem(str(text)))
 
     def _load_members(self, h: dict[str, Any]) -> None:
         rows = persons.members(self.ctx.db, self.household_id, include_gone=True)
@@ -366,7 +430,9 @@ class HouseholdDialog(GuardedDialog):
             if self.household_id is None:
                 if not self.room.text().strip():
                     raise ValidationError("请填写房号，如 3-2-501。", field="room")
-                self.household_id = households.create(db, self.values(), room=self.room.text())
+                self.household_id = households.create(db, self.values(), room=self.room.text(),
+                                                      members=self.pending)
+                self.pending = []
                 self.room.clear()
             else:
                 households.update(db, self.household_id, self.values(), risk_reason=self.risk_reason.text().strip()
@@ -403,6 +469,15 @@ class HouseholdDialog(GuardedDialog):
 
     def add_member(self) -> None:
         if self.household_id is None:
+            # Not saved yet: the member is checked now and saved with the household.
+            dialog = PersonDialog(self.ctx, None, parent=self)
+            ask_dialog(dialog)
+            if dialog.collected is not None:
+                self.pending.append(dialog.collected)
+                self.dirty = True
+                self._show_pending()
+                self.members.selectRow(len(self.pending) - 1)
+            self.members.setFocus()
             return
         dialog = PersonDialog(self.ctx, self.household_id, parent=self)
         ask_dialog(dialog)
@@ -449,6 +524,12 @@ class HouseholdDialog(GuardedDialog):
             self.load()
 
     def remove_member(self) -> None:
+        if self.household_id is None:
+            row = self.members.currentRow()
+            if 0 <= row < len(self.pending):
+                self.pending.pop(row)
+                self._show_pending()
+            return
         pid = self.current_member_id()
         if pid is None:
             return

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.models import audit, persons
+from app.models import audit, households, persons
 from app.models.errors import KnownError, ValidationError
 from app.models.id_numbers import IdInfo
 from app.ui import events
@@ -99,15 +99,20 @@ def set_combo(box: QComboBox, value: str | None) -> None:
 
 
 class PersonDialog(GuardedDialog):
-    """New member of `household_id` (person_id None) or editing a person. ``saved_id`` after saving."""
+    """New member of `household_id` (person_id None) or editing a person. ``saved_id`` after saving.
 
-    def __init__(self, ctx: AppContext, household_id: str, person_id: str | None = None,
+    With `household_id` None (a household not saved yet) the checked entry is kept in ``collected``
+    instead of written: the household dialog saves it together with the household.
+    """
+
+    def __init__(self, ctx: AppContext, household_id: str | None, person_id: str | None = None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self.household_id = household_id
         self.person_id = person_id
         self.saved_id: str | None = None
+        self.collected: households.NewMember | None = None
         self.open_household_id: str | None = None  # set when the clerk chose to open a duplicate's household
         self.setObjectName("personDialog")
         self.setWindowTitle("编辑成员" if person_id else "添加成员")
@@ -344,6 +349,11 @@ class PersonDialog(GuardedDialog):
                 return
             if choice == CANCEL:
                 return
+        if self.household_id is None:
+            self.collected = households.NewMember(values, accept_unverified)
+            self.dirty = False
+            self.accept()
+            return
         try:
             if self.person_id:
                 persons.update(db, self.person_id, values, accept_unverified_id=accept_unverified)

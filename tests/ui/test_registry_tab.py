@@ -8,6 +8,7 @@ from PySide6.QtGui import QInputMethodEvent
 from PySide6.QtWidgets import QApplication, QDialog, QLineEdit, QMessageBox
 
 from app.models import households, id_numbers, persons
+from app.models.errors import ValidationError
 from app.ui import household_dialog as household_dialog_module
 from app.ui.context import AppContext
 from app.ui.duplicate_dialog import DuplicateDialog
@@ -424,7 +425,7 @@ def test_new_household_from_the_keyboard(qtbot, tab, site, opened):
     tab.search_box.setFocus()
     qtbot.keyClick(tab.search_box, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
     dialog = opened[0]
-    assert dialog.household_id is None and not dialog.pages.isEnabled()
+    assert dialog.household_id is None and not dialog.pages.isTabEnabled(1)
     type_text(qtbot, dialog.room, "1-1-101")  # taken by 周艳
     qtbot.keyClick(dialog, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
     assert "已住有" in dialog.errors["room"].text() and dialog.household_id is None
@@ -432,7 +433,7 @@ def test_new_household_from_the_keyboard(qtbot, tab, site, opened):
     type_text(qtbot, dialog.room, "1栋2单元102")
     dialog.township.setCurrentText("坡头乡")
     qtbot.keyClick(dialog, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
-    assert dialog.household_id is not None and dialog.pages.isEnabled()
+    assert dialog.household_id is not None and dialog.pages.isTabEnabled(1)
     h = households.get(tab.ctx.db, dialog.household_id)
     assert (h["address"], h["origin_township"]) == ("1栋2单元102", "坡头乡")
     assert "1栋2单元102" in dialog.title.text()
@@ -546,3 +547,57 @@ def test_a_wrong_check_digit_can_be_kept_marked_unverified(qtbot, tab, site, ope
     assert stats.compute(db)["residents_id_unverified"] == 1
     card = forms.gather(db, "household-card", site["zhou"])
     assert any(m["id_number"].endswith("（待核实）") for m in card["members"])
+
+
+def test_new_household_offers_empty_rooms_and_takes_members_before_the_first_save(
+        qtbot, tab, site, opened, monkeypatch):
+    db = tab.ctx.db
+    tab.new_household()
+    dialog = opened[0]
+    # Only empty rooms are offered: 1栋1单元101 (周艳) is not among them.
+    buildings = [dialog.empty_building.itemText(i) for i in range(dialog.empty_building.count())]
+    assert buildings[1:] == ["1栋 空5间", "2栋 空4间"]
+    dialog.empty_building.setCurrentIndex(1)
+    rooms = [dialog.empty_room.itemText(i) for i in range(1, dialog.empty_room.count())]
+    assert rooms == ["1单元102", "1单元501", "2单元101", "2单元102", "2单元501"]
+    dialog.empty_room.setCurrentIndex(2)
+    dialog.empty_room.activated.emit(2)
+    assert dialog.room.text() == "1栋1单元501"
+
+    head_id = id_numbers.make("532128", __import__("datetime").date(1975, 3, 2), 3, "男")
+    people = iter([("赵大", head_id, "户主"), ("赵小", "", "子")])
+
+    def script(pd):
+        name, number, relation = next(people)
+        type_text(qtbot, pd.name, name)
+        if number:
+            type_text(qtbot, pd.id_number.edit, number)
+        pd.relation.setCurrentText(relation)
+        qtbot.keyClick(pd, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+
+    drive_person_dialog(monkeypatch, script)
+    for _ in range(2):
+        qtbot.mouseClick(dialog.add_member_button, Qt.MouseButton.LeftButton)
+    assert dialog.household_id is None and dialog.members.rowCount() == 2  # nothing written yet
+    assert db.scalar("SELECT count(*) FROM person WHERE name IN ('赵大', '赵小')") == 0
+    dialog.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is dialog)
+    qtbot.keyClick(dialog, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    assert dialog.household_id is not None
+    h = households.get(db, dialog.household_id)
+    members = persons.members(db, dialog.household_id)
+    assert h["address"] == "1栋1单元501" and [m["name"] for m in members] == ["赵大", "赵小"]
+    assert db.scalar("SELECT name FROM person WHERE id = ?", (h["head_person_id"],)) == "赵大"
+
+
+def test_a_new_household_and_its_members_are_saved_together_or_not_at_all(db):
+    from tests.models.test_households import make_site as build
+
+    build(db)
+    good = {"name": "钱一", "relation": "户主"}
+    bad = {"name": "钱二", "id_number": "123"}
+    before = db.scalar("SELECT count(*) FROM household")
+    with pytest.raises(ValidationError, match="身份证号"):
+        households.create(db, {}, room="2-2-501", members=[households.NewMember(good), households.NewMember(bad)])
+    assert db.scalar("SELECT count(*) FROM household") == before
+    assert db.scalar("SELECT count(*) FROM person WHERE name = '钱一'") == 0
