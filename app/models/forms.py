@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -64,14 +63,6 @@ def spec(form: str) -> FormSpec:
 
 
 # -- small helpers --------------------------------------------------------------------------
-
-
-def _optional(module: str, name: str) -> Callable[..., Any] | None:
-    """A function another feature module provides, or None while that module does not exist yet."""
-    try:
-        return getattr(importlib.import_module(module), name, None)
-    except ImportError:
-        return None
 
 
 def chinese_date(value: str | dt.date | None) -> str:
@@ -143,20 +134,12 @@ def household_place(db: Database, household_id: str) -> dict[str, Any]:
 
 
 def format_address(place: dict[str, Any]) -> str:
-    """Community name + "3栋2单元501" (the registry's own address format when it is available)."""
+    """Community name + "3栋2单元501" (the registry's own address format)."""
     if not place.get("building"):
         return ""
-    address_text = _optional("app.models.households", "address_text")
-    if address_text is not None:
-        try:
-            return (place.get("community") or "") + address_text(place["building"], place.get("unit"), place.get("room"))
-        except Exception:  # noqa: BLE001 - a helper of another module in progress; ours below is the same idea
-            pass
-    building = str(place["building"])
-    if building[-1:].isdigit():
-        building += "栋"
-    unit = f"{place['unit']}单元" if place.get("unit") is not None else ""
-    return f"{place.get('community') or ''}{building}{unit}{place.get('room') or ''}"
+    from app.models.households import address_text
+
+    return (place.get("community") or "") + address_text(place["building"], place.get("unit"), place.get("room"))
 
 
 # -- finding the records a clerk names ------------------------------------------------------
@@ -606,19 +589,13 @@ def mediation_agreement(db: Database, case_id: str | None, today: dt.date) -> di
     c = db.one("SELECT * FROM mediation_case WHERE id = ? AND deleted = 0", (_required(case_id),))
     if c is None:
         raise NotFoundError("找不到该调解案件（可能已删除）。")
-    agreement = _optional("app.models.mediation", "agreement")
-    if agreement is not None:
-        # The mediation module decides which cases may have an agreement (settled, with terms).
-        got = agreement(db, c["id"])
-        text = str(got.get("terms") or "")
-        agreement_date = got.get("agreement_date") or ""
-    else:
-        text = c["agreement_text"] or ""
-        agreement_date = c["agreement_date"] or ""
-        if not text.strip():
-            raise ValidationError("该案件还没有填写协议内容，不能出具调解协议书。", field="agreement_text")
-    terms = [t.strip() for t in re.split(r"\n+", text) if t.strip()]
-    terms = [{"no": i, "text": _TERM_NUMBER.sub("", t)} for i, t in enumerate(terms, 1)]
+    from app.models.mediation import agreement
+
+    # The mediation module decides which cases may have an agreement (settled, with terms).
+    got = agreement(db, c["id"])
+    text = str(got.get("terms") or "")
+    agreement_date = got.get("agreement_date") or ""
+    terms = agreement_terms(text)
     building = db.one("SELECT name FROM building WHERE id = ?", (c["building_id"],)) if c["building_id"] else None
     parties = _party_rows(db, c["id"])
     return {
@@ -638,8 +615,25 @@ def mediation_agreement(db: Database, case_id: str | None, today: dt.date) -> di
     }
 
 
-# "1、" "（二）" "3." at the start of a line: the form numbers the terms itself.
+# "1、" "（二）" "3." "一、" at the start of a line: the clerk numbered the terms.
 _TERM_NUMBER = re.compile(r"^\s*[（(]?\s*(\d+|[一二三四五六七八九十]+)\s*[、.．）)]\s*")
+_CHINESE_NUMERALS = "一二三四五六七八九十"
+
+
+def agreement_terms(text: str) -> list[dict[str, str]]:
+    """The terms as the clerk wrote them, one per line. Several lines nobody numbered get 一、二、三、
+    (as agreements are written); a numbering the clerk chose, or one paragraph, is kept exactly."""
+    lines = [t.strip() for t in re.split(r"\n+", text) if t.strip()]
+    if len(lines) < 2 or any(_TERM_NUMBER.match(t) for t in lines):
+        return [{"no": "", "text": t} for t in lines]  # one paragraph, or numbered by the clerk
+    return [{"no": _chinese_ordinal(i) + "、", "text": t} for i, t in enumerate(lines, 1)]
+
+
+def _chinese_ordinal(n: int) -> str:
+    if n <= 10:
+        return _CHINESE_NUMERALS[n - 1]
+    tens, ones = divmod(n, 10)
+    return (_CHINESE_NUMERALS[tens - 1] if tens > 1 else "") + "十" + (_CHINESE_NUMERALS[ones - 1] if ones else "")
 
 
 def monthly_disputes(db: Database, month: str | None, today: dt.date) -> dict[str, Any]:

@@ -189,7 +189,8 @@ def test_visit_form_blank_and_prefilled(db, community):
 
 def test_mediation_agreement(db, community):
     data = forms.gather(db, "mediation-agreement", community["case"], today=TODAY)
-    assert [t["text"] for t in data["terms"]][0] == "楼上住户于3月25日前修好防水层。"
+    # The clerk's own numbering is printed as written, never renumbered.
+    assert [t["no"] + t["text"] for t in data["terms"]][0] == "1、楼上住户于3月25日前修好防水层。"
     assert len(data["terms"]) == 3
     assert data["agreement_date"] == "2026年3月12日"
     assert [p["role"] for p in data["parties"]] == ["申请人", "被申请人"]
@@ -261,3 +262,13 @@ def test_selectors_also_take_record_ids(db, community):
     assert len(forms.records(db, "household-card", building=community["b3"])) == 45
     assert forms.records(db, "mediation-agreement", case=community["case"]) == [community["case"]]
     assert forms.records(db, "training-attendance", course=community["course"]) == [community["course"]]
+
+
+def test_agreement_terms_keep_the_clerks_numbering():
+    written = "一、甲方赔偿500元。\n二、乙方撤回投诉。"
+    assert [t["no"] + t["text"] for t in forms.agreement_terms(written)] == ["一、甲方赔偿500元。", "二、乙方撤回投诉。"]
+    plain = "\n".join(f"第{i}条" for i in range(1, 13))
+    numbered = [t["no"] for t in forms.agreement_terms(plain)]
+    assert numbered[:3] == ["一、", "二、", "三、"] and numbered[9:] == ["十、", "十一、", "十二、"]
+    one = "经调解达成如下协议：一、甲方赔偿；二、乙方撤诉。"
+    assert forms.agreement_terms(one) == [{"no": "", "text": one}]
