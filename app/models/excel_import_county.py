@@ -56,6 +56,7 @@ class PlaceIndex:
     new_units: dict[tuple[str, int], str] = field(default_factory=dict)  # (building label, unit) → new id
     new_rooms: dict[tuple[str, int, str], str] = field(default_factory=dict)
     missing: dict[str, int] = field(default_factory=dict)  # "12栋" / "13栋 2单元" → rows
+    new_room_text: dict[str, str] = field(default_factory=dict)  # new room id → "12栋1单元501"
 
     def __post_init__(self) -> None:
         for bid, number in self.places.units:
@@ -103,7 +104,21 @@ class PlaceIndex:
             if self._building(label) is None:
                 self.new_buildings.setdefault(label, new_id())
             self.new_units[(label, unit)] = new_id()
-        return self.new_rooms.setdefault((label, unit, room), new_id()), None
+        if (label, unit, room) not in self.new_rooms:
+            from app.models.households import address_text
+
+            rid = self.new_rooms[(label, unit, room)] = new_id()
+            self.new_room_text[rid] = address_text(label, unit, room)
+        return self.new_rooms[(label, unit, room)], None
+
+    def describe(self, room_id: str) -> str:
+        """"5栋1单元501" of a room, existing or to be created."""
+        from app.models.households import address_text
+
+        info = self.places.room_info.get(room_id)
+        if info is not None:
+            return address_text(info[0], info[1], info[2])
+        return self.new_room_text.get(room_id, "")
 
     def missing_text(self) -> str:
         return "；".join(f"{k}：{n} 行" for k, n in sorted(self.missing.items(), key=lambda kv: (-kv[1], kv[0])))
@@ -213,7 +228,7 @@ def form_households(db: Database, plan: ImportPlan, raw: list[tuple[int, dict, l
             err(r, "address" if "address" in values else "building", values.get("address"), p.problem, p.hint, errs)
             continue
         unit_txt = f"{addr[1]}单元" if addr[1] else ""
-        place_text[i] = f"{_building_label(addr[0])}{unit_txt}{addr[2]}"
+        place_text[i] = index.describe(rid) if rid else f"{_building_label(addr[0])}{unit_txt}{addr[2]}"
         if missing is not None:
             what = f"楼栋“{missing}”" if missing == _building_label(addr[0]) else f"“{missing}”"
             known = "、".join(b[1] for b in index.places.buildings[:8])

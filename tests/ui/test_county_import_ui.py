@@ -59,7 +59,7 @@ def test_mapping_step_then_households_formed_and_shown_in_the_registry(qtbot, ct
     assert dialog.pages.currentIndex() == 2 and "户主/本人" in dialog.summary.text()
     assert dialog.households_model.rows == [
         ("HLX-000001", "5栋1单元501", "张三", 3, 4, "", "第 4 行的户主 张三"),
-        ("HLX-000002", "6栋302", "王五", 1, 8, "", "第 8 行的户主 王五")]
+        ("HLX-000002", "6栋1单元302", "王五", 1, 8, "", "第 8 行的户主 王五")]
     assert dialog.changes_model.rows[1][5] == "第 4 行的户主 张三 → 新建户 HLX-000001"
     dialog.grab().save(str(SHOTS / "county_preview_households.png"))
 
