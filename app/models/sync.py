@@ -373,26 +373,29 @@ def _validate_body(b: Bundle, rules: field_rules.Rules) -> tuple[list[str], list
         if not isinstance(op, list) or len(op) != 8:
             raise Refused(b, f"{_op_where(name, i)}格式不对：应是一组 8 项的数据，未导入。")
         idx, seq, tbl, row_id, col, value, hlc, user = op
-        where = _op_where(name, i, tbl, col)
+
+        def where(i: int = i, tbl: Any = tbl, col: Any = col) -> str:
+            return _op_where(name, i, tbl, col)
+
         if type(idx) is not int or not 0 <= idx < len(sites) or type(seq) is not int or seq < 1:
-            raise Refused(b, f"{where}的编号无效，未导入。")
+            raise Refused(b, f"{where()}的编号无效，未导入。")
         if not isinstance(tbl, str) or not isinstance(col, str) or not isinstance(value, str):
-            raise Refused(b, f"{where}格式不对（表名、字段或值的类型错误），未导入。")
+            raise Refused(b, f"{where()}格式不对（表名、字段或值的类型错误），未导入。")
         if not isinstance(hlc, str) or not _HLC.match(hlc):
-            raise Refused(b, f"{where}的修改时间“{str(hlc)[:24]}”格式不对，未导入。")
+            raise Refused(b, f"{where()}的修改时间“{str(hlc)[:24]}”格式不对，未导入。")
         if user is not None and not (isinstance(user, str) and len(user) <= _SHORT_TEXT):
-            raise Refused(b, f"{where}的修改人无效，未导入。")
+            raise Refused(b, f"{where()}的修改人无效，未导入。")
         try:
             field_rules.check_row_id(row_id)
             parsed = json.loads(value)
         except ValidationError as exc:
-            raise Refused(b, f"{where}：{exc}未导入。") from None
+            raise Refused(b, f"{where()}：{exc}未导入。") from None
         except (ValueError, RecursionError):
-            raise Refused(b, f"{where}的值不是有效的数据（JSON），未导入。") from None
+            raise Refused(b, f"{where()}的值不是有效的数据（JSON），未导入。") from None
         try:
             rules.check(tbl, col, parsed)
         except ValidationError as exc:
-            raise Refused(b, f"{where}：{exc} 未导入。") from None
+            raise Refused(b, f"{where()}：{exc} 未导入。") from None
         if isinstance(parsed, dict) and "id" in parsed and parsed["id"] != row_id:
             raise Refused(b, f"{where}的记录编号前后不一致，未导入。")
         if not any(a <= seq <= z for a, z in ranges.get(sites[idx], [])):
