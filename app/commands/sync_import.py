@@ -37,6 +37,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _escaped(text: str) -> str:
+    # File names on a stick are anyone's: a control character in one must not drive the terminal.
+    from app.models.field_rules import CONTROL
+
+    return CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def run(args: argparse.Namespace) -> int:
     from app.models.sync import import_from_folder
 
@@ -62,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
                 p.unlink(missing_ok=True)
             print("没有可导入的数据，未建立数据库。")
     for line in report.lines():
-        print(line)
+        print(_escaped(line))
     if args.json:
         print(json.dumps(report.to_json()))
     return {"ok": EXIT_OK, "partly": EXIT_PARTLY}.get(report.outcome, EXIT_REFUSED)

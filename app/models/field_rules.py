@@ -28,7 +28,7 @@ from app.models.errors import ValidationError
 DEFAULT_TEXT_LIMIT = 32_767
 ROW_ID_LIMIT = 100
 # C0 controls other than tab/newline/CR, DEL, C1 controls and bidi overrides never come from a form.
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+CONTROL = _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _LINE_BREAK = re.compile("[\t\r\n]")
 
 TABLE_LABELS: dict[str, str] = {

@@ -198,12 +198,13 @@ FIELDS = ["number", "origin_township", "origin_village", "move_in_date", "risk_c
 
 def check(values: Mapping[str, Any]) -> dict[str, Any]:
     """Validate the household fields a clerk edits; raises ValidationError naming the field."""
+    from app.models.field_rules import text_limit
     from app.models.persons import clean_date, clean_text
 
     out: dict[str, Any] = {}
-    out["number"] = clean_text(values.get("number"), "number", "户号", 30)
-    out["origin_township"] = clean_text(values.get("origin_township"), "origin_township", "迁出乡镇", 30)
-    out["origin_village"] = clean_text(values.get("origin_village"), "origin_village", "迁出村", 30)
+    out["number"] = clean_text(values.get("number"), "number", "户号", text_limit("household", "number"))
+    for key, label in (("origin_township", "迁出乡镇"), ("origin_village", "迁出村")):
+        out[key] = clean_text(values.get(key), key, label, text_limit("household", key))
     out["move_in_date"] = clean_date(values.get("move_in_date"), "move_in_date", "入住日期")
     risk = values.get("risk_colour") or "green"
     if risk not in RISK_COLOURS:
@@ -231,7 +232,7 @@ def check(values: Mapping[str, Any]) -> dict[str, Any]:
     if status not in HOUSEHOLD_STATES:
         raise ValidationError(f"户状态只能是：{'、'.join(HOUSEHOLD_STATES)}。", field="status")
     out["status"] = status
-    out["notes"] = clean_text(values.get("notes"), "notes", "备注", 2000, formula_ok=True)
+    out["notes"] = clean_text(values.get("notes"), "notes", "备注", text_limit("household", "notes"), formula_ok=True)
     return out
 
 

@@ -597,3 +597,18 @@ def test_anything_else_malformed_never_raises(office):
         assert [r[0] for r in office.b.query("PRAGMA integrity_check")] == ["ok"]
         assert office.b.query("PRAGMA foreign_key_check") == []
     assert refused > 60
+
+
+def test_a_file_name_cannot_drive_the_terminal(office, capsys):
+    from app.cli import main
+
+    src = office.delta(lambda tx: tx.update("person", office.ids["p1"], {"phone": "13800000001"}))
+    bad = forge(src, office.tmp / "forged", _not_json)
+    folder = office.folder()
+    shutil.copy(bad, folder / f"\x1b[2J\x1b[32m已导入：全部正确{bundle.EXTENSION}")
+    pw = office.tmp / "pass.txt"
+    pw.write_text(PASS, encoding="utf-8")
+    assert main(["sync-import", "--db", str(office.tmp / "b2.db"), "--from", str(folder),
+                 "--passphrase-file", str(pw)]) == 1
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\\u001b[2J" in out
