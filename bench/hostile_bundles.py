@@ -170,7 +170,7 @@ def run(households: int, only: str | None) -> None:
 
         def record(name: str, results: list[tuple[bool, str]]) -> None:
             held = sum(ok for ok, _ in results)
-            rows.append((name, len(results), held, "; ".join(d for ok, d in results if not ok)[:200]))
+            rows.append((name, len(results), held, "; ".join(d for ok, d in results if not ok)[:600]))
 
         if only in (None, "malformed"):
             record("malformed content, one bad file beside a good one (" + ", ".join(MALFORMED) + ")",
@@ -227,7 +227,7 @@ def run(households: int, only: str | None) -> None:
                 (folder / src.name).write_bytes(bytes(flipped))
                 rc, out = lab.cli(folder)
                 results.append((rc == 1 and "跳过其他社区" not in out and "Traceback" not in out,
-                                f"byte {pos}: exit {rc}"))
+                                f"byte {pos}: exit {rc}: {out.strip()[-300:]}"))
             record(f"one bit flipped in the header ({len(positions)} of its {end} bytes)", results)
         if only in (None, "mass-delete"):
             copy_b = lab.work / "b-mass.db"
