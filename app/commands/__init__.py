@@ -5,6 +5,7 @@ A module's parser sets ``func=run`` where ``run(args) -> int`` is the exit code.
 
 # Order is the order of `anju --help`.
 COMMAND_MODULES = [
+    "init",
     "demo",
     "stats",
     "check",

@@ -25,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "import-excel",
         help="import a ledger from Excel (.xlsx/.xls/.ods); all or nothing unless --valid-only",
-        description="从 Excel 导入居民花名册、搬迁户、就业、培训、需求或入户走访台账（按表头自动识别）。先逐行检查；默认有任何错误就不导入。",
+        description="从 Excel 导入居民花名册、搬迁户、就业、培训、需求、入户走访台账或房间清单（按表头自动识别）。先逐行检查；默认有任何错误就不导入。",
     )
     add_db_argument(p)
     p.add_argument("file", help="the workbook to import")
@@ -102,6 +102,8 @@ def run(args: argparse.Namespace) -> int:
             households = f"新建 {plan.households_new} 户，" if plan.ledger == "residents" else ""
             print(f"已导入：{households}新增 {counts['new']} {unit}，更新 {counts['updated']} {unit}{places}{skipped}。",
                   file=out)
+        if "places_summary" in plan.extra:  # a room list: what it adds, by kind of place
+            print(plan.extra["places_summary"].replace("将新建", "新建" if applied else "将新建"), file=out)
         if args.json:
             result = {k: counts[k] for k in ("new", "updated", "unchanged", "errors")}
             result.update(households_new=plan.households_new, places_new=plan.places_new)

@@ -216,6 +216,8 @@ class ImportPlan:
 
     @property
     def places_new(self) -> int:
+        if "places_new" in self.extra:  # a room list counts what it adds itself (excel_import_rooms)
+            return int(self.extra["places_new"])
         index = self.extra.get("place_index")
         return 0 if index is None or not index.create else index.count_new
 
@@ -759,8 +761,9 @@ class Places:
 # -- the dry run -------------------------------------------------------------------------------
 IMPORTABLE = {"residents": "居民花名册", "households": "搬迁户台账", "employment": "就业台账",
               "training": "培训台账", "intentions": "就业培训需求台账", "visits": "入户走访台账",
-              "mediation": "矛盾纠纷调解台账"}
+              "mediation": "矛盾纠纷调解台账", "rooms": "房间清单"}
 OTHER_LEDGERS = ("households", "employment", "training", "intentions", "visits", "mediation")  # in excel_import_ledgers
+LEDGER_MODULES = {"rooms": "app.models.excel_import_rooms"}  # planners kept in a module of their own
 PERSON_COLS = ("name", "sex", "birth_date", "ethnicity", "relation", "phone", "education", "labour_ability", "notes")
 HOUSEHOLD_COLS = ("origin_township", "origin_village", "move_in_date", "ext_number")
 
@@ -810,6 +813,10 @@ def plan_import(
             header = find_header(head_rows, book.merged, other.VISIT_ALIASES, other.visits_header) or find_header(
                 head_rows, book.merged, other.HOUSEHOLD_ALIASES, other.households_header) or find_header(
                 head_rows, book.merged, other.MEDIATION_ALIASES, other.mediation_header)
+        if header is None:
+            from app.models import excel_import_rooms
+
+            header = excel_import_rooms.find_room_header(head_rows, book.merged)
         if header is not None:
             break
     if header is None or it is None:
@@ -833,10 +840,15 @@ def plan_import(
     is_households = other.looks_like_households(header_cells)
     is_training = other.looks_like_training(header_cells)
     is_mediation = other.looks_like_mediation(header_cells)
+    from app.models import excel_import_rooms
+
+    is_rooms = excel_import_rooms.looks_like_room_list(header_cells)
     if ledger is None:
-        ledger = ("employment" if is_employment else "visits" if is_visits else "intentions" if is_intentions
+        ledger = ("rooms" if is_rooms else "employment" if is_employment else "visits" if is_visits else "intentions" if is_intentions
                   else "training" if is_training else "households" if is_households
                   else "mediation" if is_mediation else "residents")
+    elif ledger == "rooms" and not is_rooms:
+        raise KnownError(f"“{path.name}”看起来不是房间清单：表头应只有“楼栋”“单元”“房号”（或“层数”“每层户数”）和“网格”。")
     elif ledger == "mediation" and not is_mediation:
         raise KnownError(f"“{path.name}”看起来不是矛盾纠纷调解台账：表头中没有“案件编号”和“事由”。")
     elif ledger == "training" and not is_training:
@@ -851,10 +863,11 @@ def plan_import(
         raise KnownError(f"“{path.name}”看起来不是走访台账：表头中没有“户编号”“走访日期”和“走访类型”。")
     aliases = {"employment": other.EMPLOYMENT_ALIASES, "visits": other.VISIT_ALIASES,
                "intentions": other.INTENTION_ALIASES, "households": other.HOUSEHOLD_ALIASES,
-               "training": other.TRAINING_ALIASES, "mediation": other.MEDIATION_ALIASES}.get(ledger, resident_aliases)
+               "training": other.TRAINING_ALIASES, "mediation": other.MEDIATION_ALIASES,
+               "rooms": excel_import_rooms.ROOM_ALIASES}.get(ledger, resident_aliases)
     labels = {"employment": other.LABELS, "visits": other.VISIT_LABELS, "intentions": other.INTENTION_LABELS,
               "households": other.HOUSEHOLD_LABELS, "training": other.TRAINING_LABELS,
-              "mediation": other.MEDIATION_LABELS}.get(
+              "mediation": other.MEDIATION_LABELS, "rooms": excel_import_rooms.ROOM_LABELS}.get(
         ledger, {f.key: f.header for f in RESIDENT_FIELDS})
     columns: dict[str, int] = {}
     headers: dict[str, str] = {}
@@ -883,7 +896,7 @@ def plan_import(
         yield from remaining
         yield from it
 
-    if ledger in OTHER_LEDGERS:
+    if ledger in OTHER_LEDGERS or ledger in LEDGER_MODULES:
         rows = []
         for r, cells in data_rows():
             if len(rows) >= MAX_ROWS:
@@ -893,7 +906,7 @@ def plan_import(
         if not rows:
             raise KnownError(f"工作表“{book.name}”在表头（第 {header_r + 1} 行）下面没有数据。")
         plan = ImportPlan(path, ledger, book.name, header_r + 1, columns, headers, ignored, [], stamp)
-        planner = getattr(other, f"plan_{ledger}")
+        planner = getattr(_ledger_module(ledger), f"plan_{ledger}")
         planner(db, plan, rows, progress=progress, cancelled=cancelled)
         by_row = {res.row: res for res in plan.rows}
         for r, c in sorted(formulas):
@@ -1182,6 +1195,12 @@ def _same_ethnicity(stored: Any, new: str) -> bool:
         return False
 
 
+def _ledger_module(ledger: str) -> Any:
+    import importlib
+
+    return importlib.import_module(LEDGER_MODULES.get(ledger, "app.models.excel_import_ledgers"))
+
+
 def _chunks(items: list, size: int) -> Iterable[list]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
@@ -1231,10 +1250,9 @@ def apply_plan(
                 f"文件中有 {counts['errors']} 行错误，按“全部或不导入”的规则没有导入任何数据。"
                 "请改正错误后重新导入，或选择“只导入正确的行”。"
             )
-        if plan.ledger in OTHER_LEDGERS:
-            from app.models import excel_import_ledgers as other
-
-            getattr(other, f"apply_{plan.ledger}")(db, plan, progress=progress, cancelled=cancelled)
+        if plan.ledger in OTHER_LEDGERS or plan.ledger in LEDGER_MODULES:
+            getattr(_ledger_module(plan.ledger), f"apply_{plan.ledger}")(db, plan, progress=progress,
+                                                                         cancelled=cancelled)
             return dict(counts)
         good = [r for r in plan.rows if r.status in ("new", "updated")]
         first_status = {r.row: r.status for r in plan.rows}

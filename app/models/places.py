@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +35,8 @@ ROLE_VALUES_SQL = {
 # instead of the room and household ones; measured 150 ms instead of 1 ms for one unit's rooms.
 # A role is current until its end date has passed.
 CURRENT_ROLE_SQL = "(pr.end_date IS NULL OR pr.end_date = '' OR pr.end_date > date('now', 'localtime'))"
+
+ROOM_NUMBER_RE = re.compile(r"[0-9A-Za-z\-]{1,10}")
 
 _PARENT = {
     "district": "community",
@@ -298,8 +301,13 @@ def add_building(
     floors: int | None = None,
     units: int = 0,
     rooms_per_floor: int = 0,
+    layout: Mapping[int, Sequence[tuple[str, int | None]]] | None = None,
 ) -> str:
-    """Add a building; optionally with `units` units, each with `floors` × `rooms_per_floor` rooms (501, 502…)."""
+    """Add a building; optionally with `units` units, each with `floors` × `rooms_per_floor` rooms (501, 502…).
+
+    `layout` (unit number → (room number, floor) pairs) gives the units and rooms one by one instead,
+    for buildings that are not a plain grid (shops on the ground floor, a missing or renumbered room).
+    """
     get_place(db, "community", community_id)
     if grid_id and get_place(db, "grid", grid_id)["community_id"] != community_id:
         raise ValidationError("网格不属于这个社区。", field="grid")
@@ -323,15 +331,36 @@ def add_building(
             },
             summary=f"新建楼栋 {name}",
         )
-        for u in range(1, units + 1):
+        if layout is None:
+            layout = {u: grid_rooms(floors or 0, rooms_per_floor) for u in range(1, units + 1)}
+        for u, unit_rooms in sorted(layout.items()):
             uid = tx.insert("unit", {"building_id": bid, "number": u})
-            rooms = [
-                {"unit_id": uid, "number": f"{f}{k:02d}", "floor": f}
-                for f in range(1, (floors or 0) + 1)
-                for k in range(1, rooms_per_floor + 1)
-            ]
-            tx.insert_many("room", rooms, summary=f"{name} {u}单元 房间")
+            add_rooms(db, uid, unit_rooms, summary=f"{name} {u}单元 房间")
     return bid
+
+
+def grid_rooms(floors: int, rooms_per_floor: int, skip_floors: Iterable[int] = ()) -> list[tuple[str, int]]:
+    """Room numbers floor + two-digit sequence (501, 502 …) for a plain stairwell."""
+    skip = set(skip_floors)
+    return [
+        (f"{f}{k:02d}", f) for f in range(1, floors + 1) if f not in skip for k in range(1, rooms_per_floor + 1)
+    ]
+
+
+def add_rooms(db: Database, unit_id: str, rooms: Sequence[tuple[str, int | None]], *, summary: str | None = None) -> int:
+    """Add many rooms to one unit in one batch; refuses a bad or repeated number (nothing written)."""
+    get_place(db, "unit", unit_id)
+    taken = {r["number"] for r in db.query("SELECT number FROM room WHERE unit_id = ? AND deleted = 0", (unit_id,))}
+    rows = []
+    for number, floor in rooms:
+        if not ROOM_NUMBER_RE.fullmatch(number):
+            raise ValidationError(f"房号“{number}”不对：房号只能包含数字、字母和“-”，例如 501。", field="number")
+        if number in taken:
+            raise ValidationError(f"这个单元已有房号 {number}。", field="number")
+        taken.add(number)
+        rows.append({"unit_id": unit_id, "number": number, "floor": floor})
+    with db.write() as tx:
+        return tx.insert_many("room", rows, summary=summary or "新建房间")
 
 
 def add_unit(db: Database, building_id: str, number: int, name: str | None = None) -> str:
@@ -353,7 +382,7 @@ def add_unit(db: Database, building_id: str, number: int, name: str | None = Non
 def add_room(db: Database, unit_id: str, number: str, floor: int | None = None) -> str:
     get_place(db, "unit", unit_id)
     number = (number or "").strip()
-    if not re.fullmatch(r"[0-9A-Za-z\-]{1,10}", number):
+    if not ROOM_NUMBER_RE.fullmatch(number):
         raise ValidationError("房号只能包含数字、字母和“-”，例如 501。", field="number")
     if db.scalar("SELECT 1 FROM room WHERE unit_id = ? AND number = ? AND deleted = 0", (unit_id, number)):
         raise ValidationError(f"这个单元已有房号 {number}。", field="number")
@@ -382,7 +411,7 @@ def rename(db: Database, table: str, place_id: str, name: str) -> None:
     kind = KIND_NAMES[table]
     if table == "room":
         name = (name or "").strip()
-        if not re.fullmatch(r"[0-9A-Za-z\-]{1,10}", name):
+        if not ROOM_NUMBER_RE.fullmatch(name):
             raise ValidationError("房号只能包含数字、字母和“-”，例如 501。", field="name")
         if db.scalar(
             "SELECT 1 FROM room WHERE unit_id = ? AND number = ? AND deleted = 0 AND id <> ?",

@@ -74,6 +74,10 @@ def build_window(db_path: str | Path, *, demo: bool = False, user: str | None = 
     ``read_only`` as for :func:`open_database`: None opens read-only only when the file cannot be written.
     """
     db = open_database(db_path, read_only=read_only, **({"user": user} if user else {}))
+    if not user:
+        from app.models.community_setup import saved_user
+
+        db.user = saved_user(db) or db.user  # the name given in the set-up wizard on this PC
     runner = OpRunner(db.path, db.user, read_only=db.read_only)
     if principal is not None:
         db.principal = principal
@@ -166,7 +170,12 @@ def run_gui(args: argparse.Namespace) -> int:
         return 2
     install_excepthook()
     window.show()
-    if getattr(args, "smoke_test", False):
+    smoke = getattr(args, "smoke_test", False)
+    if not smoke:
+        from app.ui.setup_wizard import start_if_needed
+
+        start_if_needed(window)  # an empty database: the set-up wizard opens over the window
+    if smoke:
         app.processEvents()
         if sys.stdout is not None:  # a windowed Windows program has no console
             print(f"anju-shown-ms {_process_age_ms():.1f}", flush=True)

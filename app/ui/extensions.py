@@ -10,4 +10,5 @@ EXTENSIONS: list[str] = [
     "app.ui.sync_menu",
     "app.ui.audit_viewer",
     "app.ui.read_only",
+    "app.ui.setup_wizard",
 ]
