@@ -6,11 +6,12 @@ as a draft on this PC when it is closed half-way, so the next start resumes wher
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -70,6 +71,23 @@ def _error_label(parent: QWidget, name: str) -> QLabel:
     label.setStyleSheet(ERROR_STYLE)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     return label
+
+
+class BuildingTable(QTableWidget):
+    """The buildings table: Enter or Space on the sign column opens the sign chooser (and stays on this page)."""
+
+    def __init__(self, rows: int, columns: int, parent: QWidget, choose_sign: Callable[[int], None]) -> None:
+        super().__init__(rows, columns, parent)
+        self._choose_sign = choose_sign
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
+        keys = (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Space)
+        if (event.key() in keys and self.currentColumn() == COL["sign"]
+                and self.state() != QAbstractItemView.State.EditingState):
+            event.accept()
+            self._choose_sign(self.currentRow())
+            return
+        super().keyPressEvent(event)
 
 
 class CommunityPage(QWizardPage):
@@ -152,7 +170,7 @@ class PlacesPage(QWizardPage):
         self.existing = QLabel("", self)
         self.existing.setObjectName("setupExistingPlaces")
         self.existing.setWordWrap(True)
-        self.table = QTableWidget(0, len(COLUMNS), self)
+        self.table = BuildingTable(0, len(COLUMNS), self, lambda row: self.choose_sign(row))
         self.table.setObjectName("setupBuildingsTable")
         self.table.setAccessibleName("楼栋清单")
         self.table.setHorizontalHeaderLabels([h for _k, h, _w in COLUMNS])
@@ -170,7 +188,6 @@ class PlacesPage(QWizardPage):
         for key in ("missing", "renumbered"):
             header.setSectionResizeMode(COL[key], QHeaderView.ResizeMode.Stretch)
         self.table.itemChanged.connect(self._changed)
-        self.table.cellActivated.connect(self._cell_activated)
         self.table.cellDoubleClicked.connect(self._cell_activated)
 
         self.add_button = QPushButton("添加一行(&A)", self)
