@@ -581,7 +581,7 @@ class SetupWizard(QWizard):
 
     def done(self, result: int) -> None:
         # Closing half-way keeps everything typed on this PC; the next start (or 社区设置) resumes it.
-        if not self.committed and not self.ctx.db.closed and not getattr(self.ctx.db, "read_only", False):
+        if not self.committed and not self.ctx.db.closed and not self.ctx.db.read_only:
             setup.save_draft(self.ctx.db, self.draft())
         super().done(result)
         if result and self.next_page.import_now.isChecked() and self.committed:
@@ -658,7 +658,7 @@ def open_wizard(window: QMainWindow) -> SetupWizard:
 def start_if_needed(window: QMainWindow) -> SetupWizard | None:
     """On a database that is not set up yet, the wizard opens by itself over the main window."""
     db = window.ctx.db
-    if window.ctx.demo or getattr(db, "read_only", False) or setup.setup_state(db) is None:
+    if window.ctx.demo or db.read_only or setup.setup_state(db) is None:
         return None  # a file opened read-only cannot be set up here
     return open_wizard(window)
 

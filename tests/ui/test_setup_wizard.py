@@ -305,3 +305,16 @@ def test_reopened_from_tools_to_add_a_building_then_import_ledgers(qtbot, monkey
     qtbot.waitUntil(lambda: dialog.plan is not None, timeout=10000)
     assert dialog.plan.counts["new"] == 1
     dialog.reject()
+
+
+def test_a_file_opened_read_only_gets_no_wizard(qtbot, tmp_path, capsys):
+    from app.ui.app import build_window
+
+    path = tmp_path / "office.db"
+    assert main(["init", "--db", str(path), "--community", "幸福社区"]) == 0
+    window = build_window(path, read_only=True)
+    qtbot.addWidget(window)
+    try:
+        assert window.ctx.db.read_only and sw.start_if_needed(window) is None
+    finally:
+        window.shutdown()
