@@ -318,3 +318,47 @@ def test_a_file_opened_read_only_gets_no_wizard(qtbot, tmp_path, capsys):
         assert window.ctx.db.read_only and sw.start_if_needed(window) is None
     finally:
         window.shutdown()
+
+
+def test_whole_first_day_wizard_then_a_county_ledger_into_the_registry(qtbot, monkeypatch, open_window, tmp_path):
+    """From an empty file: the wizard, then 导入现有台账 on a county ledger, and the registry shows its households."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from tests.models.excel_fixtures_county import pid, write_sheet
+
+    window = open_window(tmp_path / "office.db")
+    wiz = sw.start_if_needed(window)
+    wiz.community_page.edits["name"].setText("幸福社区")
+    wiz.next()
+    table = wiz.places_page.table
+    for row, values in enumerate((["5栋", "", "2", "6", "2"], ["6栋", "", "1", "3", "2"])):
+        for key, text in zip(("name", "grid", "units", "floors", "rooms_per_floor"), values, strict=True):
+            table.item(row, sw.COL[key]).setText(text)
+    wiz.next()
+    wiz.user_page.user.setText("王芳")
+    wiz.next()
+    ledger = write_sheet(tmp_path / "county.xlsx", [
+        ["序号", "姓名", "与户主关系", "身份证号", "民族", "出生日期", "安置地址"],
+        [1, "张三", "户主", pid((1985, 3, 12), 1, "男"), "苗", "1985.03.12", "幸福社区5栋1单元501室"],
+        [2, "李四", "妻", pid((1987, 4, 15), 2, "女"), "苗族", "1987年4月15日", None],
+        [3, "王五", "本人", pid((1970, 1, 1), 3, "男"), "彝", "1970/1/1", "6栋302"],
+    ], title_rows=1, merge_title=True)
+    monkeypatch.setattr(wiz, "ask_open_file", lambda _title: str(ledger))
+    assert wiz.next_page.import_now.isChecked()
+    wiz.button(QWizard.WizardButton.FinishButton).click()
+    dialog = wiz.import_dialog
+    qtbot.waitUntil(lambda: dialog.plan is not None, timeout=20000)
+    assert dialog.plan.counts["new"] == 3, [e.message() for e in dialog.plan.errors]
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    qtbot.mouseClick(dialog.apply_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.result is not None, timeout=20000)
+    dialog.accept()
+    registry = window.tab("registryTab")
+    window.tabs.setCurrentWidget(registry)
+    qtbot.waitUntil(lambda: registry.model.rowCount() == 2, timeout=20000)
+    shown = {tuple(registry.model.data(registry.model.index(r, c)) for c in (2, 3)) for r in range(2)}
+    assert shown == {("5栋1单元501", "张三"), ("6栋1单元302", "王五")}
+    # Buildings and the ledger are recorded under the name given on page 3 (the community, written on
+    # page 1 before any name was asked, under the default one).
+    assert {r[0] for r in window.ctx.db.query(
+        "SELECT DISTINCT user FROM change_log WHERE tbl IN ('building', 'room', 'household', 'person')")} == {"王芳"}
