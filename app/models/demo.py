@@ -15,7 +15,7 @@ from app.models import id_numbers, settings
 from app.models.db import Database, new_id, open_database
 from app.models.errors import KnownError
 from app.models.pinyin import name_pinyin
-from app.models.signs import SIGNS
+from app.models.signs import SIGNS, all_signs
 
 Progress = Callable[[int, int, str], None]
 Row = dict[str, Any]
@@ -176,21 +176,25 @@ class _Builder:
         self.buildings: list[Row] = []
         self.rooms: list[tuple[Row, Row, Row]] = []  # (building, unit, room)
         sign_keys = list(SIGNS)
+        every_sign = all_signs()
         number = 0
         while len(self.rooms) < target_rooms:
             number += 1
             floors = _weighted(rng, [(6, 2), (9, 2), (11, 4), (12, 2), (15, 2), (17, 3), (18, 3)])
             units = rng.choice([2, 2, 3, 3, 4])
             per_floor = rng.choice([2, 2, 3, 4])
-            # Each building keeps its own picture while pictures last; later ones get none,
-            # and their units get pictures instead (distinct within the building).
-            sign = sign_keys[number - 1] if number <= len(sign_keys) else None
+            # Every building has a sign of its own: the drawings first, then the drawings on
+            # coloured discs; past those, the units get pictures instead (distinct within the building).
+            sign = every_sign[number - 1] if number <= len(every_sign) else None
             building = self.add("building", {
                 "community_id": self.community["id"], "grid_id": None, "name": f"{number}栋",
                 "number": number, "sign": sign, "floors": floors, "notes": None,
             })
             self.buildings.append(building)
-            unit_signs = rng.sample(sign_keys, units) if sign is None else [None] * units
+            # Drawn as before for buildings past the plain drawings, so a seed gives the same community.
+            unit_signs = rng.sample(sign_keys, units) if number > len(sign_keys) else [None] * units
+            if sign is not None:
+                unit_signs = [None] * units
             for u in range(1, units + 1):
                 unit = self.add("unit", {"building_id": building["id"], "number": u, "name": f"{u}单元",
                                          "sign": unit_signs[u - 1]})

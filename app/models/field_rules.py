@@ -357,6 +357,10 @@ def _load() -> None:
     })
     register("mediation_followup", {"outcome": one_of("回访结果", mediation.OUTCOMES_FOLLOWUP)})
     register("person", {"id_unverified": text("身份证待核实原因", 200, single_line=True)})
+    from app.models.signs import all_signs
+
+    register("building", {"sign": one_of("楼栋图标", all_signs())})
+    register("unit", {"sign": one_of("单元图标", all_signs())})
     register("household", {"ext_number": text("县里的户编号", 40, single_line=True),
                             "entered_date": date("录入日期")})
     register("account", {"name": text("账号名", 40, required=True, single_line=True),

@@ -9,7 +9,7 @@ from typing import Any
 
 from app.models.db import Database
 from app.models.errors import NotFoundError, ValidationError
-from app.models.signs import SIGNS, sign_name
+from app.models.signs import is_sign, sign_name
 
 # place table → Chinese word, used in messages.
 KIND_NAMES = {
@@ -562,7 +562,7 @@ def set_sign(db: Database, table: str, place_id: str, sign: str | None) -> None:
     """Give a building or unit its picture sign. Two buildings of one community may not share a sign."""
     if table not in ("building", "unit"):
         raise ValidationError("只有楼栋和单元可以设置图标。")
-    if sign is not None and sign not in SIGNS:
+    if sign is not None and not is_sign(sign):
         raise ValidationError(f"没有这个图标：{sign}")
     row = get_place(db, table, place_id)
     if table == "building" and sign:
@@ -771,3 +771,11 @@ def resolve_room(db: Database, building_id: str, text: str) -> dict:
                 field="room",
             )
     return dict(rows[0])
+
+
+def building_signs(db: Database, *, include_retired: bool = False) -> list[dict[str, Any]]:
+    """Buildings with their picture sign, in natural order (the sign board's tiles)."""
+    retired = "" if include_retired else " AND retired = 0"
+    return [dict(r) for r in db.query(
+        f"SELECT id, name, sign FROM building WHERE deleted = 0{retired} ORDER BY number, name COLLATE natsort"
+    )]

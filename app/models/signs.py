@@ -1,6 +1,7 @@
 """Picture signs (图标) for buildings and units, so residents who cannot read find their way home.
 
-Each key has an SVG drawn for this project at ``resources/signs/<key>.svg``.
+Each key has an SVG drawn for this project at ``resources/signs/<key>.svg``; "<key>/<background>"
+is the same drawing on a coloured disc (see BACKGROUNDS).
 """
 
 from __future__ import annotations
@@ -34,5 +35,36 @@ SIGNS: dict[str, str] = {
 }
 
 
+# Backgrounds that make one drawing into several signs ("蓝底苹果"), so a community with more
+# buildings than drawings still gives every building a sign of its own: key "apple/blue".
+BACKGROUNDS: dict[str, tuple[str, str]] = {
+    "red": ("红底", "#f4a6a6"),
+    "blue": ("蓝底", "#9cc3f5"),
+    "green": ("绿底", "#a8e0b0"),
+    "yellow": ("黄底", "#f7dc6f"),
+    "purple": ("紫底", "#c9b3f0"),
+}
+
+
+def split(key: str | None) -> tuple[str, str | None]:
+    """("apple", "blue") for "apple/blue"; ("apple", None) for a plain sign."""
+    base, _, background = (key or "").partition("/")
+    return base, background or None
+
+
+def is_sign(key: str | None) -> bool:
+    base, background = split(key)
+    return base in SIGNS and (background is None or background in BACKGROUNDS)
+
+
+def all_signs() -> list[str]:
+    """Every sign, plain drawings first, then each drawing on each background."""
+    return [*SIGNS, *(f"{base}/{bg}" for bg in BACKGROUNDS for base in SIGNS)]
+
+
 def sign_name(key: str | None) -> str:
-    return SIGNS.get(key or "", "")
+    base, background = split(key)
+    name = SIGNS.get(base, "")
+    if name and background in BACKGROUNDS:
+        return BACKGROUNDS[background][0] + name
+    return name

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from app.models import mediation as med
 from app.models.errors import KnownError
+from app.ui.building_board import fill_building_combo, with_board_button
 from app.ui.context import AppContext
 from app.widgets.search_box import SearchField
 
@@ -147,8 +148,7 @@ class CaseDialog(_FormDialog):
         self.building = QComboBox()
         self.building.setObjectName("caseBuilding")
         self.building.addItem("（不涉及具体楼栋）", None)
-        for bid, name in med.buildings(db):
-            self.building.addItem(name, bid)
+        fill_building_combo(self.building, db, include_retired=True)  # an old case keeps its building
         self.level = QComboBox()
         self.level.setObjectName("caseLevel")
         self.level.addItems(med.LEVELS)
@@ -161,7 +161,7 @@ class CaseDialog(_FormDialog):
         self.form.addRow("类别", self.category)
         self.form.addRow("标题*", self.title_edit)
         self.form.addRow("情况", self.description)
-        self.form.addRow("涉及楼栋", self.building)
+        self.form.addRow("涉及楼栋", with_board_button(self.building, db, self))
         self.form.addRow("调解层级", self.level)
         self.form.addRow("调解员", self.mediators)
 

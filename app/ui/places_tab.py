@@ -114,6 +114,9 @@ class PlacesTab(QWidget):
         for b in (self.rename_button, self.move_button, self.retire_button, self.delete_button):
             tree_buttons.addWidget(b)
         tree_buttons.addStretch(1)
+        self.board_button = self._button("图标墙…", "placeBoardButton", self.find_by_sign)
+        self.board_button.setToolTip("所有楼栋的大图标：按图片找到楼栋（Ctrl+B）")
+        tree_buttons.addWidget(self.board_button)
         left = QWidget()
         left_lay = QVBoxLayout(left)
         left_lay.setContentsMargins(0, 0, 0, 0)
@@ -204,6 +207,11 @@ class PlacesTab(QWidget):
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addWidget(split)
 
+        board = QAction(self)
+        board.setShortcut(QKeySequence("Ctrl+B"))
+        board.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        board.triggered.connect(lambda _c=False: self.find_by_sign())
+        self.addAction(board)
         shortcut = QAction(self)
         shortcut.setShortcut(QKeySequence("F2"))
         shortcut.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
@@ -700,6 +708,15 @@ class PlacesTab(QWidget):
         dlg = RoleDialog(self.ctx, cur[0], cur[1], self)
         if dlg.exec():
             self._announce(ev.PLACES)
+
+    def find_by_sign(self) -> None:
+        """The sign board: pick a building by its picture and show it in the tree."""
+        from app.ui.building_board import choose_building
+
+        chosen = choose_building(self.ctx.db, self.current_building(), self)
+        if chosen is not None:
+            self.select("building", chosen)
+            self.tree.setFocus()
 
     def open_visit_entry(self, household_id: str | None = None, building_id: str | None = None) -> None:
         from app.ui.visit_entry import VisitEntryDialog

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from app.models import forms
 from app.models.id_numbers import mask
 from app.ui import printing
+from app.ui.building_board import fill_building_combo, select_building, with_board_button
 from app.widgets.search_box import SearchField
 
 SELECTOR_LABELS = {
@@ -46,8 +47,16 @@ def install(window: Any) -> None:
     for key, spec in forms.FORMS.items():
         action = QAction(f"{spec.title}…", window)
         action.setObjectName(f"printAction_{key.replace('-', '_')}")
-        action.triggered.connect(lambda _checked=False, k=key: PrintChooser(window.ctx, k, window).exec())
+        action.triggered.connect(lambda _checked=False, k=key: PrintChooser(
+            window.ctx, k, window, default_building=_building_in_view(window)).exec())
         menu.addAction(action)
+
+
+def _building_in_view(window: Any) -> str | None:
+    """The building selected in 楼栋网格 when that tab is the one shown (the round sheet's default)."""
+    tab = window.tabs.currentWidget()
+    current = getattr(tab, "current_building", None)
+    return current() if callable(current) else None
 
 
 def record_button(
@@ -118,10 +127,13 @@ class _SearchList(QWidget):
 class PrintChooser(QDialog):
     """Choose what to print a form for, then preview (print from there) or save straight to PDF."""
 
-    def __init__(self, ctx: Any, form: str, parent: QWidget | None = None) -> None:
+    def __init__(self, ctx: Any, form: str, parent: QWidget | None = None, *,
+                 default_building: str | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self.form = form
+        self.default_building = default_building
+        self.building_combo: QComboBox | None = None
         self.spec = forms.FORMS[form]
         self.setObjectName("printChooserDialog")
         self.setWindowTitle(f"打印 {self.spec.title}")
@@ -195,9 +207,10 @@ class PrintChooser(QDialog):
         if name == "building":
             box = QComboBox(self)
             box.setObjectName("printBuildingCombo")
-            for r in db.query("SELECT id, name FROM building WHERE deleted = 0 AND retired = 0 ORDER BY number, name COLLATE natsort"):
-                box.addItem(r["name"], r["name"])
-            return box
+            fill_building_combo(box, db, data="name")
+            select_building(box, self.default_building)  # the building the clerk is looking at
+            self.building_combo = box
+            return with_board_button(box, db, self)
         if name == "course":
             box = QComboBox(self)
             box.setObjectName("printCourseCombo")
@@ -270,7 +283,7 @@ class PrintChooser(QDialog):
     def selector(self) -> dict[str, str] | None:
         """The chosen selector, or None (with a message shown) when nothing usable is chosen."""
         name = self.choices[self.group.checkedId()]
-        widget = self.inputs.get(name)
+        widget = self.building_combo if name == "building" else self.inputs.get(name)
         if name == "blank":
             return {}
         value: str | None

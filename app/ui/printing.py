@@ -181,17 +181,9 @@ def sign_image(key: str) -> QImage:
     image.fill(Qt.GlobalColor.white)
     painter = QPainter(image)
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-    svg = resource_dir() / "signs" / f"{key}.svg"
-    drawn = False
-    if svg.exists():
-        from PySide6.QtSvg import QSvgRenderer
+    from app.widgets.sign_icon import paint_sign
 
-        renderer = QSvgRenderer(str(svg))
-        if renderer.isValid():
-            renderer.setAspectRatioMode(Qt.AspectRatioMode.KeepAspectRatio)
-            renderer.render(painter, QRectF(8, 8, SIGN_PIXELS - 16, SIGN_PIXELS - 16))
-            drawn = True
-    if not drawn:
+    if not paint_sign(painter, key, QRectF(8, 8, SIGN_PIXELS - 16, SIGN_PIXELS - 16)):
         from app.models.signs import sign_name
 
         pen = QPen(QColor("black"))

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from app.models import places, rhythm, settings, visits
 from app.models.errors import KnownError, NeedsConfirmation, ValidationError
 from app.ui import events as ev
+from app.ui.building_board import ID_ROLE, with_board_button
 from app.ui.context import AppContext
 from app.ui.crash import report_exception
 from app.widgets.sign_icon import sign_icon
@@ -129,7 +130,7 @@ class VisitEntryDialog(QDialog):
         self.recent.currentItemChanged.connect(self._recent_changed)
 
         form = QFormLayout()
-        form.addRow("楼栋：", self.building)
+        form.addRow("楼栋：", with_board_button(self.building, ctx.db, self))
         form.addRow("房号：", self.room)
         form.addRow("", self.household_label)
         row = QHBoxLayout()
@@ -182,6 +183,7 @@ class VisitEntryDialog(QDialog):
             "WHERE b.deleted = 0 AND b.retired = 0 ORDER BY c.name, b.number, b.name COLLATE natsort"
         ):
             self.building.addItem(sign_icon(b["sign"]), b["name"], b["id"])
+            self.building.setItemData(self.building.count() - 1, b["id"], ID_ROLE)
         i = self.building.findData(current)
         self.building.setCurrentIndex(max(i, 0))
         self.building.blockSignals(False)

@@ -10,6 +10,7 @@ import pytest
 
 from app.cli import main
 from app.models import demo, id_numbers, settings
+from app.models import signs as signs_module
 from app.models.db import open_database, synced_tables
 from app.models.errors import KnownError
 
@@ -125,8 +126,9 @@ def test_building_signs_are_never_shared():
     b = demo._Builder(4000, 3, TODAY, dict(settings.DEFAULTS))
     b.places()
     signs = [x["sign"] for x in b.buildings if x["sign"]]
-    assert len(b.buildings) > len(signs) > 0  # more buildings than pictures
-    assert len(signs) == len(set(signs))
+    # More buildings than drawings, yet every building has a sign of its own (drawing + background).
+    assert len(b.buildings) == len(signs) > len(signs_module.SIGNS)
+    assert len(signs) == len(set(signs)) and all(signs_module.is_sign(s) for s in signs)
     for building in b.buildings:
         unit_signs = [u["sign"] for u in building["_units"] if u["sign"]]
         assert len(unit_signs) == len(set(unit_signs))
