@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from app.models.db import Database
 from app.models.errors import KnownError
 from app.models.id_numbers import mask
 from app.models.ledgers import DATE, ID, INT, MONEY, NUMBER, get_ledger
+from app.models.list_table import ListTable
 
 ProgressFn = Callable[[int, int], None]
 PROGRESS_EVERY = 2000
@@ -46,15 +48,34 @@ def export_ledger(
     The file appears complete or not at all: it is written under a temporary name first.
     """
     ledger = get_ledger(ledger_name)
+    columns, total, rows = ledger.rows(db, where, params, options)
+    event = {"ledger": ledger.name, "title": ledger.title, "masked": masked, "filtered": bool(where)}
+    return _export(db, out, event, lambda tmp: _write(db, ledger.title, columns, total, rows, tmp, masked,
+                                                      options or {}, progress))
+
+
+def export_table(db: Database, table: ListTable, out: str | Path, *, masked: bool = True) -> int:
+    """Write a list window's table (零就业家庭名单 …) like a ledger: same sheet, masking and safe write."""
+    title = f"{table.title}（{table.scope}）" if table.scope else table.title
+    event = {"ledger": "list", "title": title, "masked": masked, "filtered": True}
+    return _export(db, out, event, lambda tmp: _write(db, title, table.columns, len(table.rows), iter(table.rows),
+                                                      tmp, masked, {}, None))
+
+
+def default_table_file_name(title: str, masked: bool = True) -> str:
+    """零就业家庭名单（脱敏）_20261204.xlsx: the list's name and the day, so two lists never collide."""
+    return f"{title}{'（脱敏）' if masked else ''}_{dt.date.today():%Y%m%d}.xlsx"
+
+
+def _export(db: Database, out: str | Path, event: dict, write: Callable[[Path], int]) -> int:
+    # The file appears complete or not at all: it is written under a temporary name first.
     out = Path(out)
     if out.suffix.lower() != ".xlsx":
         out = out.with_suffix(".xlsx")
-    columns, total, rows = ledger.rows(db, where, params, options)
     tmp = out.with_name(f".{out.name}.part")
-    event = {"ledger": ledger.name, "title": ledger.title, "masked": masked, "file": out.name,
-             "filtered": bool(where)}
+    event = {**event, "file": out.name}
     try:
-        count = _write(db, ledger.title, columns, total, rows, tmp, masked, options or {}, progress)
+        count = write(tmp)
         os.replace(tmp, out)
     except BaseException as exc:
         if not isinstance(exc, (KeyboardInterrupt, SystemExit)):
@@ -82,7 +103,9 @@ def _write(db, title, columns, total, rows, path: Path, masked: bool, options: d
         },
     )
     try:
-        ws = wb.add_worksheet(title[:31].replace("（", "(").replace("）", ")"))
+        # Excel refuses []:*?/\ in a sheet name, and a list's title may carry a building's name.
+        sheet = re.sub(r"[\[\]:*?/\\]", "-", title.replace("（", "(").replace("）", ")"))[:31]
+        ws = wb.add_worksheet(sheet)
         f_title = wb.add_format({"bold": True, "font_size": 14, "align": "left", "valign": "vcenter"})
         f_head = wb.add_format(
             {"bold": True, "border": 1, "bg_color": "#DDEBF7", "align": "center", "valign": "vcenter",

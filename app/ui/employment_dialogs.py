@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -25,11 +26,13 @@ from PySide6.QtWidgets import (
 )
 from shiboken6 import isValid
 
-from app.models import employment, intentions, labour
+from app.models import employment, intentions, labour, list_table
+from app.models.db import Database
 from app.models.errors import KnownError
 from app.models.id_numbers import mask
 from app.ui import events
 from app.ui.context import AppContext
+from app.ui.list_output import ListOutput
 from app.ui.table_models import Column
 from app.widgets.person_picker import IdListModel, PersonPicker
 
@@ -461,6 +464,9 @@ class FigureListDialog(QDialog):
         self.job_button.clicked.connect(self.add_job)
         bar.addWidget(self.job_button)
         bar.addStretch(1)
+        self.output = ListOutput(ctx, self, "figure", self._list_title, self._snapshot, with_ids=True)
+        for widget in self.output.widgets():
+            bar.addWidget(widget)
         close = QPushButton("关闭")
         close.clicked.connect(self.close)
         bar.addWidget(close)
@@ -501,6 +507,14 @@ class FigureListDialog(QDialog):
         self.ready = False
         self.ctx.runner.run(lambda db, _p: labour.figure_ids(db, key, today),
                             on_success=lambda ids: self._show_ids(seq, ids), on_failure=self._failed)
+
+    def _list_title(self) -> str:
+        return f"{self.figure_list.title}名单" if self.figure_list is not None else "名单"
+
+    def _snapshot(self) -> Callable[[Database], list_table.ListTable]:
+        """The rows as listed now, in the order shown (a header click re-orders the ids)."""
+        key, ids, today = self.key, list(self.model.ids) if self.model is not None else [], dt.date.today()
+        return lambda db: list_table.figure_table(db, key, ids, today)
 
     def _show_ids(self, seq: int, ids: list[str]) -> None:
         if not isValid(self) or self._closed or seq != self._seq or self.model is None or self.figure_list is None:

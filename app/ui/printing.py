@@ -30,6 +30,9 @@ from PySide6.QtGui import (
 from app.models import forms
 from app.models.db import Database
 from app.models.errors import KnownError
+from app.models.id_numbers import mask
+from app.models.ledgers import ID
+from app.models.list_table import ListTable
 from app.paths import resource_dir
 from app.widgets.screen_fit import fit_size
 
@@ -232,8 +235,9 @@ class Page:
         )
 
 
-def build_document(form: str, data: dict[str, Any], device: QPagedPaintDevice | None = None) -> QTextDocument:
-    """The laid-out document of one copy of `form`; paginated to the device's A4 page when given."""
+def build_document(form: str, data: dict[str, Any], device: QPagedPaintDevice | None = None, *,
+                   template: str | None = None) -> QTextDocument:
+    """The laid-out document of one copy of `form` (or of `template`); paginated to the device's A4 page when given."""
     family = ensure_fonts()
     doc = QTextDocument()
     if device is not None:
@@ -243,7 +247,7 @@ def build_document(form: str, data: dict[str, Any], device: QPagedPaintDevice | 
     doc.setDefaultFont(font)
     doc.setDocumentMargin(0)
     doc.setDefaultStyleSheet(stylesheet())
-    text = render_template(forms.FORMS[form].template, data)
+    text = render_template(template or forms.FORMS[form].template, data)
     _load(doc, text, data)
     if device is not None:
         page = Page.of(device)
@@ -414,6 +418,7 @@ def _paint_page(painter: QPainter, doc: QTextDocument, page: Page, index: int) -
 
 
 # -- jobs: from a database selector to pages --------------------------------------------------
+PRINT_LABELS_KEPT = 20  # record labels named in one print event; a batch also gives its count
 
 
 @dataclass
@@ -463,6 +468,64 @@ class PrintJob:
         office = data.get("office", {}).get("name", "")
         return f"{office}  {self.spec.title}".strip()
 
+    def print_event(self, db: Database, target: str, pages: int) -> dict[str, Any]:
+        """What the audit keeps of one print: the form, which records (first few by name), where to."""
+        labels = [forms.record_label(db, self.form, rid) for rid in self.record_ids[:PRINT_LABELS_KEPT]]
+        return {
+            "form": self.form, "title": self.spec.title, "records": labels, "count": len(self.record_ids),
+            "pages": pages, "to": target, "full_id_numbers": self.spec.full_id_numbers,
+        }
+
+
+LIST_TEMPLATE = "list_table"
+
+
+class ListPrintJob(PrintJob):
+    """A list window's table (零就业家庭名单, 待走访住户清单 …) printed as one simple table form.
+
+    ID numbers are masked, as on screen. Wide lists go across the page.
+    """
+
+    def __init__(self, table: ListTable, today: dt.date | None = None) -> None:
+        super().__init__("list", [None], today or dt.date.today())
+        self.table = table
+
+    @property
+    def spec(self) -> forms.FormSpec:
+        return forms.FormSpec("list", self.table.title, LIST_TEMPLATE, False, (), landscape=len(self.table.columns) > 6)
+
+    def file_name(self, db: Database) -> str:
+        from app.widgets.file_dialogs import file_name
+
+        return file_name(self.table.title, self.table.scope, suffix=".pdf", day=self.today)
+
+    def data(self, db: Database) -> dict[str, Any]:
+        id_cols = {i for i, c in enumerate(self.table.columns) if c.kind == ID}
+        rows = [
+            {"no": n, "cells": [mask(str(v)) if i in id_cols and v else ("" if v is None else str(v))
+                                for i, v in enumerate(row)]}
+            for n, row in enumerate(self.table.rows, start=1)
+        ]
+        return {
+            "office": forms.office(db), "today": forms.chinese_date(self.today), "title": self.table.title,
+            "scope": self.table.scope, "headers": self.table.headers, "rows": rows, "count": len(rows),
+            "unit": self.table.unit, "masked": bool(id_cols),
+        }
+
+    def documents(
+        self, db: Database, device: QPagedPaintDevice, progress: ProgressFn | None = None, limit: int | None = None
+    ) -> Iterator[tuple[QTextDocument, str]]:
+        data = self.data(db)
+        if progress is not None and progress(0, 1, self.table.title) is False:
+            raise PrintCancelled()
+        yield build_document(self.form, data, device, template=LIST_TEMPLATE), self.footer(data)
+        if progress is not None:
+            progress(1, 1, "完成")
+
+    def print_event(self, db: Database, target: str, pages: int) -> dict[str, Any]:
+        return {"form": "list", "title": self.table.title, "scope": self.table.scope, "records": [],
+                "count": len(self.table.rows), "pages": pages, "to": target, "full_id_numbers": False}
+
 
 def write_pdf(db: Database, job: PrintJob, path: str | Path, progress: ProgressFn | None = None) -> int:
     """Write the job to a PDF file; returns the page count. Nothing is left behind on failure/cancel."""
@@ -494,18 +557,11 @@ def write_pdf(db: Database, job: PrintJob, path: str | Path, progress: ProgressF
     return pages
 
 
-PRINT_LABELS_KEPT = 20  # record labels named in one print event; a batch also gives its count
-
-
 def record_print(db: Database, job: PrintJob, target: str, pages: int) -> None:
     """One audit entry per print or PDF: the form, which records (first few by name), where to."""
     from app.models.audit_events import Action, record_event
 
-    labels = [forms.record_label(db, job.form, rid) for rid in job.record_ids[:PRINT_LABELS_KEPT]]
-    record_event(db, Action.PRINT, {
-        "form": job.form, "title": job.spec.title, "records": labels, "count": len(job.record_ids),
-        "pages": pages, "to": target, "full_id_numbers": job.spec.full_id_numbers,
-    })
+    record_event(db, Action.PRINT, job.print_event(db, target, pages))
 
 
 def save_form_pdf(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import html
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
@@ -15,42 +15,22 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QPushButton,
     QTableView,
     QVBoxLayout,
     QWidget,
 )
 
-from app.models import places, rhythm, settings
+from app.models import list_table, places, rhythm
+from app.models.db import Database
 from app.models.rhythm import DueRow
 from app.ui import events as ev
 from app.ui.context import AppContext
-from app.ui.table_models import RISK_COLOURS, RISK_NAMES
+from app.ui.list_output import ListOutput
+from app.ui.table_models import RISK_COLOURS
 
-HEADERS = ["逾期天数", "应访日期", "楼栋", "单元-房号", "户号", "户主", "颜色", "间隔", "上次走访", "走访人"]
-
-
-def overdue_text(row: DueRow) -> str:
-    if row.days_overdue is None:
-        return "从未走访"
-    if row.days_overdue == 0:
-        return "今天到期"
-    return f"逾期 {row.days_overdue} 天"
-
-
-def _cells(row: DueRow) -> list[str]:
-    return [
-        overdue_text(row),
-        row.due_date or "",
-        row.building_name or "（未分配）",
-        f"{row.unit_number or ''}-{row.room_number or ''}" if row.room_number else "",
-        row.household_number,
-        row.head_name or "",
-        RISK_NAMES.get(row.risk_colour, row.risk_colour) + ("·四必访" if row.special else ""),
-        f"{row.interval_days} 天",
-        row.last_visit_date or "—",
-        row.last_visitor or "",
-    ]
+HEADERS = [c.header for c in list_table.DUE_COLUMNS]
+overdue_text = list_table.overdue_text
+_cells = list_table.due_cells
 
 
 class DueTableModel(QAbstractTableModel):
@@ -126,9 +106,9 @@ class VisitsDuePanel(QWidget):
         self.only_overdue = QCheckBox("只看逾期")
         self.only_overdue.setObjectName("dueOnlyOverdue")
         self.only_overdue.toggled.connect(lambda _b: self.reload())
-        self.print_button = QPushButton("打印清单…")
-        self.print_button.setObjectName("duePrintButton")
-        self.print_button.clicked.connect(self.print_list)
+        self.output = ListOutput(ctx, self, "due", lambda: "待走访住户清单", self._snapshot)
+        self.export_button = self.output.export_button
+        self.print_button = self.output.print_button
 
         self.model = DueTableModel(self)
         self.view = QTableView()
@@ -151,6 +131,7 @@ class VisitsDuePanel(QWidget):
         top.addWidget(QLabel("楼栋长："))
         top.addWidget(self.head_filter)
         top.addWidget(self.only_overdue)
+        top.addWidget(self.export_button)
         top.addWidget(self.print_button)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -259,28 +240,17 @@ class VisitsDuePanel(QWidget):
         row = self.model.rows[index.row()]
         self.householdActivated.emit(row.household_id, row.building_id or "")
 
-    # -- printing ---------------------------------------------------------------------------
+    # -- printing and export ----------------------------------------------------------------
+    def _snapshot(self) -> Callable[[Database], list_table.ListTable]:
+        table = list_table.due_table(self.model.rows, self.scope_text())
+        return lambda _db: table
+
     def document(self) -> QTextDocument:
-        office = settings.get(self.ctx.db, "office_name")
-        head = "".join(f"<th>{html.escape(h)}</th>" for h in HEADERS)
-        body = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in _cells(r)) + "</tr>"
-            for r in self.model.rows
-        )
-        doc = QTextDocument()
-        doc.setHtml(
-            f"<h2 align='center'>{html.escape(office)} 待走访住户清单</h2>"
-            f"<p>范围：{html.escape(self.scope_text())}　打印日期：{dt.date.today().isoformat()}　"
-            f"共 {len(self.model.rows)} 户</p>"
-            f"<table border='1' cellspacing='0' cellpadding='3' width='100%'><tr>{head}</tr>{body}</table>"
-        )
-        return doc
+        """The printed list as one document (what the preview pages)."""
+        from app.ui.printing import LIST_TEMPLATE, build_document
+
+        job = self.output.print_job()
+        return build_document(job.form, job.data(self.ctx.db), template=LIST_TEMPLATE)
 
     def print_list(self) -> None:
-        from PySide6.QtPrintSupport import QPrintPreviewDialog
-
-        doc = self.document()
-        dlg = QPrintPreviewDialog(self)
-        dlg.setWindowTitle("打印待走访清单")
-        dlg.paintRequested.connect(doc.print_)
-        dlg.exec()
+        self.output.print_preview()
