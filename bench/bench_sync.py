@@ -16,7 +16,7 @@ from pathlib import Path
 
 from common import OUT, ROOT, ensure_demo, print_table
 
-from app.models import sync
+from app.models import bundle, field_rules, sync
 from app.models.db import open_database
 
 PASS = "bench-passphrase"
@@ -58,6 +58,9 @@ def bench_full(demo: Path, work: Path) -> list[tuple[str, str]]:
     stick.mkdir()
     (path, n), t_exp = _timed(lambda: sync.export_to_folder(a, stick, PASS, full=True))
     persons = a.scalar("SELECT count(*) FROM person")
+    # Part of the import below: every op checked against the field rules a local edit obeys.
+    opened = bundle.read_bundle(path, PASS)
+    _, t_rules = _timed(lambda: sync._validate_body(opened, field_rules.Rules(a.conn)))
     a.close()
     b = open_database(work / "full-b.db", user="乙")
     rep, t_imp = _timed(lambda: sync.import_from_folder(b, stick, PASS))
@@ -66,6 +69,7 @@ def bench_full(demo: Path, work: Path) -> list[tuple[str, str]]:
     return [("full sync: residents", f"{persons:,}"), ("full sync: ops", f"{n:,}"),
             ("full sync: bundle", f"{path.stat().st_size / 1e6:.1f} MB"),
             ("full sync: export", f"{t_exp:.1f} s"), ("full sync: import (new PC)", f"{t_imp:.1f} s"),
+            ("full sync: of which field rules of every op", f"{t_rules:.1f} s"),
             ("full sync: same residents", str(same)), ("full sync: applied", f"{rep.applied:,}")]
 
 
