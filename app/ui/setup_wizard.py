@@ -37,6 +37,7 @@ from app.models.errors import KnownError
 from app.models.signs import sign_name
 from app.ui import events as ev
 from app.ui.context import AppContext
+from app.widgets import screen_fit
 from app.widgets.sign_chooser import SignChooserDialog
 from app.widgets.sign_icon import sign_icon
 
@@ -162,11 +163,16 @@ class PlacesPage(QWizardPage):
         self.wiz = wizard
         self.setObjectName("setupPlacesPage")
         self.setTitle("第 2 步：网格和楼栋")
-        self.setSubTitle(
-            "每栋楼一行：房间按“层号+序号”编号（如 501、502）。底层是商铺就在“无住户楼层”填 1；"
-            "没有的房间填在“缺少的房间”（如 2-502）；编号特殊的房间填在“改号”（如 1-1101=1101A）。"
-            "也可以从 Excel 房间清单导入。"
+        self.setSubTitle("每栋楼一行，填完一栋按 Tab 接着填下一栋；也可以从 Excel 房间清单导入。")
+        # The rules sit in the page, not the subtitle: the wizard's header shows one line only.
+        self.help = QLabel(
+            "房间按“层号+序号”编号（如 501、502）。底层是商铺就在“无住户楼层”填 1；没有的房间填在“缺少的房间”"
+            "（如 2-502，不写单元号表示每个单元都没有）；编号特殊的房间填在“改号”（如 1-1101=1101A）。"
+            "在“图标”列按 Enter 选择图标；楼栋长可以不填。",
+            self,
         )
+        self.help.setObjectName("setupPlacesHelp")
+        self.help.setWordWrap(True)
         self.existing = QLabel("", self)
         self.existing.setObjectName("setupExistingPlaces")
         self.existing.setWordWrap(True)
@@ -220,6 +226,7 @@ class PlacesPage(QWizardPage):
         self.preview.setTextFormat(Qt.TextFormat.RichText)
         self.preview.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         lay = QVBoxLayout(self)
+        lay.addWidget(self.help)
         lay.addWidget(self.existing)
         lay.addWidget(self.table, 1)
         lay.addLayout(buttons)
@@ -528,7 +535,7 @@ class SetupWizard(QWizard):
         self.setButtonText(QWizard.WizardButton.FinishButton, "完成(&F)")
         self.setButtonText(QWizard.WizardButton.CancelButton, "稍后继续")
         self.button(QWizard.WizardButton.CancelButton).setToolTip("关闭向导；已填写的内容会保留，下次接着填。")
-        self.resize(1000, 640)
+        screen_fit.fit_size(self, 1180, 700)
         self.committed = False
         self.result_plan: setup.PlacesPlan | None = None
         self.import_dialog: QWidget | None = None
