@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import os
 import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any, TextIO
 
 from app import __version__
 from app.commands import COMMAND_MODULES
 from app.models.errors import KnownError
+from app.models.safe_files import disk_full_as_known, remember_database, remove_leftovers
+from app.models.text_rules import escape_controls
 
 
 def _force_utf8_output() -> None:
@@ -58,27 +63,91 @@ def resolve_db(args: argparse.Namespace) -> Path:
     return demo_db_path() if getattr(args, "demo", False) else default_db_path()
 
 
+class _EscapingStream:
+    """stdout/stderr of a sub-command: whatever data a message carries, control characters are
+    shown escaped (an ESC sequence in a cell cannot clear the console or fake green text).
+
+    Line feeds stay; a carriage return stays only where a progress line starts with one."""
+
+    def __init__(self, raw: TextIO) -> None:
+        self._raw = raw
+
+    def write(self, text: str) -> int:
+        lead = "\r" if text.startswith("\r") else ""
+        self._raw.write(lead + escape_controls(text[len(lead):], keep="\n"))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._raw, name)
+
+
+def _cleanup_leftovers(args: argparse.Namespace) -> None:
+    """Temporary files of a write that was killed (the PC lost power, the command was stopped)."""
+    from app.paths import log_dir
+
+    folders = {log_dir()}
+    with contextlib.suppress(Exception):
+        folders.add(resolve_db(args).parent)
+    for folder in folders:
+        remove_leftovers(folder)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (the GUI's when no sub-command is given)."""
     _force_utf8_output()
-    parser = build_parser()
-    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
-    if args.command is None:
-        from app.ui.app import run_gui
-
-        return run_gui(args)
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _EscapingStream(sys.stdout), _EscapingStream(sys.stderr)  # type: ignore[assignment]
     try:
-        return int(args.func(args) or 0)
+        parser = build_parser()
+        args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+        if args.command is None:
+            sys.stdout, sys.stderr = saved
+            from app.ui.app import run_gui
+
+            return run_gui(args)
+        return _run_command(args)
+    except BrokenPipeError:
+        # The reader went away (`anju stats --json | head -c 20`): stop quietly, like any Unix tool.
+        _silence_stdout()
+        return 141
+    finally:
+        sys.stdout, sys.stderr = saved
+
+
+def _run_command(args: argparse.Namespace) -> int:
+    with contextlib.suppress(Exception):
+        remember_database(resolve_db(args))
+    _cleanup_leftovers(args)
+    try:
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        raise
     except KnownError as exc:
         print(f"错误：{exc}", file=sys.stderr)
-        return 2
-    except sqlite3.DatabaseError as exc:
-        # A damaged page or a read-only file met in the middle of a command: the clerk gets what
-        # happened and the way back, not a traceback.
-        from app.models.db import describe_sqlite_error
-
-        print(f"错误：{describe_sqlite_error(exc, resolve_db(args))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("已中断，未作改动。", file=sys.stderr)
         return 130
+    except Exception as exc:
+        # A full disk may surface anywhere SQLite or a file writes: one place turns it into advice
+        # (a healthy file on a full disk is not called damaged).
+        known = disk_full_as_known(exc)
+        if known is exc and isinstance(exc, sqlite3.DatabaseError):
+            # A damaged page or a read-only file met in the middle of a command: the clerk gets
+            # what happened and the way back, not a traceback.
+            from app.models.db import describe_sqlite_error
+
+            known = describe_sqlite_error(exc, resolve_db(args))
+        if known is exc:
+            raise
+        print(f"错误：{known}", file=sys.stderr)
+        return 2
+
+
+def _silence_stdout() -> None:
+    # Python flushes stdout again at exit; point it at the null device so that flush cannot fail.
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.__stdout__.fileno())

@@ -32,4 +32,6 @@ def run(args: argparse.Namespace) -> int:
         options = {"month": args.month} if args.month and args.ledger == "monthly-disputes" else {}
         n = export_ledger(db, args.ledger, args.out, masked=args.masked, options=options)
     print(f"已导出 {LEDGERS[args.ledger].title} {n} 行 → {args.out}（{time.perf_counter() - t0:.1f} 秒）", file=sys.stdout)
+    if n.cut_notice():
+        print(n.cut_notice(), file=sys.stderr)
     return 0

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from pathlib import Path
 
 from app.cli import add_db_argument, resolve_db
 from app.commands.sync_export import read_passphrase
 from app.models.db import open_database
+from app.models.safe_files import atomic_path
 from app.models.sync import MASS_DELETE_RECORDS, MASS_DELETE_SHARE
 
 # Exit codes: every new file applied; some applied and some refused; none applied because every
@@ -37,11 +37,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _escaped(text: str) -> str:
-    # File names on a stick are anyone's: a control character in one must not drive the terminal.
-    from app.models.field_rules import CONTROL
-
-    return CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+class _NothingApplied(Exception):
+    def __init__(self, report: object) -> None:
+        super().__init__()
+        self.report = report
 
 
 def run(args: argparse.Namespace) -> int:
@@ -49,27 +48,31 @@ def run(args: argparse.Namespace) -> int:
 
     phrase = read_passphrase(args.passphrase_file)
     path = resolve_db(args)
-    joining = not path.exists()
-    # A new PC joins into a temporary file first, so a failed first sync leaves no empty database.
-    target = path.with_name(path.name + ".joining") if joining else path
-    if joining:
-        for p in (target, Path(f"{target}-wal"), Path(f"{target}-shm")):
-            p.unlink(missing_ok=True)
-    db = open_database(target)
-    try:
-        report = import_from_folder(db, args.source, phrase, allow_mass_delete=args.allow_mass_delete)
-    finally:
-        db.close()
-    if joining:
-        if report.applied:
-            os.replace(target, path)
+    if path.exists():
+        db = open_database(path)
+        try:
+            report = import_from_folder(db, args.source, phrase, allow_mass_delete=args.allow_mass_delete)
+        finally:
+            db.close()
+    else:
+        # A new PC joins into a temporary file first, so a failed first sync (nothing to apply, a
+        # full disk, a kill) leaves no half-made database behind.
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with atomic_path(path, what="本机数据库") as part:
+                db = open_database(part)
+                try:
+                    report = import_from_folder(db, args.source, phrase, allow_mass_delete=args.allow_mass_delete)
+                finally:
+                    db.close()
+                if not report.applied:
+                    raise _NothingApplied(report)
             print(f"已建立本机数据库：{path}")
-        else:
-            for p in (target, Path(f"{target}-wal"), Path(f"{target}-shm")):
-                p.unlink(missing_ok=True)
+        except _NothingApplied as nothing:
+            report = nothing.report
             print("没有可导入的数据，未建立数据库。")
     for line in report.lines():
-        print(_escaped(line))
+        print(line)  # file names on a stick are anyone's: the CLI shows control characters escaped
     if args.json:
         print(json.dumps(report.to_json()))
     return {"ok": EXIT_OK, "partly": EXIT_PARTLY}.get(report.outcome, EXIT_REFUSED)

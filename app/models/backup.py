@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import glob
-import os
 import sqlite3
 from pathlib import Path
 
 from app.models.audit_events import Action, Outcome, record_event
 from app.models.db import Database
 from app.models.errors import KnownError, PermissionDeniedError
+from app.models.safe_files import atomic_path, check_sqlite
 
 
 def default_backup_name(db: Database) -> str:
@@ -27,26 +27,14 @@ def backup_to(db: Database, target: str | Path) -> Path:
         target = target / default_backup_name(db)
     if target.exists():
         raise KnownError(f"备份文件“{target}”已经存在，请换一个名字。")
-    tmp = target.with_name(target.name + ".part")
-    try:
-        dest = sqlite3.connect(str(tmp))
+    # The copy is read back from disk (quick check) before it takes the backup's name.
+    with atomic_path(target, check=check_sqlite, what="备份文件", replace=False) as part:
+        dest = sqlite3.connect(str(part))
         try:
             db.conn.backup(dest)
             dest.execute("PRAGMA journal_mode = DELETE")
-            if dest.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
-                raise KnownError("备份文件校验失败，请换一个位置再试。")
         finally:
             dest.close()
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except (OSError, sqlite3.OperationalError) as exc:
-        tmp.unlink(missing_ok=True)
-        reason = getattr(exc, "strerror", None) or exc
-        raise KnownError(f"无法写入备份“{target}”：{reason}（文件夹不存在、磁盘已满或 U 盘被拔出？）") from exc
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     record_event(db, Action.BACKUP, {"file": target.name, "folder": str(target.parent),
                                      "bytes": target.stat().st_size})
     return target

@@ -10,7 +10,6 @@ import json
 import os
 import secrets
 import struct
-import sys
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,11 +20,12 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from app.models.errors import KnownError
+from app.models.safe_files import PART_SUFFIX as PART_SUFFIX  # the stick lister skips these
+from app.models.safe_files import atomic_file
 
 MAGIC = b"ANJUSYN1"
 FORMAT = 1
 EXTENSION = ".anjusync"
-PART_SUFFIX = ".part"
 # scrypt cost: about 0.1 s and 32 MB per key on an office PC; tests pass a lower cost.
 DEFAULT_SCRYPT_N = 2**15
 SCRYPT_R = 8
@@ -118,40 +118,18 @@ def write_bundle(
     cipher = AESGCM(key).encrypt(nonce, plain, prefix)
     name = bundle_name(head.get("community", "x"), head.get("sender", "x"))
     final = folder / name
-    part = folder / (name + PART_SUFFIX)
-    try:
-        # "x": never overwrite anything already on the stick.
-        with open(part, "xb") as fh:
-            fh.write(prefix)
-            fh.write(cipher)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if final.exists():
-            raise BundleError(f"U盘上已有同名文件“{final.name}”，未覆盖。请重试。")
-        os.rename(part, final)
-        _fsync_dir(folder)
-    except OSError as exc:
-        raise BundleError(f"写入U盘失败：{exc}。请检查U盘是否已满或被拔出，然后重试。") from exc
-    # Read back from the stick: a bad stick or a write cache that lied shows up now, not at the other PC.
-    check = read_bundle(final, passphrase, parse_body=False)
-    if check.header.get("bundle_id") != header.get("bundle_id"):
-        raise BundleError(f"写入U盘后读回校验失败：“{final.name}”。请换一个U盘重试。")
+
+    def read_back(part: Path) -> None:
+        # A bad stick or a write cache that lied shows up now, not at the other PC.
+        check = read_bundle(part, passphrase, parse_body=False)
+        if check.header.get("bundle_id") != header.get("bundle_id"):
+            raise BundleError(f"写入U盘后读回校验失败：“{final.name}”。请换一个U盘重试。")
+
+    # Never overwrite anything already on the stick (replace=False).
+    with atomic_file(final, check=read_back, what="同步文件", replace=False) as fh:
+        fh.write(prefix)
+        fh.write(cipher)
     return final
-
-
-def _fsync_dir(folder: Path) -> None:
-    if sys.platform.startswith("win"):
-        return  # Windows cannot open a directory for fsync; NTFS/FAT metadata is flushed on rename.
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _split(data: bytes, name: str) -> tuple[dict[str, Any], bytes, bytes]:

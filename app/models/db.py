@@ -32,6 +32,7 @@ from app.models.errors import (
 )
 from app.models.hlc import Hlc, tick
 from app.models.natural import natural_compare
+from app.models.safe_files import DiskFullError, is_disk_full
 from app.models.scope import ScopedConnection, check_write
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -428,9 +429,13 @@ def _open_writable(path: Path, user: str, create: bool) -> Database:
         conn.close()
         if _is_read_only_error(exc):
             raise _CannotWrite() from exc
+        if is_disk_full(exc):  # a healthy file on a full disk is not "damaged"
+            raise DiskFullError.for_database(path) from exc
         raise describe_sqlite_error(exc, path) from exc
     except sqlite3.DatabaseError as exc:
         conn.close()
+        if is_disk_full(exc):  # a healthy file on a full disk is not "damaged"
+            raise DiskFullError.for_database(path) from exc
         raise describe_sqlite_error(exc, path) from exc
     except BaseException:
         conn.close()

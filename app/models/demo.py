@@ -15,6 +15,7 @@ from app.models import id_numbers, settings
 from app.models.db import Database, new_id, open_database
 from app.models.errors import KnownError
 from app.models.pinyin import name_pinyin
+from app.models.safe_files import DiskFullError, atomic_path
 from app.models.signs import SIGNS, all_signs
 
 Progress = Callable[[int, int, str], None]
@@ -869,11 +870,39 @@ def generate(db: Database, households: int, seed: int = 1, progress: Progress | 
         db.conn.execute(f"PRAGMA cache_size = {int(old_cache)}")
 
 
+# Measured on generated demos: about 40 KB of database per household, plus the empty schema.
+BYTES_PER_HOUSEHOLD = 40_000
+BYTES_BASE = 2_000_000
+
+
+def estimated_size(households: int) -> int:
+    return BYTES_BASE + households * BYTES_PER_HOUSEHOLD
+
+
 def create_demo_database(path: str | Path, households: int, seed: int = 1, progress: Progress | None = None,
                          today: dt.date | None = None) -> Path:
-    """Create (or fill an empty) database at `path` with the demo community; refuses a file with data."""
+    """Create (or fill an empty) database at `path` with the demo community; refuses a file with data.
+
+    A new file is built under a temporary name and renamed when complete, so a failure (a full
+    disk, a kill) leaves no half-made database behind.
+    """
     path = Path(path)
-    db = open_database(path)
+    if path.exists():
+        _fill_demo(path, path, households, seed, progress, today)
+        return path
+    needed = estimated_size(households)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with atomic_path(path, check=check_demo_file, what="演示数据库") as part:
+            _fill_demo(part, path, households, seed, progress, today)
+    except DiskFullError as exc:
+        raise DiskFullError(exc.folder, needed=needed, what="演示数据库") from exc
+    return path
+
+
+def _fill_demo(target: Path, path: Path, households: int, seed: int, progress: Progress | None,
+               today: dt.date | None) -> None:
+    db = open_database(target)
     try:
         if db.scalar("SELECT count(*) FROM household"):
             raise KnownError(f"“{path}”中已有住户数据，演示数据只能生成到新的或空的数据库文件中。")
@@ -888,6 +917,25 @@ def create_demo_database(path: str | Path, households: int, seed: int = 1, progr
         finally:
             if fresh:
                 db.conn.execute("PRAGMA journal_mode = WAL")
+        if target != path:
+            forget_file_identity(db)
     finally:
         db.close()
-    return path
+
+
+def forget_file_identity(db: Database) -> None:
+    """Before a file built under a temporary name is renamed: its identity is claimed at its final
+    path, so the first edit there does not take it for a copy of another PC's file."""
+    db.conn.execute("DELETE FROM meta WHERE key = 'site_file'")
+
+
+def check_demo_file(part: Path) -> None:
+    conn = sqlite3.connect(f"file:{part}?mode=ro", uri=True)
+    try:
+        ok = conn.execute("SELECT count(*) FROM household").fetchone()[0] > 0
+    except sqlite3.Error:
+        ok = False
+    finally:
+        conn.close()
+    if not ok:
+        raise KnownError("生成的演示数据库不完整，已删除。请重试。")

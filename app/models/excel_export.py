@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import os
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -20,10 +19,11 @@ import xlsxwriter
 from app.models import settings
 from app.models.audit_events import Action, Outcome, record_event
 from app.models.db import Database
-from app.models.errors import KnownError
 from app.models.id_numbers import mask
 from app.models.ledgers import DATE, ID, INT, MONEY, NUMBER, get_ledger
 from app.models.list_table import ListTable
+from app.models.safe_files import atomic_file, check_zip
+from app.models.text_rules import EXCEL_CELL_LIMIT
 
 ProgressFn = Callable[[int, int], None]
 PROGRESS_EVERY = 2000
@@ -42,24 +42,24 @@ def export_ledger(
     masked: bool = False,
     options: dict | None = None,
     progress: ProgressFn | None = None,
-) -> int:
-    """Write the ledger to `out` (.xlsx); returns the number of data rows written.
+) -> ExportResult:
+    """Write the ledger to `out` (.xlsx); returns the number of data rows written (and the cells cut).
 
     The file appears complete or not at all: it is written under a temporary name first.
     """
     ledger = get_ledger(ledger_name)
     columns, total, rows = ledger.rows(db, where, params, options)
     event = {"ledger": ledger.name, "title": ledger.title, "masked": masked, "filtered": bool(where)}
-    return _export(db, out, event, lambda tmp: _write(db, ledger.title, columns, total, rows, tmp, masked,
-                                                      options or {}, progress))
+    return _export(db, out, event, lambda fh, cut: _write(db, ledger.title, columns, total, rows, fh, masked,
+                                                          options or {}, progress, cut))
 
 
-def export_table(db: Database, table: ListTable, out: str | Path, *, masked: bool = True) -> int:
+def export_table(db: Database, table: ListTable, out: str | Path, *, masked: bool = True) -> ExportResult:
     """Write a list window's table (零就业家庭名单 …) like a ledger: same sheet, masking and safe write."""
     title = f"{table.title}（{table.scope}）" if table.scope else table.title
     event = {"ledger": "list", "title": title, "masked": masked, "filtered": True}
-    return _export(db, out, event, lambda tmp: _write(db, title, table.columns, len(table.rows), iter(table.rows),
-                                                      tmp, masked, {}, None))
+    return _export(db, out, event, lambda fh, cut: _write(db, title, table.columns, len(table.rows),
+                                                          iter(table.rows), fh, masked, {}, None, cut))
 
 
 def default_table_file_name(title: str, masked: bool = True) -> str:
@@ -67,33 +67,49 @@ def default_table_file_name(title: str, masked: bool = True) -> str:
     return f"{title}{'（脱敏）' if masked else ''}_{dt.date.today():%Y%m%d}.xlsx"
 
 
-def _export(db: Database, out: str | Path, event: dict, write: Callable[[Path], int]) -> int:
-    # The file appears complete or not at all: it is written under a temporary name first.
+class ExportResult(int):
+    """The number of data rows written, and the cells Excel's cell limit made us cut (if any)."""
+
+    cut_cells: list[str]
+
+    def __new__(cls, count: int, cut_cells: list[str]) -> ExportResult:
+        obj = super().__new__(cls, count)
+        obj.cut_cells = cut_cells
+        return obj
+
+    def cut_notice(self, limit: int = 10) -> str:
+        """A Chinese line per cut cell (sheet, row, column), or "" when nothing was cut."""
+        if not self.cut_cells:
+            return ""
+        more = f"\n  … 另有 {len(self.cut_cells) - limit} 处" if len(self.cut_cells) > limit else ""
+        lines = "\n".join(f"  {c}" for c in self.cut_cells[:limit])
+        return (f"注意：以下 {len(self.cut_cells)} 个单元格超过 Excel 单元格的 {EXCEL_CELL_LIMIT:,} 字上限，"
+                f"导出文件中只保留了前 {EXCEL_CELL_LIMIT:,} 字（数据库中的原文完整未动）：\n{lines}{more}")
+
+
+def _export(db: Database, out: str | Path, event: dict, write: Callable[[Any, list[str]], int]) -> ExportResult:
+    # The file appears complete or not at all: the safe writer checks, fsyncs and renames it.
     out = Path(out)
     if out.suffix.lower() != ".xlsx":
         out = out.with_suffix(".xlsx")
-    tmp = out.with_name(f".{out.name}.part")
     event = {**event, "file": out.name}
+    cut: list[str] = []
     try:
-        count = write(tmp)
-        os.replace(tmp, out)
+        with atomic_file(out, check=check_zip, what="Excel 文件") as fh:
+            count = write(fh, cut)
     except BaseException as exc:
         if not isinstance(exc, (KeyboardInterrupt, SystemExit)):
             with contextlib.suppress(Exception):  # the export's own error is the one to show
                 record_event(db, Action.EXPORT, {**event, "error": type(exc).__name__}, Outcome.FAILED)
-        tmp.unlink(missing_ok=True)
-        if isinstance(exc, PermissionError):
-            raise KnownError(f"无法写入“{out}”：文件可能正在 Excel 中打开，请先关闭它。（{exc.strerror}）") from exc
-        if isinstance(exc, OSError):
-            raise KnownError(f"无法写入“{out}”：{exc.strerror or exc}") from exc
         raise
     record_event(db, Action.EXPORT, {**event, "rows": count})
-    return count
+    return ExportResult(count, cut)
 
 
-def _write(db, title, columns, total, rows, path: Path, masked: bool, options: dict, progress) -> int:
+def _write(db, title, columns, total, rows, path: Any, masked: bool, options: dict, progress,
+           cut: list[str]) -> int:
     wb = xlsxwriter.Workbook(
-        str(path),
+        path,
         {
             "constant_memory": CONSTANT_MEMORY,
             # User text is never a formula, a number or a link: it goes out exactly as typed.
@@ -104,8 +120,8 @@ def _write(db, title, columns, total, rows, path: Path, masked: bool, options: d
     )
     try:
         # Excel refuses []:*?/\ in a sheet name, and a list's title may carry a building's name.
-        sheet = re.sub(r"[\[\]:*?/\\]", "-", title.replace("（", "(").replace("）", ")"))[:31]
-        ws = wb.add_worksheet(sheet)
+        sheet_name = re.sub(r"[\[\]:*?/\\]", "-", title.replace("（", "(").replace("）", ")"))[:31]
+        ws = wb.add_worksheet(sheet_name)
         f_title = wb.add_format({"bold": True, "font_size": 14, "align": "left", "valign": "vcenter"})
         f_head = wb.add_format(
             {"bold": True, "border": 1, "bg_color": "#DDEBF7", "align": "center", "valign": "vcenter",
@@ -135,7 +151,14 @@ def _write(db, title, columns, total, rows, path: Path, masked: bool, options: d
         ws.fit_to_pages(1, 0)
         ws.repeat_rows(1)
         ws.autofilter(1, 0, 1 + max(total, 0), ncols - 1)
-        write_string, write_number, write_datetime = ws.write_string, ws.write_number, ws.write_datetime
+        write_number, write_datetime = ws.write_number, ws.write_datetime
+
+        def write_string(r: int, c: int, text: str, *fmt: Any) -> None:
+            if len(text) > EXCEL_CELL_LIMIT:  # Excel cannot hold it: cut, and say where
+                cut.append(f"工作表“{sheet_name}”第 {r + 1} 行“{columns[c].header}”列（{len(text):,} 字）")
+                text = text[:EXCEL_CELL_LIMIT]
+            ws.write_string(r, c, text, *fmt)
+
         kinds = [col.kind for col in columns]
         r = 1
         for r, row in enumerate(rows, start=2):

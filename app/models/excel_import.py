@@ -24,11 +24,14 @@ from app.models.id_numbers import IdNumberError
 from app.models.id_numbers import parse as parse_id
 from app.models.natural import natural_sorted
 from app.models.pinyin import name_pinyin
+from app.models.safe_files import atomic_file, check_zip, describe_os_error
+from app.models.text_rules import NAME_KEYS, NOTE_LIMIT, control_problem, length_problem, limit_of
 
 # Limits checked before anything is loaded (a zip bomb inflates to gigabytes).
 MAX_UNCOMPRESSED = 1024 * 1024 * 1024  # all parts together
 MAX_RATIO = 150  # uncompressed / compressed for any part over 10 MB
 MAX_ROWS = 200_000
+CHUNK_BYTES = 1 << 20
 HEADER_SCAN_ROWS = 30
 PROGRESS_EVERY = 1000
 
@@ -254,7 +257,7 @@ def check_file(path: str | Path) -> str:
     except PermissionError as exc:
         raise KnownError(f"无法读取“{path.name}”：文件正被其他程序占用或没有权限，请先在 Excel/WPS 中关闭它。") from exc
     except OSError as exc:
-        raise KnownError(f"无法读取“{path.name}”：{exc.strerror or exc}（U 盘是否已拔出？）") from exc
+        raise KnownError(f"无法读取“{path.name}”：{describe_os_error(exc)}（U 盘是否已拔出？）") from exc
     if not head:
         raise KnownError(f"“{path.name}”是空文件（0 字节），不是 Excel 工作簿。")
     if head.startswith(CFB_MAGIC):
@@ -279,6 +282,12 @@ def check_file(path: str | Path) -> str:
                         f"“{path.name}”中的“{i.filename}”压缩比异常（{i.file_size // max(i.compress_size, 1)} 倍，"
                         "可能是压缩炸弹），已拒绝读取。"
                     )
+            # Inflate every part once (never past its declared size): a part that holds more than
+            # it declares, or does not match its checksum, is a crafted or damaged file.
+            for i in infos:
+                with zf.open(i) as part:
+                    while part.read(CHUNK_BYTES):
+                        pass
             if "mimetype" in names and zf.read("mimetype").startswith(b"application/vnd.oasis.opendocument.spreadsheet"):
                 return "ods"
             if "xl/workbook.xml" in names:
@@ -286,10 +295,13 @@ def check_file(path: str | Path) -> str:
             if "word/document.xml" in names:
                 raise KnownError(f"“{path.name}”是 Word 文档，不是 Excel 工作簿。")
             raise KnownError(f"“{path.name}”是一个压缩包，但不是 Excel 工作簿。")
-    except zipfile.BadZipFile as exc:
-        raise KnownError(f"“{path.name}”已损坏或不完整（{exc}），无法作为 Excel 工作簿读取。") from exc
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, NotImplementedError, RuntimeError) as exc:
+        problem = library_problem(exc)
+        if "crc" in str(exc).lower():
+            problem = "文件内容与它声明的大小或校验值不符，可能是恶意构造的压缩炸弹或文件已损坏，已拒绝读取"
+        raise KnownError(f"“{path.name}”无法作为 Excel 工作簿读取：{problem}。") from exc
     except OSError as exc:
-        raise KnownError(f"读取“{path.name}”时出错：{exc.strerror or exc}（U 盘是否已拔出？）") from exc
+        raise KnownError(f"读取“{path.name}”时出错：{describe_os_error(exc)}（U 盘是否已拔出？）") from exc
 
 
 def _guess_kind(head: bytes) -> str:
@@ -302,6 +314,33 @@ def _guess_kind(head: bytes) -> str:
         return "（看起来是文本文件）"
     except UnicodeDecodeError:
         return ""
+
+
+# What the reading libraries say (in English), in words a clerk can act on.
+_LIBRARY_PROBLEMS = (
+    ("larger than its declared", "文件中的数据比它声明的大小更大，可能是恶意构造的压缩炸弹，已拒绝读取"),
+    ("bad crc", "文件内容校验失败，文件已损坏或被篡改"),
+    ("eocd", "文件结尾不完整（可能没有下载或复制完）"),
+    ("end of central directory", "文件结尾不完整（可能没有下载或复制完）"),
+    ("truncated", "文件不完整（可能没有下载或复制完）"),
+    ("unexpected eof", "文件不完整（可能没有下载或复制完）"),
+    ("not a zip", "文件不是有效的压缩包"),
+    ("password", "文件设置了密码"),
+    ("encrypt", "文件已加密"),
+    ("compression method", "文件使用了不支持的压缩方式"),
+    ("unsupported", "文件格式不受支持"),
+    ("xml", "文件内部的数据格式已损坏"),
+    ("not found", "文件缺少必需的组成部分"),
+)
+
+
+def library_problem(exc: BaseException) -> str:
+    """A Chinese description of a reading library's error; its English text never reaches the clerk."""
+    text = str(exc).lower()
+    for needle, meaning in _LIBRARY_PROBLEMS:
+        if needle in text:
+            return meaning
+    return "文件已损坏或格式不受支持"
 
 
 def _is_encrypted_cfb(path: Path) -> bool:
@@ -389,17 +428,18 @@ class Sheet:
 
         self.path, self.kind = path, kind
         try:
-            self.wb = pc.CalamineWorkbook.from_path(str(path))
+            # By content, not by name: calamine picks the reader from the file name when given a
+            # path, so a genuine .xls renamed .xlsx (or an .ods named .xlsx) would be refused.
+            with path.open("rb") as fh:
+                self.wb = pc.CalamineWorkbook.from_filelike(fh)
         except pc.PasswordError as exc:
             raise KnownError(f"“{path.name}”设置了打开密码。请取消密码后另存，再导入。") from exc
-        except (pc.CalamineError, pc.ZipError, pc.XmlError) as exc:
-            raise KnownError(f"“{path.name}”已损坏或格式不受支持（{exc}）。{CONVERT_HINT}") from exc
         except PermissionError as exc:
             raise KnownError(f"无法读取“{path.name}”：文件正被其他程序占用，请先关闭它。") from exc
         except OSError as exc:
-            raise KnownError(f"读取“{path.name}”时出错：{exc.strerror or exc}（U 盘是否已拔出？）") from exc
-        except Exception as exc:  # calamine raises plain errors for some broken files
-            raise KnownError(f"“{path.name}”无法作为 Excel 工作簿读取（{exc}）。{CONVERT_HINT}") from exc
+            raise KnownError(f"读取“{path.name}”时出错：{describe_os_error(exc)}（U 盘是否已拔出？）") from exc
+        except Exception as exc:  # noqa: BLE001 - calamine's error types vary by format and version
+            raise KnownError(f"“{path.name}”{library_problem(exc)}。{CONVERT_HINT}") from exc
         self.names = list(self.wb.sheet_names)
         if not self.names:
             raise KnownError(f"“{path.name}”里没有工作表。")
@@ -417,7 +457,7 @@ class Sheet:
         try:
             self.sheet = self.wb.get_sheet_by_name(name)
         except Exception as exc:  # noqa: BLE001 - calamine's error types vary by format
-            raise KnownError(f"读取工作表“{name}”时出错：{exc}") from exc
+            raise KnownError(f"读取“{self.path.name}”的工作表“{name}”时出错：{library_problem(exc)}。") from exc
         start = self.sheet.start
         self.col0 = start[1] if start else 0
         self.height = (self.sheet.end[0] + 1) if self.sheet.end else 0
@@ -446,7 +486,11 @@ class Sheet:
             for r, row in enumerate(self.sheet.iter_rows()):
                 yield r, pad + [None if v == "" else v for v in row]
         except OSError as exc:
-            raise KnownError(f"读取“{self.path.name}”时出错：{exc.strerror or exc}（U 盘是否已拔出？）未作任何改动。") from exc
+            raise KnownError(
+                f"读取“{self.path.name}”时出错：{describe_os_error(exc)}（U 盘是否已拔出？）未作任何改动。"
+            ) from exc
+        except Exception as exc:  # noqa: BLE001 - calamine reports damage found while reading rows
+            raise KnownError(f"读取“{self.path.name}”时出错：{library_problem(exc)}。未作任何改动。") from exc
 
 
 # -- finding the header ------------------------------------------------------------------------
@@ -576,7 +620,10 @@ class CellProblem(ValueError):
         self.problem, self.hint = problem, hint
 
 
-def _text(value: Any, exact: bool = False) -> str | None:
+def _text(value: Any, exact: bool = False, *, key: str | None = None) -> str | None:
+    """A cell as text (kept exactly as typed when `exact`). Control characters (escape codes, bidi
+    overrides, zero-width) are refused in every cell, line breaks in names; each field has a length
+    limit (text_rules.limit_of) that the message states."""
     if value is None:
         return None
     if isinstance(value, bool):
@@ -585,11 +632,17 @@ def _text(value: Any, exact: bool = False) -> str | None:
         return str(int(value))
     if isinstance(value, (dt.datetime, dt.date)):
         return _show(value)
-    text = str(value)
-    if exact:
-        return text if text.strip() else None
-    text = text.strip()
-    return text or None
+    text = str(value) if exact else str(value).strip()
+    if not text.strip():
+        return None
+    problem = control_problem(text, "单元格", allow_lines=key not in NAME_KEYS)
+    if problem:
+        raise CellProblem(problem, "请删除这些字符后重新导入")
+    limit = NOTE_LIMIT if exact else limit_of(key)
+    problem = length_problem(text, "内容", limit)
+    if problem:
+        raise CellProblem(problem, f"这一列最多 {limit} 个字，请删减后重新导入")
+    return text
 
 
 def convert_id(value: Any) -> tuple[str, dt.date, str]:
@@ -695,11 +748,8 @@ def _convert(key: str, value: Any) -> Any:
             raise CellProblem("单元号不对", "应为数字，例如 2 或“2单元”")
         return int(m.group())
     if key == "name":
-        t = _text(value) or ""
-        if len(t) > 40 or any(ch in t for ch in "\t\r\n"):
-            raise CellProblem("姓名不像人名（过长或含换行/制表符）", "应为居民姓名")
-        return t
-    return _text(value, exact=key in TEXT_KEYS_EXACT)
+        return _text(value, key=key) or ""
+    return _text(value, exact=key in TEXT_KEYS_EXACT, key=key)
 
 
 # -- places ------------------------------------------------------------------------------------
@@ -1408,7 +1458,8 @@ def write_error_workbook(plan: ImportPlan, out: str | Path) -> Path:
         by_row.setdefault(e.row, []).append(e)
     kind = check_file(plan.path)
     if kind == "xlsx":
-        wb = load_workbook(plan.path)
+        with plan.path.open("rb") as fh:  # a file object: openpyxl would refuse an .xlsx named .xls
+            wb = load_workbook(fh)
         ws = wb[plan.sheet]
     else:
         # openpyxl cannot edit .xls/.ods: copy the values into a new workbook.
@@ -1443,16 +1494,8 @@ def write_error_workbook(plan: ImportPlan, out: str | Path) -> Path:
                 cell = ws.cell(row=row, column=e.col_index + 1)
                 cell.fill = red
                 cell.comment = Comment(e.problem + (f"；{e.hint}" if e.hint else ""), "安居台账")
-    tmp = out.with_name(f".{out.name}.part")
-    try:
-        wb.save(tmp)
-        tmp.replace(out)
-    except PermissionError as exc:
-        tmp.unlink(missing_ok=True)
-        raise KnownError(f"无法写入“{out}”：文件可能正在 Excel 中打开，请先关闭它。") from exc
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise KnownError(f"无法写入“{out}”：{exc.strerror or exc}") from exc
+    with atomic_file(out, check=check_zip, what="错误标注工作簿") as fh:
+        wb.save(fh)
     return out
 
 

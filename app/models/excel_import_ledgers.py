@@ -158,7 +158,7 @@ def _plan_person_records(
                 elif key in spec.converters:
                     values[key] = spec.converters[key](v)
                 else:
-                    values[key] = _text(v, exact=key in spec.exact)
+                    values[key] = _text(v, exact=key in spec.exact, key=key)
             except CellProblem as p:
                 errs.append(CellError(sheet, r + 1, headers[key], c, v, p.problem, p.hint))
             except DateError as exc:
@@ -403,7 +403,7 @@ def plan_visits(
                 elif key == "flags":
                     values[key] = [f for f in _TAG_SPLIT.split(_text(v) or "") if f]
                 else:
-                    values[key] = _text(v)
+                    values[key] = _text(v, key=key)
             except CellProblem as p:
                 errs.append(CellError(sheet, r + 1, headers[key], c, v, p.problem, p.hint))
             except DateError as exc:
@@ -573,7 +573,7 @@ def plan_households(db: Database, plan: ImportPlan, rows: list[tuple[int, list[A
                         raise CellProblem(f"{HOUSEHOLD_LABELS[key]}办理情况不对", f"应为 {'、'.join(CERT_VALUES)}")
                     values[key] = t
                 else:
-                    values[key] = _text(v, exact=key == "notes")
+                    values[key] = _text(v, exact=key == "notes", key=key)
             except CellProblem as p:
                 errs.append(CellError(sheet, r + 1, headers[key], c, v, p.problem, p.hint))
             except DateError as exc:
@@ -756,7 +756,7 @@ def plan_training(db: Database, plan: ImportPlan, rows: list[tuple[int, list[Any
                 elif key in converters:
                     values[key] = converters[key](v)
                 else:
-                    values[key] = _text(v, exact=key == "notes")
+                    values[key] = _text(v, exact=key == "notes", key=key)
             except CellProblem as p:
                 errs.append(CellError(sheet, r + 1, headers[key], c, v, p.problem, p.hint))
             except DateError as exc:

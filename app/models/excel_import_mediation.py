@@ -13,6 +13,7 @@ from app.models.errors import ValidationError
 from app.models.excel_dates import DateError, parse_date
 from app.models.excel_import import (
     CellError,
+    CellProblem,
     ImportPlan,
     ProgressFn,
     RowResult,
@@ -84,7 +85,9 @@ def plan_mediation(db: Database, plan: ImportPlan, rows: list[tuple[int, list[An
         errs: list[CellError] = []
         for key, c, v in filled_cells(cells, columns, SHOWN_ONLY):
             try:
-                values[key] = _date_iso(v) if key == "received_date" else _text(v)
+                values[key] = _date_iso(v) if key == "received_date" else _text(v, key=key)
+            except CellProblem as p:
+                errs.append(CellError(sheet, r + 1, headers[key], c, v, p.problem, p.hint))
             except DateError as exc:
                 errs.append(CellError(sheet, r + 1, headers[key], c, v, str(exc).split("；")[0],
                                       "应为日期，例如 2024-03-05"))

@@ -11,6 +11,7 @@ from typing import Any
 from app.models import id_numbers, pinyin, vocab
 from app.models.db import Database
 from app.models.errors import NotFoundError, PermissionDeniedError, ValidationError
+from app.models.text_rules import control_problem
 
 SEXES = ["男", "女"]
 LABOUR_ABILITIES = ["全", "半", "无"]
@@ -68,8 +69,10 @@ def clean_text(value: Any, fld: str, label: str, max_len: int, *, required: bool
         raise ValidationError(f"{label}太长：最多 {max_len} 个字，现在有 {len(text)} 个。", field=fld)
     if not formula_ok and text.startswith(_FORMULA_START):
         raise ValidationError(f"{label}不能以“{text[0]}”开头（导出到 Excel 时会被当成公式）。", field=fld)
-    if any(ord(c) < 32 and c not in "\n" for c in text):
-        raise ValidationError(f"{label}含有不可见的控制字符，请重新输入。", field=fld)
+    # Free notes may keep line breaks and tabs; nothing may hold escape codes or bidi overrides.
+    problem = control_problem(text, label, allow_lines=formula_ok)
+    if problem:
+        raise ValidationError(f"{problem}。", field=fld)
     return text
 
 

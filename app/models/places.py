@@ -10,6 +10,7 @@ from typing import Any
 from app.models.db import Database
 from app.models.errors import NotFoundError, ValidationError
 from app.models.signs import is_sign, sign_name
+from app.models.text_rules import control_problem
 
 # place table → Chinese word, used in messages.
 KIND_NAMES = {
@@ -256,6 +257,9 @@ def _clean_name(name: str, kind: str) -> str:
         raise ValidationError(f"请填写{kind}名称。", field="name")
     if len(name) > 40:
         raise ValidationError(f"{kind}名称太长（最多 40 个字）。", field="name")
+    problem = control_problem(name, f"{kind}名称")
+    if problem:
+        raise ValidationError(f"{problem}。", field="name")
     return name
 
 

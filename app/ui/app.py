@@ -15,7 +15,8 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QProgressDialog
 from app.models.access import Principal
 from app.models.db import Database, open_database
 from app.models.errors import KnownError
-from app.paths import resource_dir
+from app.models.safe_files import DiskFullError, atomic_path, remember_database, remove_leftovers
+from app.paths import log_dir, resource_dir
 from app.ui.context import AppContext
 from app.ui.events import DataEvents
 from app.ui.main_window import MainWindow
@@ -78,6 +79,7 @@ def build_window(db_path: str | Path, *, demo: bool = False, user: str | None = 
         from app.models.community_setup import saved_user
 
         db.user = saved_user(db) or db.user  # the name given in the set-up wizard on this PC
+    remember_database(db.path)
     runner = OpRunner(db.path, db.user, read_only=db.read_only)
     if principal is not None:
         db.principal = principal
@@ -86,12 +88,34 @@ def build_window(db_path: str | Path, *, demo: bool = False, user: str | None = 
     return MainWindow(ctx)
 
 
+class _DemoCancelled(Exception):
+    pass
+
+
 def _generate_demo(path: Path, app: QApplication) -> bool:
-    """Make the demo community with a progress dialog; False if the clerk cancelled."""
+    """Make the demo community with a progress dialog; False if the clerk cancelled.
+
+    A new file is built under a temporary name, so a full disk or a kill leaves no half demo."""
     from app.models import demo
 
-    db = open_database(path)
-    runner = OpRunner(path, db.user)
+    if path.exists():
+        return _demo_job(path, path, app)
+    try:
+        with atomic_path(path, check=demo.check_demo_file, what="演示数据库") as part:
+            if not _demo_job(part, path, app):
+                raise _DemoCancelled
+    except _DemoCancelled:
+        return False
+    except DiskFullError as exc:
+        raise DiskFullError(exc.folder, needed=demo.estimated_size(DEMO_HOUSEHOLDS), what="演示数据库") from exc
+    return True
+
+
+def _demo_job(target: Path, path: Path, app: QApplication) -> bool:
+    from app.models import demo
+
+    db = open_database(target)
+    runner = OpRunner(target, db.user)
     dialog = QProgressDialog("正在生成演示社区（约 23,000 位居民）……", "取消", 0, 100)
     dialog.setWindowTitle("安居台账 — 首次启动")
     dialog.setMinimumDuration(0)
@@ -99,6 +123,8 @@ def _generate_demo(path: Path, app: QApplication) -> bool:
 
     def job(wdb: Database, progress) -> None:  # noqa: ANN001 - ops.Progress
         demo.generate(wdb, DEMO_HOUSEHOLDS, seed=1, progress=lambda d, t, s: (progress.check(), progress.report(d, t, s)))
+        if target != path:
+            demo.forget_file_identity(wdb)
 
     def on_progress(done: int, total: int, text: str) -> None:
         dialog.setMaximum(max(total, 1))
@@ -122,8 +148,9 @@ def _generate_demo(path: Path, app: QApplication) -> bool:
     if "error" in outcome:
         raise outcome["error"]  # type: ignore[misc]
     if "ok" not in outcome:
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        if target == path:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
         return False
     return True
 
@@ -158,6 +185,8 @@ def run_gui(args: argparse.Namespace) -> int:
 
     app = ensure_application()
     path = resolve_db(args)
+    for folder in {path.parent, log_dir()}:
+        remove_leftovers(folder)  # temporary files of writes killed last time
     demo = bool(getattr(args, "demo", False)) or path.name == "demo.db"
     try:
         if demo and _needs_demo(path) and not _generate_demo(path, app):

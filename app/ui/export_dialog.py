@@ -166,7 +166,8 @@ class ExportDialog(QDialog):
     def _done(self, path: Path, count: int) -> None:
         self._busy(False)
         self.last_path = path.with_suffix(".xlsx")
-        self.status.setText(f"已导出 {count} 行到：{self.last_path}")
+        notice = count.cut_notice() if hasattr(count, "cut_notice") else ""
+        self.status.setText(f"已导出 {count} 行到：{self.last_path}" + (f"\n{notice}" if notice else ""))
 
     def _failed(self, exc: BaseException) -> None:
         self._busy(False)

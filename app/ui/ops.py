@@ -21,6 +21,7 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
 from app.models.access import Principal
 from app.models.db import Database, open_database
+from app.models.safe_files import disk_full_as_known
 
 
 class Cancelled(Exception):
@@ -68,7 +69,10 @@ class _Job(QRunnable):
             result = self.fn(db, self.progress)
             self.runner._bridge.finished.emit(self.job_id, True, result)
         except BaseException as exc:  # noqa: BLE001 - every failure goes back to the UI thread
-            exc.__anju_traceback__ = traceback.format_exc()  # type: ignore[attr-defined]
+            tb = traceback.format_exc()
+            # A full disk met by SQLite or a file write reaches the clerk as advice, not a crash.
+            exc = disk_full_as_known(exc, self.runner.db_path)
+            exc.__anju_traceback__ = tb  # type: ignore[attr-defined]
             self.runner._bridge.finished.emit(self.job_id, False, exc)
 
 

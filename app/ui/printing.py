@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import os
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -528,31 +527,49 @@ class ListPrintJob(PrintJob):
 
 
 def write_pdf(db: Database, job: PrintJob, path: str | Path, progress: ProgressFn | None = None) -> int:
-    """Write the job to a PDF file; returns the page count. Nothing is left behind on failure/cancel."""
+    """Write the job to a PDF file; returns the page count. Nothing is left behind on failure/cancel.
+
+    Qt renders into memory one form at a time and every byte goes to disk through the data
+    layer's safe writer, so a full disk or a pulled stick is noticed (not a truncated PDF
+    reported as done), the temporary file is removed and the target is only ever complete.
+    """
+    from PySide6.QtCore import QBuffer, QIODevice
+
+    from app.models.safe_files import atomic_file, check_pdf
+
     path = Path(path)
     if path.parent and not path.parent.exists():
         raise KnownError(f"文件夹“{path.parent}”不存在。")
-    part = path.with_name(path.name + ".part")
-    writer = QPdfWriter(str(part))
-    writer.setResolution(PDF_RESOLUTION)
-    writer.setCreator("安居台账")
-    writer.setTitle(job.spec.title)
-    setup_device(writer, job.spec.landscape)
-    painter = QPainter(writer)
-    ok = False
-    try:
-        pages = paint_documents(writer, job.documents(db, writer, progress), painter)
-        ok = True
-    finally:
-        painter.end()
-        del painter, writer  # the file is complete only once the writer is gone
-        if not ok:
-            part.unlink(missing_ok=True)
-    try:
-        os.replace(part, path)
-    except OSError as exc:
-        part.unlink(missing_ok=True)
-        raise KnownError(f"无法写入“{path}”（文件可能正被其他程序打开）：{exc}") from exc
+    with atomic_file(path, check=check_pdf, what="PDF 文件") as out:
+        buffer = QBuffer()
+        buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+
+        def drain() -> None:
+            # QPdfWriter counts its own byte offsets, so the buffer can be emptied between forms.
+            data = buffer.data()
+            if len(data):
+                out.write(data.data())
+                buffer.buffer().clear()
+                buffer.seek(0)
+
+        def drained(documents: Iterable[tuple[QTextDocument, str]]) -> Iterator[tuple[QTextDocument, str]]:
+            for item in documents:
+                yield item
+                drain()  # the previous form is painted once the next one is asked for
+
+        writer = QPdfWriter(buffer)
+        writer.setResolution(PDF_RESOLUTION)
+        writer.setCreator("安居台账")
+        writer.setTitle(job.spec.title)
+        setup_device(writer, job.spec.landscape)
+        painter = QPainter(writer)
+        try:
+            pages = paint_documents(writer, drained(job.documents(db, writer, progress)), painter)
+        finally:
+            painter.end()
+            del painter, writer  # the PDF's trailer is written when the writer goes
+        drain()
+        buffer.close()
     record_print(db, job, f"PDF：{path.name}", pages)
     return pages
 
