@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -295,7 +296,8 @@ def check_file(path: str | Path) -> str:
             if "word/document.xml" in names:
                 raise KnownError(f"“{path.name}”是 Word 文档，不是 Excel 工作簿。")
             raise KnownError(f"“{path.name}”是一个压缩包，但不是 Excel 工作簿。")
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, NotImplementedError, RuntimeError) as exc:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, ValueError, NotImplementedError,
+            RuntimeError) as exc:
         problem = library_problem(exc)
         if "crc" in str(exc).lower():
             problem = "文件内容与它声明的大小或校验值不符，可能是恶意构造的压缩炸弹或文件已损坏，已拒绝读取"
@@ -1165,7 +1167,7 @@ def _match(db: Database, plan: ImportPlan, raw: list[tuple[int, dict, list]]) ->
             if "birth_date" in values and values["birth_date"] != birth.isoformat():
                 errs.append(err(r, "birth_date", values["birth_date"],
                                 f"与身份证号不符（按身份证号应为 {birth.isoformat()}）", "请核对出生日期或身份证号"))
-        if not values.get("name"):
+        if not values.get("name") and not any(e.col_index == plan.columns.get("name") for e in errs):
             errs.append(err(r, "name", None, "姓名为空", "每行都要有居民姓名"))
         number = values.get("hh_number")
         entry = hh_plan.get(number) if number else None

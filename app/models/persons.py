@@ -72,7 +72,7 @@ def clean_text(value: Any, fld: str, label: str, max_len: int, *, required: bool
     # Free notes may keep line breaks and tabs; nothing may hold escape codes or bidi overrides.
     problem = control_problem(text, label, allow_lines=formula_ok)
     if problem:
-        raise ValidationError(f"{problem}。", field=fld)
+        raise ValidationError(f"{problem}，请删除后重新输入。", field=fld)
     return text
 
 

@@ -259,7 +259,7 @@ def _clean_name(name: str, kind: str) -> str:
         raise ValidationError(f"{kind}名称太长（最多 40 个字）。", field="name")
     problem = control_problem(name, f"{kind}名称")
     if problem:
-        raise ValidationError(f"{problem}。", field="name")
+        raise ValidationError(f"{problem}，请删除后重新输入。", field="name")
     return name
 
 

@@ -54,7 +54,7 @@ class DiskFullError(KnownError):
         free = f"只剩 {human_size(self.free)} 可用" if self.free is not None else "已没有可用空间"
         need = ""
         if needed:
-            need = f"，{'建议至少腾出' if suggest else '还需要约'} {human_size(needed)}"
+            need = f"，{'建议至少腾出' if suggest else '这次写入至少需要约'} {human_size(needed)}"
         doing = f"写入{what}时" if what else ""
         super().__init__(
             f"磁盘空间不足：{doing}“{self.folder}”所在的磁盘（或 U 盘）{free}{need}。{outcome}"
@@ -212,8 +212,13 @@ class _PartFile:
         self.fd = os.open(path, flags, 0o644)
         self.written = 0
         self.closed = False
+        self._final_pos = 0
 
     def write(self, data: Any) -> int:
+        if self.closed:
+            # A library's half-written zip may try to finish itself when garbage-collected after a
+            # failure; the part file is gone by then and those bytes have nowhere to go.
+            return len(data)
         view = memoryview(data).cast("B")
         total = len(view)
         while view:
@@ -230,15 +235,16 @@ class _PartFile:
 
     def close(self) -> None:
         if not self.closed:
+            self._final_pos = os.lseek(self.fd, 0, os.SEEK_CUR)
             self.closed = True
             os.close(self.fd)
 
     # what zipfile (xlsxwriter, openpyxl) asks of a file object it writes to
     def tell(self) -> int:
-        return os.lseek(self.fd, 0, os.SEEK_CUR)
+        return self._final_pos if self.closed else os.lseek(self.fd, 0, os.SEEK_CUR)
 
     def seek(self, offset: int, whence: int = 0) -> int:
-        return os.lseek(self.fd, offset, whence)
+        return self._final_pos if self.closed else os.lseek(self.fd, offset, whence)
 
     def seekable(self) -> bool:
         return True

@@ -38,8 +38,14 @@ _CONTROL = re.compile(f"[{_CONTROL_CLASS}]")
 _CONTROL_OR_LINE = re.compile(f"[{_CONTROL_CLASS}\t\n\r]")
 
 
+_NAMED = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
 def show_char(ch: str) -> str:
     """A control character as readable text: \\x1b, \\u202e."""
+    named = _NAMED.get(ch)
+    if named:
+        return named
     code = ord(ch)
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
@@ -65,7 +71,7 @@ def control_problem(text: str, label: str, *, allow_lines: bool = False) -> str 
     if not found:
         return None
     shown = "、".join(dict.fromkeys(show_char(c) for c in found[:5]))
-    return f"{label}含有不可见的控制字符（{shown}），请删除后重新输入"
+    return f"{label}含有不可见的控制字符（{shown}）"
 
 
 def length_problem(text: str, label: str, limit: int) -> str | None:

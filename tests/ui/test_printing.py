@@ -526,3 +526,65 @@ def test_print_buttons_on_the_tabs_preview_the_record_shown(main_window, qtbot, 
     employment = tabs["employmentTab"]
     employment.selected_course_id = lambda: "course-1"  # the selection itself is the tab's business
     assert "recordPrint_training_attendance" in menu_of(employment)
+
+
+def _disk_full_after(monkeypatch, after: int) -> None:
+    import errno
+
+    from app.models import safe_files
+
+    left = [after]
+    real = safe_files._os_write
+
+    def write(fd, data):
+        if left[0] <= 0:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        n = real(fd, data[: left[0]])
+        left[0] -= n
+        return n
+
+    monkeypatch.setattr(safe_files, "_os_write", write)
+
+
+@pytest.mark.parametrize("fraction", [0, 0.5, 0.99])
+def test_cli_print_on_a_full_stick_fails_and_leaves_nothing(office, tmp_path, capsys, monkeypatch, fraction):
+    """The issue's case: a batch of household cards onto a stick that fills up part-way."""
+    from app.cli import main
+
+    whole = tmp_path / "whole.pdf"
+    args = ["print", "household-card", "--db", str(office.db.path), "--building", "3栋", "--quiet"]
+    assert main([*args, "--pdf", str(whole)]) == 0
+    capsys.readouterr()
+    stick = tmp_path / "stick"
+    stick.mkdir()
+    _disk_full_after(monkeypatch, int(whole.stat().st_size * fraction))
+    assert main([*args, "--pdf", str(stick / "cards.pdf")]) == 2
+    captured = capsys.readouterr()
+    assert "已生成" not in captured.out and "磁盘空间不足" in captured.err and str(stick) in captured.err
+    assert "Traceback" not in captured.err
+    assert list(stick.iterdir()) == []
+
+
+def test_pdf_written_through_memory_is_complete(office, tmp_path):
+    from app.models.safe_files import check_pdf
+
+    out = tmp_path / "cards.pdf"
+    job = printing.PrintJob.select(office.db, "household-card", today=TODAY, building="3栋")
+    pages = printing.write_pdf(office.db, job, out)
+    check_pdf(out)  # trailer present, startxref points at the xref table
+    assert pages == len(job.record_ids) >= 2
+
+
+def test_gui_save_pdf_on_a_full_disk_shows_the_message_and_no_success(qtbot, office, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    shown: list[tuple[str, str]] = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda _p, title, text, *a: shown.append(("warning", text)))
+    monkeypatch.setattr(QMessageBox, "information", lambda _p, title, text, *a: shown.append(("info", text)))
+    ctx = types.SimpleNamespace(db=office.db)
+    job = printing.PrintJob.select(office.db, "household-card", today=TODAY, building="3栋")
+    _disk_full_after(monkeypatch, 5000)
+    out = tmp_path / "cards.pdf"
+    assert printing.BatchRunner(ctx, job).save_pdf(str(out)) is None
+    assert [kind for kind, _ in shown] == ["warning"] and "磁盘空间不足" in shown[0][1]
+    assert list(tmp_path.iterdir()) == []
