@@ -204,7 +204,7 @@ def test_over_long_cells_are_refused_at_import_stating_the_limit(db, office, tmp
     path = _workbook(tmp_path / "long.xlsx", [
         ["HL-0100", "好" * 31, _id(1), "2栋", "1", "101", ""],
         ["HL-0101", "好人", _id(2), "2栋", "1", "102", "备" * 2001],
-        ["HL-0102", "好人二", _id(3), "2栋", "1", "201", "备" * 2000],
+        ["HL-0102", "好人二", _id(3), "2栋", "1", "202", "备" * 2000],
     ])
     plan = plan_import(db, path)
     problems = {(e.row, e.column): e.problem + e.hint for e in plan.errors}
