@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +12,8 @@ from typing import Any
 
 from app.models.audit_events import ACTION_LABELS, OUTCOME_LABELS, Action, Outcome, record_event, verify_chain
 from app.models.db import Database
-from app.models.errors import KnownError, PermissionDeniedError, ValidationError
+from app.models.errors import PermissionDeniedError, ValidationError
+from app.models.safe_files import atomic_file, check_zip
 
 COLUMNS = ("id", "at", "user", "action", "detail", "outcome", "site_id")
 
@@ -156,32 +156,26 @@ def export(db: Database, f: AuditFilter, out: str | Path) -> int:
     out = Path(out)
     if out.suffix.lower() != ".xlsx":
         out = out.with_suffix(".xlsx")
-    tmp = out.with_name(f".{out.name}.part")
     n = 0
-    try:
-        wb = xlsxwriter.Workbook(str(tmp), {"constant_memory": True, "strings_to_formulas": False})
-        ws = wb.add_worksheet("操作日志")
-        bold = wb.add_format({"bold": True})
-        headers = ["序号", "时间", "用户", "操作", "内容", "结果", "电脑编号"]
-        for c, h in enumerate(headers):
-            ws.write_string(0, c, h, bold)
-        for c, w in enumerate((8, 20, 12, 14, 80, 8, 38)):
-            ws.set_column(c, c, w)
-        ws.freeze_panes(1, 0)
-        for e in entries(db, f):
-            n += 1
-            values = [str(e["id"]), e["at"], e["user"] or "", action_label(e["action"]), describe(e["detail"]),
-                      outcome_label(e["outcome"]), e["site_id"] or ""]
-            for c, v in enumerate(values):
-                ws.write_string(n, c, v)
-        wb.close()
-        os.replace(tmp, out)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise KnownError(f"无法写入“{out}”：{exc.strerror or exc}（文件是否正在 Excel 中打开？）") from exc
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_file(out, check=check_zip, what="操作日志 Excel 文件") as fh:
+        wb = xlsxwriter.Workbook(fh, {"constant_memory": True, "strings_to_formulas": False})
+        try:
+            ws = wb.add_worksheet("操作日志")
+            bold = wb.add_format({"bold": True})
+            headers = ["序号", "时间", "用户", "操作", "内容", "结果", "电脑编号"]
+            for c, h in enumerate(headers):
+                ws.write_string(0, c, h, bold)
+            for c, w in enumerate((8, 20, 12, 14, 80, 8, 38)):
+                ws.set_column(c, c, w)
+            ws.freeze_panes(1, 0)
+            for e in entries(db, f):
+                n += 1
+                values = [str(e["id"]), e["at"], e["user"] or "", action_label(e["action"]), describe(e["detail"]),
+                          outcome_label(e["outcome"]), e["site_id"] or ""]
+                for c, v in enumerate(values):
+                    ws.write_string(n, c, v)
+        finally:
+            wb.close()
     record_event(db, Action.EXPORT, {"ledger": "audit", "title": "操作日志", "masked": True, "file": out.name,
                                      "rows": n, "filtered": f != AuditFilter()})
     return n

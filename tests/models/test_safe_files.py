@@ -83,8 +83,14 @@ def _write_log(db, out: Path) -> None:
     write_bytes(out, ("错误详情\n" * 5000).encode("utf-8"), what="错误日志")
 
 
+def _write_audit(db, out: Path) -> None:
+    from app.models import audit_view
+
+    audit_view.export(db, audit_view.AuditFilter(), out)
+
+
 WRITERS = {"excel": _write_export, "error-workbook": _write_error_workbook, "bundle": _write_bundle,
-           "log": _write_log}
+           "log": _write_log, "audit": _write_audit}
 
 
 @pytest.mark.parametrize("fraction", [0, 0.3, 0.95])
