@@ -641,7 +641,7 @@ def _text(value: Any, exact: bool = False, *, key: str | None = None) -> str | N
     if problem:
         raise CellProblem(problem, "请删除这些字符后重新导入")
     limit = NOTE_LIMIT if exact else limit_of(key)
-    problem = length_problem(text, "内容", limit)
+    problem = length_problem(text, "", limit)
     if problem:
         raise CellProblem(problem, f"这一列最多 {limit} 个字，请删减后重新导入")
     return text
