@@ -17,6 +17,7 @@ from app.models.db import Database, open_database
 from app.models.errors import KnownError
 from app.models.safe_files import DiskFullError, atomic_path, remember_database, remove_leftovers
 from app.paths import log_dir, resource_dir
+from app.ui import text_size
 from app.ui.context import AppContext
 from app.ui.events import DataEvents
 from app.ui.main_window import MainWindow
@@ -42,6 +43,7 @@ def ensure_application() -> QApplication:
         app.setWindowIcon(QIcon(str(resource_dir() / "icons" / "anju.svg")))
         _install_qt_chinese(app)
         screen_fit.install(app)
+        text_size.apply_saved()  # before any window is built, so every size starts from it
     return app  # type: ignore[return-value]
 
 

@@ -11,4 +11,5 @@ EXTENSIONS: list[str] = [
     "app.ui.audit_viewer",
     "app.ui.read_only",
     "app.ui.setup_wizard",
+    "app.ui.text_size",
 ]

@@ -34,6 +34,7 @@ from app.models import mediation as med
 from app.models.errors import KnownError
 from app.ui.building_board import fill_building_combo, with_board_button
 from app.ui.context import AppContext
+from app.widgets.screen_fit import FitScrollArea
 from app.widgets.search_box import SearchField
 
 
@@ -62,7 +63,13 @@ class _FormDialog(QDialog):
         self.setAccessibleName(title)
         self.apply: Callable[[dict], Any] | None = None
         self.outcome: Any = None
-        self.layout_ = QVBoxLayout(self)
+        # The form scrolls when the screen is too short for it (a large text size at 1366×768).
+        self.outer_layout = QVBoxLayout(self)
+        body = QWidget()
+        self.layout_ = QVBoxLayout(body)
+        self.layout_.setContentsMargins(0, 0, 0, 0)
+        self.body_scroll = FitScrollArea(body, self)
+        self.outer_layout.addWidget(self.body_scroll, 1)
         self.form = QFormLayout()
         self.layout_.addLayout(self.form)
         self.error_label = QLabel()
@@ -72,7 +79,7 @@ class _FormDialog(QDialog):
         self.error_label.hide()
 
     def _finish_layout(self) -> None:
-        self.layout_.addWidget(self.error_label)
+        self.outer_layout.addWidget(self.error_label)
         # A message about what was wrong goes once the clerk changes anything: it no longer
         # describes the form (e.g. "add a party" after a party was added).
         for edit in self.findChildren(QLineEdit):
@@ -86,7 +93,7 @@ class _FormDialog(QDialog):
         self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("取消")
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
-        self.layout_.addWidget(self.buttons)
+        self.outer_layout.addWidget(self.buttons)
 
     def _clear_error(self, *_args: object) -> None:
         self.error_label.hide()

@@ -32,6 +32,7 @@ from app.ui import events
 from app.ui.context import AppContext
 from app.ui.crash import report_exception
 from app.ui.table_models import Column, SqlTableModel
+from app.widgets.flow_layout import FlowLayout
 
 LIMIT_COLOURS = {med.GREEN: QColor("#2f9e44"), med.AMBER: QColor("#e6a700"), med.RED: QColor("#d9363e")}
 ANY = "全部"
@@ -58,7 +59,8 @@ class MediationTab(QWidget):
         # -- cases page ---------------------------------------------------------------------------
         page = QWidget()
         lay = QVBoxLayout(page)
-        bar = QHBoxLayout()
+        # Both bars wrap to a second row when they do not fit (a large text size, a small screen).
+        bar = FlowLayout()
         self.search = QLineEdit()
         self.search.setObjectName("mediationSearch")
         self.search.setAccessibleName("搜索当事人或案件")
@@ -70,14 +72,15 @@ class MediationTab(QWidget):
         self.building_box = self._combo("mediationBuildingFilter", "楼栋", [ANY])
         self.date_from = self._date_edit("mediationDateFrom", "受理日期从")
         self.date_to = self._date_edit("mediationDateTo", "受理日期到")
-        bar.addWidget(self.search, 3)
+        self.search.setMinimumWidth(200)
+        bar.addWidget(self.search)
         for label, w in (("状态", self.status_box), ("层级", self.level_box), ("类别", self.category_box),
                          ("楼栋", self.building_box), ("受理", self.date_from), ("至", self.date_to)):
             bar.addWidget(QLabel(label))
             bar.addWidget(w)
         lay.addLayout(bar)
 
-        actions = QHBoxLayout()
+        actions = FlowLayout()
         self.new_button = self._button("mediationNew", "新建案件(&N)", self.new_case)
         self.edit_button = self._button("mediationEdit", "修改(&E)", self.edit_case)
         self.status_button = self._button("mediationStatus", "办理/变更状态(&S)", self.change_status)

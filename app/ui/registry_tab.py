@@ -20,11 +20,13 @@ from PySide6.QtGui import QHideEvent, QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
+    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QMessageBox,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QTableView,
     QTableWidget,
@@ -39,6 +41,7 @@ from app.models.registry_search import Filters, Search
 from app.ui import events
 from app.ui.context import AppContext
 from app.ui.table_models import Column, SqlTableModel, risk_decoration, risk_display
+from app.widgets.flow_layout import FlowLayout
 from app.widgets.search_box import SearchBox
 
 LIST_PAGE = 100
@@ -498,19 +501,26 @@ class RegistryTab(QWidget):
         top.addWidget(self.search_box, 1)
         top.addWidget(self.new_button)
         top.addWidget(self.delete_button)
-        filters = QHBoxLayout()
+        # Wraps to a second row when the filters do not fit (a large text size on a 1366-pixel screen).
+        filters = FlowLayout()
         for w in (self.building_filter, self.grid_filter, self.tag_filter, self.risk_filter, self.group_filter,
                   self.labour_filter, self.id_filter, self.origin_filter, self.gone_filter):
             filters.addWidget(w)
-        filters.addStretch(1)
         filters.addWidget(self.count_label)
         splitter = QSplitter(Qt.Orientation.Horizontal, self)
         splitter.addWidget(self.table)
-        splitter.addWidget(self.summary)
+        # Scrolls when the screen is short for it (a large text size on a 768-pixel screen).
+        summary_scroll = QScrollArea(self)
+        summary_scroll.setObjectName("householdSummaryScroll")
+        summary_scroll.setWidget(self.summary)
+        summary_scroll.setWidgetResizable(True)
+        summary_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        summary_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        splitter.addWidget(summary_scroll)
         splitter.setStretchFactor(0, 1)
         splitter.setStretchFactor(1, 0)
-        self.summary.setMinimumWidth(300)
-        self.summary.setMaximumWidth(460)
+        summary_scroll.setMinimumWidth(300)
+        summary_scroll.setMaximumWidth(460)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addLayout(filters)

@@ -98,6 +98,7 @@ class VisitsDuePanel(QWidget):
         self.title = QLabel("待走访住户")
         self.title.setObjectName("dueTitle")
         self.title.setStyleSheet("font-weight: bold;")
+        self.title.setWordWrap(True)  # at a large text size the bar still fits beside the tree
         self.head_filter = QComboBox()
         self.head_filter.setObjectName("dueHeadFilter")
         self.head_filter.setAccessibleName("按楼栋长筛选")

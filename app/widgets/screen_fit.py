@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRect
+from PySide6.QtCore import QRect, QSize, Qt
 from PySide6.QtGui import QGuiApplication, QWindow
-from PySide6.QtWidgets import QApplication, QDialog, QWidget
+from PySide6.QtWidgets import QApplication, QDialog, QFrame, QScrollArea, QWidget
 
 MARGIN = 0.96  # leave the task bar and the title bar in sight
 
@@ -46,3 +46,23 @@ def install(app: QApplication) -> None:
     """Every dialog that comes to the front is kept inside its screen (dialogs sized for larger
     screens); the main window fits itself when it first opens."""
     app.focusWindowChanged.connect(_clamp_dialog)
+
+
+class FitScrollArea(QScrollArea):
+    """A dialog's body that asks for all the room its contents want, and scrolls only when the
+    screen cannot give it (a long form at a large text size on a 768-pixel screen)."""
+
+    def __init__(self, body: QWidget, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWidget(body)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        hint = self.widget().sizeHint()
+        return QSize(hint.width() + self.verticalScrollBar().sizeHint().width(), hint.height())
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        hint = self.widget().minimumSizeHint()
+        return QSize(hint.width() + self.verticalScrollBar().sizeHint().width(), min(hint.height(), 240))
