@@ -12,4 +12,5 @@ EXTENSIONS: list[str] = [
     "app.ui.read_only",
     "app.ui.setup_wizard",
     "app.ui.text_size",
+    "app.ui.help_window",
 ]
