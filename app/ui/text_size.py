@@ -69,6 +69,12 @@ def fit_widget(widget: QWidget) -> None:
     factor = scale()
     if isinstance(widget, QTableView):
         header = widget.horizontalHeader()
+        if not widget.property("anjuWatched"):
+            # A table given its model (and its column widths) after it was first shown is fitted again.
+            widget.setProperty("anjuWatched", True)
+            header.sectionCountChanged.connect(
+                lambda _old, _new, w=widget: QTimer.singleShot(0, lambda: isValid(w) and _current != DEFAULT
+                                                               and fit_widget(w)))
         widths = [header.sectionSize(i) for i in range(header.count())]
         # Widths other than those set here were set by the code (a new model) for the usual size.
         ours = widget.property("anjuWidths")
@@ -145,7 +151,12 @@ def _shift_own_font(widget: QWidget) -> None:
     if base is None or ours is None or abs(float(ours) - size) > 0.01:
         # Set by the code since (or never seen): made for the size in force at that moment.
         base = size - SIZES[_fitted_size]
-    target = float(base) + SIZES[_current]
+    if float(base) >= point_size(DEFAULT) and SIZES[_current] > 0:
+        # Text the code made larger than usual (a figure, a count) needs no further growth to be
+        # read, and growing it would widen rows of seven figures past a 1366-pixel screen.
+        target = max(float(base), point_size(_current))
+    else:
+        target = float(base) + SIZES[_current]
     if abs(target - size) > 0.01:
         font = widget.font()
         font.setPointSizeF(target)
