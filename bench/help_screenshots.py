@@ -1,6 +1,6 @@
 """Pictures for the manual (resources/help/img/): the real window on a small demo community, offscreen.
 
-    QT_QPA_PLATFORM=offscreen python bench/help_screenshots.py [--out resources/help/img]
+    python bench/help_screenshots.py [--out resources/help/img]    (needs no display)
 
 Run it again after a screen changes; it prints each file and its size.
 """
@@ -17,7 +17,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+TMP = Path(tempfile.mkdtemp(prefix="anju-help-"))
+# An office screen (1366×768) rather than the offscreen default of 800×600, so windows and dialogs
+# open at the size a clerk sees.
+(TMP / "screen.json").write_text(
+    '{"screens": [{"name": "office", "x": 0, "y": 0, "width": 1366, "height": 768, '
+    '"logicalDpi": 96, "logicalBaseDpi": 96, "dpr": 1}]}', encoding="utf-8")
+os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={TMP / 'screen.json'}"
 
 MAX_WIDTH = 800  # the manual's pictures: small files, sharp enough to find a button
 
@@ -37,7 +43,7 @@ def main() -> int:
     from app.ui.app import build_window, ensure_application
 
     app = ensure_application()
-    tmp = Path(tempfile.mkdtemp(prefix="anju-help-"))
+    tmp = TMP
     os.environ["ANJU_DATA_DIR"] = str(tmp)  # the window's own settings stay out of the user's
     db_path = tmp / "demo.db"
     create_demo_database(db_path, households=60, seed=7)
