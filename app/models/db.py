@@ -298,6 +298,25 @@ class Tx:
         self._audit(action, table, row_id, summary, {c: [o, n] for c, (o, n) in changed.items()})
         return changed
 
+    def set_many(self, table: str, column: str, values: Mapping[str, Any], *, summary: str | None = None) -> int:
+        """Set one column on many rows (``{row_id: value}``, imports): each row's change reaches the
+        change log through its trigger; the audit log gets one entry for the batch, as insert_many."""
+        if not values:
+            return 0
+        if self.db.principal.role is not None:
+            # A restricted principal: every row's old and new state goes through check_write.
+            for row_id, value in values.items():
+                self.update(table, row_id, {column: value}, summary=summary)
+            return len(values)
+        cur = self.conn.executemany(
+            f'UPDATE main."{table}" SET {_q(column)} = ? WHERE id = ? AND {_q(column)} IS NOT ?',
+            [(v, row_id, v) for row_id, v in values.items()],
+        )
+        first = next(iter(values))
+        self._audit("update", table, "*", f"{summary or '批量修改'}（{len(values)} 行）",
+                    {"column": column, "count": len(values), "changed": cur.rowcount, "first_id": first})
+        return cur.rowcount
+
     def delete(self, table: str, row_id: str, *, summary: str | None = None) -> None:
         """Tombstone: the row stays (history, sync) with ``deleted = 1``."""
         self.update(table, row_id, {"deleted": 1}, summary=summary)
