@@ -477,17 +477,23 @@ class PrintJob:
 
 
 LIST_TEMPLATE = "list_table"
+# Rows of 9 pt text per A4 page (landscape, portrait), leaving room for a few rows that wrap.
+LIST_ROWS_PER_PAGE = {True: 24, False: 38}
 
 
 class ListPrintJob(PrintJob):
     """A list window's table (零就业家庭名单, 待走访住户清单 …) printed as one simple table form.
 
-    ID numbers are masked, as on screen. Wide lists go across the page.
+    ID numbers are masked, as on screen. Wide lists go across the page. The rows are laid out a
+    page at a time: one document of 3,000 rows took minutes to keep its rows whole across pages.
     """
 
     def __init__(self, table: ListTable, today: dt.date | None = None) -> None:
         super().__init__("list", [None], today or dt.date.today())
         self.table = table
+        # Pages as counted before laying out (progress and the preview's notice); about right.
+        per_page = LIST_ROWS_PER_PAGE[self.spec.landscape]
+        self.record_ids = [None] * max(1, -(-len(table.rows) // per_page))
 
     @property
     def spec(self) -> forms.FormSpec:
@@ -498,28 +504,53 @@ class ListPrintJob(PrintJob):
 
         return file_name(self.table.title, self.table.scope, suffix=".pdf", day=self.today)
 
-    def data(self, db: Database) -> dict[str, Any]:
+    def data(self, db: Database, start: int = 0, stop: int | None = None) -> dict[str, Any]:
+        """The template's data for rows [start:stop] (all of them by default) as one document."""
         id_cols = {i for i, c in enumerate(self.table.columns) if c.kind == ID}
+        stop = len(self.table.rows) if stop is None else stop
         rows = [
             {"no": n, "cells": [mask(str(v)) if i in id_cols and v else ("" if v is None else str(v))
                                 for i, v in enumerate(row)]}
-            for n, row in enumerate(self.table.rows, start=1)
+            for n, row in enumerate(self.table.rows[start:stop], start=start + 1)
         ]
         return {
             "office": forms.office(db), "today": forms.chinese_date(self.today), "title": self.table.title,
-            "scope": self.table.scope, "headers": self.table.headers, "rows": rows, "count": len(rows),
-            "unit": self.table.unit, "masked": bool(id_cols),
+            "scope": self.table.scope, "headers": self.table.headers, "rows": rows, "count": len(self.table.rows),
+            "unit": self.table.unit, "masked": bool(id_cols), "first": start == 0, "last": stop >= len(self.table.rows),
         }
 
     def documents(
         self, db: Database, device: QPagedPaintDevice, progress: ProgressFn | None = None, limit: int | None = None
     ) -> Iterator[tuple[QTextDocument, str]]:
-        data = self.data(db)
-        if progress is not None and progress(0, 1, self.table.title) is False:
-            raise PrintCancelled()
-        yield build_document(self.form, data, device, template=LIST_TEMPLATE), self.footer(data)
+        """One document per page: as many rows as fit, found by laying out a guess and cutting it at
+        the first row that went over (a row that wraps takes two lines)."""
+        total = len(self.table.rows)
+        office = forms.office(db)["name"]
+        guess = LIST_ROWS_PER_PAGE[self.spec.landscape]
+        start, page = 0, 0
+        while start < total or page == 0:
+            if limit and page >= limit:
+                break
+            if progress is not None and progress(start, max(total, 1), f"第 {page + 1} 页") is False:
+                raise PrintCancelled()
+            stop = min(total, start + guess)
+            doc = build_document(self.form, self.data(db, start, stop), device, template=LIST_TEMPLATE)
+            if doc.pageCount() > 1 and stop - start > 1:
+                tables = header_tables(doc)
+                fit = max(1, tables[0].rows() - tables[0].format().headerRowCount()) if tables else 1
+                stop = start + min(fit, stop - start - 1)
+                doc = build_document(self.form, self.data(db, start, stop), device, template=LIST_TEMPLATE)
+                while doc.pageCount() > 1 and stop - start > 1:  # the closing lines did not fit either
+                    stop -= 1
+                    doc = build_document(self.form, self.data(db, start, stop), device, template=LIST_TEMPLATE)
+                guess = stop - start
+            else:
+                guess = stop - start + 2  # room left, perhaps: try a little more on the next page
+            page += 1
+            yield doc, f"{office}  {self.table.title}    第 {page} 页".strip()
+            start = stop
         if progress is not None:
-            progress(1, 1, "完成")
+            progress(total, max(total, 1), "完成")
 
     def print_event(self, db: Database, target: str, pages: int) -> dict[str, Any]:
         return {"form": "list", "title": self.table.title, "scope": self.table.scope, "records": [],
