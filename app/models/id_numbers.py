@@ -37,10 +37,13 @@ class CheckDigitError(IdNumberError):
     """Everything is plausible except the check digit: may be saved marked 待核实."""
 
 
+_FULL_WIDTH = str.maketrans("０１２３４５６７８９ｘＸ", "0123456789XX")  # built once: imports call this per row
+
+
 def normalise(raw: str) -> str:
     """Strip spaces, a leading apostrophe (Excel's text marker) and full-width digits; upper-case X."""
     text = (raw or "").strip().lstrip("'").strip()
-    text = text.translate(str.maketrans("０１２３４５６７８９ｘＸ", "0123456789XX"))
+    text = text.translate(_FULL_WIDTH)
     return text.replace(" ", "").upper()
 
 

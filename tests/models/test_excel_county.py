@@ -8,6 +8,7 @@ import json
 import pytest
 
 from app.models import households
+from app.models.errors import KnownError
 from app.models.excel_import import apply_plan, plan_import, preview_lines
 from app.models.excel_import_county import parse_address
 from tests.models.excel_fixtures_county import county_office, pid, write_sheet
@@ -195,3 +196,31 @@ def test_a_workbook_with_households_and_residents_sheets_imports_both_households
     assert main(args) == 0
     last = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert (last["new"], last["updated"], last["households_new"]) == (0, 0, 0)
+
+
+def test_heads_of_new_households_reach_the_change_log_and_one_audit_entry(db, office, tmp_path):
+    rows = [["姓名", "与户主关系", "身份证号码", "住址"],
+            ["张三", "户主", ZHANG, "5-1-501"], ["李四", "配偶", LI, "5-1-501"],
+            ["王五", "户主", WANG, "5-2-101"], ["赵六", "妻子", WIFE, "5-2-101"]]
+    apply_plan(db, plan_import(db, write_sheet(tmp_path / "heads.xlsx", rows)))
+    logged = {tuple(r) for r in db.query(
+        "SELECT h.number, json_extract(c.value, '$') FROM change_log c JOIN household h ON h.id = c.row_id "
+        "WHERE c.tbl = 'household' AND c.col = 'head_person_id'")}
+    heads = {tuple(r) for r in db.query("SELECT number, head_person_id FROM household")}
+    assert logged == heads and len(heads) == 2 and all(h for _, h in heads)
+    batch = db.query("SELECT summary, detail FROM audit_log WHERE tbl = 'household' AND action = 'update'")
+    assert len(batch) == 1 and "（2 行）" in batch[0]["summary"]
+    assert json.loads(batch[0]["detail"])["column"] == "head_person_id"
+
+
+def test_apply_refuses_a_room_taken_after_the_preview(db, office, tmp_path):
+    rows = [["姓名", "与户主关系", "身份证号码", "住址"], ["张三", "户主", ZHANG, "5-1-501"]]
+    plan = plan_import(db, write_sheet(tmp_path / "late.xlsx", rows))
+    room = db.scalar("SELECT r.id FROM room r JOIN unit u ON u.id = r.unit_id JOIN building b ON b.id = u.building_id "
+                     "WHERE b.name = '5栋' AND u.number = 1 AND r.number = '501'")
+    with db.write() as tx:
+        tx.insert("household", {"number": "HLX-LATE", "room_id": room})
+    plan.stamp = db.scalar("SELECT max(op_id) FROM change_log")  # as if nobody had written since the preview
+    with pytest.raises(KnownError, match="HLX-LATE"):
+        apply_plan(db, plan)
+    assert db.scalar("SELECT count(*) FROM person") == 0
