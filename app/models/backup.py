@@ -10,7 +10,7 @@ from pathlib import Path
 from app.models.audit_events import Action, Outcome, record_event
 from app.models.db import Database
 from app.models.errors import KnownError, PermissionDeniedError
-from app.models.safe_files import atomic_path, check_sqlite
+from app.models.safe_files import DiskFullError, atomic_path, check_sqlite
 
 
 def default_backup_name(db: Database) -> str:
@@ -28,13 +28,17 @@ def backup_to(db: Database, target: str | Path) -> Path:
     if target.exists():
         raise KnownError(f"备份文件“{target}”已经存在，请换一个名字。")
     # The copy is read back from disk (quick check) before it takes the backup's name.
-    with atomic_path(target, check=check_sqlite, what="备份文件", replace=False) as part:
-        dest = sqlite3.connect(str(part))
-        try:
-            db.conn.backup(dest)
-            dest.execute("PRAGMA journal_mode = DELETE")
-        finally:
-            dest.close()
+    try:
+        with atomic_path(target, check=check_sqlite, what="备份文件", replace=False) as part:
+            dest = sqlite3.connect(str(part))
+            try:
+                db.conn.backup(dest)
+                dest.execute("PRAGMA journal_mode = DELETE")
+            finally:
+                dest.close()
+    except DiskFullError as exc:  # a backup is as large as the database itself
+        size = db.scalar("PRAGMA page_count") * db.scalar("PRAGMA page_size")
+        raise DiskFullError(exc.folder, needed=size, what="备份文件", estimate=True) from exc
     record_event(db, Action.BACKUP, {"file": target.name, "folder": str(target.parent),
                                      "bytes": target.stat().st_size})
     return target

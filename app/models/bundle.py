@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from app.models.errors import KnownError
 from app.models.safe_files import PART_SUFFIX as PART_SUFFIX  # the stick lister skips these
-from app.models.safe_files import atomic_file
+from app.models.safe_files import DiskFullError, atomic_file
 
 MAGIC = b"ANJUSYN1"
 FORMAT = 1
@@ -126,9 +126,12 @@ def write_bundle(
             raise BundleError(f"写入U盘后读回校验失败：“{final.name}”。请换一个U盘重试。")
 
     # Never overwrite anything already on the stick (replace=False).
-    with atomic_file(final, check=read_back, what="同步文件", replace=False) as fh:
-        fh.write(prefix)
-        fh.write(cipher)
+    try:
+        with atomic_file(final, check=read_back, what="同步文件", replace=False) as fh:
+            fh.write(prefix)
+            fh.write(cipher)
+    except DiskFullError as exc:
+        raise DiskFullError(exc.folder, needed=len(prefix) + len(cipher), what="同步文件", estimate=True) from exc
     return final
 
 

@@ -896,7 +896,7 @@ def create_demo_database(path: str | Path, households: int, seed: int = 1, progr
         with atomic_path(path, check=check_demo_file, what="演示数据库") as part:
             _fill_demo(part, path, households, seed, progress, today)
     except DiskFullError as exc:
-        raise DiskFullError(exc.folder, needed=needed, what="演示数据库") from exc
+        raise DiskFullError(exc.folder, needed=needed, what="演示数据库", estimate=True) from exc
     return path
 
 

@@ -47,14 +47,20 @@ class DiskFullError(KnownError):
     """No room left on the disk or stick; nothing was written (the temporary file is gone)."""
 
     def __init__(self, folder: str | Path, *, needed: int | None = None, what: str = "",
-                 outcome: str = FILE_OUTCOME, suggest: bool = False) -> None:
+                 outcome: str = FILE_OUTCOME, suggest: bool = False, estimate: bool = False) -> None:
+        """`needed`: bytes written when the disk filled up (the file needs more than that), or with
+        `estimate` the expected size of the whole file, or with `suggest` room worth making."""
         self.folder = Path(folder)
         self.free = free_bytes(self.folder)
         self.needed = needed
         free = f"只剩 {human_size(self.free)} 可用" if self.free is not None else "已没有可用空间"
         need = ""
-        if needed:
-            need = f"，{'建议至少腾出' if suggest else '这次写入至少需要约'} {human_size(needed)}"
+        if needed and suggest:
+            need = f"，建议至少腾出 {human_size(needed)}"
+        elif needed and estimate:
+            need = f"，这次写入约需要 {human_size(needed)}"
+        elif needed:
+            need = f"，这次写入需要的空间超过 {human_size(needed)}"
         doing = f"写入{what}时" if what else ""
         super().__init__(
             f"磁盘空间不足：{doing}“{self.folder}”所在的磁盘（或 U 盘）{free}{need}。{outcome}"
@@ -314,6 +320,9 @@ def _guarded(target: Path, what: str, written: Callable[[], int | None]) -> Iter
         if size is None:
             with contextlib.suppress(OSError):
                 size = part.stat().st_size
+        if lock_fd is not None:  # the space comes back only once no descriptor holds the file
+            os.close(lock_fd)
+            lock_fd = None
         _remove_part(part)
         known = as_known_error(exc, folder, what=what, needed=size or None)
         if known is not None and known is not exc:

@@ -109,7 +109,8 @@ def _generate_demo(path: Path, app: QApplication) -> bool:
     except _DemoCancelled:
         return False
     except DiskFullError as exc:
-        raise DiskFullError(exc.folder, needed=demo.estimated_size(DEMO_HOUSEHOLDS), what="演示数据库") from exc
+        raise DiskFullError(exc.folder, needed=demo.estimated_size(DEMO_HOUSEHOLDS), what="演示数据库",
+                            estimate=True) from exc
     return True
 
 

@@ -32,6 +32,7 @@ from app.models.errors import KnownError
 from app.models.id_numbers import mask
 from app.models.ledgers import ID
 from app.models.list_table import ListTable
+from app.models.safe_files import DiskFullError
 from app.paths import resource_dir
 from app.widgets.screen_fit import fit_size
 
@@ -564,13 +565,26 @@ def write_pdf(db: Database, job: PrintJob, path: str | Path, progress: ProgressF
     layer's safe writer, so a full disk or a pulled stick is noticed (not a truncated PDF
     reported as done), the temporary file is removed and the target is only ever complete.
     """
+    path = Path(path)
+    if path.parent and not path.parent.exists():
+        raise KnownError(f"文件夹“{path.parent}”不存在。")
+    done = [0]
+    try:
+        return _write_pdf_file(db, job, path, progress, done)
+    except DiskFullError as exc:
+        # Forms are of a size: what the finished ones took tells roughly what the whole file needs.
+        total = len(job.record_ids)
+        if done[0] and exc.needed and total > done[0]:
+            raise DiskFullError(exc.folder, needed=exc.needed * total // done[0], what="PDF 文件",
+                                estimate=True) from exc
+        raise
+
+
+def _write_pdf_file(db: Database, job: PrintJob, path: Path, progress: ProgressFn | None, done: list[int]) -> int:
     from PySide6.QtCore import QBuffer, QIODevice
 
     from app.models.safe_files import atomic_file, check_pdf
 
-    path = Path(path)
-    if path.parent and not path.parent.exists():
-        raise KnownError(f"文件夹“{path.parent}”不存在。")
     with atomic_file(path, check=check_pdf, what="PDF 文件") as out:
         buffer = QBuffer()
         buffer.open(QIODevice.OpenModeFlag.WriteOnly)
@@ -587,6 +601,7 @@ def write_pdf(db: Database, job: PrintJob, path: str | Path, progress: ProgressF
             for item in documents:
                 yield item
                 drain()  # the previous form is painted once the next one is asked for
+                done[0] += 1
 
         writer = QPdfWriter(buffer)
         writer.setResolution(PDF_RESOLUTION)
