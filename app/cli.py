@@ -10,13 +10,19 @@ import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from app import __version__
 from app.commands import COMMAND_MODULES
 from app.models.errors import KnownError
 from app.models.safe_files import disk_full_as_known, remember_database, remove_leftovers
 from app.models.text_rules import escape_controls
+
+if TYPE_CHECKING:
+    from app.models.db import Database
+
+USER_ENV = "ANJU_USER"
+PASSWORD_FILE_ENV = "ANJU_PASSWORD_FILE"
 
 
 def _force_utf8_output() -> None:
@@ -38,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"anju {__version__}")
     parser.add_argument("--db", type=Path, help="database file (default: the one in the user's data folder)")
     parser.add_argument("--demo", action="store_true", help="open the demo community (generated on first use)")
-    parser.add_argument("--user", default=None, help="name recorded as the author of changes")
+    add_credential_arguments(parser, suppress=False)
     parser.add_argument(
         "--smoke-test", action="store_true",
         help="open the window, print 'anju-shown-ms N' once it is shown, and quit (checks an installation)",
@@ -51,8 +57,85 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def add_db_argument(parser: argparse.ArgumentParser, *, required: bool = False) -> None:
-    """Every sub-command takes --db PATH (also accepted before the sub-command)."""
+    """Every sub-command takes --db PATH and the credentials (also accepted before the sub-command)."""
     parser.add_argument("--db", type=Path, required=required, default=argparse.SUPPRESS, help="database file")
+    add_credential_arguments(parser, suppress=True)
+
+
+def add_credential_arguments(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    default = argparse.SUPPRESS if suppress else None
+    parser.add_argument("--user", default=default, metavar="NAME",
+                        help=f"account name (or ${USER_ENV}); on a database without accounts, the author's name")
+    parser.add_argument("--password-file", type=Path, default=default, metavar="F",
+                        help=f"file holding the account's password (or ${PASSWORD_FILE_ENV})")
+
+
+def credentials(args: argparse.Namespace) -> tuple[str | None, Path | None]:
+    """The account name and password file from the options, else from the environment."""
+    user = getattr(args, "user", None) or os.environ.get(USER_ENV) or None
+    password_file = getattr(args, "password_file", None) or os.environ.get(PASSWORD_FILE_ENV) or None
+    return (user.strip() if user else None), (Path(password_file) if password_file else None)
+
+
+def read_secret_file(path: Path, what: str = "密码") -> str:
+    """A password (or passphrase) from a file: the first line, without its line ending."""
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise KnownError(f"{what}文件“{path}”不存在。") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise KnownError(f"无法读取{what}文件“{path}”：{exc}") from None
+    return text.splitlines()[0] if text.strip("\r\n") else ""
+
+
+def sign_in(db: Database, args: argparse.Namespace) -> None:
+    """Make `db` act for the account named by the credentials; refuse (and record) if they fail.
+
+    On a database without accounts nothing is required and a given name is recorded as the author.
+    """
+    from app.models import accounts
+    from app.models.access import Principal
+    from app.models.audit_events import Action, Outcome, record_event
+
+    user, password_file = credentials(args)
+    if not accounts.has_accounts(db):
+        if user:
+            accounts.use_principal(db, Principal(name=user))
+        return
+    via = f"cli {getattr(args, 'command', None) or ''}".strip()
+    if not user or not password_file:
+        if not db.read_only:
+            record_event(db, Action.LOGIN, {"via": via, "reason": "no credentials"}, Outcome.REFUSED, user=user or "")
+        raise accounts.LoginError(
+            "这个数据库已设置账号，命令行也须登录：请加上 --user 账号名 --password-file 密码文件"
+            f"（或设置环境变量 {USER_ENV} 和 {PASSWORD_FILE_ENV}）。"
+        )
+    try:
+        password = read_secret_file(password_file)
+    except KnownError:
+        if not db.read_only:
+            record_event(db, Action.LOGIN, {"via": via, "reason": "password file unreadable"}, Outcome.FAILED,
+                         user=user)
+        raise
+    accounts.login(db, user, password, via=via)
+
+
+def open_db(args: argparse.Namespace, *, path: Path | None = None, create: bool = False,
+            **options: bool) -> Database:
+    """Open the command's database and sign in with the given credentials (see :func:`sign_in`).
+
+    ``options`` go to :func:`open_database` (``read_only``, ``old_ok``). On a file opened
+    read-only the credentials are checked but the attempt cannot be recorded.
+    """
+    from app.models.db import open_database
+
+    db = open_database(path or resolve_db(args), create=create, **options)
+    try:
+        sign_in(db, args)
+    except BaseException:
+        db.close()
+        raise
+    return db
 
 
 def resolve_db(args: argparse.Namespace) -> Path:

@@ -60,3 +60,15 @@ def type_text(qtbot, widget, text: str) -> None:
             event = QInputMethodEvent()
             event.setCommitString(ch)
             QApplication.sendEvent(widget, event)
+
+
+@pytest.fixture
+def demo_login(tmp_path_factory, monkeypatch):
+    """Command-line credentials of the demo administrator (管理员 / anju-demo) in the environment."""
+    from app.models.accounts import DEMO_PASSWORD
+
+    password_file = tmp_path_factory.mktemp("credentials") / "password.txt"
+    password_file.write_text(DEMO_PASSWORD + "\n", encoding="utf-8")
+    monkeypatch.setenv("ANJU_USER", "管理员")
+    monkeypatch.setenv("ANJU_PASSWORD_FILE", str(password_file))
+    return password_file

@@ -17,4 +17,5 @@ COMMAND_MODULES = [
     "sync_import",
     "rollup",
     "audit",
+    "user",
 ]

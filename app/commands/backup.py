@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from app.cli import add_db_argument, resolve_db
+from app.cli import add_db_argument, open_db
 from app.models.backup import backup_to
-from app.models.db import open_database
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -18,7 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    db = open_database(resolve_db(args), create=False)
+    db = open_db(args)
     try:
         path = backup_to(db, args.to)
     finally:

@@ -7,9 +7,9 @@ import json
 import sys
 from pathlib import Path
 
-from app.cli import add_db_argument, resolve_db
+from app.cli import add_db_argument, open_db, resolve_db
 from app.models.check import check_database
-from app.models.db import open_database, recovery_advice
+from app.models.db import recovery_advice
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     if args.rescue_to:
         return _rescue(path, args.rescue_to)
     # Read-only: checking a file must never change it, whatever state it is in.
-    db = open_database(path, create=False, read_only=True, old_ok=True)
+    db = open_db(args, path=path, read_only=True, old_ok=True)
     try:
         report = check_database(db)
     finally:

@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from app.cli import add_db_argument
+from app.cli import add_db_argument, credentials, read_secret_file
 from app.models.errors import KnownError
 
 
@@ -18,10 +18,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--households", type=int, default=5300, help="number of households (default 5300)")
     p.add_argument("--seed", type=int, default=1, help="random seed (same seed and day → same data)")
     p.add_argument("--today", default=None, help="generate as if today were YYYY-MM-DD")
+    # --password-file (shared with every command) here gives the demo accounts' password.
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from app.models.accounts import DEMO_PASSWORD, list_accounts
     from app.models.db import open_database
     from app.models.demo import create_demo_database
     from app.paths import demo_db_path
@@ -35,6 +37,12 @@ def run(args: argparse.Namespace) -> int:
             today = dt.date.fromisoformat(args.today)
         except ValueError:
             raise KnownError(f"日期“{args.today}”格式不对，应为 YYYY-MM-DD。") from None
+    _user, password_file = credentials(args)
+    password = read_secret_file(password_file) if password_file else DEMO_PASSWORD
+    if password_file:
+        from app.models.passwords import check_password_rules
+
+        check_password_rules("管理员", password)
     interactive = sys.stderr.isatty()
 
     def progress(done: int, total: int, text: str) -> None:
@@ -42,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"\r[{done}/{total}] {text}".ljust(60), end="", file=sys.stderr, flush=True)
 
     t0 = time.perf_counter()
-    create_demo_database(path, args.households, args.seed, progress=progress, today=today)
+    create_demo_database(path, args.households, args.seed, progress=progress, today=today, password=password)
     seconds = time.perf_counter() - t0
     if interactive:
         print(file=sys.stderr)
@@ -50,8 +58,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         households = db.scalar("SELECT count(*) FROM household WHERE deleted = 0")
         residents = db.scalar("SELECT count(*) FROM person WHERE deleted = 0")
+        names = [a.name for a in list_accounts(db)]
     finally:
         db.close()
     print(f"已生成演示社区 / demo generated: {path}")
     print(f"  {households:,} 户 households, {residents:,} 人 residents, {seconds:.1f} 秒 s (seed {args.seed})")
+    shown = f"“{DEMO_PASSWORD}”" if password == DEMO_PASSWORD else f"见 {password_file}"
+    print(f"  演示账号 accounts：{'、'.join(names)}（密码 password {shown}）")
     return 0

@@ -6,8 +6,7 @@ import argparse
 import sys
 import time
 
-from app.cli import add_db_argument, resolve_db
-from app.models.db import open_database
+from app.cli import add_db_argument, open_db
 from app.models.excel_export import export_ledger
 from app.models.ledgers import LEDGERS
 
@@ -28,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
-    with open_database(resolve_db(args), create=False) as db:
+    with open_db(args) as db:
         options = {"month": args.month} if args.month and args.ledger == "monthly-disputes" else {}
         n = export_ledger(db, args.ledger, args.out, masked=args.masked, options=options)
     print(f"已导出 {LEDGERS[args.ledger].title} {n} 行 → {args.out}（{time.perf_counter() - t0:.1f} 秒）", file=sys.stdout)

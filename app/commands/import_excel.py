@@ -6,8 +6,7 @@ import argparse
 import json
 import sys
 
-from app.cli import add_db_argument, resolve_db
-from app.models.db import open_database
+from app.cli import add_db_argument, open_db
 from app.models.excel_import import (
     IMPORTABLE,
     apply_plan,
@@ -77,7 +76,7 @@ def _run_workbook(db, args: argparse.Namespace, sheets: dict[str, str]) -> int: 
 
 
 def run(args: argparse.Namespace) -> int:
-    with open_database(resolve_db(args), create=False) as db:
+    with open_db(args) as db:
         sheets = workbook_ledgers(args.file) if args.ledger is None else {}
         if sheets:
             return _run_workbook(db, args, sheets)

@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from app.cli import add_db_argument, resolve_db
+from app.cli import add_db_argument, open_db
 from app.models import forms
 from app.models.errors import ValidationError
 
@@ -46,7 +46,6 @@ def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtGui import QGuiApplication
 
-    from app.models.db import open_database
     from app.ui import printing
 
     today = None
@@ -56,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         except ValueError:
             raise ValidationError(f"日期“{args.date}”格式不对，应为 YYYY-MM-DD。", field="date") from None
     _app = QGuiApplication.instance() or QGuiApplication(sys.argv[:1])
-    db = open_database(resolve_db(args), create=False)
+    db = open_db(args)
     try:
         selector = {name: getattr(args, name) for name in SELECTORS}
         job = printing.PrintJob.select(db, args.form, today=today, **selector)

@@ -7,7 +7,7 @@ import json
 import time
 from pathlib import Path
 
-from app.cli import add_db_argument, resolve_db
+from app.cli import add_db_argument, open_db, resolve_db
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -24,6 +24,8 @@ def run(args: argparse.Namespace) -> int:
     from app.models.rollup import rollup
 
     phrase = read_passphrase(args.passphrase_file) if args.passphrase_file else None
+    if resolve_db(args).exists():
+        open_db(args).close()  # a street office's file with accounts needs its own credentials
     t0 = time.perf_counter()
 
     def show(done: int, total: int, text: str) -> None:

@@ -7,7 +7,7 @@ import datetime as dt
 import json
 from typing import Any
 
-from app.cli import add_db_argument, resolve_db
+from app.cli import add_db_argument, open_db
 from app.models.errors import KnownError
 
 COLOUR_NAMES = {"red": "红", "yellow": "黄", "green": "绿"}
@@ -23,7 +23,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from app.models import stats
-    from app.models.db import open_database
 
     today = None
     if args.today:
@@ -31,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
             today = dt.date.fromisoformat(args.today)
         except ValueError:
             raise KnownError(f"日期“{args.today}”格式不对，应为 YYYY-MM-DD。") from None
-    db = open_database(resolve_db(args), create=False)
+    db = open_db(args)
     try:
         figures = stats.compute(db, today)
     finally:

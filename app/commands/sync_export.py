@@ -6,8 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from app.cli import add_db_argument, resolve_db
-from app.models.db import open_database
+from app.cli import add_db_argument, open_db
 from app.models.errors import KnownError
 
 
@@ -36,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     from app.models.sync import export_to_folder
 
     phrase = read_passphrase(args.passphrase_file)
-    db = open_database(resolve_db(args), create=False)
+    db = open_db(args)
     try:
         path, n = export_to_folder(db, args.to, phrase, full=args.full)
     finally:

@@ -6,9 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
-from app.cli import add_db_argument, resolve_db
+from app.cli import add_db_argument, open_db, resolve_db
 from app.commands.sync_export import read_passphrase
-from app.models.db import open_database
 from app.models.safe_files import atomic_path
 from app.models.sync import MASS_DELETE_RECORDS, MASS_DELETE_SHARE
 
@@ -49,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     phrase = read_passphrase(args.passphrase_file)
     path = resolve_db(args)
     if path.exists():
-        db = open_database(path)
+        db = open_db(args, path=path)
         try:
             report = import_from_folder(db, args.source, phrase, allow_mass_delete=args.allow_mass_delete)
         finally:
@@ -60,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             with atomic_path(path, what="本机数据库") as part:
-                db = open_database(part)
+                db = open_db(args, path=part, create=True)
                 try:
                     report = import_from_folder(db, args.source, phrase, allow_mass_delete=args.allow_mass_delete)
                 finally:

@@ -92,13 +92,13 @@ def entry_hash(prev_hash: str, entry: Mapping[str, Any]) -> str:
 
 
 @contextlib.contextmanager
-def _local_tx(db: Database) -> Iterator[None]:
+def local_transaction(db: Database) -> Iterator[None]:
     """Join the open write transaction, or make a small one of its own.
 
     Not ``Database.write()``: an event must be recordable on a read-only roll-up file and without
     ticking the sync clock, since the table is local.
     """
-    if db._tx is not None:
+    if db._tx is not None or db.conn.in_transaction:
         yield
         return
     try:
@@ -139,7 +139,7 @@ def record_event(
         detail_text = detail
     when = (at or dt.datetime.now()).isoformat(timespec="seconds")
     try:
-        with _local_tx(db):
+        with local_transaction(db):
             last = db.one("SELECT id, hash FROM audit_events ORDER BY id DESC LIMIT 1")
             entry = {
                 "id": (last["id"] if last else 0) + 1,

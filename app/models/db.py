@@ -38,6 +38,9 @@ from app.models.scope import ScopedConnection, check_write
 SQLITE_MAGIC = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 5000
 DEFAULT_USER = "管理员"
+# Columns whose values the row audit never copies: the hash must travel with the row (sync), but
+# a reader of the audit has no business with it.
+SECRET_COLUMNS = frozenset({"password_hash"})
 
 
 def new_id() -> str:
@@ -330,6 +333,7 @@ class Tx:
         self._audit("note", table, row_id, summary, {})
 
     def _audit(self, action: str, table: str, row_id: str, summary: str | None, detail: dict) -> None:
+        detail = {k: ("（已隐藏）" if k in SECRET_COLUMNS else v) for k, v in detail.items()}
         self.conn.execute(
             "INSERT INTO audit_log(at, user, site_id, action, tbl, row_id, summary, detail) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from app.models import id_numbers, settings
+from app.models.accounts import DEMO_PASSWORD, create_demo_accounts, has_accounts
 from app.models.db import Database, new_id, open_database
 from app.models.errors import KnownError
 from app.models.pinyin import name_pinyin
@@ -815,10 +816,11 @@ TABLE_ORDER = [
 
 
 def generate(db: Database, households: int, seed: int = 1, progress: Progress | None = None,
-             today: dt.date | None = None) -> None:
+             today: dt.date | None = None, password: str = DEMO_PASSWORD) -> None:
     """Write a demo community of `households` households into `db` (one transaction).
 
     The same seed and the same `today` give the same names, ID numbers and household numbers.
+    The demo accounts (管理员, 楼栋长1 …) all get `password`.
     """
     if households < 1:
         raise KnownError("演示户数至少为 1。")
@@ -866,6 +868,7 @@ def generate(db: Database, households: int, seed: int = 1, progress: Progress | 
             settings.set_value(db, "office_address", f"{COUNTY}{STREET}红路馨居大道 1 号")
             settings.set_value(db, "office_phone", "0870-5123456")
             db.set_meta("demo", "1")
+            create_demo_accounts(db, password)
     finally:
         db.conn.execute(f"PRAGMA cache_size = {int(old_cache)}")
 
@@ -880,7 +883,7 @@ def estimated_size(households: int) -> int:
 
 
 def create_demo_database(path: str | Path, households: int, seed: int = 1, progress: Progress | None = None,
-                         today: dt.date | None = None) -> Path:
+                         today: dt.date | None = None, password: str = DEMO_PASSWORD) -> Path:
     """Create (or fill an empty) database at `path` with the demo community; refuses a file with data.
 
     A new file is built under a temporary name and renamed when complete, so a failure (a full
@@ -888,24 +891,26 @@ def create_demo_database(path: str | Path, households: int, seed: int = 1, progr
     """
     path = Path(path)
     if path.exists():
-        _fill_demo(path, path, households, seed, progress, today)
+        _fill_demo(path, path, households, seed, progress, today, password)
         return path
     needed = estimated_size(households)
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         with atomic_path(path, check=check_demo_file, what="演示数据库") as part:
-            _fill_demo(part, path, households, seed, progress, today)
+            _fill_demo(part, path, households, seed, progress, today, password)
     except DiskFullError as exc:
         raise DiskFullError(exc.folder, needed=needed, what="演示数据库", estimate=True) from exc
     return path
 
 
 def _fill_demo(target: Path, path: Path, households: int, seed: int, progress: Progress | None,
-               today: dt.date | None) -> None:
+               today: dt.date | None, password: str = DEMO_PASSWORD) -> None:
     db = open_database(target)
     try:
         if db.scalar("SELECT count(*) FROM household"):
             raise KnownError(f"“{path}”中已有住户数据，演示数据只能生成到新的或空的数据库文件中。")
+        if has_accounts(db):
+            raise KnownError(f"“{path}”中已有账号，演示数据只能生成到新的或空的数据库文件中。")
         # A fresh file needs no write-ahead copy of every page: a rollback journal only records the
         # few pages that existed before, which halves the disk writes of a 700 MB demo.
         fresh = not db.scalar("SELECT count(*) FROM change_log")
@@ -913,7 +918,7 @@ def _fill_demo(target: Path, path: Path, households: int, seed: int, progress: P
             with contextlib.suppress(sqlite3.OperationalError):  # another reader: keep WAL, just slower
                 db.conn.execute("PRAGMA journal_mode = DELETE")
         try:
-            generate(db, households, seed, progress, today)
+            generate(db, households, seed, progress, today, password)
         finally:
             if fresh:
                 db.conn.execute("PRAGMA journal_mode = WAL")

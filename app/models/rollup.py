@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.models.accounts import ACCOUNT_TABLES
 from app.models.bundle import EXTENSION
 from app.models.db import SQLITE_MAGIC, Database, _q, open_database, synced_tables
 from app.models.errors import KnownError
@@ -117,7 +118,7 @@ def _add_source(db: Database, path: Path, label: Path, report: RollupReport) -> 
         with db.write(mode="rollup") as tx:
             db.set_meta("read_only", "1")
             for table in synced_tables(conn):
-                if table not in src_tables:
+                if table not in src_tables or table in ACCOUNT_TABLES:
                     continue
                 mine = [r[1] for r in conn.execute(f"PRAGMA main.table_info({_q(table)})")]
                 theirs = {r[1] for r in conn.execute(f"PRAGMA src.table_info({_q(table)})")}

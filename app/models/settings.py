@@ -22,6 +22,8 @@ DEFAULTS: dict[str, Any] = {
     "mediation_limit_楼栋": 3,
     "mediation_limit_社区": 15,
     "mediation_limit_街道": 30,
+    # Minutes without keyboard or mouse before the window locks (set by the administrator).
+    "lock_idle_minutes": 10,
     "mediation_categories": ["邻里", "家庭/婚姻", "物业费", "劳资/欠薪", "土地/山林", "其他"],
 }
 

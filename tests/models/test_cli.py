@@ -12,7 +12,7 @@ STATS_KEYS = {
 }
 
 
-def test_demo_stats_check_round(tmp_path, capsys):
+def test_demo_stats_check_round(tmp_path, capsys, demo_login):
     path = tmp_path / "demo.db"
     assert main(["demo", "--db", str(path), "--households", "30", "--seed", "5"]) == 0
     capsys.readouterr()
@@ -26,7 +26,7 @@ def test_demo_stats_check_round(tmp_path, capsys):
     assert "正常" in capsys.readouterr().out
 
 
-def test_db_option_also_accepted_before_the_command(tmp_path, capsys):
+def test_db_option_also_accepted_before_the_command(tmp_path, capsys, demo_login):
     path = tmp_path / "demo.db"
     assert main(["--db", str(path), "demo", "--households", "5"]) == 0
     capsys.readouterr()

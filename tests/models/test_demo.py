@@ -151,7 +151,7 @@ def test_generation_does_not_depend_on_global_random_state(tmp_path):
         assert _fingerprint(da) == _fingerprint(dbb)
 
 
-def test_demo_and_stats_commands(tmp_path, capsys):
+def test_demo_and_stats_commands(tmp_path, capsys, demo_login):
     path = tmp_path / "cli.db"
     assert main(["demo", "--db", str(path), "--households", "12", "--seed", "3", "--today", "2026-11-22"]) == 0
     out = capsys.readouterr().out
