@@ -102,6 +102,11 @@ def use_principal(db: Database, principal: Principal) -> None:
     db.user = principal.name
 
 
+def building_choices(db: Database) -> list[tuple[str, str]]:
+    """(id, name) of every building, in number order, for choosing a building head's buildings."""
+    return [(r[0], r[1]) for r in db.query("SELECT id, name FROM building WHERE deleted = 0 ORDER BY number, name")]
+
+
 def building_ids_by_name(db: Database, names: Iterable[str]) -> list[str]:
     """Building ids for names such as "5栋" (also "5"); unknown names are an error naming them."""
     rows = db.query("SELECT id, name, number FROM building WHERE deleted = 0")
@@ -231,9 +236,9 @@ def set_password(db: Database, account_id: str, new_password: str, *, old_passwo
     if row is None:
         raise NotFoundError("找不到这个账号（可能已被删除）。")
     own = db.principal.account_id == account_id
-    if not db.principal.can_manage_accounts:
-        if not own:
-            raise PermissionDeniedError("只有系统管理员可以重设别人的密码。")
+    if not own and not db.principal.can_manage_accounts:
+        raise PermissionDeniedError("只有系统管理员可以重设别人的密码。")
+    if own and (old_password is not None or not db.principal.can_manage_accounts):
         if old_password is None or not verify_password(old_password, row["password_hash"]):
             raise ValidationError("原密码不正确。", field="old_password")
     check_password_rules(row["name"], new_password)

@@ -83,11 +83,50 @@ def build_window(db_path: str | Path, *, demo: bool = False, user: str | None = 
         db.user = saved_user(db) or db.user  # the name given in the set-up wizard on this PC
     remember_database(db.path)
     runner = OpRunner(db.path, db.user, read_only=db.read_only)
-    if principal is not None:
-        db.principal = principal
     runner.principal_of = lambda: db.principal  # the worker follows every login and switch of user
     ctx = AppContext(db=db, runner=runner, events=DataEvents(), demo=demo)
+    if principal is not None:
+        from app.ui.session import apply_principal
+
+        apply_principal(ctx, principal)
     return MainWindow(ctx)
+
+
+def sign_in(path: Path, args: argparse.Namespace) -> Principal | None:
+    """Who uses the window: the first administrator on a file without accounts, else a login.
+
+    Valid ``--user``/``--password-file`` (or ANJU_USER/ANJU_PASSWORD_FILE) skip the login
+    dialog; invalid ones open it with the reason shown. None: the clerk quit, nothing opens.
+    """
+    from app.cli import credentials, read_secret_file
+    from app.models import accounts
+    from app.ui.login_dialog import FirstAdminDialog, LoginDialog
+
+    global _LOGIN_MS
+    db = open_database(path)
+    try:
+        if not accounts.has_accounts(db):
+            first = FirstAdminDialog(db)
+            first.exec()
+            return first.principal
+        user, password_file = credentials(args)
+        message = None
+        if user and password_file:
+            started = time.perf_counter()
+            try:
+                principal = accounts.authenticate(db, user, read_secret_file(password_file), via="gui")
+                _LOGIN_MS = (time.perf_counter() - started) * 1000
+                return principal
+            except KnownError as exc:
+                message = str(exc)
+        login = LoginDialog(db, preset_name=user, message=message)
+        login.exec()
+        return login.principal
+    finally:
+        db.close()
+
+
+_LOGIN_MS: float | None = None
 
 
 class _DemoCancelled(Exception):
@@ -196,7 +235,11 @@ def run_gui(args: argparse.Namespace) -> int:
             return 1
         if not demo and path.exists() and path.stat().st_size == 0 and not _confirm_new_in_empty_file(path):
             return 1
-        window = build_window(path, demo=demo, user=getattr(args, "user", None))
+        principal = sign_in(path, args)
+        if principal is None:
+            print("未登录，程序未打开数据库。", file=sys.stderr)
+            return 1
+        window = build_window(path, demo=demo, principal=principal)
     except KnownError as exc:
         QMessageBox.critical(None, "无法打开数据库", str(exc))
         return 2
@@ -211,6 +254,8 @@ def run_gui(args: argparse.Namespace) -> int:
         app.processEvents()
         if sys.stdout is not None:  # a windowed Windows program has no console
             print(f"anju-shown-ms {_process_age_ms():.1f}", flush=True)
+            if _LOGIN_MS is not None:
+                print(f"anju-login-ms {_LOGIN_MS:.1f}", flush=True)
         QTimer.singleShot(0, window.close)
     code = app.exec()
     window.shutdown()

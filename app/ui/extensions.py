@@ -13,4 +13,5 @@ EXTENSIONS: list[str] = [
     "app.ui.setup_wizard",
     "app.ui.text_size",
     "app.ui.help_window",
+    "app.ui.session",
 ]

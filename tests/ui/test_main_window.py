@@ -106,7 +106,7 @@ def test_each_tab_table_model_passes_qt_model_tester(qtmodeltester, main_window)
     assert checked >= 3
 
 
-def test_cli_main_reuses_the_running_qapplication(qapp, demo_db_path, monkeypatch, capsys):
+def test_cli_main_reuses_the_running_qapplication(qapp, demo_db_path, demo_login, monkeypatch, capsys):
     from app.cli import main
 
     assert main(["--db", str(demo_db_path), "--smoke-test"]) == 0
