@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from app.cli import add_db_argument, resolve_db
+from app.cli import add_db_argument, open_db
 from app.models import audit_view
-from app.models.db import open_database
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -27,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
         user=args.by_user, since=audit_view.parse_day(args.since, "起始日期"),
         until=audit_view.parse_day(args.until, "截止日期"), action=args.action,
     )
-    db = open_database(resolve_db(args), create=False)
+    db = open_db(args)
     try:
         n = 0
         for e in audit_view.entries(db, f):

@@ -284,10 +284,8 @@ def set_idle_lock_minutes(db: Database, minutes: int) -> None:
         raise ValidationError(f"自动锁定时间应在 {low} 到 {high} 分钟之间。", field="lock_idle_minutes")
     with db.write(mode=_mode(db)):
         _require_admin(db)
-        before = idle_lock_minutes(db)
-        if before != int(minutes):
-            settings.set_value(db, IDLE_SETTING, int(minutes))
-            record_event(db, Action.SETTING_CHANGE, {"key": IDLE_SETTING, "from": before, "to": int(minutes)})
+        if idle_lock_minutes(db) != int(minutes):
+            settings.set_value(db, IDLE_SETTING, int(minutes))  # records the setting change
 
 
 # -- login ----------------------------------------------------------------------------------------
