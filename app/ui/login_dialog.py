@@ -8,6 +8,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QVBoxLayout,
@@ -91,7 +92,8 @@ class LoginDialog(QDialog):
         self.login_button.clicked.connect(self.try_login)
         self.quit_button.clicked.connect(self.reject)
 
-        layout = QVBoxLayout(self)
+        panel = QWidget(self)
+        layout = QVBoxLayout(panel)
         layout.addWidget(heading)
         layout.addLayout(form)
         layout.addWidget(self.error)
@@ -103,6 +105,20 @@ class LoginDialog(QDialog):
             demo.setWordWrap(True)
             layout.addWidget(demo)
         layout.addWidget(buttons)
+        outer = QVBoxLayout(self)
+        if locked_by:
+            # The lock screen covers the whole window; the form stays a readable column in its middle.
+            panel.setFixedWidth(460)
+            row = QHBoxLayout()
+            row.addStretch(1)
+            row.addWidget(panel)
+            row.addStretch(1)
+            outer.addStretch(1)
+            outer.addLayout(row)
+            outer.addStretch(2)
+        else:
+            outer.setContentsMargins(0, 0, 0, 0)
+            outer.addWidget(panel)
         if message:
             self.show_error(message)
         self.password.setFocus()

@@ -71,6 +71,10 @@ class Session(QObject):
             self._idle_seconds = self._read_idle_seconds()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if self.ctx.db.closed:  # the window was shut down: stop watching the whole application
+            QApplication.instance().removeEventFilter(self)
+            self.timer.stop()
+            return False
         if event.type() in ACTIVITY_EVENTS:
             self.last_activity = self.clock()
         return False
