@@ -78,7 +78,7 @@ def test_a_command_without_valid_credentials_is_refused_and_recorded(office, fil
     assert main(["stats", "--db", str(path), "--json", "--user", "管理员", "--password-file", str(pw)]) == 0
     monkeypatch.setenv("ANJU_USER", "管理员")
     monkeypatch.setenv("ANJU_PASSWORD_FILE", str(pw))
-    assert main(["check", "--db", str(path)]) == 0
+    assert main(["stats", "--db", str(path)]) == 0
     events = _events(path)
     logins = [(u, o) for u, a, o in events if a == "login"]
     assert logins == [("", "refused"), ("管理员", "failed"), ("管理员", "failed"), ("管理员", "refused"),
@@ -161,3 +161,13 @@ def test_the_environment_variables_in_a_real_process(office, tmp_path):
     ok = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout.splitlines()[-1])["households"] == 0
+
+
+def test_check_reads_the_file_only_but_still_needs_credentials(office, files, capsys):
+    path, pw = office
+    before = len(_events(path))
+    assert main(["check", "--db", str(path)]) == 2
+    assert "--user" in capsys.readouterr().err
+    assert main(["check", "--db", str(path), "--user", "管理员", "--password-file", str(files("bad", "nope-nope"))]) == 2
+    assert main(["check", "--db", str(path), "--user", "管理员", "--password-file", str(pw)]) == 0
+    assert len(_events(path)) == before  # a read-only check records nothing, not even the login
