@@ -88,7 +88,7 @@ def read_secret_file(path: Path, what: str = "密码") -> str:
     return text.splitlines()[0] if text.strip("\r\n") else ""
 
 
-def sign_in(db: Database, args: argparse.Namespace) -> None:
+def sign_in(db: Database, args: argparse.Namespace, *, damaged_ok: bool = False) -> None:
     """Make `db` act for the account named by the credentials; refuse (and record) if they fail.
 
     On a database without accounts nothing is required and a given name is recorded as the author.
@@ -98,7 +98,14 @@ def sign_in(db: Database, args: argparse.Namespace) -> None:
     from app.models.audit_events import Action, Outcome, record_event
 
     user, password_file = credentials(args)
-    if not accounts.has_accounts(db):
+    try:
+        has_accounts = accounts.has_accounts(db)
+    except sqlite3.DatabaseError:
+        if not damaged_ok:
+            raise
+        # anju check on a damaged file: the accounts cannot be read, the damage must still be reported.
+        return
+    if not has_accounts:
         if user:
             accounts.use_principal(db, Principal(name=user))
         return
@@ -121,17 +128,18 @@ def sign_in(db: Database, args: argparse.Namespace) -> None:
 
 
 def open_db(args: argparse.Namespace, *, path: Path | None = None, create: bool = False,
-            **options: bool) -> Database:
+            damaged_ok: bool = False, **options: bool) -> Database:
     """Open the command's database and sign in with the given credentials (see :func:`sign_in`).
 
     ``options`` go to :func:`open_database` (``read_only``, ``old_ok``). On a file opened
-    read-only the credentials are checked but the attempt cannot be recorded.
+    read-only the credentials are checked but the attempt cannot be recorded. ``damaged_ok``:
+    a file whose accounts cannot be read is opened without a login (anju check reports the damage).
     """
     from app.models.db import open_database
 
     db = open_database(path or resolve_db(args), create=create, **options)
     try:
-        sign_in(db, args)
+        sign_in(db, args, damaged_ok=damaged_ok)
     except BaseException:
         db.close()
         raise

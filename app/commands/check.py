@@ -26,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     if args.rescue_to:
         return _rescue(path, args.rescue_to)
     # Read-only: checking a file must never change it, whatever state it is in.
-    db = open_db(args, path=path, read_only=True, old_ok=True)
+    db = open_db(args, path=path, read_only=True, old_ok=True, damaged_ok=True)
     try:
         report = check_database(db)
     finally:

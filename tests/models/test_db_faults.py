@@ -42,6 +42,11 @@ def demo_template(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture(autouse=True)
+def _signed_in(demo_login):
+    """The demo database has accounts: in-process commands sign in as its administrator."""
+
+
 @pytest.fixture
 def shared_dir():
     """A folder an unprivileged user can reach (pytest's own tmp folder is private to root)."""
@@ -54,10 +59,21 @@ def shared_dir():
     shutil.rmtree(folder, ignore_errors=True)
 
 
+def _demo_credentials(home: Path) -> dict[str, str]:
+    """The demo database has accounts: the commands sign in as its administrator."""
+    from app.models.accounts import DEMO_PASSWORD
+
+    password = home / "demo-password.txt"
+    if not password.exists():
+        password.write_text(DEMO_PASSWORD, encoding="utf-8")
+        password.chmod(0o644)
+    return {"ANJU_USER": "管理员", "ANJU_PASSWORD_FILE": str(password)}
+
+
 def _cli(args: list[str], home: Path) -> subprocess.CompletedProcess:
     """The real command line, as an unprivileged user when we are root."""
     env = dict(os.environ, PYTHONPATH=str(ROOT), QT_QPA_PLATFORM="offscreen", ANJU_DATA_DIR=str(home / "data"),
-               HOME=str(home), XDG_RUNTIME_DIR=str(home))
+               HOME=str(home), XDG_RUNTIME_DIR=str(home), **_demo_credentials(home))
     prefix = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"] if AS_ROOT else []
     return subprocess.run([*prefix, sys.executable, "-m", "app", *args], env=env, capture_output=True, text=True,
                           timeout=120)
@@ -84,7 +100,7 @@ print(json.dumps(results))
 def _cli_many(commands: list[list[str]], home: Path) -> list[tuple[int, str, str]]:
     """Several commands in one unprivileged interpreter (each start costs a second)."""
     env = dict(os.environ, PYTHONPATH=str(ROOT), QT_QPA_PLATFORM="offscreen", ANJU_DATA_DIR=str(home / "data"),
-               HOME=str(home), XDG_RUNTIME_DIR=str(home))
+               HOME=str(home), XDG_RUNTIME_DIR=str(home), **_demo_credentials(home))
     prefix = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"] if AS_ROOT else []
     done = subprocess.run([*prefix, sys.executable, "-c", RUN_MANY, json.dumps(commands)], env=env,
                           capture_output=True, text=True, timeout=300)
