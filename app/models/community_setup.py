@@ -446,7 +446,8 @@ def clean_user_name(name: str) -> str:
 
 def finish_setup(db: Database, info: CommunityInfo, specs: list[BuildingSpec], user_name: str) -> PlacesPlan:
     """The wizard's commit: community, office details, places and this PC's user name, in one transaction."""
-    user = clean_user_name(user_name)
+    # A logged-in account signs its own changes; the typed name only serves files without accounts.
+    user = db.principal.name if db.principal.has_account else clean_user_name(user_name)
     info = clean_community(info)
     previous = db.user
     db.user = user  # the set-up itself is recorded under the name just given

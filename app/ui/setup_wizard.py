@@ -555,6 +555,9 @@ class SetupWizard(QWizard):
         state = setup.setup_state(db)
         self.community_page.set_info(setup.community_info(db))
         self.user_page.user.setText(setup.saved_user(db) or "")
+        if db.principal.has_account:  # changes are signed by the logged-in account, not a typed name
+            self.user_page.user.setText(db.principal.name)
+            self.user_page.user.setReadOnly(True)
         draft = setup.load_draft(db) if resume else None
         start = PAGE_PLACES if state == "places" else PAGE_COMMUNITY
         if draft:
@@ -572,7 +575,8 @@ class SetupWizard(QWizard):
                     values["rooms"] = spec.rooms
                 self.places_page.add_row(values)
             if draft.get("user"):
-                self.user_page.user.setText(str(draft["user"]))
+                if not db.principal.has_account:
+                    self.user_page.user.setText(str(draft["user"]))
             page = draft.get("page")
             if state != "community" and page in (PAGE_PLACES, PAGE_USER):
                 start = page

@@ -239,3 +239,14 @@ def test_idle_lock_minutes_are_an_administrator_setting(db):
     accounts.set_idle_lock_minutes(db, 5)
     assert accounts.idle_lock_minutes(db) == 5
     assert db.scalar("SELECT count(*) FROM audit_events WHERE action = 'setting_change'") == 1
+
+
+def test_the_set_up_of_a_logged_in_administrator_is_signed_by_the_account(db):
+    from app.models import community_setup as setup
+
+    accounts.add_account(db, "管理员", Role.ADMIN, PW)
+    accounts.login(db, "管理员", PW)
+    setup.finish_setup(db, setup.CommunityInfo(name="幸福社区"),
+                       [setup.BuildingSpec(name="1栋", units=1, floors=2, rooms_per_floor=2)], "随手写的名字")
+    assert db.user == "管理员"
+    assert {r[0] for r in db.query("SELECT DISTINCT user FROM change_log WHERE tbl = 'building'")} == {"管理员"}
