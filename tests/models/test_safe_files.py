@@ -146,6 +146,8 @@ def test_cli_export_on_a_full_disk_fails_without_claiming_success(db, office, db
 # -- SQLite's "database or disk is full" ------------------------------------------------------------
 def _limit_pages(module, monkeypatch, extra_pages: int = 0) -> None:
     """The command's own connection may not grow the file: SQLite raises a real SQLITE_FULL."""
+    if not hasattr(module, "open_database"):  # commands that sign in open the file through app.cli.open_db
+        import app.models.db as module
     real = module.open_database
 
     def limited(path, *a, **k):
