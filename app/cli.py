@@ -158,14 +158,15 @@ class _EscapingStream:
     """stdout/stderr of a sub-command: whatever data a message carries, control characters are
     shown escaped (an ESC sequence in a cell cannot clear the console or fake green text).
 
-    Line feeds stay; a carriage return stays only where a progress line starts with one."""
+    Line feeds and tabs stay (columns of a listing; a tab moves no cursor back and clears
+    nothing); a carriage return stays only where a progress line starts with one."""
 
     def __init__(self, raw: TextIO) -> None:
         self._raw = raw
 
     def write(self, text: str) -> int:
         lead = "\r" if text.startswith("\r") else ""
-        self._raw.write(lead + escape_controls(text[len(lead):], keep="\n"))
+        self._raw.write(lead + escape_controls(text[len(lead):], keep="\n\t"))
         return len(text)
 
     def __getattr__(self, name: str) -> Any:

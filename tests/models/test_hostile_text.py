@@ -232,3 +232,18 @@ def test_export_names_every_cell_excel_would_cut(db, office, tmp_path):
     sheet = pc.CalamineWorkbook.from_path(str(out)).get_sheet_by_index(0).to_python()
     header = sheet[1]
     assert len(sheet[row - 1][header.index("备注")]) == EXCEL_CELL_LIMIT
+
+
+def test_cli_listings_keep_their_tab_separated_columns(capsys):
+    from app.cli import _EscapingStream
+
+    class Raw:
+        text = ""
+
+        def write(self, t: str) -> int:
+            Raw.text += t
+            return len(t)
+
+    stream = _EscapingStream(Raw())  # type: ignore[arg-type]
+    stream.write("管理员\t系统管理员\n张\x1b[2J三\n")
+    assert Raw.text == "管理员\t系统管理员\n张\\x1b[2J三\n"
