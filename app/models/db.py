@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import json
 import os
 import shutil
@@ -29,6 +30,7 @@ from app.models.errors import (
     DatabaseError,
     NotFoundError,
     ReadOnlyDatabaseError,
+    ValidationError,
 )
 from app.models.hlc import Hlc, tick
 from app.models.natural import natural_compare
@@ -246,6 +248,7 @@ class Tx:
         row = dict(values)
         row.setdefault("id", new_id())
         check_write(self.db, table, None, row)
+        _check_lengths(table, row)
         cols = list(row)
         self.conn.execute(
             f'INSERT INTO main."{table}" ({", ".join(_q(c) for c in cols)}) '
@@ -263,6 +266,7 @@ class Tx:
         for r in rows:
             r.setdefault("id", new_id())
             check_write(self.db, table, None, r)
+            _check_lengths(table, r)
         cols = list(rows[0])
         self.conn.executemany(
             f'INSERT INTO main."{table}" ({", ".join(_q(c) for c in cols)}) '
@@ -290,6 +294,7 @@ class Tx:
         changed = {c: (old[c], v) for c, v in changes.items() if not _same(old[c], v)}
         if not changed:
             return {}
+        _check_lengths(table, {c: v for c, (_, v) in changed.items()})
         if self.db.principal.role is not None:
             before = dict(old)
             check_write(self.db, table, before, {**before, **{c: v for c, (_, v) in changed.items()}})
@@ -348,6 +353,24 @@ class Tx:
                 json.dumps(detail, ensure_ascii=False, default=str),
             ),
         )
+
+
+@functools.lru_cache(maxsize=2048)
+def _text_limit(table: str, col: str) -> tuple[int, str]:
+    from app.models import field_rules
+
+    return field_rules.text_limit(table, col), field_rules.label_of(table, col)
+
+
+def _check_lengths(table: str, values: Mapping[str, Any]) -> None:
+    """No text longer than its field's stated limit (Excel's cell limit where none is stated)
+    reaches the file, whichever form, import or action wrote it: a longer one would be cut on
+    export, so it is refused at entry with the limit said."""
+    for col, value in values.items():
+        if isinstance(value, str) and len(value) > 20:
+            limit, label = _text_limit(table, col)
+            if len(value) > limit:
+                raise ValidationError(f"{label}太长：最多 {limit} 个字（现在 {len(value)} 个字）。", field=col)
 
 
 def _same(a: Any, b: Any) -> bool:

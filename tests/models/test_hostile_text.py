@@ -247,3 +247,18 @@ def test_cli_listings_keep_their_tab_separated_columns(capsys):
     stream = _EscapingStream(Raw())  # type: ignore[arg-type]
     stream.write("管理员\t系统管理员\n张\x1b[2J三\n")
     assert Raw.text == "管理员\t系统管理员\n张\\x1b[2J三\n"
+
+
+def test_every_write_path_refuses_text_past_its_fields_limit(db):
+    """Free-text fields of every feature (mediation, employment …) have a limit at entry too:
+    the one write path refuses it, naming the field and the limit."""
+    from app.models import mediation
+    from app.models.errors import ValidationError as Invalid
+    from tests.models.test_mediation import make_places
+
+    places = make_places(db)
+    with pytest.raises(Invalid, match="最多 32767 个字"):
+        mediation.create_case(db, title="楼上漏水", description="情" * 40_000, source="来访", category="邻里",
+                              building_id=places["building"], level="楼栋", received_date="2026-01-05",
+                              parties=[{"person_id": places["张三"]}], mediators="")
+    assert db.scalar("SELECT count(*) FROM mediation_case") == 0
