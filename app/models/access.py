@@ -56,6 +56,12 @@ class Principal:
         return self.role in (None, Role.ADMIN)
 
     @property
+    def can_change_settings(self) -> bool:
+        """The office settings (name on forms, visit rhythm, time limits, idle lock) are the
+        administrator's, like the accounts."""
+        return self.role in (None, Role.ADMIN)
+
+    @property
     def can_read_audit(self) -> bool:
         return self.role in (None, Role.ADMIN, Role.AUDITOR)
 

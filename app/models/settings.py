@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from app.models.db import Database
+from app.models.errors import PermissionDeniedError
 
 DEFAULTS: dict[str, Any] = {
     "office_name": "红路馨居社区服务中心",
@@ -47,6 +48,9 @@ def get_all(db: Database) -> dict[str, Any]:
 def set_value(db: Database, key: str, value: Any) -> None:
     from app.models.audit_events import Action, record_event
 
+    if key in DEFAULTS and not db.principal.can_change_settings:
+        # Remembered import column mappings (not office settings) stay open to every writer.
+        raise PermissionDeniedError("只有系统管理员可以修改单位设置（单位名称、走访频次、调解时限、自动锁定等）。")
     raw = json.dumps(value, ensure_ascii=False)
     with db.write() as tx:
         old = db.scalar("SELECT value FROM setting WHERE id = ?", (key,))

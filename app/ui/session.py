@@ -143,6 +143,9 @@ def update_chrome(window: QMainWindow) -> None:
     for name in ("lock_action", "switch_action", "password_action"):
         getattr(window, name).setVisible(has_account)
     window.accounts_action.setVisible(has_account and principal.can_manage_accounts)
+    settings_action = window.findChild(QAction, "actionSettings")
+    if settings_action is not None:
+        settings_action.setEnabled(principal.can_change_settings and not window.ctx.db.read_only)
 
 
 def _building_names(window: QMainWindow) -> list[str]:

@@ -250,3 +250,17 @@ def test_the_set_up_of_a_logged_in_administrator_is_signed_by_the_account(db):
                        [setup.BuildingSpec(name="1栋", units=1, floors=2, rooms_per_floor=2)], "随手写的名字")
     assert db.user == "管理员"
     assert {r[0] for r in db.query("SELECT DISTINCT user FROM change_log WHERE tbl = 'building'")} == {"管理员"}
+
+
+def test_office_settings_are_the_administrators(db):
+    from app.models import settings
+    from app.models.access import Principal, Role
+    from app.models.errors import PermissionDeniedError
+
+    db.principal = Principal(name="工作人员", role=Role.CLERK)
+    with pytest.raises(PermissionDeniedError, match="系统管理员"):
+        settings.set_value(db, "office_phone", "0870-1111111")
+    settings.set_value(db, "import_mapping_test", {"A": "name"})  # a remembered mapping is not a setting
+    db.principal = Principal(name="管理员", role=Role.ADMIN)
+    settings.set_value(db, "office_phone", "0870-1111111")
+    assert settings.get(db, "office_phone") == "0870-1111111"
