@@ -36,8 +36,8 @@ def test_a_full_disk_in_a_job_reaches_the_clerk_as_advice(qtbot, tmp_path):
     def job(db, _progress):
         db.conn.execute(f"PRAGMA max_page_count = {db.scalar('PRAGMA page_count')}")
         with db.write() as tx:
-            for i in range(200):
-                tx.insert("community", {"name": f"社区{i}" * 20})
+            for i in range(2000):
+                tx.insert("community", {"name": f"社区{i:05d}" + "区" * 30})  # within the name's limit
 
     with qtbot.waitSignal(runner._bridge.finished, timeout=10000):
         runner.run(job, on_failure=failures.append)
