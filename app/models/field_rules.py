@@ -22,13 +22,14 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from app.models.errors import ValidationError
+from app.models.text_rules import CONTROL_CLASS
 
 # Nothing longer fits in one Excel cell, so no ledger could show it: the limit for text fields
 # that declare none of their own (free notes, descriptions).
 DEFAULT_TEXT_LIMIT = 32_767
 ROW_ID_LIMIT = 100
-# C0 controls other than tab/newline/CR, DEL, C1 controls and bidi overrides never come from a form.
-CONTROL = _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# The same characters entry and import refuse (text_rules), so sync judges an op as a form would.
+CONTROL = _CONTROL = re.compile(f"[{CONTROL_CLASS}]")
 _LINE_BREAK = re.compile("[\t\r\n]")
 
 TABLE_LABELS: dict[str, str] = {

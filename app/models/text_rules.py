@@ -31,9 +31,10 @@ def limit_of(key: str | None) -> int:
 # C0 (but tab, line feed, carriage return: see allowed), DEL, C1; the bidi embeddings, overrides
 # and isolates that reorder what a terminal or a list shows; zero-width characters, word joiner and
 # invisible operators that hide text; the line and paragraph separators; the byte order mark.
-_CONTROL_CLASS = (
+CONTROL_CLASS = (
     "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
 )
+_CONTROL_CLASS = CONTROL_CLASS
 _CONTROL = re.compile(f"[{_CONTROL_CLASS}]")
 _CONTROL_OR_LINE = re.compile(f"[{_CONTROL_CLASS}\t\n\r]")
 
