@@ -182,6 +182,7 @@ class RowResult:
     errors: list[CellError] = field(default_factory=list)
     values: dict[str, Any] = field(default_factory=dict)
     person_id: str | None = None
+    old_name: str | None = None  # the matched resident's stored name: pinyin is recomputed only if it changes
     reason: str = ""  # which household the row goes to, and why (a county ledger's rows)
 
 
@@ -198,6 +199,8 @@ class ImportPlan:
     stamp: int  # last change_log op when planned: a later write makes the plan stale
     # household number → (existing id or None, values to set)
     households: dict[str, dict] = field(default_factory=dict)
+    # (size, mtime, sha256) of the file when planned: apply refuses a file changed since the preview
+    source: tuple[int, int, str] | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # what another ledger's apply needs (courses …)
 
     @property
@@ -305,6 +308,21 @@ def check_file(path: str | Path) -> str:
         raise KnownError(f"“{path.name}”无法作为 Excel 工作簿读取：{problem}。") from exc
     except OSError as exc:
         raise KnownError(f"读取“{path.name}”时出错：{describe_os_error(exc)}（U 盘是否已拔出？）") from exc
+
+
+def file_fingerprint(path: Path) -> tuple[int, int, str]:
+    """(size, mtime, sha256): the plan of a preview is applied only to the very file it was made of."""
+    import hashlib
+
+    try:
+        st = path.stat()
+        digest = hashlib.sha256()
+        with path.open("rb") as fh:
+            while chunk := fh.read(CHUNK_BYTES):
+                digest.update(chunk)
+    except OSError as exc:
+        raise KnownError(f"无法读取“{path.name}”：{describe_os_error(exc)}（U 盘是否已拔出？）未作任何改动。") from exc
+    return st.st_size, st.st_mtime_ns, digest.hexdigest()
 
 
 def _guess_kind(head: bytes) -> str:
@@ -676,22 +694,49 @@ def convert_phone(value: Any) -> str:
     return text
 
 
-def convert_row(cells: list[Any], columns: dict[str, int]) -> tuple[dict[str, Any], list[tuple[str, Any, CellProblem]]]:
-    """Field values of one resident row, and the problems of the cells that are wrong."""
+# Fields whose values hardly repeat from row to row: remembering their conversions saves nothing.
+UNIQUE_KEYS = frozenset({"name", "id_number", "phone", "notes"})
+# Cell types whose equal values convert alike (not bool: True == 1 but reads as 是).
+MEMO_TYPES = frozenset({str, int, float, dt.datetime, dt.date})
+
+
+def convert_row(
+    cells: list[Any], columns: dict[str, int], memo: dict[str, dict[str, tuple[bool, Any]]] | None = None
+) -> tuple[dict[str, Any], list[tuple[str, Any, CellProblem]]]:
+    """Field values of one resident row, and the problems of the cells that are wrong.
+
+    `memo` (one per file) remembers each field's conversion of a text: a ledger repeats the same
+    sex, ethnicity, building, village, dates … thousands of times, and converting is pure."""
     out: dict[str, Any] = {}
     problems: list[tuple[str, Any, CellProblem]] = []
     for key, c in columns.items():
         value = cells[c] if c < len(cells) else None
         if value is None or (isinstance(value, str) and not value.strip() and key not in TEXT_KEYS_EXACT):
             continue
-        try:
-            out[key] = _convert(key, value)
-            _check_length(key, out[key])
-        except CellProblem as p:
-            problems.append((key, value, p))
-        except DateError as exc:
-            problems.append((key, value, CellProblem(str(exc).split("；")[0], "应为日期，例如 2024-03-05")))
+        if memo is not None and type(value) in MEMO_TYPES and key not in UNIQUE_KEYS:
+            known = memo.setdefault(key, {})
+            outcome = known.get(value)
+            if outcome is None:
+                outcome = known[value] = _outcome(key, value)
+        else:
+            outcome = _outcome(key, value)
+        if outcome[0]:
+            out[key] = outcome[1]
+        else:
+            problems.append((key, value, outcome[1]))
     return out, problems
+
+
+def _outcome(key: str, value: Any) -> tuple[bool, Any]:
+    """(True, converted value) or (False, the CellProblem)."""
+    try:
+        result = _convert(key, value)
+        _check_length(key, result)
+    except CellProblem as p:
+        return False, p
+    except DateError as exc:
+        return False, CellProblem(str(exc).split("；")[0], "应为日期，例如 2024-03-05")
+    return True, result
 
 
 @functools.cache
@@ -849,6 +894,7 @@ def plan_import(
             f"暂不支持导入“{ledger}”台账；目前可导入：{'、'.join(f'{k}（{v}）' for k, v in IMPORTABLE.items())}。"
         )
     kind = check_file(path)
+    source = file_fingerprint(path)
     book = Sheet(path, kind, sheet)
     stamp = int(db.scalar("SELECT coalesce(max(op_id), 0) FROM change_log") or 0)
 
@@ -964,7 +1010,7 @@ def plan_import(
                 rows.append((r, cells))
         if not rows:
             raise KnownError(f"工作表“{book.name}”在表头（第 {header_r + 1} 行）下面没有数据。")
-        plan = ImportPlan(path, ledger, book.name, header_r + 1, columns, headers, ignored, [], stamp)
+        plan = ImportPlan(path, ledger, book.name, header_r + 1, columns, headers, ignored, [], stamp, source=source)
         planner = getattr(_ledger_module(ledger), f"plan_{ledger}")
         planner(db, plan, rows, progress=progress, cancelled=cancelled)
         by_row = {res.row: res for res in plan.rows}
@@ -981,13 +1027,14 @@ def plan_import(
     total = max(book.height - header_r - 1, 1)
     sample = next((cells for _r, cells in remaining if any(v is not None for v in cells)), [])
     raw: list[tuple[int, dict, list]] = []
+    memo: dict[str, dict[Any, tuple[bool, Any]]] = {}
     for n, (r, cells) in enumerate(data_rows()):
         checkpoint(n, total, progress, cancelled, "正在检查每一行…")
         if n >= MAX_ROWS:
             raise KnownError(f"数据超过一次导入的上限 {MAX_ROWS} 行。请拆分成几个文件分批导入。")
         if not any(cells[c] is not None for c in import_columns.values() if c < len(cells)):
             continue
-        values, problems = convert_row(cells, import_columns)
+        values, problems = convert_row(cells, import_columns, memo)
         errs = [
             CellError(book.name, r + 1, headers[k], columns[k], v, p.problem, p.hint) for k, v, p in problems
         ]
@@ -1002,7 +1049,7 @@ def plan_import(
         raise KnownError(f"工作表“{book.name}”在表头（第 {header_r + 1} 行）下面没有数据。")
     if progress is not None:
         progress(total, total, "正在与现有数据比对…")
-    plan = ImportPlan(path, ledger, book.name, header_r + 1, columns, headers, ignored, [], stamp)
+    plan = ImportPlan(path, ledger, book.name, header_r + 1, columns, headers, ignored, [], stamp, source=source)
     plan.extra["options"] = {"create_places": create_places}
     plan.extra["header_cells"] = header_cells
     plan.extra["sample"] = sample
@@ -1217,6 +1264,7 @@ def _match(db: Database, plan: ImportPlan, raw: list[tuple[int, dict, list]]) ->
             res.status = "new"
         else:
             res.person_id = match["id"]
+            res.old_name = match.get("name")
             for key in PERSON_COLS:
                 if key == "ethnicity" and key in values and _same_ethnicity(match.get(key), values[key]):
                     continue  # 苗 stored by an older version is 苗族: not a change
@@ -1320,6 +1368,8 @@ def _apply_plan(
     progress: ProgressFn | None,
     cancelled: Callable[[], bool] | None,
 ) -> dict[str, int]:
+    if plan.source is not None and file_fingerprint(plan.path) != plan.source:
+        raise KnownError(f"“{plan.path.name}”在预览之后被修改过（或被替换），未作任何改动。请重新预览后再导入。")
     with db.write() as tx:
         stamp = int(tx.conn.execute("SELECT coalesce(max(op_id), 0) FROM change_log").fetchone()[0])
         if stamp != plan.stamp:
@@ -1405,6 +1455,7 @@ def _apply_plan(
             entered = dt.date.today().isoformat()  # their first visit is due from today at the earliest
             tx.insert_many("household", [{**h, "entered_date": entered} for h in new_households], summary=summary)
         new_people: list[dict] = []
+        updates: dict[str, dict] = {}
         for r in good:
             done += 1
             if done % PROGRESS_EVERY == 0:
@@ -1417,7 +1468,7 @@ def _apply_plan(
             if "id_number" in v:
                 number, birth, sex = v["id_number"]
                 fields.update(id_number=number, birth_date=birth.isoformat(), sex=sex)
-            if "name" in fields:
+            if "name" in fields and (r.status == "new" or fields["name"] != r.old_name):
                 fields["name_pinyin"], fields["name_initials"] = name_pinyin(fields["name"])
             if r.hh_number:
                 fields["household_id"] = hh_ids.get(r.hh_number) or plan.households[r.hh_number]["id"]
@@ -1426,10 +1477,12 @@ def _apply_plan(
                 row.update(fields)
                 row["id"] = pids[r.row]
                 new_people.append(row)
-            else:
-                tx.update("person", r.person_id, fields, summary=summary)
+            elif r.person_id is not None:
+                updates[r.person_id] = fields
         if cancelled is not None and cancelled():
             raise ImportCancelled("已取消导入，未作任何改动。")
+        # Rows the plan found changed: written in batches, each with its own audit entry.
+        tx.update_many("person", updates, summary=summary)
         if new_people:
             tx.insert_many("person", new_people, summary=summary)
         # A household created just now has no head yet: set them all in one statement.

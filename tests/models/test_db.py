@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from app.models import hlc as hlc_mod
 from app.models import migrations
 from app.models.db import open_database, synced_tables
-from app.models.errors import DatabaseError
+from app.models.errors import DatabaseError, NotFoundError
 
 
 def _digest(path) -> str:
@@ -162,3 +163,24 @@ def test_nested_write_joins_the_outer_transaction(db):
             inner.insert("community", {"name": "B"})
         raise RuntimeError
     assert db.scalar("SELECT count(*) FROM community") == 0
+
+
+def test_update_many_writes_and_audits_like_update(db):
+    with db.write() as tx:
+        ids = [tx.insert("community", {"name": f"社区{i}"}) for i in range(3)]
+    before = db.scalar("SELECT count(*) FROM audit_log")
+    with db.write() as tx:
+        changed = tx.update_many("community", {ids[0]: {"name": "新名"}, ids[1]: {"name": "社区1"},
+                                               ids[2]: {"name": "另名", "address": "注"}}, summary="批量")
+    assert set(changed) == {ids[0], ids[2]}  # 社区1 was already so: not written, not audited
+    assert changed[ids[2]] == {"name": ("社区2", "另名"), "address": (None, "注")}
+    rows = db.query("SELECT row_id, action, summary, detail FROM audit_log WHERE id > (SELECT max(id) - 2 FROM audit_log)"
+                    " ORDER BY id")
+    assert db.scalar("SELECT count(*) FROM audit_log") == before + 2
+    assert [(r["row_id"], r["action"], r["summary"]) for r in rows] == [(ids[0], "update", "批量"),
+                                                                         (ids[2], "update", "批量")]
+    assert json.loads(rows[1]["detail"]) == {"name": ["社区2", "另名"], "address": [None, "注"]}
+    logged = {(r[0], r[1]) for r in db.query("SELECT row_id, col FROM change_log WHERE tbl = 'community' AND col != '*'")}
+    assert logged == {(ids[0], "name"), (ids[2], "name"), (ids[2], "address")}
+    with pytest.raises(NotFoundError), db.write() as tx:
+        tx.update_many("community", {"no-such-id": {"name": "x"}})

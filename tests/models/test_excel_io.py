@@ -549,3 +549,50 @@ def test_training_ledger_round_trip_and_import(db, office, tmp_path):
                      "WHERE c.name = '家政服务'") == 2
     assert db.scalar("SELECT kind FROM training_course WHERE name = '电商创业'") == "创业"
     assert plan_import(db, out).counts["errors"] == 1  # the bad row stays bad; the rest is now on record
+
+
+def test_updates_are_batched_but_audited_row_by_row(db, office, tmp_path):
+    out = tmp_path / "r.xlsx"
+    export_ledger(db, "residents", out)
+    wb = openpyxl.load_workbook(out)
+    ws = wb.active
+    h = {c.value: c.column for c in ws[2]}
+    phones = {}
+    for row in range(3, ws.max_row + 1):
+        name = ws.cell(row=row, column=h["姓名"]).value
+        phones[name] = f"1390000{row:04d}"
+        ws.cell(row=row, column=h["联系电话"], value=phones[name])
+    wb.save(out)
+    plan = plan_import(db, out)
+    assert plan.counts["updated"] == len(PEOPLE)
+    audit_before = db.scalar("SELECT count(*) FROM audit_log WHERE tbl = 'person'")
+    pinyin_before = db.scalar("SELECT count(*) FROM change_log WHERE tbl = 'person' AND col = 'name_pinyin'")
+    apply_plan(db, plan)
+    for name, phone in phones.items():
+        pid = db.scalar("SELECT id FROM person WHERE name = ?", (name,))
+        assert db.scalar("SELECT phone FROM person WHERE id = ?", (pid,)) == phone
+        entry = db.one("SELECT * FROM audit_log WHERE tbl = 'person' AND row_id = ? ORDER BY id DESC LIMIT 1", (pid,))
+        assert entry["action"] == "update" and json.loads(entry["detail"])["phone"][1] == phone
+        assert db.scalar("SELECT value FROM change_log WHERE tbl = 'person' AND row_id = ? AND col = 'phone' "
+                         "ORDER BY op_id DESC LIMIT 1", (pid,)) == json.dumps(phone)
+    assert db.scalar("SELECT count(*) FROM audit_log WHERE tbl = 'person'") == audit_before + len(PEOPLE)
+    # Names did not change: their pinyin is not written again.
+    assert db.scalar("SELECT count(*) FROM change_log WHERE tbl = 'person' AND col = 'name_pinyin'") == pinyin_before
+
+
+def test_apply_refuses_a_file_changed_after_the_preview(db, office, tmp_path):
+    out = tmp_path / "r.xlsx"
+    export_ledger(db, "residents", out)
+    plan = plan_import(db, out)
+    assert plan.source is not None and plan.source[0] == out.stat().st_size
+    wb = openpyxl.load_workbook(out)
+    wb.active.cell(row=3, column=2, value="改名")
+    wb.save(out)
+    before = db.scalar("SELECT count(*) FROM change_log")
+    with pytest.raises(KnownError, match="预览之后被修改"):
+        apply_plan(db, plan)
+    assert db.scalar("SELECT count(*) FROM change_log") == before
+    # The same file, untouched since its preview: the plan is applied as it is.
+    plan = plan_import(db, out)
+    apply_plan(db, plan)
+    assert db.scalar("SELECT count(*) FROM person WHERE name = '改名'") == 1

@@ -280,6 +280,19 @@ def test_the_write_path_itself_refuses_rows_outside_the_scope(office, key):
                 tx.insert(table, values)
 
 
+def test_batched_updates_refuse_rows_outside_the_scope(office):
+    head, mine, other = _head(office)
+    ok = office.scalar("SELECT id FROM main.person WHERE household_id = ? LIMIT 1", (_other_household(office, mine),))
+    out = office.scalar("SELECT id FROM main.person WHERE household_id = ? LIMIT 1", (_other_household(office, other),))
+    office.principal = head
+    with pytest.raises(PermissionDeniedError), office.write() as tx:
+        tx.update_many("person", {ok: {"phone": "13800000001"}, out: {"phone": "13800000002"}})
+    assert office.scalar("SELECT count(*) FROM main.person WHERE phone IN ('13800000001', '13800000002')") == 0
+    with office.write() as tx:
+        tx.update_many("person", {ok: {"phone": "13800000001"}})
+    assert office.scalar("SELECT phone FROM main.person WHERE id = ?", (ok,)) == "13800000001"
+
+
 def test_building_head_writes_inside_their_buildings(office):
     head, mine, _ = _head(office)
     hid = _other_household(office, mine)
