@@ -75,6 +75,13 @@ def demo_db_path() -> Path:
     return data_dir() / "demo.db"
 
 
+def backup_dir() -> Path:
+    """The folder of automatic backups, in the data folder (created on demand, owner only)."""
+    path = data_dir() / "backups"
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return path
+
+
 def log_dir() -> Path:
     """The per-user folder for crash reports and logs (created on demand)."""
     path = Path(_this_pc().logs)

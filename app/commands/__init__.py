@@ -10,6 +10,7 @@ COMMAND_MODULES = [
     "stats",
     "check",
     "backup",
+    "restore",
     "export_excel",
     "import_excel",
     "print_forms",

@@ -62,6 +62,11 @@ class Principal:
         return self.role in (None, Role.ADMIN)
 
     @property
+    def can_restore(self) -> bool:
+        """Replacing the whole file with a backup undoes everyone's work since: the administrator's."""
+        return self.role in (None, Role.ADMIN)
+
+    @property
     def can_read_audit(self) -> bool:
         return self.role in (None, Role.ADMIN, Role.AUDITOR)
 

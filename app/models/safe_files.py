@@ -375,6 +375,54 @@ def atomic_file(target: str | Path, *, check: Check | None = None, what: str = "
         _finish(part, target, check, replace=replace)
 
 
+class Staged:
+    """A file written in full under its ``.part`` name and checked, waiting to take the target's
+    place (:meth:`commit`) or to be dropped (:meth:`discard`). Held locked meanwhile, so a cleanup
+    of leftovers leaves it alone."""
+
+    def __init__(self, target: Path, part: Path) -> None:
+        self.target = target
+        self.part = part
+        self._lock_fd: int | None = _lock(part)
+
+    def _unlock(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def commit(self) -> Path:
+        """Rename the staged file over the target (atomic; the old target is gone)."""
+        try:
+            if not self.part.is_file():
+                raise WriteError(f"临时文件“{self.part.name}”不见了，“{self.target}”未作任何改动。")
+            self._unlock()  # Windows cannot rename a file that is still open
+            os.replace(self.part, self.target)
+            _fsync_dir(self.target.parent)
+        except OSError as exc:
+            self.discard()
+            raise WriteError(f"无法替换“{self.target}”：{describe_os_error(exc)}。文件未作任何改动。") from exc
+        return self.target
+
+    def discard(self) -> None:
+        self._unlock()
+        _remove_part(self.part)
+
+
+def stage_path(target: str | Path, write: Callable[[Path], None], *, check: Check | None = None,
+               what: str = "文件") -> Staged:
+    """Like :func:`atomic_path`, but the checked file waits beside `target` until the caller
+    commits it (a database swapped in only after the program's connections are closed)."""
+    target = Path(target)
+    with _guarded(target, what, lambda: None) as part:
+        write(part)
+        if part.stat().st_size == 0:
+            raise WriteError(f"写入“{target}”失败：文件是空的（0 字节）。未作任何改动。")
+        if check is not None:
+            check(part)
+        _fsync_path(part)
+    return Staged(target, part)  # locked again as soon as the guard has let go of it
+
+
 def write_bytes(target: str | Path, data: bytes, *, check: Check | None = None, what: str = "文件",
                 replace: bool = True) -> Path:
     target = Path(target)
