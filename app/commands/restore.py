@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from app.cli import add_db_argument, open_db
-from app.models.errors import KnownError
+from app.models.errors import DamagedDatabaseError, KnownError
 from app.models.restore import check_backup, restore_database
 
 
@@ -31,7 +31,12 @@ def _ask(question: str) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    db = open_db(args)
+    try:
+        db = open_db(args)
+    except DamagedDatabaseError:
+        # Too damaged to open for writing: exactly when a backup is needed. Read-only, the login
+        # is still checked; the damaged file is kept whole beside the restored one.
+        db = open_db(args, read_only=True, old_ok=True)
     try:
         report = check_backup(db, args.source)
         for line in report.summary_lines():

@@ -118,6 +118,7 @@ class BackupFile:
     kind: str  # AUTO, PRE_RESTORE or MANUAL
     taken: dt.datetime
     size: int
+    seq: int = 1  # the -2, -3 … of backups taken within one second
 
     @property
     def kind_label(self) -> str:
@@ -134,7 +135,7 @@ def parse_backup(path: Path) -> BackupFile | None:
         size = path.stat().st_size
     except (ValueError, OSError):
         return None
-    return BackupFile(path, m["owner"], m["kind"], taken, size)
+    return BackupFile(path, m["owner"], m["kind"], taken, size, int(m["n"] or 1))
 
 
 def list_backups(folders: Iterable[Path | None]) -> list[BackupFile]:
@@ -151,7 +152,7 @@ def list_backups(folders: Iterable[Path | None]) -> list[BackupFile]:
             info = parse_backup(path)
             if info is not None and info.size > 0:
                 found.setdefault(path.resolve(), info)
-    return sorted(found.values(), key=lambda b: (b.taken, b.path.name), reverse=True)
+    return sorted(found.values(), key=lambda b: (b.taken, b.seq, b.path.name), reverse=True)
 
 
 # -- rotation ---------------------------------------------------------------------------------------

@@ -218,6 +218,25 @@ class Database:
         if self.snapshot_dir is not None:
             shutil.rmtree(self.snapshot_dir, ignore_errors=True)
 
+    def reopen(self) -> None:
+        """Open the file at this path again (it was replaced on disk: restored from a backup).
+
+        The same object carries on, so every view holding it reads the new file; it acts for
+        the same principal (scope views are made again on the new connection)."""
+        fresh = open_database(self.path, user=self.user, create=False,
+                              read_only=True if self.read_only_reason else None)
+        self.close()
+        self.conn = fresh.conn
+        self.site_id = fresh.site_id
+        self.read_only_reason = fresh.read_only_reason
+        self.snapshot_dir = fresh.snapshot_dir
+        self._healthy = fresh._healthy
+        self._identity_checked = False
+        self._tx = None
+        self.closed = False
+        principal, self._principal = self._principal, Principal(name=self.user)
+        self.principal = principal
+
     closed = False
     # A private copy read instead of a read-only file with a pending -wal; removed on close.
     snapshot_dir: Path | None = None
@@ -700,7 +719,8 @@ def recovery_advice(path: Path) -> str:
     backup = newest_backup(path)
     if backup is not None:
         when = dt.datetime.fromtimestamp(backup.stat().st_mtime).strftime("%Y-%m-%d %H:%M")
-        first = f"① 用最新的备份恢复：“{backup}”（{when}）；"
+        first = (f"① 用最新的备份恢复：“{backup}”（{when}）"
+                 f"（工具 → 从备份恢复，或 anju restore --db \"{path}\" --from \"{backup}\"）；")
     else:
         first = f"① 用最新的备份恢复（“{path.resolve().parent}”中没有找到备份，请找 U 盘或其他电脑上的备份）；"
     return f"恢复办法：{first}② 把仍能读出的数据抢救到一个新文件：anju check --db \"{path}\" --rescue-to 新文件.db"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,12 @@ from app.models import backup, migrations
 from app.models.access import Principal
 from app.models.audit_events import Action, Outcome, record_event
 from app.models.db import Database, open_database
-from app.models.errors import DamagedDatabaseError, DatabaseError, KnownError, PermissionDeniedError
+from app.models.errors import (
+    DamagedDatabaseError,
+    DatabaseError,
+    KnownError,
+    PermissionDeniedError,
+)
 from app.models.safe_files import DiskFullError, Staged, check_sqlite, human_size, stage_path
 
 # What the clerk compares between the backup (then) and the current file (now).
@@ -50,7 +56,7 @@ def counts(db: Database) -> dict[str, int | None]:
     for key, _label, sql in COUNTED:
         try:
             out[key] = int(db.scalar(sql) or 0)
-        except sqlite3.OperationalError:
+        except sqlite3.DatabaseError:  # a table an older file lacks, or a damaged current file
             out[key] = None
     return out
 
@@ -98,7 +104,7 @@ def _n(value: int | None) -> str:
 def _community(db: Database) -> tuple[str | None, str]:
     try:
         row = db.one("SELECT id, name FROM main.community WHERE deleted = 0 ORDER BY rowid LIMIT 1")
-    except sqlite3.OperationalError:
+    except sqlite3.DatabaseError:
         return None, ""
     return (row[0], row[1] or "") if row else (None, "")
 
@@ -172,6 +178,7 @@ class PreparedRestore:
     safety_copy: Path  # the current file as it was, kept as 恢复前自动备份
     staged: Staged
     who: str
+    damaged: bool = False  # the current file is damaged: it is kept by renaming it at the swap
     done: bool = field(default=False)
 
     def discard(self) -> None:
@@ -200,16 +207,26 @@ def prepare_restore(db: Database, source: str | Path, *, other_community_ok: boo
     (recorded); the current file is unchanged."""
     source = Path(source)
     report = check_backup(db, source)
-    db.ensure_writable()
+    # The very case a backup is for: a damaged file's pages cannot be copied, so it is kept whole.
+    damaged = _damaged(db)
+    if not damaged:
+        db.ensure_writable()
     if not report.same_community and not other_community_ok:
         raise OtherCommunityError(
             f"这个备份是“{report.community_name or '（未设置）'}”的数据，而当前数据库是"
             f"“{report.current_community_name}”。恢复后本机将变成另一个社区的台账。确定要恢复吗？"
         )
     folder = backup_folder or backup.default_folder()
-    owner = backup.owner_name(db)
-    safety = backup.backup_to(db, backup.free_name(folder, owner, backup.PRE_RESTORE, dt.datetime.now()),
-                              kind=backup.PRE_RESTORE)
+    try:
+        owner = backup.owner_name(db)
+    except sqlite3.DatabaseError:
+        owner = db.path.stem
+    if damaged:
+        safety = backup.free_name(db.path.parent, f"{owner}", backup.PRE_RESTORE, dt.datetime.now())
+        safety = safety.with_name(safety.stem + "-已损坏.db")
+    else:
+        safety = backup.backup_to(db, backup.free_name(folder, owner, backup.PRE_RESTORE, dt.datetime.now()),
+                                  kind=backup.PRE_RESTORE)
 
     def write(part: Path) -> None:
         copy = open_backup(source)
@@ -232,13 +249,25 @@ def prepare_restore(db: Database, source: str | Path, *, other_community_ok: boo
         staged = stage_path(db.path, write, check=check_sqlite, what="恢复的数据库")
     except DiskFullError as exc:
         raise DiskFullError(exc.folder, needed=report.size, what="恢复的数据库", estimate=True) from exc
-    return PreparedRestore(report, db.path, safety, staged, db.user)
+    return PreparedRestore(report, db.path, safety, staged, db.user, damaged=damaged)
+
+
+def _damaged(db: Database) -> bool:
+    """A fresh check of the current file (the per-process cache may predate the damage)."""
+    try:
+        found = [str(r[0]) for r in db.query("PRAGMA quick_check(1)")]
+    except sqlite3.DatabaseError:
+        return True
+    return found != ["ok"]
 
 
 def swap_in(prepared: PreparedRestore) -> None:
     """Put the prepared file in the database's place. Every connection of this program to the
     file must be closed; one held elsewhere (another window, a command) refuses the swap."""
     path = prepared.db_path
+    if prepared.damaged:
+        _keep_damaged(prepared)
+        return
     try:
         guard = open_database(path, create=False, read_only=False)
     except KnownError:
@@ -261,6 +290,26 @@ def swap_in(prepared: PreparedRestore) -> None:
         )
     with contextlib.suppress(OSError):
         Path(f"{path}-shm").unlink()
+    prepared.staged.commit()
+    prepared.done = True
+
+
+def _keep_damaged(prepared: PreparedRestore) -> None:
+    """A damaged file is kept as it is, renamed beside the restored one with its -wal (SQLite reads
+    the two together; a copy through SQLite would stop at the damaged pages)."""
+    path, keep = prepared.db_path, prepared.safety_copy
+    try:
+        os.replace(path, keep)
+        for suffix in ("-wal", "-journal"):
+            if Path(f"{path}{suffix}").exists():
+                os.replace(f"{path}{suffix}", f"{keep}{suffix}")
+        with contextlib.suppress(OSError):
+            Path(f"{path}-shm").unlink()
+    except OSError as exc:
+        if not path.exists() and keep.exists():
+            os.replace(keep, path)  # put it back: the restore did not happen
+        prepared.discard()
+        raise DatabaseError(f"无法把损坏的数据库另存为“{keep.name}”（{exc}），没有恢复。") from exc
     prepared.staged.commit()
     prepared.done = True
 

@@ -14,4 +14,5 @@ EXTENSIONS: list[str] = [
     "app.ui.text_size",
     "app.ui.help_window",
     "app.ui.session",
+    "app.ui.backup_menu",
 ]

@@ -177,6 +177,20 @@ class OpRunner(QObject):
         if cb is not None:
             cb(done, total, text)
 
+    def release(self, msecs: int = 30000) -> bool:
+        """Let the jobs in hand finish, then close the worker's connection; the next job opens the
+        file again (after a restore has put another file in its place). False on time-out."""
+
+        def close(_db: Database, _progress: Progress) -> None:
+            db = self._connections.pop(threading.get_ident(), None)
+            if db is not None:
+                db.close()
+
+        if self._connections:
+            self.run(close)
+        done = self._pool.waitForDone(msecs)
+        return done and not self._connections
+
     def shutdown(self) -> None:
         """Finish the running job, then close the worker's connection on the worker thread."""
 

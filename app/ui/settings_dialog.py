@@ -5,15 +5,19 @@ from __future__ import annotations
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
+    QFileDialog,
     QFormLayout,
+    QHBoxLayout,
     QLineEdit,
     QMessageBox,
+    QPushButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
-from app.models import settings
+from app.models import backup, settings
+from app.models.errors import KnownError
 from app.ui import events as ev
 from app.ui.context import AppContext
 
@@ -60,12 +64,30 @@ class SettingsDialog(QDialog):
             spin.setValue(int(current.get(key)))
             form.addRow(label, spin)
             self.numbers[key] = spin
+        # A folder on this PC's other disk or USB stick: this PC's own setting (not synced).
+        self.second_place = QLineEdit(backup.second_place(ctx.db), self)
+        self.second_place.setObjectName("setting_second_backup_folder")
+        self.second_place.setPlaceholderText("不设置：只备份在本机的数据文件夹")
+        self.second_place.setToolTip("另一块磁盘或 U 盘上的文件夹。每天和退出时的自动备份也复制一份到这里；"
+                                     "U 盘没插时跳过，状态栏会提示。")
+        browse = QPushButton("选择…", self)
+        browse.setObjectName("secondBackupBrowse")
+        browse.clicked.connect(self._choose_second_place)
+        row = QHBoxLayout()
+        row.addWidget(self.second_place, 1)
+        row.addWidget(browse)
+        form.addRow("第二备份位置（本机）", row)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel, self)
         buttons.accepted.connect(self.save)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(buttons)
+
+    def _choose_second_place(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "第二备份位置", self.second_place.text() or "")
+        if folder:
+            self.second_place.setText(folder)
 
     def save(self) -> None:
         name = self.texts["office_name"].text().strip()
@@ -78,9 +100,14 @@ class SettingsDialog(QDialog):
             return
         values = {k: e.text().strip() for k, e in self.texts.items()}
         values.update({k: s.value() for k, s in self.numbers.items()})
-        with self.ctx.db.write():
-            for key, value in values.items():
-                if settings.get(self.ctx.db, key) != value:
-                    settings.set_value(self.ctx.db, key, value)
+        try:
+            with self.ctx.db.write():
+                for key, value in values.items():
+                    if settings.get(self.ctx.db, key) != value:
+                        settings.set_value(self.ctx.db, key, value)
+                backup.set_second_place(self.ctx.db, self.second_place.text())
+        except KnownError as exc:
+            QMessageBox.warning(self, "单位设置", str(exc))
+            return
         self.ctx.events.announce(ev.SETTINGS)
         self.accept()

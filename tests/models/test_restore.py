@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import random
 import shutil
 import sqlite3
 import subprocess
@@ -286,3 +287,29 @@ def test_cli_restore_drill(office, tmp_path):
     broken.write_bytes(saved.read_bytes()[:8192])
     run = anju("restore", "--db", str(office), "--from", str(broken), "--yes", pw=pw)
     assert run.returncode == 2 and "不能用来恢复" in run.stderr
+
+
+def test_a_damaged_current_file_is_kept_whole_and_replaced(office, folder, tmp_path):
+    db = open_database(office)
+    saved = backup.backup_to(db, tmp_path)
+    expected = live_rows(db)
+    db.close()
+    data = bytearray(office.read_bytes())
+    start = len(data) // 2 // 4096 * 4096  # a run of pages in the middle, as a failing disk leaves
+    data[start: start + 64 * 1024] = random.Random(1).randbytes(64 * 1024)
+    office.write_bytes(bytes(data))
+    damaged = hashlib.sha256(bytes(data)).hexdigest()
+
+    try:
+        db = open_database(office)
+    except DatabaseError:  # as anju restore does: a file too damaged to open for writing is read
+        db = open_database(office, read_only=True, old_ok=True)
+    restored, prepared = restore.restore_database(db, saved, backup_folder=folder)
+    try:
+        assert prepared.damaged and prepared.safety_copy.parent == office.parent
+        assert prepared.safety_copy.name.endswith("-已损坏.db") and "恢复前自动备份" in prepared.safety_copy.name
+        assert hashlib.sha256(prepared.safety_copy.read_bytes()).hexdigest() == damaged
+        assert live_rows(restored) == expected
+        assert recent(restored, 1)[0]["action"] == "restore"
+    finally:
+        restored.close()
