@@ -93,12 +93,7 @@ def backup_to(db: Database, target: str | Path, *, kind: str = MANUAL, deadline:
     # The copy is read back from disk (quick check) before it takes the backup's name.
     try:
         with atomic_path(target, check=check_sqlite, what="备份文件", replace=False) as part:
-            dest = sqlite3.connect(str(part))
-            try:
-                db.conn.backup(dest, pages=STEP_PAGES, progress=step)
-                dest.execute("PRAGMA journal_mode = DELETE")
-            finally:
-                dest.close()
+            copy_into(db, part, step=step)
     except DiskFullError as exc:  # a backup is as large as the database itself
         size = db.scalar("PRAGMA page_count") * db.scalar("PRAGMA page_size")
         raise DiskFullError(exc.folder, needed=size, what="备份文件", estimate=True) from exc
@@ -108,6 +103,22 @@ def backup_to(db: Database, target: str | Path, *, kind: str = MANUAL, deadline:
         record_event(db, Action.BACKUP, {"file": target.name, "folder": str(target.parent),
                                          "bytes": target.stat().st_size, "kind": kind})
     return target
+
+
+def copy_into(db: Database, part: Path, *, step: Callable[[int, int, int], None] | None = None,
+              finish: Callable[[sqlite3.Connection], None] | None = None) -> None:
+    """SQLite's online backup of `db` into the new file `part`: the one copy every backup and
+    restore goes through (consistent while others write, the -wal included), left in rollback
+    journal mode so it is one self-contained file. ``finish`` may adjust the copy before that."""
+    dest = sqlite3.connect(str(part))
+    try:
+        db.conn.backup(dest, pages=STEP_PAGES if step else -1, progress=step)
+        if finish is not None:
+            finish(dest)
+            dest.commit()
+        dest.execute("PRAGMA journal_mode = DELETE")
+    finally:
+        dest.close()
 
 
 # -- the backups in a folder ------------------------------------------------------------------------

@@ -228,20 +228,16 @@ def prepare_restore(db: Database, source: str | Path, *, other_community_ok: boo
         safety = backup.backup_to(db, backup.free_name(folder, owner, backup.PRE_RESTORE, dt.datetime.now()),
                                   kind=backup.PRE_RESTORE)
 
+    def forget_identity(dest: sqlite3.Connection) -> None:
+        # The restored file's change log went back in time: its next edit must not reuse
+        # sequence numbers other PCs already hold under the old identity, so it takes a new
+        # one at its first write (as a copied file does).
+        dest.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('site_file', 'restored')")
+
     def write(part: Path) -> None:
         copy = open_backup(source)
         try:
-            dest = sqlite3.connect(str(part))
-            try:
-                copy.conn.backup(dest)
-                # The restored file's change log went back in time: its next edit must not reuse
-                # sequence numbers other PCs already hold under the old identity, so it takes a
-                # new one at its first write (as a copied file does).
-                dest.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('site_file', 'restored')")
-                dest.commit()
-                dest.execute("PRAGMA journal_mode = DELETE")
-            finally:
-                dest.close()
+            backup.copy_into(copy, part, finish=forget_identity)
         finally:
             copy.close()
 

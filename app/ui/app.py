@@ -256,6 +256,9 @@ def run_gui(args: argparse.Namespace) -> int:
             print(f"anju-shown-ms {_process_age_ms():.1f}", flush=True)
             if _LOGIN_MS is not None:
                 print(f"anju-login-ms {_LOGIN_MS:.1f}", flush=True)
+        auto = getattr(window, "auto_backup", None)
+        if auto is not None:
+            auto.enabled = False  # a check of the installation writes no backup
         QTimer.singleShot(0, window.close)
     code = app.exec()
     window.shutdown()

@@ -236,14 +236,15 @@ def test_restore_on_a_full_disk_leaves_the_database_as_it_was(office, folder, tm
 
     def small(path, *a, **k):
         conn = real_connect(path, *a, **k)
-        if str(path).endswith(".part"):
+        if str(path) == f"{office}.part":  # the file to swap in; the copy kept first fits
             conn.execute("PRAGMA max_page_count = 3")
         return conn
 
-    monkeypatch.setattr(restore.sqlite3, "connect", small)
+    monkeypatch.setattr(backup.sqlite3, "connect", small)
     with pytest.raises(DiskFullError, match="磁盘空间不足"):
         restore.prepare_restore(db, saved, backup_folder=folder)
     assert live_rows(db) == expected and not Path(f"{office}.part").exists()
+    assert [b.kind for b in backup.list_backups([folder])] == [backup.PRE_RESTORE]  # it got that far
     db.close()
 
 
