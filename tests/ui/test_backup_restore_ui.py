@@ -214,3 +214,34 @@ def test_settings_dialog_sets_the_second_place(qtbot, main_window, tmp_path):
     edit.setText(str(tmp_path / "安居备份"))
     dialog.save()
     assert backup.second_place(main_window.ctx.db) == str(tmp_path / "安居备份")
+
+
+def test_after_a_restore_an_account_missing_from_the_backup_must_log_in(qtbot, demo_db_path, answers):
+    from app.models import accounts
+    from app.models.access import Role
+    from app.models.db import open_database
+    from app.ui.app import build_window
+
+    db = open_database(demo_db_path)
+    saved = backup.backup_to(db, demo_db_path.parent / "before-new-admin.db")
+    accounts.add_account(db, "新管理员", Role.ADMIN, "New-Admin-2026")
+    principal = accounts.authenticate(db, "新管理员", "New-Admin-2026")
+    db.close()
+    window = build_window(demo_db_path, demo=True, principal=principal)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    try:
+        dialog = _open_dialog(qtbot, window)
+        dialog.use_file(saved)
+        qtbot.waitUntil(lambda: dialog.report is not None)
+        qtbot.mouseClick(dialog.restore_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: not dialog.isVisible())
+        # The restored file has no such account: the lock screen asks for one it knows.
+        screen = window.session.lock_screen
+        assert screen is not None and screen.isVisible() and not window.tabs.isVisible()
+        event = window.ctx.db.one("SELECT * FROM audit_events WHERE action = 'restore' ORDER BY id DESC LIMIT 1")
+        assert event["user"] == "新管理员" and event["outcome"] == "ok"
+        screen.reject()
+    finally:
+        window.shutdown()
