@@ -311,7 +311,7 @@ def set_second_place(db: Database, folder: str) -> None:
         record_event(db, Action.SETTING_CHANGE, {"key": SECOND_PLACE_KEY, "old": old, "new": folder})
 
 
-def second_place_folder(db: Database) -> tuple[Path | None, str | None]:
+def second_place_folder(db: Database, *, create: bool = True) -> tuple[Path | None, str | None]:
     """The second place to write to now, or None with a quiet note when it is set but absent.
 
     The last folder of the path is made when its parent is there (a stick plugged in for the
@@ -322,7 +322,7 @@ def second_place_folder(db: Database) -> tuple[Path | None, str | None]:
     folder = Path(setting)
     try:
         if not folder.is_dir():
-            if not folder.parent.is_dir():
+            if not folder.parent.is_dir() or not create:
                 raise FileNotFoundError(setting)
             folder.mkdir(mode=0o700)
         if not os.access(folder, os.W_OK):

@@ -135,7 +135,7 @@ class RestoreDialog(QDialog):
 
     # -- the list ------------------------------------------------------------------------------------
     def folders(self) -> list[Path | None]:
-        second, _note = backup.second_place_folder(self.ctx.db)
+        second, _note = backup.second_place_folder(self.ctx.db, create=False)
         return [backup.default_folder(), second]
 
     def load_list(self) -> None:
