@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from app import __version__
 from app.commands import COMMAND_MODULES
-from app.models.errors import KnownError
-from app.models.safe_files import disk_full_as_known, remember_database, remove_leftovers
-from app.models.text_rules import escape_controls
+from app.models.core.errors import KnownError
+from app.models.core.safe_files import disk_full_as_known, remember_database, remove_leftovers
+from app.models.core.text_rules import escape_controls
 
 if TYPE_CHECKING:
-    from app.models.db import Database
+    from app.models.core.db import Database
 
 USER_ENV = "ANJU_USER"
 PASSWORD_FILE_ENV = "ANJU_PASSWORD_FILE"
@@ -93,9 +93,9 @@ def sign_in(db: Database, args: argparse.Namespace, *, damaged_ok: bool = False)
 
     On a database without accounts nothing is required and a given name is recorded as the author.
     """
-    from app.models import accounts
-    from app.models.access import Principal
-    from app.models.audit_events import Action, Outcome, record_event
+    from app.models.core import accounts
+    from app.models.core.access import Principal
+    from app.models.core.audit_events import Action, Outcome, record_event
 
     user, password_file = credentials(args)
     try:
@@ -135,7 +135,7 @@ def open_db(args: argparse.Namespace, *, path: Path | None = None, create: bool 
     read-only the credentials are checked but the attempt cannot be recorded. ``damaged_ok``:
     a file whose accounts cannot be read is opened without a login (anju check reports the damage).
     """
-    from app.models.db import open_database
+    from app.models.core.db import open_database
 
     db = open_database(path or resolve_db(args), create=create, **options)
     try:
@@ -229,7 +229,7 @@ def _run_command(args: argparse.Namespace) -> int:
         if known is exc and isinstance(exc, sqlite3.DatabaseError):
             # A damaged page or a read-only file met in the middle of a command: the clerk gets
             # what happened and the way back, not a traceback.
-            from app.models.db import describe_sqlite_error
+            from app.models.core.db import describe_sqlite_error
 
             known = describe_sqlite_error(exc, resolve_db(args))
         if known is exc:

@@ -46,7 +46,7 @@ def bench_generation(size: str) -> list[tuple[str, str]]:
         path = Path(tmp) / "demo.db"
         code = (
             f"import sys, time; sys.path.insert(0, {str(ROOT)!r})\n"
-            "from app.models.demo import create_demo_database\n"
+            "from app.models.demo.demo import create_demo_database\n"
             f"t = time.perf_counter(); create_demo_database({str(path)!r}, {households}, seed=1)\n"
             "print('seconds', time.perf_counter() - t)\n"
         )
@@ -61,8 +61,8 @@ def bench_generation(size: str) -> list[tuple[str, str]]:
 
 
 def bench_database(size: str, path: Path) -> list[tuple[str, str]]:
-    from app.models import stats
-    from app.models.db import open_database
+    from app.models.core.db import open_database
+    from app.models.dashboard import stats
 
     size_mb = sum(p.stat().st_size for p in path.parent.glob(path.name + "*")) / 1e6
     db = open_database(path)
@@ -141,8 +141,8 @@ LOGIN_MS: list[float] = []
 
 def _demo_credentials(path: Path, folder: Path) -> dict[str, str]:
     """The demo administrator's credentials (a demo file made before accounts existed gets them)."""
-    from app.models import accounts
-    from app.models.db import open_database
+    from app.models.core import accounts
+    from app.models.core.db import open_database
 
     db = open_database(path)
     try:

@@ -38,7 +38,7 @@ LABOUR = ["普通劳动力", "技能劳动力", "弱劳动力或半劳动力", "
 
 def _people(n_people: int, seed: int) -> list[dict]:
     """Households of 1–7 people in rooms of buildings 1–40 (2 units, 18 floors, 4 rooms per floor)."""
-    from app.models.id_numbers import make
+    from app.models.core.id_numbers import make
 
     rng = random.Random(seed)
     out: list[dict] = []
@@ -152,8 +152,8 @@ def build_layouts(folder: Path, n_people: int) -> dict[str, Path]:
 
 def child(ledger: str) -> dict:
     """One import into a fresh office database: the dry run, then the apply."""
-    from app.models.db import open_database
-    from app.models.excel_import import apply_plan, plan_import
+    from app.models.core.db import open_database
+    from app.models.excel.excel_import import apply_plan, plan_import
 
     with tempfile.TemporaryDirectory() as tmp:
         db = open_database(Path(tmp) / "office.db", user="bench")

@@ -19,9 +19,9 @@ from common import ROOT, ensure_demo, median, print_table
 
 sys.path.insert(0, str(ROOT))
 
-from app.models import db as dbmod  # noqa: E402
-from app.models.check import check_database  # noqa: E402
-from app.models.db import open_database  # noqa: E402
+from app.models.core import db as dbmod  # noqa: E402
+from app.models.core.check import check_database  # noqa: E402
+from app.models.core.db import open_database  # noqa: E402
 
 
 def _timed(fn, runs: int = 5) -> float:

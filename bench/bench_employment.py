@@ -19,8 +19,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from common import ensure_demo, median, percentile, print_table  # noqa: E402
 
-from app.models import employment, labour, labour_snapshot, training  # noqa: E402
-from app.models.db import open_database  # noqa: E402
+from app.models.core.db import open_database  # noqa: E402
+from app.models.employment import employment, labour, labour_snapshot, training  # noqa: E402
 
 
 class Rollback(Exception):
@@ -76,7 +76,7 @@ def main() -> None:
 
     from PySide6.QtWidgets import QApplication
 
-    from app.ui.employment_dialogs import to_columns
+    from app.ui.employment.employment_dialogs import to_columns
     from app.widgets.person_picker import IdListModel, person_search_sql
     from app.widgets.person_picker import IdPagedModel as SqlTableModel
 

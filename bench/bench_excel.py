@@ -32,8 +32,8 @@ def _peak_mb() -> float:
 
 # -- child steps (run in a fresh process) ---------------------------------------------------------
 def step_export(db_path: str, out: str) -> dict:
-    from app.models.db import open_database
-    from app.models.excel_export import export_ledger
+    from app.models.core.db import open_database
+    from app.models.excel.excel_export import export_ledger
 
     with open_database(db_path) as db:
         t0 = time.perf_counter()
@@ -42,8 +42,8 @@ def step_export(db_path: str, out: str) -> dict:
 
 
 def step_import(db_path: str, path: str) -> dict:
-    from app.models.db import open_database
-    from app.models.excel_import import apply_plan, plan_import
+    from app.models.core.db import open_database
+    from app.models.excel.excel_import import apply_plan, plan_import
 
     with open_database(db_path) as db:
         t0 = time.perf_counter()
@@ -61,7 +61,7 @@ def step_renumber(src: str, out: str) -> dict:
     import python_calamine as pc
     import xlsxwriter
 
-    from app.models.id_numbers import check_digit
+    from app.models.core.id_numbers import check_digit
 
     t0 = time.perf_counter()
     sheet = pc.CalamineWorkbook.from_path(src).get_sheet_by_index(0)

@@ -3,7 +3,7 @@
     .venv/bin/python bench/bench_mediation.py [--cases 5000] [--runs 15]
 
 The demo database is copied (never changed); the extra cases are added through
-app.models.mediation (create_case, change_status, change_level, add_followup) so they carry
+app.models.mediation.mediation (create_case, change_status, change_level, add_followup) so they carry
 parties, history and follow-ups like real ones. Timed as the tab does it: count + first page of
 the SqlTableModel (sorted by urgency, overdue first), and the monthly report.
 """
@@ -24,9 +24,9 @@ from common import ensure_demo, median, percentile, print_table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app.models import mediation as med  # noqa: E402
-from app.models import mediation_report as rep  # noqa: E402
-from app.models.db import open_database  # noqa: E402
+from app.models.core.db import open_database  # noqa: E402
+from app.models.mediation import mediation as med  # noqa: E402
+from app.models.mediation import mediation_report as rep  # noqa: E402
 
 
 def top_up(db, target: int, seed: int = 7) -> int:
@@ -96,8 +96,8 @@ def main() -> None:
     fill = time.perf_counter() - t0
     total = db.scalar("SELECT count(*) FROM mediation_case WHERE deleted = 0")
 
-    from app.ui.mediation_tab import PartyNames, case_columns
-    from app.ui.table_models import SqlTableModel  # the tab's model, used without a window
+    from app.ui.common.table_models import SqlTableModel  # the tab's model, used without a window
+    from app.ui.mediation.mediation_tab import PartyNames, case_columns
 
     limits = med.limits(db)
     names = PartyNames(db)
@@ -131,7 +131,7 @@ def main() -> None:
         (f"monthly report {last_month}", lambda: rep.monthly_report(db, last_month)),
     ]
     rows = [("load average (1 min)", f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"),
-            ("cases in database", f"{total} ({added} added in {fill:.1f} s through app.models.mediation)")]
+            ("cases in database", f"{total} ({added} added in {fill:.1f} s through app.models.mediation.mediation)")]
     for label, fn in cases:
         ms = timed(fn, args.runs)
         rows.append((label, f"min {min(ms):6.1f} ms   median {median(ms):6.1f} ms   p90 {percentile(ms, 90):6.1f} ms"))

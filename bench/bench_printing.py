@@ -30,9 +30,9 @@ def main() -> int:
 
     from PySide6.QtWidgets import QApplication
 
-    from app.models import forms
-    from app.models.db import open_database
-    from app.ui import printing
+    from app.models.core.db import open_database
+    from app.models.forms import forms
+    from app.ui.printing import printing
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     path = ensure_demo(args.size)

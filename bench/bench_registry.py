@@ -85,18 +85,18 @@ def bench(path: Path) -> list[tuple[str, str]]:
 
     # The offscreen platform says "does not support propagateSizeHints()" for every dialog shown.
     qInstallMessageHandler(lambda _mode, _ctx, msg: None if "propagateSizeHints" in msg else print(msg, file=sys.stderr))
-    from app.models import registry_search
-    from app.models.db import open_database
-    from app.ui.context import AppContext
-    from app.ui.events import DataEvents
-    from app.ui.ops import OpRunner
+    from app.models.core.db import open_database
+    from app.models.registry import registry_search
+    from app.ui.common.context import AppContext
+    from app.ui.common.events import DataEvents
+    from app.ui.common.ops import OpRunner
 
     db = open_database(path, user="bench")
     if registry_search.ensure_index(db):
         print(f"rebuilt the registry search tables of {path.name}", file=sys.stderr)
     residents = db.scalar("SELECT count(*) FROM person WHERE deleted = 0")
     ctx = AppContext(db, OpRunner(path, "bench"), DataEvents())
-    from app.ui.registry_tab import RegistryTab
+    from app.ui.registry.registry_tab import RegistryTab
 
     t0 = time.perf_counter()
     tab = RegistryTab(ctx)
@@ -154,7 +154,7 @@ def bench(path: Path) -> list[tuple[str, str]]:
             per_kind.setdefault("clear", []).append(ms)
 
     # Opening a household card with its members.
-    from app.ui.household_dialog import HouseholdDialog
+    from app.ui.registry.household_dialog import HouseholdDialog
 
     ids = [r[0] for r in db.query("SELECT household_id FROM household_order WHERE state = 0 ORDER BY random() LIMIT 40")]
     open_times = []

@@ -16,8 +16,9 @@ from pathlib import Path
 
 from common import OUT, ROOT, ensure_demo, print_table
 
-from app.models import bundle, field_rules, sync
-from app.models.db import open_database
+from app.models.core import field_rules
+from app.models.core.db import open_database
+from app.models.sync import bundle, sync
 
 PASS = "bench-passphrase"
 
@@ -74,8 +75,8 @@ def bench_full(demo: Path, work: Path) -> list[tuple[str, str]]:
 
 
 def bench_rollup(work: Path, communities: int, households: int) -> list[tuple[str, str]]:
-    from app.models.demo import create_demo_database
-    from app.models.rollup import rollup
+    from app.models.demo.demo import create_demo_database
+    from app.models.sync.rollup import rollup
 
     sources = []
     t_gen = 0.0

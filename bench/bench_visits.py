@@ -32,7 +32,7 @@ def _ms(seconds: float) -> str:
 
 
 def bench_due(db, runs: int) -> list[tuple[str, str]]:
-    from app.models import rhythm
+    from app.models.places import rhythm
 
     today = dt.date.today()
     t0 = time.perf_counter()
@@ -91,11 +91,11 @@ def bench_entry(db_path: Path) -> list[tuple[str, str]]:
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
 
-    from app.models.db import open_database
-    from app.ui.context import AppContext
-    from app.ui.events import DataEvents
-    from app.ui.ops import OpRunner
-    from app.ui.places_tab import PlacesTab
+    from app.models.core.db import open_database
+    from app.ui.common.context import AppContext
+    from app.ui.common.events import DataEvents
+    from app.ui.common.ops import OpRunner
+    from app.ui.places.places_tab import PlacesTab
 
     app = QApplication.instance() or QApplication([])
     db = open_database(db_path)
@@ -196,7 +196,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench-visits.db"
         shutil.copy(src, path)
-        from app.models.db import open_database
+        from app.models.core.db import open_database
 
         db = open_database(path)
         print_table(

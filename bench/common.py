@@ -17,7 +17,7 @@ SIZES = {"23k": 5300, "100k": 25000}  # households → about 23,000 and 100,000 
 
 def ensure_demo(size: str = "100k", seed: int = 1) -> Path:
     """Path of the demo database of `size`, generating it first if it is missing."""
-    from app.models.demo import create_demo_database
+    from app.models.demo.demo import create_demo_database
 
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / f"demo-{size}.db"

@@ -39,7 +39,7 @@ def main() -> int:
     from PySide6.QtGui import QImage
     from PySide6.QtWidgets import QWidget
 
-    from app.models.demo import create_demo_database
+    from app.models.demo.demo import create_demo_database
     from app.ui.app import build_window, ensure_application
 
     app = ensure_application()
@@ -86,7 +86,7 @@ def main() -> int:
     registry.table.selectRow(0)
     save(window, "registry")
 
-    from app.ui.household_dialog import HouseholdDialog
+    from app.ui.registry.household_dialog import HouseholdDialog
 
     household_id = registry.current_household_id()
     dialog = HouseholdDialog(ctx, household_id, window)
@@ -121,7 +121,7 @@ def main() -> int:
     figure.resize(1000, 460)
     save(figure, "figure_list")
     figure.close()
-    from app.ui.employment_dialogs import JobDialog
+    from app.ui.employment.employment_dialogs import JobDialog
 
     job = JobDialog(ctx, parent=window)
     job.show()
@@ -133,7 +133,7 @@ def main() -> int:
     window.tabs.setCurrentWidget(mediation)
     spin(seconds=1.0)
     save(window, "mediation")
-    from app.ui.mediation_dialogs import CaseDialog
+    from app.ui.mediation.mediation_dialogs import CaseDialog
 
     case = CaseDialog(window, ctx)
     case.show()
@@ -141,13 +141,13 @@ def main() -> int:
     case.close()
 
     # Excel, printing, sync
-    from app.ui.export_dialog import ExportDialog
+    from app.ui.excel.export_dialog import ExportDialog
 
     export = ExportDialog(ctx, window)
     export.show()
     save(export, "export")
     export.close()
-    from app.ui.printing import PrintJob, PrintPreview
+    from app.ui.printing.printing import PrintJob, PrintPreview
 
     number = ctx.db.scalar("SELECT number FROM household WHERE id = ?", (household_id,))
     preview = PrintPreview(ctx, PrintJob.select(ctx.db, "household-card", household=number), window)
@@ -156,7 +156,7 @@ def main() -> int:
     spin(seconds=1.5)
     save(preview.dialog, "print")
     preview.dialog.close()
-    from app.ui.sync_dialog import SyncDialog
+    from app.ui.sync.sync_dialog import SyncDialog
 
     sync = SyncDialog(ctx, window)
     sync.show()

@@ -28,9 +28,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from app.models import bundle, sync  # noqa: E402
-from app.models.db import open_database  # noqa: E402
-from app.models.demo import create_demo_database  # noqa: E402
+from app.models.core.db import open_database  # noqa: E402
+from app.models.demo.demo import create_demo_database  # noqa: E402
+from app.models.sync import bundle, sync  # noqa: E402
 
 PASS = "社区同步口令-2026"
 N = 2**10  # scrypt cost of the forged files: the attack is on content, not on the key

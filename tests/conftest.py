@@ -32,7 +32,7 @@ def db_path(tmp_path) -> Path:
 
 @pytest.fixture
 def db(db_path):
-    from app.models.db import open_database
+    from app.models.core.db import open_database
 
     database = open_database(db_path, user="测试员")
     yield database
@@ -65,7 +65,7 @@ def type_text(qtbot, widget, text: str) -> None:
 @pytest.fixture
 def demo_login(tmp_path_factory, monkeypatch):
     """Command-line credentials of the demo administrator (管理员 / anju-demo) in the environment."""
-    from app.models.accounts import DEMO_PASSWORD
+    from app.models.core.accounts import DEMO_PASSWORD
 
     password_file = tmp_path_factory.mktemp("credentials") / "password.txt"
     password_file.write_text(DEMO_PASSWORD + "\n", encoding="utf-8")

@@ -6,7 +6,7 @@ import argparse
 import json
 
 from app.cli import add_db_argument, open_db
-from app.models import audit_view
+from app.models.core import audit_view
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from app.cli import add_db_argument, open_db
-from app.models.backup import backup_to
+from app.models.core.backup import backup_to
 
 
 def register(sub: argparse._SubParsersAction) -> None:

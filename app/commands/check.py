@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 from app.cli import add_db_argument, open_db, resolve_db
-from app.models.check import check_database
-from app.models.db import recovery_advice
+from app.models.core.check import check_database
+from app.models.core.db import recovery_advice
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _rescue(path: Path, target: Path) -> int:
-    from app.models.rescue import rescue_database
+    from app.models.core.rescue import rescue_database
 
     def show(text: str) -> None:
         if sys.stderr.isatty():

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from app.cli import add_db_argument, credentials, read_secret_file
-from app.models.errors import KnownError
+from app.models.core.errors import KnownError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,9 +23,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from app.models.accounts import DEMO_PASSWORD, list_accounts
-    from app.models.db import open_database
-    from app.models.demo import create_demo_database
+    from app.models.core.accounts import DEMO_PASSWORD, list_accounts
+    from app.models.core.db import open_database
+    from app.models.demo.demo import create_demo_database
     from app.paths import demo_db_path
 
     path = Path(args.db) if getattr(args, "db", None) else demo_db_path()
@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     _user, password_file = credentials(args)
     password = read_secret_file(password_file) if password_file else DEMO_PASSWORD
     if password_file:
-        from app.models.passwords import check_password_rules
+        from app.models.core.passwords import check_password_rules
 
         check_password_rules("管理员", password)
     interactive = sys.stderr.isatty()

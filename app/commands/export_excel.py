@@ -7,8 +7,8 @@ import sys
 import time
 
 from app.cli import add_db_argument, open_db
-from app.models.excel_export import export_ledger
-from app.models.ledgers import LEDGERS
+from app.models.excel.excel_export import export_ledger
+from app.models.excel.ledgers import LEDGERS
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -7,7 +7,7 @@ import json
 import sys
 
 from app.cli import add_db_argument, open_db
-from app.models.excel_import import (
+from app.models.excel.excel_import import (
     IMPORTABLE,
     apply_plan,
     import_workbook,

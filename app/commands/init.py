@@ -7,7 +7,7 @@ import contextlib
 from pathlib import Path
 
 from app.cli import add_db_argument
-from app.models.errors import KnownError
+from app.models.core.errors import KnownError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -24,8 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from app.models import community_setup
-    from app.models.db import open_database
+    from app.models.core.db import open_database
+    from app.models.places import community_setup
 
     path = Path(args.db)
     # An existing file (even an empty one) may be someone's data or a mistyped path: never touch it.

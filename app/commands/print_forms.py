@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 
 from app.cli import add_db_argument, open_db
-from app.models import forms
-from app.models.errors import ValidationError
+from app.models.core.errors import ValidationError
+from app.models.forms import forms
 
 SELECTORS = {
     "building": "楼栋名称或楼号（整栋批量）",
@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtGui import QGuiApplication
 
-    from app.ui import printing
+    from app.ui.printing import printing
 
     today = None
     if args.date:

@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 from app.cli import add_db_argument, open_db
-from app.models.errors import DamagedDatabaseError, KnownError
-from app.models.restore import check_backup, restore_database
+from app.models.core.errors import DamagedDatabaseError, KnownError
+from app.models.core.restore import check_backup, restore_database
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -21,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from app.commands.sync_export import read_passphrase
-    from app.models.rollup import rollup
+    from app.models.sync.rollup import rollup
 
     phrase = read_passphrase(args.passphrase_file) if args.passphrase_file else None
     if resolve_db(args).exists():

@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from app.cli import add_db_argument, open_db
-from app.models.errors import KnownError
+from app.models.core.errors import KnownError
 
 COLOUR_NAMES = {"red": "红", "yellow": "黄", "green": "绿"}
 
@@ -22,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from app.models import stats
+    from app.models.dashboard import stats
 
     today = None
     if args.today:

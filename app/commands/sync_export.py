@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from app.cli import add_db_argument, open_db
-from app.models.errors import KnownError
+from app.models.core.errors import KnownError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -32,7 +32,7 @@ def read_passphrase(path: Path) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from app.models.sync import export_to_folder
+    from app.models.sync.sync import export_to_folder
 
     phrase = read_passphrase(args.passphrase_file)
     db = open_db(args)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from app.cli import add_db_argument, open_db, resolve_db
 from app.commands.sync_export import read_passphrase
-from app.models.safe_files import atomic_path
-from app.models.sync import MASS_DELETE_RECORDS, MASS_DELETE_SHARE
+from app.models.core.safe_files import atomic_path
+from app.models.sync.sync import MASS_DELETE_RECORDS, MASS_DELETE_SHARE
 
 # Exit codes: every new file applied; some applied and some refused; none applied because every
 # new file was refused (a database or folder problem exits 2, like every other command).
@@ -43,7 +43,7 @@ class _NothingApplied(Exception):
 
 
 def run(args: argparse.Namespace) -> int:
-    from app.models.sync import import_from_folder
+    from app.models.sync.sync import import_from_folder
 
     phrase = read_passphrase(args.passphrase_file)
     path = resolve_db(args)

@@ -8,8 +8,8 @@ import re
 from pathlib import Path
 
 from app.cli import add_db_argument, open_db, read_secret_file
-from app.models.access import ROLE_LABELS, Role
-from app.models.errors import KnownError
+from app.models.core.access import ROLE_LABELS, Role
+from app.models.core.errors import KnownError
 
 ROLE_CHOICES = [r.value for r in Role]
 
@@ -50,7 +50,7 @@ def _split_buildings(text: str) -> list[str]:
 
 
 def run_add(args: argparse.Namespace) -> int:
-    from app.models import accounts
+    from app.models.core import accounts
 
     password = read_secret_file(args.new_password_file, "新密码")
     # A new file may start with its first administrator (a fresh office's first step).
@@ -66,8 +66,8 @@ def run_add(args: argparse.Namespace) -> int:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from app.models import accounts
-    from app.models.errors import PermissionDeniedError
+    from app.models.core import accounts
+    from app.models.core.errors import PermissionDeniedError
 
     with open_db(args) as db:
         if not (db.principal.can_manage_accounts or db.principal.can_read_audit):
@@ -87,7 +87,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_passwd(args: argparse.Namespace) -> int:
-    from app.models import accounts
+    from app.models.core import accounts
 
     password = read_secret_file(args.new_password_file, "新密码")
     with open_db(args) as db:
@@ -108,7 +108,7 @@ def _password_file(args: argparse.Namespace) -> Path:
 
 
 def _set_enabled(args: argparse.Namespace, enabled: bool) -> int:
-    from app.models import accounts
+    from app.models.core import accounts
 
     with open_db(args) as db:
         account = accounts.account_by_name(db, args.name)

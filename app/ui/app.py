@@ -12,16 +12,16 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox, QProgressDialog
 
-from app.models.access import Principal
-from app.models.db import Database, open_database
-from app.models.errors import KnownError
-from app.models.safe_files import DiskFullError, atomic_path, remember_database, remove_leftovers
+from app.models.core.access import Principal
+from app.models.core.db import Database, open_database
+from app.models.core.errors import KnownError
+from app.models.core.safe_files import DiskFullError, atomic_path, remember_database, remove_leftovers
 from app.paths import log_dir, resource_dir
-from app.ui import text_size
-from app.ui.context import AppContext
-from app.ui.events import DataEvents
+from app.ui.common import text_size
+from app.ui.common.context import AppContext
+from app.ui.common.events import DataEvents
+from app.ui.common.ops import OpRunner
 from app.ui.main_window import MainWindow
-from app.ui.ops import OpRunner
 from app.widgets import screen_fit
 
 DEMO_HOUSEHOLDS = 5300  # the scale of the fourth-largest site in China (~23,000 residents)
@@ -49,7 +49,7 @@ def ensure_application() -> QApplication:
 
 def _install_qt_chinese(app: QApplication) -> None:
     """Qt's own strings (Save, Cancel, Yes, No in standard buttons and dialogs) in Chinese."""
-    from app.ui import qt_chinese
+    from app.ui.common import qt_chinese
 
     qt_chinese.install(app)
 
@@ -78,7 +78,7 @@ def build_window(db_path: str | Path, *, demo: bool = False, user: str | None = 
     """
     db = open_database(db_path, read_only=read_only, **({"user": user} if user else {}))
     if not user:
-        from app.models.community_setup import saved_user
+        from app.models.places.community_setup import saved_user
 
         db.user = saved_user(db) or db.user  # the name given in the set-up wizard on this PC
     remember_database(db.path)
@@ -86,7 +86,7 @@ def build_window(db_path: str | Path, *, demo: bool = False, user: str | None = 
     runner.principal_of = lambda: db.principal  # the worker follows every login and switch of user
     ctx = AppContext(db=db, runner=runner, events=DataEvents(), demo=demo)
     if principal is not None:
-        from app.ui.session import apply_principal
+        from app.ui.accounts.session import apply_principal
 
         apply_principal(ctx, principal)
     return MainWindow(ctx)
@@ -99,8 +99,8 @@ def sign_in(path: Path, args: argparse.Namespace) -> Principal | None:
     dialog; invalid ones open it with the reason shown. None: the clerk quit, nothing opens.
     """
     from app.cli import credentials, read_secret_file
-    from app.models import accounts
-    from app.ui.login_dialog import FirstAdminDialog, LoginDialog
+    from app.models.core import accounts
+    from app.ui.accounts.login_dialog import FirstAdminDialog, LoginDialog
 
     global _LOGIN_MS
     db = open_database(path)
@@ -137,7 +137,7 @@ def _generate_demo(path: Path, app: QApplication) -> bool:
     """Make the demo community with a progress dialog; False if the clerk cancelled.
 
     A new file is built under a temporary name, so a full disk or a kill leaves no half demo."""
-    from app.models import demo
+    from app.models.demo import demo
 
     if path.exists():
         return _demo_job(path, path, app)
@@ -154,7 +154,7 @@ def _generate_demo(path: Path, app: QApplication) -> bool:
 
 
 def _demo_job(target: Path, path: Path, app: QApplication) -> bool:
-    from app.models import demo
+    from app.models.demo import demo
 
     db = open_database(target)
     runner = OpRunner(target, db.user)
@@ -223,7 +223,7 @@ def _confirm_new_in_empty_file(path: Path) -> bool:
 def run_gui(args: argparse.Namespace) -> int:
     """Open the main window; returns the application's exit code."""
     from app.cli import resolve_db
-    from app.ui.crash import install_excepthook
+    from app.ui.common.crash import install_excepthook
 
     app = ensure_application()
     path = resolve_db(args)
@@ -247,7 +247,7 @@ def run_gui(args: argparse.Namespace) -> int:
     window.show()
     smoke = getattr(args, "smoke_test", False)
     if not smoke:
-        from app.ui.setup_wizard import start_if_needed
+        from app.ui.setup.setup_wizard import start_if_needed
 
         start_if_needed(window)  # an empty database: the set-up wizard opens over the window
     if smoke:

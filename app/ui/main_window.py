@@ -12,20 +12,20 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import QApplication, QDialog, QLabel, QMainWindow, QMessageBox, QTabWidget, QWidget
 
 from app import __version__
-from app.models import settings
-from app.models.errors import DatabaseError
-from app.ui import events as ev
-from app.ui.context import AppContext
-from app.ui.extensions import EXTENSIONS
+from app.models.core import settings
+from app.models.core.errors import DatabaseError
+from app.ui.common import events as ev
+from app.ui.common.context import AppContext
+from app.ui.common.extensions import EXTENSIONS
 from app.widgets.screen_fit import fit_size
 
 # (module, class, objectName, Chinese title) in tab order.
 TABS = [
-    ("app.ui.registry_tab", "RegistryTab", "registryTab", "户籍台账"),
-    ("app.ui.places_tab", "PlacesTab", "placesTab", "楼栋网格"),
-    ("app.ui.employment_tab", "EmploymentTab", "employmentTab", "就业培训"),
-    ("app.ui.mediation_tab", "MediationTab", "mediationTab", "矛盾调解"),
-    ("app.ui.dashboard_tab", "DashboardTab", "dashboardTab", "概览"),
+    ("app.ui.registry.registry_tab", "RegistryTab", "registryTab", "户籍台账"),
+    ("app.ui.places.places_tab", "PlacesTab", "placesTab", "楼栋网格"),
+    ("app.ui.employment.employment_tab", "EmploymentTab", "employmentTab", "就业培训"),
+    ("app.ui.mediation.mediation_tab", "MediationTab", "mediationTab", "矛盾调解"),
+    ("app.ui.dashboard.dashboard_tab", "DashboardTab", "dashboardTab", "概览"),
 ]
 
 
@@ -197,7 +197,7 @@ class MainWindow(QMainWindow):
             self._update_title()
 
     def _backup(self) -> None:
-        from app.models.backup import backup_to, default_backup_name
+        from app.models.core.backup import backup_to, default_backup_name
         from app.widgets import file_dialogs
 
         # Not the database's own folder: a copy on the same disk is lost with it.
@@ -211,7 +211,7 @@ class MainWindow(QMainWindow):
         )
 
     def _open_settings(self) -> None:
-        from app.ui.settings_dialog import SettingsDialog
+        from app.ui.setup.settings_dialog import SettingsDialog
 
         SettingsDialog(self.ctx, self).exec()
 

@@ -8,8 +8,8 @@ from PySide6.QtCore import Signal
 from PySide6.QtGui import QRegularExpressionValidator
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
-from app.models import id_numbers
-from app.models.id_numbers import IdInfo
+from app.models.core import id_numbers
+from app.models.core.id_numbers import IdInfo
 
 _OK = "color: #2f9e44;"
 _BAD = "color: #d9363e;"

@@ -23,13 +23,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.models import households, labour
-from app.models.db import Database
-from app.models.id_numbers import mask
-from app.ui.table_models import PAGE_SIZE, Column, SqlTableModel
+from app.models.core.db import Database
+from app.models.core.id_numbers import mask
+from app.models.employment import labour
+from app.models.registry import households
+from app.ui.common.table_models import PAGE_SIZE, Column, SqlTableModel
 
 if TYPE_CHECKING:
-    from app.ui.ops import OpRunner
+    from app.ui.common.ops import OpRunner
 
 PICKER_FROM = labour.PEOPLE_FROM
 LIVE = "p.deleted = 0 AND p.status = '在册' AND h.deleted = 0"
@@ -468,7 +469,7 @@ class PersonPicker(QWidget):
 
     def add_pasted(self, text: str) -> list[str]:
         """Match a pasted list; the ones found are added; returns the lines that need a look."""
-        from app.models import training
+        from app.models.employment import training
 
         found, problems = training.match_names(self.db, text)
         self.add_ids(found)

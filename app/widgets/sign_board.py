@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.models.signs import sign_name
+from app.models.places.signs import sign_name
 from app.widgets.sign_icon import sign_icon
 
 TILE_ICON = 72

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.models.signs import BACKGROUNDS, SIGNS, sign_name, split
+from app.models.places.signs import BACKGROUNDS, SIGNS, sign_name, split
 from app.widgets.sign_icon import sign_icon
 
 COLUMNS = 6

@@ -8,7 +8,7 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPixmap
 from PySide6.QtSvg import QSvgRenderer
 
-from app.models.signs import BACKGROUNDS, split
+from app.models.places.signs import BACKGROUNDS, split
 from app.paths import resource_dir
 
 

@@ -6,8 +6,8 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from app.models.db import Database
-from app.models.id_numbers import make
+from app.models.core.db import Database
+from app.models.core.id_numbers import make
 
 
 def county_office(db: Database) -> dict[str, str]:

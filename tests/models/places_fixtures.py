@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.models import places
+from app.models.places import places
 
 
 def community_with_building(db, *, units: int = 2, floors: int = 3, per_floor: int = 2) -> dict:

@@ -7,13 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from app.models import accounts, sync
-from app.models.access import Role
-from app.models.accounts import AccountLockedError, LoginError
-from app.models.audit_events import verify_chain
-from app.models.db import open_database
-from app.models.errors import PermissionDeniedError, ValidationError
-from app.models.passwords import check_password_rules, hash_password, verify_password
+from app.models.core import accounts
+from app.models.core.access import Role
+from app.models.core.accounts import AccountLockedError, LoginError
+from app.models.core.audit_events import verify_chain
+from app.models.core.db import open_database
+from app.models.core.errors import PermissionDeniedError, ValidationError
+from app.models.core.passwords import check_password_rules, hash_password, verify_password
+from app.models.sync import sync
 
 PW = "Hongl-2026"
 
@@ -210,7 +211,7 @@ def test_accounts_sync_between_two_pcs_and_a_head_logs_in_on_either(tmp_path):
 
 
 def test_the_street_roll_up_takes_no_accounts(tmp_path):
-    from app.models.rollup import rollup
+    from app.models.sync.rollup import rollup
     from tests.models.test_sync import make_office
 
     a, _ = make_office(tmp_path / "a.db")
@@ -242,7 +243,7 @@ def test_idle_lock_minutes_are_an_administrator_setting(db):
 
 
 def test_the_set_up_of_a_logged_in_administrator_is_signed_by_the_account(db):
-    from app.models import community_setup as setup
+    from app.models.places import community_setup as setup
 
     accounts.add_account(db, "管理员", Role.ADMIN, PW)
     accounts.login(db, "管理员", PW)
@@ -253,9 +254,9 @@ def test_the_set_up_of_a_logged_in_administrator_is_signed_by_the_account(db):
 
 
 def test_office_settings_are_the_administrators(db):
-    from app.models import settings
-    from app.models.access import Principal, Role
-    from app.models.errors import PermissionDeniedError
+    from app.models.core import settings
+    from app.models.core.access import Principal, Role
+    from app.models.core.errors import PermissionDeniedError
 
     db.principal = Principal(name="工作人员", role=Role.CLERK)
     with pytest.raises(PermissionDeniedError, match="系统管理员"):

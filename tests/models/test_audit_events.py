@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from app.models.audit_events import Action, Outcome, record_event, verify_chain
+from app.models.core.audit_events import Action, Outcome, record_event, verify_chain
 
 
 def test_entries_chain_and_verify(db):

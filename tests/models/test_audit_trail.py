@@ -12,11 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from app.models import audit_view, backup, excel_export, settings, sync
-from app.models.access import Principal, Role
-from app.models.check import check_database
-from app.models.db import Database, open_database
-from app.models.errors import PermissionDeniedError
+from app.models.core import audit_view, backup, settings
+from app.models.core.access import Principal, Role
+from app.models.core.check import check_database
+from app.models.core.db import Database, open_database
+from app.models.core.errors import PermissionDeniedError
+from app.models.excel import excel_export
+from app.models.sync import sync
 
 ROOT = Path(__file__).resolve().parents[2]
 PASS = "社区同步口令-2026"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from app.models.backup import backup_to
-from app.models.db import open_database
-from app.models.errors import KnownError
+from app.models.core.backup import backup_to
+from app.models.core.db import open_database
+from app.models.core.errors import KnownError
 
 
 def test_backup_is_a_complete_copy(db, tmp_path):

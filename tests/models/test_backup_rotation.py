@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from app.models import backup
-from app.models.access import Principal, Role
-from app.models.accounts import use_principal
-from app.models.audit_events import recent
-from app.models.backup import AUTO, MANUAL, PRE_RESTORE, backups_to_keep, rotate
-from app.models.errors import PermissionDeniedError, ValidationError
-from app.models.safe_files import DiskFullError
+from app.models.core import backup
+from app.models.core.access import Principal, Role
+from app.models.core.accounts import use_principal
+from app.models.core.audit_events import recent
+from app.models.core.backup import AUTO, MANUAL, PRE_RESTORE, backups_to_keep, rotate
+from app.models.core.errors import PermissionDeniedError, ValidationError
+from app.models.core.safe_files import DiskFullError
 
 D = dt.datetime
 

@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from app.models import bundle, sync
-from app.models.db import open_database
+from app.models.core.db import open_database
+from app.models.sync import bundle, sync
 from tests.models.test_sync import PASS, make_office, snapshot
 
 N = 16

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from app.cli import main
-from app.models import accounts
-from app.models.db import open_database
+from app.models.core import accounts
+from app.models.core.db import open_database
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -12,7 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 # The demo's accounts and the credentials come with the accounts module.
-pytest.importorskip("app.models.accounts")
+pytest.importorskip("app.models.core.accounts")
 
 
 def anju(*args: str, user: str | None = None, pw: Path | None = None) -> subprocess.CompletedProcess:
@@ -43,7 +43,7 @@ def _rows(path: Path) -> list[list]:
 
 
 def test_a_building_head_on_the_command_line(office):
-    from app.models.db import open_database
+    from app.models.core.db import open_database
 
     path, pw, folder = office
     db = open_database(path)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from app.cli import main
-from app.models import community_setup as setup
-from app.models import settings
-from app.models.db import open_database
-from app.models.errors import ValidationError
+from app.models.core import settings
+from app.models.core.db import open_database
+from app.models.core.errors import ValidationError
+from app.models.places import community_setup as setup
 
 INFO = setup.CommunityInfo(name="幸福社区", street="城关街道", county="某某县",
                            office_address="幸福路 1 号", office_phone="0871-6123456")

@@ -8,10 +8,10 @@ import sqlite3
 
 import pytest
 
-from app.models import hlc as hlc_mod
 from app.models import migrations
-from app.models.db import open_database, synced_tables
-from app.models.errors import DatabaseError, NotFoundError
+from app.models.core import hlc as hlc_mod
+from app.models.core.db import open_database, synced_tables
+from app.models.core.errors import DatabaseError, NotFoundError
 
 
 def _digest(path) -> str:

@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 
 from app.cli import main
-from app.models import settings
-from app.models.db import open_database
-from app.models.errors import DatabaseError, ReadOnlyDatabaseError
+from app.models.core import settings
+from app.models.core.db import open_database
+from app.models.core.errors import DatabaseError, ReadOnlyDatabaseError
 
 ROOT = Path(__file__).resolve().parents[2]
 NOBODY = 65534
@@ -35,7 +35,7 @@ def _digest(path: Path) -> str:
 
 @pytest.fixture(scope="module")
 def demo_template(tmp_path_factory) -> Path:
-    from app.models.demo import create_demo_database
+    from app.models.demo.demo import create_demo_database
 
     path = tmp_path_factory.mktemp("faults") / "demo.db"
     create_demo_database(path, households=80, seed=3)
@@ -61,7 +61,7 @@ def shared_dir():
 
 def _demo_credentials(home: Path) -> dict[str, str]:
     """The demo database has accounts: the commands sign in as its administrator."""
-    from app.models.accounts import DEMO_PASSWORD
+    from app.models.core.accounts import DEMO_PASSWORD
 
     password = home / "demo-password.txt"
     if not password.exists():

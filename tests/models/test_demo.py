@@ -9,10 +9,11 @@ import random
 import pytest
 
 from app.cli import main
-from app.models import demo, id_numbers, settings
-from app.models import signs as signs_module
-from app.models.db import open_database, synced_tables
-from app.models.errors import KnownError
+from app.models.core import id_numbers, settings
+from app.models.core.db import open_database, synced_tables
+from app.models.core.errors import KnownError
+from app.models.demo import demo
+from app.models.places import signs as signs_module
 
 TODAY = dt.date(2026, 11, 22)
 
@@ -169,7 +170,9 @@ def test_demo_and_stats_commands(tmp_path, capsys, demo_login):
 
 def test_rows_pass_the_ledgers_own_checks(demo_db):
     """The demo is data a clerk could have entered: every row passes the feature modules' validation."""
-    from app.models import employment, persons, places, visits
+    from app.models.employment import employment
+    from app.models.places import places, visits
+    from app.models.registry import persons
 
     for r in demo_db.query("SELECT * FROM person"):
         persons.check(dict(r), today=TODAY)

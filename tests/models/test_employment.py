@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from app.models import employment, intentions, labour, training
-from app.models.errors import ValidationError
+from app.models.core.errors import ValidationError
+from app.models.employment import employment, intentions, labour, training
 from tests.models.test_labour_figures import build_community
 
 

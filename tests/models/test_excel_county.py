@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from app.models import households
-from app.models.errors import KnownError
-from app.models.excel_import import apply_plan, plan_import, preview_lines
-from app.models.excel_import_county import parse_address
+from app.models.core.errors import KnownError
+from app.models.excel.excel_import import apply_plan, plan_import, preview_lines
+from app.models.excel.excel_import_county import parse_address
+from app.models.registry import households
 from tests.models.excel_fixtures_county import county_office, pid, write_sheet
 
 ZHANG = pid((1985, 3, 12), 1, "男")
@@ -73,7 +73,7 @@ def test_county_number_title_rows_merged_title_dates_and_values(db, office, tmp_
     assert (people["张三"]["ethnicity"], people["张三"]["sex"], people["张三"]["labour_ability"]) == ("苗族", "男", "全")
     assert (people["李四"]["relation"], people["李四"]["labour_ability"]) == ("配偶", "半")
     assert (people["张小"]["relation"], people["张小"]["ethnicity"], people["张小"]["labour_ability"]) == ("子", "汉族", "无")
-    from app.models import registry_search
+    from app.models.registry import registry_search
 
     found = registry_search.build(db, "52230100100100").household_ids(db)
     assert [db.scalar("SELECT number FROM household WHERE id = ?", (h,)) for h in found] == ["HLX-000001",

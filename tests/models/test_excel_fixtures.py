@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from app.models.db import Database
-from app.models.id_numbers import make
-from app.models.pinyin import name_pinyin
+from app.models.core.db import Database
+from app.models.core.id_numbers import make
+from app.models.core.pinyin import name_pinyin
 
 PEOPLE = [
     # household, name, birth, sex, relation, phone, labour, notes

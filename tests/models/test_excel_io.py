@@ -14,13 +14,13 @@ import xlsxwriter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.models.db import open_database
-from app.models.errors import KnownError
-from app.models.excel_dates import DateError, parse_date
-from app.models.excel_export import export_ledger
-from app.models.excel_import import Sheet, apply_plan, check_file, import_file, plan_import
-from app.models.id_numbers import make
-from app.models.ledgers import LEDGERS
+from app.models.core.db import open_database
+from app.models.core.errors import KnownError
+from app.models.core.excel_dates import DateError, parse_date
+from app.models.core.id_numbers import make
+from app.models.excel.excel_export import export_ledger
+from app.models.excel.excel_import import Sheet, apply_plan, check_file, import_file, plan_import
+from app.models.excel.ledgers import LEDGERS
 from tests.models.test_excel_fixtures import PEOPLE, build_office
 
 

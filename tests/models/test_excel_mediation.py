@@ -5,10 +5,10 @@ from __future__ import annotations
 import openpyxl
 import pytest
 
-from app.models import mediation
-from app.models.errors import KnownError
-from app.models.excel_export import export_ledger
-from app.models.excel_import import apply_plan, plan_import
+from app.models.core.errors import KnownError
+from app.models.excel.excel_export import export_ledger
+from app.models.excel.excel_import import apply_plan, plan_import
+from app.models.mediation import mediation
 from tests.models.test_excel_fixtures import build_office
 
 

@@ -1,4 +1,4 @@
-"""Tests of the data behind the printed forms (app.models.forms), on a small fixture community."""
+"""Tests of the data behind the printed forms (app.models.forms.forms), on a small fixture community."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ import datetime as dt
 
 import pytest
 
-from app.models import forms, settings
-from app.models.errors import NotFoundError, ValidationError
-from app.models.id_numbers import make, mask
+from app.models.core import settings
+from app.models.core.errors import NotFoundError, ValidationError
+from app.models.core.id_numbers import make, mask
+from app.models.forms import forms
 
 TODAY = dt.date(2026, 3, 20)
 SURNAMES = "张王李赵刘陈杨黄吴周徐孙马朱胡郭何高林罗"

@@ -18,12 +18,13 @@ import python_calamine as pc
 import xlsxwriter
 
 from app.cli import main
-from app.models import households, persons, places
-from app.models.errors import KnownError, ValidationError
-from app.models.excel_export import export_ledger
-from app.models.excel_import import import_file, plan_import
-from app.models.id_numbers import make
-from app.models.text_rules import EXCEL_CELL_LIMIT, escape_controls
+from app.models.core.errors import KnownError, ValidationError
+from app.models.core.id_numbers import make
+from app.models.core.text_rules import EXCEL_CELL_LIMIT, escape_controls
+from app.models.excel.excel_export import export_ledger
+from app.models.excel.excel_import import import_file, plan_import
+from app.models.places import places
+from app.models.registry import households, persons
 from tests.models.test_excel_fixtures import build_office
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -221,7 +222,7 @@ def test_over_long_text_at_entry_states_the_limit(db, office):
 
 
 def test_export_names_every_cell_excel_would_cut(db, office, tmp_path, monkeypatch):
-    from app.models import db as db_module
+    from app.models.core import db as db_module
 
     pid = db.scalar("SELECT id FROM person ORDER BY name_pinyin LIMIT 1")
     # As from an old file or another program: past every entry check, the write path's included.
@@ -257,8 +258,8 @@ def test_cli_listings_keep_their_tab_separated_columns(capsys):
 def test_every_write_path_refuses_text_past_its_fields_limit(db):
     """Free-text fields of every feature (mediation, employment …) have a limit at entry too:
     the one write path refuses it, naming the field and the limit."""
-    from app.models import mediation
-    from app.models.errors import ValidationError as Invalid
+    from app.models.core.errors import ValidationError as Invalid
+    from app.models.mediation import mediation
     from tests.models.test_mediation import make_places
 
     places = make_places(db)

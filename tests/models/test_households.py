@@ -6,8 +6,9 @@ import datetime as dt
 
 import pytest
 
-from app.models import audit, households, id_numbers, persons
-from app.models.errors import ValidationError
+from app.models.core import audit, id_numbers
+from app.models.core.errors import ValidationError
+from app.models.registry import households, persons
 
 ID_ZHOU = id_numbers.make("532128", dt.date(1985, 3, 2), 11, "女")
 ID_WANG = id_numbers.make("532128", dt.date(1960, 7, 9), 3, "男")
@@ -244,7 +245,7 @@ def test_household_order_keeps_size_head_and_number(db):
 
 
 def test_member_changes_show_in_the_households_history(db):
-    from app.models import audit
+    from app.models.core import audit
 
     make_site(db)
     hid, _head = add_household(db, "1-1-101", "周艳", ID_ZHOU)

@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from app.models import id_numbers
-from app.models.id_numbers import IdNumberError
+from app.models.core import id_numbers
+from app.models.core.id_numbers import IdNumberError
 
 
 @pytest.mark.parametrize(

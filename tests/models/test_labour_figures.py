@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from app.models import labour
-from app.models.pinyin import name_pinyin
+from app.models.core.pinyin import name_pinyin
+from app.models.employment import labour
 
 TODAY = dt.date(2026, 6, 15)
 
@@ -163,7 +163,7 @@ def test_job_becomes_stable_after_six_months(db, community):
 
 
 def test_working_age_setting_changes_the_labour_force(db, community):
-    from app.models import settings
+    from app.models.core import settings
 
     settings.set_value(db, "working_age_max", 65)
     f = labour.compute_figures(db, TODAY)

@@ -7,8 +7,9 @@ import random
 
 import pytest
 
-from app.models import labour, labour_snapshot, settings
-from app.models.db import open_database
+from app.models.core import settings
+from app.models.core.db import open_database
+from app.models.employment import labour, labour_snapshot
 from tests.models.test_labour_figures import TODAY, add_person, build_community
 
 

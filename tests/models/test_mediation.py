@@ -6,10 +6,10 @@ import datetime as dt
 
 import pytest
 
-from app.models import mediation as med
-from app.models import settings
-from app.models.errors import NotFoundError, ValidationError
-from app.models.pinyin import name_pinyin
+from app.models.core import settings
+from app.models.core.errors import NotFoundError, ValidationError
+from app.models.core.pinyin import name_pinyin
+from app.models.mediation import mediation as med
 
 TODAY = dt.date.today()
 

@@ -6,9 +6,9 @@ import datetime as dt
 
 import pytest
 
-from app.models import mediation as med
-from app.models import mediation_report as rep
-from app.models.errors import ValidationError
+from app.models.core.errors import ValidationError
+from app.models.mediation import mediation as med
+from app.models.mediation import mediation_report as rep
 from tests.models.test_mediation import make_places
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from app.models import households, sync
-from app.models.db import open_database
-from app.models.errors import ValidationError
+from app.models.core.db import open_database
+from app.models.core.errors import ValidationError
+from app.models.registry import households
+from app.models.sync import sync
 from tests.models.excel_fixtures_county import county_office
 from tests.models.test_sync import PASS, N, exchange
 

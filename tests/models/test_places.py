@@ -6,9 +6,9 @@ import datetime as dt
 
 import pytest
 
-from app.models import places
-from app.models.errors import KnownError, ValidationError
-from app.models.signs import SIGNS
+from app.models.core.errors import KnownError, ValidationError
+from app.models.places import places
+from app.models.places.signs import SIGNS
 from app.paths import resource_dir
 from tests.models.places_fixtures import add_household, add_visit_row, community_with_building, room_id
 
@@ -234,9 +234,9 @@ def test_deleting_a_grid_or_district_keeps_what_is_under_it(db, place):
 
 
 def test_building_names_sort_naturally_everywhere(db):
-    from app.models import mediation
-    from app.models.excel_import import CellProblem
-    from app.models.natural import natural_sorted
+    from app.models.core.natural import natural_sorted
+    from app.models.excel.excel_import import CellProblem
+    from app.models.mediation import mediation
 
     assert natural_sorted(["52栋", "60栋", "3栋", "10栋A", "10栋", "2栋"]) == ["2栋", "3栋", "10栋", "10栋A", "52栋", "60栋"]
     c = places.add_community(db, "测试社区")
@@ -246,7 +246,7 @@ def test_building_names_sort_naturally_everywhere(db):
     assert [n.name for n in tree[0].children] == ["3栋", "10栋", "52栋", "60栋"]
     assert [name for _id, name in mediation.buildings(db)] == ["3栋", "10栋", "52栋", "60栋"]
     # The import's "unknown building" message lists the known ones in the same order.
-    from app.models.excel_import import Places
+    from app.models.excel.excel_import import Places
 
     with pytest.raises(CellProblem) as err:
         Places(db).building("99栋")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.models import households, persons, registry_search
-from app.models.registry_search import Filters
+from app.models.registry import households, persons, registry_search
+from app.models.registry.registry_search import Filters
 from tests.models.test_households import ID_WANG, ID_ZHOU, add_household, make_site
 
 

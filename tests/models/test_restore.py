@@ -13,20 +13,21 @@ from pathlib import Path
 
 import pytest
 
-from app.models import backup, migrations, restore
-from app.models.access import Principal, Role
-from app.models.accounts import DEMO_PASSWORD, use_principal
-from app.models.audit_events import recent, verify_chain
-from app.models.db import open_database
-from app.models.errors import DatabaseError, PermissionDeniedError
-from app.models.restore import BackupRefusedError, OtherCommunityError
+from app.models import migrations
+from app.models.core import backup, restore
+from app.models.core.access import Principal, Role
+from app.models.core.accounts import DEMO_PASSWORD, use_principal
+from app.models.core.audit_events import recent, verify_chain
+from app.models.core.db import open_database
+from app.models.core.errors import DatabaseError, PermissionDeniedError
+from app.models.core.restore import BackupRefusedError, OtherCommunityError
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory) -> Path:
-    from app.models.demo import create_demo_database
+    from app.models.demo.demo import create_demo_database
 
     path = tmp_path_factory.mktemp("restore") / "demo.db"
     create_demo_database(path, households=30, seed=5)
@@ -226,7 +227,7 @@ def test_swap_is_refused_while_another_connection_holds_the_file(office, folder,
 
 
 def test_restore_on_a_full_disk_leaves_the_database_as_it_was(office, folder, tmp_path, monkeypatch):
-    from app.models.safe_files import DiskFullError
+    from app.models.core.safe_files import DiskFullError
 
     db = open_database(office)
     saved = backup.backup_to(db, tmp_path)

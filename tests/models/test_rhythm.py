@@ -6,8 +6,9 @@ import datetime as dt
 
 import pytest
 
-from app.models import rhythm, settings
-from app.models.errors import ValidationError
+from app.models.core import settings
+from app.models.core.errors import ValidationError
+from app.models.places import rhythm
 from tests.models.places_fixtures import add_household, add_visit_row, community_with_building, room_id
 
 D = dt.date
@@ -139,7 +140,7 @@ def test_moved_out_and_deleted_households_are_not_listed(db, place):
 
 
 def test_filters_by_building_and_head(db, place):
-    from app.models import places
+    from app.models.places import places
 
     b1 = place["building"]
     b2 = places.add_building(db, place["community"], "2栋", number=2, floors=1, units=1, rooms_per_floor=2)
@@ -262,7 +263,7 @@ def test_sql_rule_matches_python_rule_on_many_dates(db, place):
 
 
 def test_community_filter_with_two_communities(db, place):
-    from app.models import places
+    from app.models.places import places
 
     here = add_household(db, room_id(db, place["building"], 1, "101"), number="A")
     other = places.add_community(db, "别的社区")
@@ -275,7 +276,9 @@ def test_community_filter_with_two_communities(db, place):
 
 
 def test_a_household_registered_today_is_not_overdue_for_the_years_before(db):
-    from app.models import forms, households, stats
+    from app.models.dashboard import stats
+    from app.models.forms import forms
+    from app.models.registry import households
 
     site = community_with_building(db)
     today = dt.date.today()

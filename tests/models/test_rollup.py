@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from app.models import sync
-from app.models.db import open_database
-from app.models.errors import DatabaseError, KnownError
-from app.models.rollup import rollup
+from app.models.core.db import open_database
+from app.models.core.errors import DatabaseError, KnownError
+from app.models.sync import sync
+from app.models.sync.rollup import rollup
 from tests.models.test_sync import PASS, make_office
 
 
@@ -81,7 +81,7 @@ def test_rollup_figures_are_counted_afresh_after_another_rollup(two, tmp_path):
     """A roll-up writes no change-log ops, so an open connection must not keep a labour snapshot."""
     import datetime as dt
 
-    from app.models import labour
+    from app.models.employment import labour
     from tests.models.test_labour_figures import add_person
 
     for path in two:  # one working-age resident more in each community

@@ -12,9 +12,9 @@ import pytest
 from openpyxl import Workbook
 
 from app.cli import main
-from app.models.db import open_database
-from app.models.errors import KnownError
-from app.models.excel_import import plan_import
+from app.models.core.db import open_database
+from app.models.core.errors import KnownError
+from app.models.excel.excel_import import plan_import
 
 ROOT = Path(__file__).resolve().parents[2]
 

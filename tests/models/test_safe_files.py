@@ -13,14 +13,14 @@ import pytest
 import xlsxwriter
 
 from app.cli import main
-from app.models import safe_files
-from app.models.backup import backup_to
-from app.models.bundle import read_bundle, write_bundle
-from app.models.db import open_database
-from app.models.excel_export import export_ledger
-from app.models.excel_import import plan_import, write_error_workbook
-from app.models.id_numbers import make
-from app.models.safe_files import DiskFullError, remove_leftovers, write_bytes
+from app.models.core import safe_files
+from app.models.core.backup import backup_to
+from app.models.core.db import open_database
+from app.models.core.id_numbers import make
+from app.models.core.safe_files import DiskFullError, remove_leftovers, write_bytes
+from app.models.excel.excel_export import export_ledger
+from app.models.excel.excel_import import plan_import, write_error_workbook
+from app.models.sync.bundle import read_bundle, write_bundle
 from tests.models.test_excel_fixtures import build_office
 
 
@@ -84,7 +84,7 @@ def _write_log(db, out: Path) -> None:
 
 
 def _write_audit(db, out: Path) -> None:
-    from app.models import audit_view
+    from app.models.core import audit_view
 
     audit_view.export(db, audit_view.AuditFilter(), out)
 
@@ -147,7 +147,7 @@ def test_cli_export_on_a_full_disk_fails_without_claiming_success(db, office, db
 def _limit_pages(module, monkeypatch, extra_pages: int = 0) -> None:
     """The command's own connection may not grow the file: SQLite raises a real SQLITE_FULL."""
     if not hasattr(module, "open_database"):  # commands that sign in open the file through app.cli.open_db
-        import app.models.db as module
+        import app.models.core.db as module
     real = module.open_database
 
     def limited(path, *a, **k):
@@ -185,7 +185,7 @@ def test_import_on_a_full_disk_changes_nothing_and_does_not_call_the_file_damage
 
 
 def test_demo_on_a_full_disk_leaves_no_database(tmp_path, monkeypatch, capsys):
-    import app.models.demo as demo
+    import app.models.demo.demo as demo
 
     _limit_pages(demo, monkeypatch, extra_pages=20)
     path = tmp_path / "demo.db"
@@ -196,7 +196,7 @@ def test_demo_on_a_full_disk_leaves_no_database(tmp_path, monkeypatch, capsys):
 
 
 def test_backup_on_a_full_disk_leaves_no_file(db, office, tmp_path, monkeypatch):
-    import app.models.backup as backup
+    import app.models.core.backup as backup
 
     real_connect = sqlite3.connect
 

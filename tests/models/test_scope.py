@@ -9,28 +9,23 @@ from pathlib import Path
 
 import pytest
 
-from app.models import (
-    excel_export,
-    forms,
-    households,
-    labour,
-    mediation,
-    persons,
-    places,
-    registry_search,
-    rhythm,
-    stats,
-)
-from app.models.access import Principal, Role
-from app.models.db import Database, open_database
-from app.models.errors import KnownError, NotFoundError, PermissionDeniedError
+from app.models.core.access import Principal, Role
+from app.models.core.db import Database, open_database
+from app.models.core.errors import KnownError, NotFoundError, PermissionDeniedError
+from app.models.dashboard import stats
+from app.models.employment import labour
+from app.models.excel import excel_export
+from app.models.forms import forms
+from app.models.mediation import mediation
+from app.models.places import places, rhythm
+from app.models.registry import households, persons, registry_search
 
 TODAY = dt.date(2026, 6, 15)
 
 
 @pytest.fixture(scope="module")
 def demo_file(tmp_path_factory) -> Path:
-    from app.models.demo import create_demo_database
+    from app.models.demo.demo import create_demo_database
 
     path = tmp_path_factory.mktemp("scope") / "demo.db"
     create_demo_database(path, households=160, seed=3, today=TODAY)
@@ -191,7 +186,7 @@ def _write_person(db, hid, _other):
 
 
 def _write_visit(db, hid, _other):
-    from app.models.visits import VisitInput, add_visit
+    from app.models.places.visits import VisitInput, add_visit
 
     add_visit(db, VisitInput(household_id=hid, visit_date=TODAY.isoformat(), kind="日访", visitor_name="楼栋长1",
                              findings="家中一切正常"),
@@ -207,7 +202,7 @@ def _write_unit(db, _hid, other):
 
 
 def _write_job(db, hid, _other):
-    from app.models import employment
+    from app.models.employment import employment
 
     pid = db.scalar("SELECT id FROM main.person WHERE household_id = ? AND deleted = 0 "
                     "ORDER BY birth_date < '2000-01-01' DESC, birth_date DESC LIMIT 1", (hid,))
@@ -357,7 +352,7 @@ def test_switching_back_to_full_access_shows_everything(office):
 
 def test_an_excel_import_of_other_buildings_rows_is_refused_whole(office, tmp_path):
     """The import (GUI and `anju import-excel` share it) reaches the same check: nothing is written."""
-    from app.models.excel_import import apply_plan, plan_import
+    from app.models.excel.excel_import import apply_plan, plan_import
 
     out = tmp_path / "residents.xlsx"
     excel_export.export_ledger(office, "residents", out)

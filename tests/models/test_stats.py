@@ -8,7 +8,8 @@ import json
 import pytest
 
 from app.cli import main
-from app.models import settings, stats
+from app.models.core import settings
+from app.models.dashboard import stats
 
 TODAY = dt.date(2026, 6, 15)  # stable job: started on or before 2025-12-15; working age 16..60
 

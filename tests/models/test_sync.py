@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from app.models import sync
-from app.models.db import Database, open_database, synced_tables
-from app.models.hlc import wall_ms
+from app.models.core.db import Database, open_database, synced_tables
+from app.models.core.hlc import wall_ms
+from app.models.sync import sync
 
 PASS = "社区同步口令-2026"
 N = 16  # low scrypt cost for tests; the product uses bundle.DEFAULT_SCRYPT_N
@@ -147,7 +147,7 @@ def test_same_id_number_on_two_pcs_is_a_possible_duplicate(pair):
     a, b, ids, stick = pair
     import datetime as dt
 
-    from app.models.id_numbers import make
+    from app.models.core.id_numbers import make
 
     number = make("532128", dt.date(1980, 5, 1), 12, "男")
     with a.write() as tx:
@@ -194,7 +194,7 @@ def test_another_community_and_newer_schema_are_refused(pair, tmp_path):
     rep = sync.import_from_folder(b, s2, PASS)
     assert rep.applied == 0 and rep.other_community and snapshot(b) == before
     # A bundle made by a newer program (schema above ours) is refused with a clear message.
-    from app.models import bundle as bmod
+    from app.models.sync import bundle as bmod
 
     s3 = tmp_path / "stick3"
     s3.mkdir()
@@ -203,7 +203,7 @@ def test_another_community_and_newer_schema_are_refused(pair, tmp_path):
     def newer(folder, header, body, passphrase, **kw):
         return orig(folder, {**header, "schema": 999}, body, passphrase, **kw)
 
-    import app.models.sync as smod
+    import app.models.sync.sync as smod
 
     smod.write_bundle = newer
     try:
@@ -343,7 +343,8 @@ def test_first_sync_holds_back_rows_whose_parent_is_missing(pair, tmp_path):
 
 
 def test_an_id_number_kept_unverified_syncs_like_at_entry(pair):
-    from app.models import id_numbers, persons
+    from app.models.core import id_numbers
+    from app.models.registry import persons
 
     a, b, ids, stick = pair
     good = id_numbers.make("532128", __import__("datetime").date(1980, 5, 1), 1, "男")

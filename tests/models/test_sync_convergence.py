@@ -16,9 +16,9 @@ from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from app.models import sync
-from app.models.db import open_database
-from app.models.merge import KEY_FIELDS
+from app.models.core.db import open_database
+from app.models.sync import sync
+from app.models.sync.merge import KEY_FIELDS
 from tests.models.test_sync import PASS, snapshot
 
 N = 16

@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from app.models import sync
-from app.models.db import open_database
+from app.models.core.db import open_database
+from app.models.sync import sync
 from tests.models.test_sync import PASS, make_office, snapshot
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -18,8 +18,8 @@ N = 16
 KILLER = r"""
 import os, sys
 sys.path.insert(0, sys.argv[4])
-from app.models.db import open_database
-from app.models import sync
+from app.models.core.db import open_database
+from app.models.sync import sync
 db = open_database(sys.argv[1])
 limit = int(sys.argv[3])
 count = [0]

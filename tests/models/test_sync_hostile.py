@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from app.models import bundle, field_rules, sync
-from app.models.db import open_database
+from app.models.core import field_rules
+from app.models.core.db import open_database
+from app.models.sync import bundle, sync
 from tests.models.test_sync import PASS, make_office, snapshot
 
 N = 16
@@ -344,8 +345,8 @@ def test_every_check_constraint_has_a_vocabulary_rule(db):
 
 def test_demo_community_passes_every_rule(tmp_path):
     """What the program itself writes is never refused by another PC."""
-    from app.models.db import synced_tables
-    from app.models.demo import generate
+    from app.models.core.db import synced_tables
+    from app.models.demo.demo import generate
 
     db = open_database(tmp_path / "demo.db")
     generate(db, households=120, seed=3)
@@ -544,7 +545,7 @@ def test_a_stick_costs_one_key_derivation_per_pc(office, monkeypatch):
 
 def test_excel_import_states_the_same_limits():
     """A resident ledger cannot store what another PC would refuse: the same stated limit per field."""
-    from app.models.excel_import import convert_row
+    from app.models.excel.excel_import import convert_row
 
     limit = field_rules.text_limit("person", "name")
     ok, problems = convert_row(["张" * limit, "乡" * 30], {"name": 0, "origin_township": 1})

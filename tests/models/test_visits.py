@@ -6,9 +6,9 @@ import datetime as dt
 
 import pytest
 
-from app.models import visits
-from app.models.errors import KnownError, ValidationError
-from app.models.visits import VisitInput
+from app.models.core.errors import KnownError, ValidationError
+from app.models.places import visits
+from app.models.places.visits import VisitInput
 from tests.models.places_fixtures import add_household, community_with_building, room_id
 
 TODAY = dt.date(2026, 3, 10)

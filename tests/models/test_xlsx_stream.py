@@ -8,7 +8,7 @@ import zipfile
 import openpyxl
 import python_calamine as pc
 
-from app.models.xlsx_stream import S_DATE, S_MONEY, S_NUMBER, S_TEXT, SheetColumn, SheetWriter
+from app.models.excel.xlsx_stream import S_DATE, S_MONEY, S_NUMBER, S_TEXT, SheetColumn, SheetWriter
 
 COLUMNS = [SheetColumn("文本", S_TEXT, 20), SheetColumn("日期", S_DATE, 12), SheetColumn("金额", S_MONEY, 12),
            SheetColumn("数", S_NUMBER, 6)]

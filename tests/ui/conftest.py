@@ -10,7 +10,7 @@ import pytest
 @pytest.fixture(autouse=True)
 def _crash_dialog_fails_the_test(monkeypatch):
     """An unexpected error fails the test at once instead of waiting on a modal crash dialog."""
-    from app.ui import crash
+    from app.ui.common import crash
 
     seen: list[BaseException] = []
     monkeypatch.setattr(crash, "_show_crash_box", lambda _parent, _path, exc: seen.append(exc))
@@ -22,7 +22,7 @@ def _crash_dialog_fails_the_test(monkeypatch):
 
 @pytest.fixture(scope="session")
 def _demo_template(tmp_path_factory):
-    from app.models.demo import create_demo_database
+    from app.models.demo.demo import create_demo_database
 
     path = tmp_path_factory.mktemp("demo-template") / "demo.db"
     create_demo_database(path, households=60, seed=7)

@@ -8,10 +8,10 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QLabel
 
-from app.models import accounts
-from app.models.access import Role
-from app.models.db import open_database
-from app.ui.login_dialog import FirstAdminDialog, LoginDialog
+from app.models.core import accounts
+from app.models.core.access import Role
+from app.models.core.db import open_database
+from app.ui.accounts.login_dialog import FirstAdminDialog, LoginDialog
 
 PW = "anju-demo"
 
@@ -250,8 +250,8 @@ def test_the_gui_with_valid_credentials_opens_without_the_login_dialog(qtbot, de
 
 
 def test_accounts_dialog_adds_a_building_head_and_protects_the_last_admin(qtbot, admin_window, monkeypatch):
-    from app.ui import accounts_dialog
-    from app.ui.accounts_dialog import AccountEditDialog, AccountsDialog
+    from app.ui.accounts import accounts_dialog
+    from app.ui.accounts.accounts_dialog import AccountEditDialog, AccountsDialog
 
     w = admin_window
     before = len(_events(w.ctx.db))

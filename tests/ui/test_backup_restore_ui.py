@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
-from app.models import backup
-from app.models.access import Principal, Role
-from app.ui import events as ev
+from app.models.core import backup
+from app.models.core.access import Principal, Role
+from app.ui.common import events as ev
 
 
 def _live(db, table: str) -> int:
@@ -28,7 +28,7 @@ def _remove_two_households(db) -> None:
 @pytest.fixture
 def answers(monkeypatch):
     """The dialog's questions answered yes; what it tells the clerk is collected."""
-    from app.ui.restore_dialog import RestoreDialog
+    from app.ui.backup.restore_dialog import RestoreDialog
 
     told: list[str] = []
     monkeypatch.setattr(RestoreDialog, "ask", classmethod(lambda cls, parent, title, text: True))
@@ -103,7 +103,7 @@ def test_a_damaged_file_chosen_by_hand_is_refused_and_nothing_changes(qtbot, mai
 
 
 def test_restore_is_greyed_for_everyone_but_the_administrator(qtbot, main_window):
-    from app.ui.session import apply_principal
+    from app.ui.accounts.session import apply_principal
 
     action = main_window.restore_action
     assert action.isEnabled()
@@ -189,7 +189,7 @@ def test_second_place_missing_is_a_quiet_note(qtbot, office_window, tmp_path):
 
 
 def test_reminder_offers_to_back_up_to_the_second_place_now(qtbot, office_window, tmp_path):
-    from app.ui.backup_menu import show_reminder
+    from app.ui.backup.backup_menu import show_reminder
 
     db = office_window.ctx.db
     db.set_meta(backup.WATCH_KEY, (dt.datetime.now() - dt.timedelta(days=9)).isoformat(timespec="seconds"))
@@ -206,7 +206,7 @@ def test_reminder_offers_to_back_up_to_the_second_place_now(qtbot, office_window
 
 
 def test_settings_dialog_sets_the_second_place(qtbot, main_window, tmp_path):
-    from app.ui.settings_dialog import SettingsDialog
+    from app.ui.setup.settings_dialog import SettingsDialog
 
     dialog = SettingsDialog(main_window.ctx, main_window)
     qtbot.addWidget(dialog)
@@ -217,9 +217,9 @@ def test_settings_dialog_sets_the_second_place(qtbot, main_window, tmp_path):
 
 
 def test_after_a_restore_an_account_missing_from_the_backup_must_log_in(qtbot, demo_db_path, answers):
-    from app.models import accounts
-    from app.models.access import Role
-    from app.models.db import open_database
+    from app.models.core import accounts
+    from app.models.core.access import Role
+    from app.models.core.db import open_database
     from app.ui.app import build_window
 
     db = open_database(demo_db_path)

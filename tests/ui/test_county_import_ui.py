@@ -9,11 +9,11 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
-from app.ui.context import AppContext
-from app.ui.events import DataEvents
-from app.ui.import_dialog import ImportDialog
-from app.ui.ops import OpRunner
-from app.ui.registry_tab import RegistryTab
+from app.ui.common.context import AppContext
+from app.ui.common.events import DataEvents
+from app.ui.common.ops import OpRunner
+from app.ui.excel.import_dialog import ImportDialog
+from app.ui.registry.registry_tab import RegistryTab
 from tests.models.excel_fixtures_county import county_office, pid, write_sheet
 
 SHOTS = Path("/tmp")

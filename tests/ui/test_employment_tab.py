@@ -8,13 +8,13 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialogButtonBox, QMessageBox
 
-from app.models import labour, training
-from app.models.db import open_database
-from app.ui.context import AppContext
-from app.ui.employment_dialogs import JobDialog
-from app.ui.events import DataEvents
-from app.ui.ops import OpRunner
-from app.ui.training_dialogs import CourseDialog
+from app.models.core.db import open_database
+from app.models.employment import labour, training
+from app.ui.common.context import AppContext
+from app.ui.common.events import DataEvents
+from app.ui.common.ops import OpRunner
+from app.ui.employment.employment_dialogs import JobDialog
+from app.ui.employment.training_dialogs import CourseDialog
 from tests.models.test_labour_figures import build_community
 
 
@@ -30,7 +30,7 @@ def ctx(tmp_path):
 
 @pytest.fixture
 def tab(qtbot, ctx):
-    from app.ui.employment_tab import EmploymentTab
+    from app.ui.employment.employment_tab import EmploymentTab
 
     widget = EmploymentTab(ctx)  # closed here, not by qtbot: its recount must land first
     widget.resize(1300, 800)
@@ -97,7 +97,9 @@ def test_ledger_search_by_initials_and_room(qtbot, tab):
             tab.apply_filters()
             qtbot.waitUntil(lambda: tab.ledger_ready, timeout=10000)
             shown = [tab.ledger_model.row_id(i) for i in range(tab.ledger_model.rowCount())]
-            from app.ui.employment_tab import ledger_ids  # the worker function, here on the test thread
+            from app.ui.employment.employment_tab import (
+                ledger_ids,  # the worker function, here on the test thread
+            )
 
             assert shown == ledger_ids(tab.ctx.db, tab.rules.today, which, text)
     tab.ledger_filter.setCurrentIndex(1)  # 已就业: nobody of the unemployed
@@ -290,7 +292,7 @@ def test_ending_and_deleting_a_job_from_the_job_ledger(qtbot, tab, ctx, monkeypa
 def test_intention_recorded_then_met_by_a_job(qtbot, tab, ctx, monkeypatch, no_modal):
     from PySide6.QtWidgets import QInputDialog
 
-    from app.ui.employment_dialogs import IntentionDialog
+    from app.ui.employment.employment_dialogs import IntentionDialog
 
     person = ctx.db.scalar("SELECT id FROM person WHERE name = '子'")
     dialog = IntentionDialog(ctx, person_id=person)

@@ -8,12 +8,14 @@ import datetime as dt
 import pytest
 from PySide6.QtCore import Qt
 
-from app.models import employment, households, persons, visits
-from app.models.errors import ValidationError
-from app.ui.context import AppContext
-from app.ui.events import DataEvents
-from app.ui.ops import OpRunner
-from app.ui.person_dialog import PersonDialog
+from app.models.core.errors import ValidationError
+from app.models.employment import employment
+from app.models.places import visits
+from app.models.registry import households, persons
+from app.ui.common.context import AppContext
+from app.ui.common.events import DataEvents
+from app.ui.common.ops import OpRunner
+from app.ui.registry.person_dialog import PersonDialog
 from tests.models.excel_fixtures_county import county_office
 
 

@@ -8,12 +8,12 @@ import openpyxl
 import pytest
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-from app.models.excel_export import export_ledger
-from app.ui.context import AppContext
-from app.ui.events import DataEvents
-from app.ui.export_dialog import ExportDialog
-from app.ui.import_dialog import ImportDialog
-from app.ui.ops import OpRunner
+from app.models.excel.excel_export import export_ledger
+from app.ui.common.context import AppContext
+from app.ui.common.events import DataEvents
+from app.ui.common.ops import OpRunner
+from app.ui.excel.export_dialog import ExportDialog
+from app.ui.excel.import_dialog import ImportDialog
 from tests.models.test_excel_fixtures import build_office
 
 SHOTS = Path("/tmp")
@@ -117,7 +117,7 @@ def test_cancel_during_apply_changes_nothing(qtbot, ctx, db, tmp_path, monkeypat
     qtbot.waitUntil(lambda: dialog.plan is not None, timeout=20000)
     before = db.scalar("SELECT count(*) FROM change_log")
     # Cancel is pressed before the worker starts writing: the job sees it and rolls back.
-    import app.models.excel_import as ei
+    import app.models.excel.excel_import as ei
 
     monkeypatch.setattr(ei, "PROGRESS_EVERY", 1)
     dialog.apply(valid_only=True)
@@ -149,7 +149,7 @@ def test_export_dialog_writes_masked_filtered_file(qtbot, ctx, db, tmp_path, mon
 def test_file_menu_has_excel_entries(main_window, monkeypatch):
     names = [a.objectName() for a in main_window.menu_file.actions()]
     assert "actionExportExcel" in names and "actionImportExcel" in names
-    from app.ui import excel_menu
+    from app.ui.excel import excel_menu
 
     main_window.tabs.setCurrentWidget(main_window.tab("registryTab"))
     current = excel_menu.current_export(main_window)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import QApplication, QFileDialog, QLabel
 
-from app.ui import qt_chinese
+from app.ui.common import qt_chinese
 from app.widgets import file_dialogs
 
 

@@ -7,7 +7,7 @@ import re
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
-from app.ui import help_window
+from app.ui.common import help_window
 
 
 def test_f1_opens_the_manual_with_its_pictures(qtbot, main_window):

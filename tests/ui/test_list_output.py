@@ -9,8 +9,8 @@ import pytest
 from openpyxl import load_workbook
 from PySide6.QtWidgets import QMessageBox
 
-from app.models import places
-from app.ui import printing
+from app.models.places import places
+from app.ui.printing import printing
 from app.widgets import file_dialogs
 
 needs_poppler = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils not installed")

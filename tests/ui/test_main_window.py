@@ -5,8 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import QAbstractItemModel, Qt
 from PySide6.QtWidgets import QAbstractItemView, QLabel, QTabWidget
 
+from app.ui.common.table_models import Column, SqlTableModel
 from app.ui.main_window import TABS
-from app.ui.table_models import Column, SqlTableModel
 
 TAB_NAMES = [name for _, _, name, _ in TABS]
 
@@ -49,7 +49,7 @@ def test_every_tab_shows_rows(qtbot, main_window):
 
 
 def test_dashboard_figures_match_stats(qtbot, main_window):
-    from app.models import stats
+    from app.models.dashboard import stats
 
     main_window.tabs.setCurrentWidget(main_window.tab("dashboardTab"))
     dash = main_window.tab("dashboardTab")
@@ -77,7 +77,7 @@ def test_remembers_last_tab_and_size(qtbot, demo_db_path):
 
 
 def test_sql_table_model_passes_qt_model_tester(qtmodeltester, demo_db_path):
-    from app.models.db import open_database
+    from app.models.core.db import open_database
 
     db = open_database(demo_db_path)
     model = SqlTableModel(
@@ -114,8 +114,8 @@ def test_cli_main_reuses_the_running_qapplication(qapp, demo_db_path, demo_login
 
 
 def test_settings_dialog_changes_the_title(qtbot, main_window, monkeypatch):
-    from app.models import settings
-    from app.ui.settings_dialog import SettingsDialog
+    from app.models.core import settings
+    from app.ui.setup.settings_dialog import SettingsDialog
 
     dialog = SettingsDialog(main_window.ctx, main_window)
     qtbot.addWidget(dialog)
@@ -134,8 +134,8 @@ def test_settings_dialog_changes_the_title(qtbot, main_window, monkeypatch):
 def test_settings_dialog_refuses_an_empty_office_name(qtbot, main_window, monkeypatch):
     from PySide6.QtWidgets import QMessageBox
 
-    from app.models import settings
-    from app.ui.settings_dialog import SettingsDialog
+    from app.models.core import settings
+    from app.ui.setup.settings_dialog import SettingsDialog
 
     warnings = []
     monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: warnings.append(a[2]))
@@ -151,7 +151,7 @@ def test_settings_dialog_refuses_an_empty_office_name(qtbot, main_window, monkey
 def test_a_new_day_refreshes_every_view(qtbot, main_window):
     import datetime as dt
 
-    from app.ui import events
+    from app.ui.common import events
 
     heard: list[str] = []
     main_window.ctx.events.changed.connect(heard.append)

@@ -8,13 +8,19 @@ import pytest
 from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QMessageBox
 
-from app.models import mediation as med
-from app.ui import events
-from app.ui.context import AppContext
-from app.ui.events import DataEvents
-from app.ui.mediation_dialogs import CaseDialog, FollowupDialog, LevelDialog, SettingsDialog, StatusDialog
-from app.ui.mediation_tab import MediationTab
-from app.ui.ops import OpRunner
+from app.models.mediation import mediation as med
+from app.ui.common import events
+from app.ui.common.context import AppContext
+from app.ui.common.events import DataEvents
+from app.ui.common.ops import OpRunner
+from app.ui.mediation.mediation_dialogs import (
+    CaseDialog,
+    FollowupDialog,
+    LevelDialog,
+    SettingsDialog,
+    StatusDialog,
+)
+from app.ui.mediation.mediation_tab import MediationTab
 from tests.models.test_mediation import make_places
 
 

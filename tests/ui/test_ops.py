@@ -6,8 +6,8 @@ import sqlite3
 
 import pytest
 
-from app.models.db import open_database
-from app.ui.ops import OpRunner
+from app.models.core.db import open_database
+from app.ui.common.ops import OpRunner
 
 
 def test_every_job_gets_the_same_worker_connection(qtbot, tmp_path):
@@ -27,7 +27,7 @@ def test_every_job_gets_the_same_worker_connection(qtbot, tmp_path):
 
 
 def test_a_full_disk_in_a_job_reaches_the_clerk_as_advice(qtbot, tmp_path):
-    from app.models.safe_files import DiskFullError
+    from app.models.core.safe_files import DiskFullError
 
     open_database(tmp_path / "office.db").close()
     runner = OpRunner(tmp_path / "office.db", "测试员")

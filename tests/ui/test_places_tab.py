@@ -8,10 +8,10 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QDialog, QInputDialog, QMessageBox
 
-from app.models import places, rhythm
-from app.ui.context import AppContext
-from app.ui.events import DataEvents
-from app.ui.ops import OpRunner
+from app.models.places import places, rhythm
+from app.ui.common.context import AppContext
+from app.ui.common.events import DataEvents
+from app.ui.common.ops import OpRunner
 from tests.models.places_fixtures import add_household, add_visit_row, room_id
 
 
@@ -28,7 +28,7 @@ def ctx(db):
 
 @pytest.fixture
 def tab(qtbot, ctx):
-    from app.ui.places_tab import PlacesTab
+    from app.ui.places.places_tab import PlacesTab
 
     t = PlacesTab(ctx)
     qtbot.addWidget(t)
@@ -66,7 +66,7 @@ def test_build_community_signs_heads_visits_and_due_list(qtbot, monkeypatch, ctx
     community = tab.current()[1]
 
     # Two buildings through the building dialog (name, units, floors, rooms per floor).
-    from app.ui import place_dialogs
+    from app.ui.places import place_dialogs
 
     names = iter(["1栋", "2栋"])
 
@@ -185,7 +185,7 @@ def test_build_community_signs_heads_visits_and_due_list(qtbot, monkeypatch, ctx
     dlg.problems.setText("楼上漏水到楼下")
     visit_id = dlg.save()
     assert visit_id and dlg.mediation_button.isEnabled()
-    from app.models import visits
+    from app.models.places import visits
 
     if visits.mediation_available():
         monkeypatch.setattr(QInputDialog, "getText", staticmethod(lambda *a, **k: ("楼上漏水", True)))
@@ -270,7 +270,7 @@ def test_delete_building_with_households_explains_and_offers_to_move(qtbot, monk
     tab.select("building", b1)
     shown: list[str] = []
 
-    from app.ui import place_dialogs
+    from app.ui.places import place_dialogs
 
     def box_exec(box):
         shown.append(box.text())
@@ -311,7 +311,7 @@ def test_resident_head_rename_move_retire_and_sign_hint(qtbot, monkeypatch, ctx,
     qtbot.waitUntil(lambda: ("building", b1) in tab._items)
 
     # A resident as building head, found by typing her name.
-    from app.ui.place_dialogs import RoleDialog
+    from app.ui.places.place_dialogs import RoleDialog
 
     tab.select("building", b1)
     dlg = RoleDialog(ctx, "building", b1, tab)
@@ -451,7 +451,7 @@ def test_f2_puts_the_cursor_in_the_room_so_typing_never_switches_the_building(qt
 
 
 def test_a_second_visit_the_same_day_asks_first(qtbot, ctx, tab, monkeypatch):
-    from app.ui.visit_entry import VisitEntryDialog
+    from app.ui.places.visit_entry import VisitEntryDialog
 
     db = ctx.db
     b = places.add_building(db, places.add_community(db, "测试社区"), "1栋", number=1, floors=5, units=1,

@@ -13,10 +13,10 @@ import pytest
 from PySide6.QtCore import QSizeF, Qt
 from PySide6.QtGui import QFont, QTextDocument
 
-from app.models import forms
-from app.models.db import open_database
-from app.models.id_numbers import mask
-from app.ui import printing
+from app.models.core.db import open_database
+from app.models.core.id_numbers import mask
+from app.models.forms import forms
+from app.ui.printing import printing
 from tests.models.test_forms import make_fixture
 
 TODAY = dt.date(2026, 3, 20)
@@ -288,7 +288,7 @@ def test_cli_prints_a_building_and_reports_bad_input(office, tmp_path, capsys):
 def test_print_menu_lists_every_form(qtbot, office):
     from PySide6.QtWidgets import QMainWindow
 
-    from app.ui import print_menu
+    from app.ui.printing import print_menu
 
     window = QMainWindow()
     qtbot.addWidget(window)
@@ -302,7 +302,7 @@ def test_print_menu_lists_every_form(qtbot, office):
 def test_chooser_finds_a_household_and_saves_pdf(qtbot, office, tmp_path, monkeypatch):
     from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-    from app.ui.print_menu import PrintChooser
+    from app.ui.printing.print_menu import PrintChooser
     from app.widgets import file_dialogs
 
     out = tmp_path / "卡片.pdf"
@@ -332,7 +332,7 @@ def test_chooser_finds_a_household_and_saves_pdf(qtbot, office, tmp_path, monkey
 def test_chooser_needs_a_choice(qtbot, office):
     from PySide6.QtWidgets import QLabel
 
-    from app.ui.print_menu import PrintChooser
+    from app.ui.printing.print_menu import PrintChooser
 
     dlg = PrintChooser(types.SimpleNamespace(db=office.db), "residence-certificate")
     qtbot.addWidget(dlg)
@@ -381,7 +381,7 @@ def test_batch_cancel_from_the_progress_dialog(qtbot, office, tmp_path, monkeypa
 
 
 def test_preview_of_a_missing_record_shows_the_message(office, monkeypatch):
-    import app.ui.crash as crash
+    import app.ui.common.crash as crash
 
     shown = []
     monkeypatch.setattr(crash, "report_exception", lambda exc: shown.append(str(exc)))
@@ -389,12 +389,12 @@ def test_preview_of_a_missing_record_shows_the_message(office, monkeypatch):
     assert shown == ["找不到名为“不存在的楼”的楼栋。"]
 
 
-# -- the demo community (app.models.demo) ---------------------------------------------------
+# -- the demo community (app.models.demo.demo) ---------------------------------------------------
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory, qapp):
-    from app.models.demo import create_demo_database
+    from app.models.demo.demo import create_demo_database
 
     path = tmp_path_factory.mktemp("demo") / "demo.db"
     create_demo_database(path, households=120, seed=7)
@@ -466,7 +466,7 @@ def test_every_form_on_the_demo_database(demo):
 def test_record_button_previews_the_shown_record(qtbot, office, monkeypatch):
     from PySide6.QtWidgets import QWidget
 
-    from app.ui import print_menu
+    from app.ui.printing import print_menu
 
     calls = []
     monkeypatch.setattr(printing, "preview_form", lambda ctx, form, parent, **sel: calls.append((form, sel)))
@@ -531,7 +531,7 @@ def test_print_buttons_on_the_tabs_preview_the_record_shown(main_window, qtbot, 
 def _disk_full_after(monkeypatch, after: int) -> None:
     import errno
 
-    from app.models import safe_files
+    from app.models.core import safe_files
 
     left = [after]
     real = safe_files._os_write
@@ -568,7 +568,7 @@ def test_cli_print_on_a_full_stick_fails_and_leaves_nothing(office, tmp_path, ca
 
 
 def test_pdf_written_through_memory_is_complete(office, tmp_path):
-    from app.models.safe_files import check_pdf
+    from app.models.core.safe_files import check_pdf
 
     out = tmp_path / "cards.pdf"
     job = printing.PrintJob.select(office.db, "household-card", today=TODAY, building="3栋")

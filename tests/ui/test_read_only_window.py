@@ -10,9 +10,9 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QLabel, QPushButton
 
-from app.models import settings
-from app.models.errors import ReadOnlyDatabaseError
-from app.ui import read_only
+from app.models.core import settings
+from app.models.core.errors import ReadOnlyDatabaseError
+from app.ui.common import read_only
 
 
 def _digest(path) -> str:
@@ -116,7 +116,7 @@ def test_damaged_file_found_after_opening_locks_the_window(qtbot, demo_db_path):
 
 
 def test_a_household_opened_for_reading_cannot_be_saved(qtbot, read_only_window, monkeypatch):
-    from app.ui.household_dialog import HouseholdDialog
+    from app.ui.registry.household_dialog import HouseholdDialog
 
     opened = []
     monkeypatch.setattr(HouseholdDialog, "run", classmethod(lambda cls, d: (opened.append(d), d.show())))

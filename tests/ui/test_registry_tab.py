@@ -7,15 +7,16 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QInputMethodEvent
 from PySide6.QtWidgets import QApplication, QDialog, QLineEdit, QMessageBox
 
-from app.models import households, id_numbers, persons
-from app.models.errors import ValidationError
-from app.ui import household_dialog as household_dialog_module
-from app.ui.context import AppContext
-from app.ui.duplicate_dialog import DuplicateDialog
-from app.ui.events import DataEvents
-from app.ui.household_dialog import HouseholdDialog
-from app.ui.ops import OpRunner
-from app.ui.registry_tab import RegistryTab
+from app.models.core import id_numbers
+from app.models.core.errors import ValidationError
+from app.models.registry import households, persons
+from app.ui.common.context import AppContext
+from app.ui.common.events import DataEvents
+from app.ui.common.ops import OpRunner
+from app.ui.registry import household_dialog as household_dialog_module
+from app.ui.registry.duplicate_dialog import DuplicateDialog
+from app.ui.registry.household_dialog import HouseholdDialog
+from app.ui.registry.registry_tab import RegistryTab
 from tests.models.test_households import ID_WANG, ID_ZHOU, add_household, make_site
 
 
@@ -373,7 +374,7 @@ def test_member_status_and_head_change(qtbot, tab, site, opened, monkeypatch):
     tab.open_household(site["wang"])
     dialog = opened[0]
     dialog.members.selectRow(1)  # 李梅
-    monkeypatch.setattr("app.ui.household_dialog.QInputDialog.getItem", lambda *a, **k: ("配偶", True))
+    monkeypatch.setattr("app.ui.registry.household_dialog.QInputDialog.getItem", lambda *a, **k: ("配偶", True))
     dialog.make_head()
     h = households.get(tab.ctx.db, site["wang"])
     assert persons.get(tab.ctx.db, h["head_person_id"])["name"] == "李梅"
@@ -476,7 +477,7 @@ def test_move_member_to_another_household(qtbot, tab, site, opened, monkeypatch)
 
 def test_cells_do_not_inherit_other_cells_roles(qtbot, tab, site):
     """The delegate reuses one role span for every cell: the risk mark must stay in its column."""
-    from app.ui.table_models import RISK_COLOURS
+    from app.ui.common.table_models import RISK_COLOURS
 
     search(qtbot, tab, "")
     tab.table.clearSelection()
@@ -494,7 +495,7 @@ def test_cells_do_not_inherit_other_cells_roles(qtbot, tab, site):
 
 
 def test_broad_search_says_the_list_is_cut(qtbot, tab, site, monkeypatch):
-    from app.models import registry_search
+    from app.models.registry import registry_search
 
     monkeypatch.setattr(registry_search, "MATCH_CAP", 1)
     result = search(qtbot, tab, "z")
@@ -516,7 +517,9 @@ def test_f2_in_the_registry_opens_the_visit_form_on_the_selected_household(qtbot
 
 
 def test_a_wrong_check_digit_can_be_kept_marked_unverified(qtbot, tab, site, opened, monkeypatch):
-    from app.models import forms, registry_search, stats
+    from app.models.dashboard import stats
+    from app.models.forms import forms
+    from app.models.registry import registry_search
 
     tab.open_household(site["zhou"])
     dialog = opened[0]

@@ -8,16 +8,17 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QWidget
 
-from app.models import excel_export, persons
-from app.models.access import Principal, Role
-from app.models.db import open_database
-from app.models.id_numbers import mask
+from app.models.core.access import Principal, Role
+from app.models.core.db import open_database
+from app.models.core.id_numbers import mask
+from app.models.excel import excel_export
+from app.models.registry import persons
 from app.ui.app import build_window
 
 
 def _second_building(path) -> str:
     """Move a few households of the one-building demo into a new building; returns its id."""
-    from app.models import places
+    from app.models.places import places
 
     db = open_database(path)
     try:
@@ -79,7 +80,7 @@ def test_a_building_head_sees_only_their_building_in_registry_and_places(qtbot, 
 
 
 def test_id_numbers_are_masked_and_a_reveal_asks_a_reason_and_is_audited(qtbot, main_window, monkeypatch):
-    from app.ui.reveal_id import RevealIdDialog
+    from app.ui.registry.reveal_id import RevealIdDialog
 
     registry = main_window.findChild(QWidget, "registryTab")
     db = main_window.ctx.db
@@ -107,7 +108,7 @@ def test_id_numbers_are_masked_and_a_reveal_asks_a_reason_and_is_audited(qtbot, 
 
 
 def test_the_reveal_dialog_wants_a_note_for_other(qtbot):
-    from app.ui.reveal_id import RevealIdDialog
+    from app.ui.registry.reveal_id import RevealIdDialog
 
     dialog = RevealIdDialog("张三")
     qtbot.addWidget(dialog)
@@ -126,7 +127,7 @@ def test_the_reveal_dialog_wants_a_note_for_other(qtbot):
 
 
 def test_a_print_is_audited(tmp_path, demo_db_path, qapp):
-    from app.ui import printing
+    from app.ui.printing import printing
 
     db = open_database(demo_db_path, user="测试员")
     number = db.scalar("SELECT number FROM household WHERE deleted = 0 ORDER BY number LIMIT 1")
@@ -140,7 +141,7 @@ def test_a_print_is_audited(tmp_path, demo_db_path, qapp):
 def test_the_audit_viewer_filters_pages_and_exports(qtbot, main_window, monkeypatch, tmp_path):
     from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-    from app.ui import audit_viewer
+    from app.ui.accounts import audit_viewer
 
     db = main_window.ctx.db
     for i in range(230):  # more than one page of entries
@@ -188,7 +189,7 @@ def test_the_audit_viewer_filters_pages_and_exports(qtbot, main_window, monkeypa
 def test_the_audit_viewer_is_only_for_admins_and_auditors(qtbot, main_window, monkeypatch):
     from PySide6.QtWidgets import QMessageBox
 
-    from app.ui.audit_viewer import open_viewer
+    from app.ui.accounts.audit_viewer import open_viewer
 
     warned: list[str] = []
     monkeypatch.setattr(QMessageBox, "warning", staticmethod(lambda _p, _t, text: warned.append(text)))
@@ -204,8 +205,8 @@ def test_the_audit_viewer_is_only_for_admins_and_auditors(qtbot, main_window, mo
 
 
 def test_the_person_dialog_holds_the_number_masked_until_revealed(qtbot, main_window, monkeypatch):
-    from app.ui.person_dialog import PersonDialog
-    from app.ui.reveal_id import RevealIdDialog
+    from app.ui.registry.person_dialog import PersonDialog
+    from app.ui.registry.reveal_id import RevealIdDialog
 
     db = main_window.ctx.db
     person = db.one("SELECT id, household_id, id_number, name FROM person WHERE id_number IS NOT NULL AND deleted = 0 "

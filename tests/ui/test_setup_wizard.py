@@ -10,9 +10,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QWizard
 
 from app.cli import main
-from app.models import community_setup as setup
-from app.models import settings
-from app.ui import setup_wizard as sw
+from app.models.core import settings
+from app.models.places import community_setup as setup
+from app.ui.setup import setup_wizard as sw
 from app.widgets.sign_chooser import SignChooserDialog
 from tests.conftest import type_text
 
@@ -257,7 +257,7 @@ def test_room_list_read_into_the_table_and_bad_lists_refused(qtbot, monkeypatch,
 
 def test_reopened_from_tools_to_add_a_building_then_import_ledgers(qtbot, monkeypatch, open_window, tmp_path):
     path = tmp_path / "office.db"
-    from app.models.db import open_database
+    from app.models.core.db import open_database
 
     with open_database(path) as db:
         setup.finish_setup(db, setup.CommunityInfo(name="幸福社区"),

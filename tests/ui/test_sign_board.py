@@ -5,8 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QToolButton
 
-from app.models import places, signs
-from app.ui.building_board import tiles
+from app.models.places import places, signs
+from app.ui.places.building_board import tiles
 from app.widgets.sign_board import BuildingBoardDialog
 
 
@@ -35,12 +35,12 @@ def test_board_is_driven_from_the_keyboard(qtbot, db):
 
 
 def test_board_is_the_building_chooser_of_the_forms(qtbot, db, db_path, monkeypatch):
-    from app.ui.context import AppContext
-    from app.ui.events import DataEvents
-    from app.ui.mediation_dialogs import CaseDialog
-    from app.ui.ops import OpRunner
-    from app.ui.print_menu import PrintChooser
-    from app.ui.visit_entry import VisitEntryDialog
+    from app.ui.common.context import AppContext
+    from app.ui.common.events import DataEvents
+    from app.ui.common.ops import OpRunner
+    from app.ui.mediation.mediation_dialogs import CaseDialog
+    from app.ui.places.visit_entry import VisitEntryDialog
+    from app.ui.printing.print_menu import PrintChooser
 
     ids = _community(db)
     monkeypatch.setattr(BuildingBoardDialog, "choose", classmethod(lambda cls, t, current, parent: ids["7栋"]))

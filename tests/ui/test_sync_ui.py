@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
-from app.models import sync
-from app.models.db import open_database
-from app.ui.conflicts_dialog import ConflictsDialog
-from app.ui.context import AppContext
-from app.ui.events import DataEvents
-from app.ui.ops import OpRunner
-from app.ui.sync_dialog import SyncDialog
+from app.models.core.db import open_database
+from app.models.sync import sync
+from app.ui.common.context import AppContext
+from app.ui.common.events import DataEvents
+from app.ui.common.ops import OpRunner
+from app.ui.sync.conflicts_dialog import ConflictsDialog
+from app.ui.sync.sync_dialog import SyncDialog
 from tests.models.test_sync import PASS, snapshot
 
 
@@ -138,7 +138,7 @@ def test_screens_render(qtbot, tmp_path):
 
 def test_refused_files_are_listed_and_a_mass_delete_is_confirmed(qtbot, tmp_path, monkeypatch):
     """A forged file is listed as refused; a file deleting 60 households waits for the clerk's yes."""
-    from app.ui.sync_dialog import MassDeleteDialog
+    from app.ui.sync.sync_dialog import MassDeleteDialog
     from tests.models.test_sync import make_office
     from tests.models.test_sync_hostile import _not_json, forge
 

@@ -6,7 +6,7 @@ import pytest
 from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QApplication, QTableView
 
-from app.ui import text_size
+from app.ui.common import text_size
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ def test_about_dialog_shows_the_version(main_window, monkeypatch):
 
 
 def test_crash_report_ends_with_the_version(_private_data_dir):
-    from app.ui.crash import write_crash_log
+    from app.ui.common.crash import write_crash_log
 
     try:
         raise RuntimeError("boom")

@@ -35,7 +35,7 @@ def latest_version() -> int:
 
 def migrate(conn: sqlite3.Connection) -> None:
     """Apply every step above the file's version, each in its own transaction."""
-    from app.models.db import refresh_change_triggers
+    from app.models.core.db import refresh_change_triggers
 
     current = conn.execute("PRAGMA user_version").fetchone()[0]
     for number, module in steps():

@@ -8,7 +8,7 @@ from app.models.migrations.m0001_initial import FK, run_script
 
 SQL = f"""
 -- Login accounts, synced between the office PCs like any record so a building head can log in on
--- any of them. Only a salted scrypt hash of the password is stored (see app/models/passwords.py).
+-- any of them. Only a salted scrypt hash of the password is stored (see app/models/core/passwords.py).
 -- Not app_user: that older table lists staff (names, phones) and has no passwords; its rows are
 -- not accounts, so a database that only has them still counts as one without accounts.
 CREATE TABLE account (
@@ -42,7 +42,7 @@ CREATE TABLE login_state (
 
 -- Events that are not row changes (logins, locks, account changes, exports, prints, reveals …),
 -- local to this PC, append-only, each entry chained to the one before by its hash
--- (app/models/audit_events.py) so that editing or removing one is evident.
+-- (app/models/core/audit_events.py) so that editing or removing one is evident.
 CREATE TABLE audit_events (
     id INTEGER PRIMARY KEY,
     at TEXT NOT NULL,

@@ -1,0 +1,1 @@
+"""The office's headline figures (概览)."""

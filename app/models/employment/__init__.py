@@ -1,0 +1,1 @@
+"""Employment and training: jobs, intentions, training courses and the labour-force figures."""

@@ -1,0 +1,577 @@
+"""The ledgers (台账) that go out to Excel: for each, its columns and the SQL that fills them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.models.core.db import Database
+from app.models.core.errors import KnownError
+
+# Column kinds decide how a value is written: text (never a number or formula), id (an ID
+# number: text, maskable), phone (text), date (a real date), money (fen → yuan, 2 decimals),
+# int, number.
+TEXT, ID, PHONE, DATE, MONEY, INT, NUMBER = "text", "id", "phone", "date", "money", "int", "number"
+
+
+@dataclass(frozen=True)
+class LedgerColumn:
+    header: str
+    sql: str = ""
+    kind: str = TEXT
+    width: int = 10  # in characters of a Chinese font; ~2 per Han character
+
+
+@dataclass(frozen=True)
+class Ledger:
+    name: str  # CLI name: residents, households …
+    title: str  # Chinese title of the sheet and the workbook
+    columns: tuple[LedgerColumn, ...] = ()
+    from_sql: str = ""
+    base_where: str = ""
+    order_by: str = ""
+    # Ledgers that are not one SQL select (monthly table, figures) produce their rows here.
+    producer: Callable[[Database, dict], tuple[list[LedgerColumn], list[tuple]]] | None = None
+    # Accepts a tab's "export what I see" WHERE, written over this ledger's aliases: p person,
+    # h household, r room, u unit, b building; e employment; a/c attendance/course; i intention;
+    # v visit; m mediation case.
+    filterable: bool = False
+    # A feature module's own SELECT for this ledger (columns, sql, params), preferred when present.
+    sql_source: Callable[[Database], tuple[list[LedgerColumn], str, list]] | None = None
+    options: dict = field(default_factory=dict)
+
+    def select_sql(self, where: str = "") -> str:
+        cols = ", ".join(c.sql for c in self.columns)
+        conds = [c for c in (self.base_where, where) if c]
+        sql = f"SELECT {cols} FROM {self.from_sql}"
+        if conds:
+            sql += " WHERE " + " AND ".join(f"({c})" for c in conds)
+        if self.order_by:
+            sql += f" ORDER BY {self.order_by}"
+        return sql
+
+    def count_sql(self, where: str = "") -> str:
+        conds = [c for c in (self.base_where, where) if c]
+        sql = f"SELECT count(*) FROM {self.from_sql}"
+        if conds:
+            sql += " WHERE " + " AND ".join(f"({c})" for c in conds)
+        return sql
+
+    def rows(
+        self, db: Database, where: str = "", params: Sequence[Any] = (), options: dict | None = None
+    ) -> tuple[list[LedgerColumn], int, Iterator[tuple]]:
+        """(columns, row count, row iterator); the iterator streams from SQLite."""
+        if where and not self.filterable:
+            raise KnownError(f"“{self.title}”不支持按当前筛选导出。")
+        if self.producer is not None:
+            cols, rows = self.producer(db, options or {})
+            return cols, len(rows), iter(rows)
+        source = self.sql_source(db) if self.sql_source is not None else None
+        if source is not None:
+            cols, sql, src_params = source
+            total = int(db.scalar(f"SELECT count(*) FROM ({sql})", src_params) or 0)
+            cursor = db.conn.execute(sql, src_params)
+            cursor.row_factory = None
+            return cols, total, iter(cursor)
+        total = int(db.scalar(self.count_sql(where), params) or 0)
+        cursor = db.conn.execute(self.select_sql(where), params)
+        cursor.row_factory = None  # plain tuples: faster than sqlite3.Row for 100k rows
+        return list(self.columns), total, iter(cursor)
+
+
+# -- shared SQL pieces -------------------------------------------------------------------------
+PLACE_JOINS = (
+    "LEFT JOIN room r ON r.id = h.room_id LEFT JOIN unit u ON u.id = r.unit_id "
+    "LEFT JOIN building b ON b.id = u.building_id"
+)
+TAGS_SQL = (
+    "rtrim(CASE WHEN h.tag_lifted THEN '脱贫户、' ELSE '' END"
+    " || CASE WHEN h.tag_monitored THEN '监测户、' ELSE '' END"
+    " || CASE WHEN h.tag_dibao THEN '低保、' ELSE '' END"
+    " || CASE WHEN h.tag_tekun THEN '特困、' ELSE '' END, '、')"
+)
+RISK_SQL = "CASE h.risk_colour WHEN 'red' THEN '红' WHEN 'yellow' THEN '黄' WHEN 'green' THEN '绿' END"
+LABOUR_SQL = (
+    "CASE p.labour_ability WHEN '全' THEN '全劳动力' WHEN '半' THEN '半劳动力' WHEN '无' THEN '无劳动力' END"
+)
+CURRENT_JOB = (
+    "(SELECT e.kind FROM employment e WHERE e.person_id = p.id AND e.deleted = 0"
+    " AND (e.end_date IS NULL OR e.end_date = '' OR e.end_date >= date('now', 'localtime'))"
+    " ORDER BY e.start_date DESC LIMIT 1)"
+)
+JOB_STATUS_SQL = (
+    f"coalesce({CURRENT_JOB}, CASE WHEN p.labour_ability IN ('全','半') THEN '未就业' END)"
+)
+HEAD_NAME = "(SELECT hp.name FROM person hp WHERE hp.id = h.head_person_id)"
+YES_NO = "CASE WHEN {0} THEN '是' ELSE '否' END"
+
+RESIDENT_COLUMNS = (
+    LedgerColumn("户编号", "h.number", TEXT, 12),
+    LedgerColumn("姓名", "p.name", TEXT, 10),
+    LedgerColumn("身份证号", "p.id_number", ID, 21),
+    LedgerColumn("性别", "p.sex", TEXT, 6),
+    LedgerColumn("出生日期", "p.birth_date", DATE, 12),
+    LedgerColumn("民族", "p.ethnicity", TEXT, 8),
+    LedgerColumn("与户主关系", "p.relation", TEXT, 10),
+    LedgerColumn("联系电话", "p.phone", PHONE, 14),
+    LedgerColumn("楼栋", "b.name", TEXT, 8),
+    LedgerColumn("单元", "u.number", INT, 6),
+    LedgerColumn("房号", "r.number", TEXT, 8),
+    LedgerColumn("迁出乡镇", "h.origin_township", TEXT, 10),
+    LedgerColumn("迁出村", "h.origin_village", TEXT, 10),
+    LedgerColumn("文化程度", "p.education", TEXT, 10),
+    LedgerColumn("劳动能力", LABOUR_SQL, TEXT, 10),
+    LedgerColumn("就业状态", JOB_STATUS_SQL, TEXT, 10),
+    LedgerColumn("户标签", TAGS_SQL, TEXT, 16),
+    LedgerColumn("风险等级", RISK_SQL, TEXT, 8),
+    LedgerColumn("入住日期", "h.move_in_date", DATE, 12),
+    LedgerColumn("备注", "p.notes", TEXT, 20),
+    LedgerColumn("县级户编号", "h.ext_number", TEXT, 21),
+)
+
+RESIDENTS = Ledger(
+    name="residents",
+    title="居民花名册（户籍人员台账）",
+    columns=RESIDENT_COLUMNS,
+    from_sql=f"person p JOIN household h ON h.id = p.household_id {PLACE_JOINS}",
+    base_where="p.deleted = 0 AND h.deleted = 0 AND p.status = '在册'",
+    order_by="b.number, b.name, u.number, r.number, h.number, (p.id = h.head_person_id) DESC, p.birth_date",
+    filterable=True,
+)
+
+HOUSEHOLDS = Ledger(
+    name="households",
+    title="搬迁户台账",
+    columns=(
+        LedgerColumn("户编号", "h.number", TEXT, 12),
+        LedgerColumn("户主姓名", HEAD_NAME, TEXT, 10),
+        LedgerColumn("户主身份证号", "(SELECT hp.id_number FROM person hp WHERE hp.id = h.head_person_id)", ID, 21),
+        LedgerColumn("联系电话", "(SELECT hp.phone FROM person hp WHERE hp.id = h.head_person_id)", PHONE, 14),
+        LedgerColumn(
+            "人口数",
+            "(SELECT count(*) FROM person m WHERE m.household_id = h.id AND m.deleted = 0 AND m.status = '在册')",
+            INT,
+            8,
+        ),
+        LedgerColumn("楼栋", "b.name", TEXT, 8),
+        LedgerColumn("单元", "u.number", INT, 6),
+        LedgerColumn("房号", "r.number", TEXT, 8),
+        LedgerColumn("迁出乡镇", "h.origin_township", TEXT, 10),
+        LedgerColumn("迁出村", "h.origin_village", TEXT, 10),
+        LedgerColumn("入住日期", "h.move_in_date", DATE, 12),
+        LedgerColumn("户标签", TAGS_SQL, TEXT, 16),
+        LedgerColumn("风险等级", RISK_SQL, TEXT, 8),
+        LedgerColumn("户口已迁入", YES_NO.format("h.hukou_moved"), TEXT, 10),
+        LedgerColumn("居住证", "h.residence_permit", TEXT, 8),
+        LedgerColumn("产权证", "h.property_cert", TEXT, 8),
+        LedgerColumn("微菜园面积(㎡)", "h.garden_plot_m2", NUMBER, 12),
+        LedgerColumn("状态", "h.status", TEXT, 8),
+        LedgerColumn("备注", "h.notes", TEXT, 20),
+        LedgerColumn("县级户编号", "h.ext_number", TEXT, 21),
+    ),
+    from_sql=f"household h {PLACE_JOINS}",
+    base_where="h.deleted = 0",
+    order_by="b.number, b.name, u.number, r.number, h.number",
+    filterable=True,
+)
+
+AGE_SQL = (
+    "CASE WHEN p.birth_date IS NOT NULL THEN CAST(strftime('%Y', 'now', 'localtime') AS INTEGER)"
+    " - CAST(substr(p.birth_date, 1, 4) AS INTEGER)"
+    " - (strftime('%m-%d', 'now', 'localtime') < substr(p.birth_date, 6, 5)) END"
+)
+
+LABOUR = Ledger(
+    name="labour",
+    title="劳动力台账",
+    columns=(
+        LedgerColumn("户编号", "h.number", TEXT, 12),
+        LedgerColumn("姓名", "p.name", TEXT, 10),
+        LedgerColumn("身份证号", "p.id_number", ID, 21),
+        LedgerColumn("性别", "p.sex", TEXT, 6),
+        LedgerColumn("年龄", AGE_SQL, INT, 6),
+        LedgerColumn("文化程度", "p.education", TEXT, 10),
+        LedgerColumn("劳动能力", LABOUR_SQL, TEXT, 10),
+        LedgerColumn("就业状态", JOB_STATUS_SQL, TEXT, 10),
+        LedgerColumn(
+            "工作单位",
+            "(SELECT e.employer FROM employment e WHERE e.person_id = p.id AND e.deleted = 0"
+            " AND (e.end_date IS NULL OR e.end_date = '' OR e.end_date >= date('now', 'localtime'))"
+            " ORDER BY e.start_date DESC LIMIT 1)",
+            TEXT,
+            16,
+        ),
+        LedgerColumn("联系电话", "p.phone", PHONE, 14),
+        LedgerColumn("楼栋", "b.name", TEXT, 8),
+        LedgerColumn("单元", "u.number", INT, 6),
+        LedgerColumn("房号", "r.number", TEXT, 8),
+        LedgerColumn("户标签", TAGS_SQL, TEXT, 16),
+    ),
+    from_sql=f"person p JOIN household h ON h.id = p.household_id {PLACE_JOINS}",
+    base_where="p.deleted = 0 AND h.deleted = 0 AND p.status = '在册' AND p.labour_ability IN ('全','半')",
+    order_by="b.number, b.name, u.number, r.number, h.number, p.birth_date",
+    sql_source=lambda db: _labour_source(db),
+)
+
+LABOUR_KINDS = {"id_number": ID, "age": INT}
+LABOUR_WIDTHS = {"name": 10, "id_number": 21, "household": 12, "address": 18, "age": 6, "labour_ability": 10,
+                 "current_job": 24, "last_training": 24, "intention": 12}
+
+
+def _labour_source(db: Database) -> tuple[list[LedgerColumn], str, list] | None:
+    """The employment feature's labour-force ledger (same people as its 劳动力 figure), when present."""
+    try:
+        from app.models.employment import labour
+    except ImportError:
+        return None
+    if not hasattr(labour, "labour_ledger_sql"):
+        return None
+    sql, params = labour.labour_ledger_sql(db)
+    cols = [LedgerColumn(title, key, LABOUR_KINDS.get(key, TEXT), LABOUR_WIDTHS.get(key, 12))
+            for key, title in labour.labour_ledger_titles(db)]
+    return cols, sql, list(params)
+
+PERSON_JOINS = f"JOIN person p ON p.id = {{0}} LEFT JOIN household h ON h.id = p.household_id {PLACE_JOINS}"
+
+EMPLOYMENT = Ledger(
+    name="employment",
+    title="就业台账",
+    columns=(
+        LedgerColumn("户编号", "h.number", TEXT, 12),
+        LedgerColumn("姓名", "p.name", TEXT, 10),
+        LedgerColumn("身份证号", "p.id_number", ID, 21),
+        LedgerColumn("性别", "p.sex", TEXT, 6),
+        LedgerColumn("就业形式", "e.kind", TEXT, 12),
+        LedgerColumn("就业类别", "e.sub_kind", TEXT, 12),
+        LedgerColumn("有组织", "CASE e.organised WHEN 1 THEN '是' WHEN 0 THEN '否' END", TEXT, 8),
+        LedgerColumn("省内/省外", "CASE e.in_province WHEN 1 THEN '省内' WHEN 0 THEN '省外' END", TEXT, 9),
+        LedgerColumn("务工地点", "e.destination", TEXT, 14),
+        LedgerColumn("工作地点", "e.place", TEXT, 14),
+        LedgerColumn("工作单位", "e.employer", TEXT, 18),
+        LedgerColumn("岗位", "e.post_name", TEXT, 12),
+        LedgerColumn("资金来源", "e.funding_source", TEXT, 12),
+        LedgerColumn("经营项目", "e.business_type", TEXT, 12),
+        LedgerColumn("开始日期", "e.start_date", DATE, 12),
+        LedgerColumn("结束日期", "e.end_date", DATE, 12),
+        LedgerColumn("月收入(元)", "e.monthly_income_fen", MONEY, 12),
+        LedgerColumn("创业补贴(元)", "e.subsidy_fen", MONEY, 12),
+        LedgerColumn("联系电话", "p.phone", PHONE, 14),
+        LedgerColumn("备注", "e.notes", TEXT, 20),
+    ),
+    from_sql="employment e " + PERSON_JOINS.format("e.person_id"),
+    base_where="e.deleted = 0 AND p.deleted = 0",
+    order_by="h.number, p.name, e.start_date",
+    filterable=True,
+)
+
+TRAINING = Ledger(
+    name="training",
+    title="培训台账",
+    columns=(
+        LedgerColumn("户编号", "h.number", TEXT, 12),
+        LedgerColumn("姓名", "p.name", TEXT, 10),
+        LedgerColumn("身份证号", "p.id_number", ID, 21),
+        LedgerColumn("培训名称", "c.name", TEXT, 20),
+        LedgerColumn("培训类型", "c.kind", TEXT, 10),
+        LedgerColumn("培训机构", "c.provider", TEXT, 16),
+        LedgerColumn("开始日期", "c.start_date", DATE, 12),
+        LedgerColumn("结束日期", "c.end_date", DATE, 12),
+        LedgerColumn("学时", "c.hours", NUMBER, 6),
+        LedgerColumn("有无证书", "CASE WHEN c.with_certificate THEN '有证书' ELSE '无证书' END", TEXT, 10),
+        LedgerColumn("证书名称", "c.certificate_name", TEXT, 20),
+        LedgerColumn("取得证书", YES_NO.format("a.certificate_obtained"), TEXT, 10),
+        LedgerColumn("联系电话", "p.phone", PHONE, 14),
+        LedgerColumn("备注", "a.notes", TEXT, 20),
+    ),
+    from_sql="training_attendance a JOIN training_course c ON c.id = a.course_id "
+    + PERSON_JOINS.format("a.person_id"),
+    base_where="a.deleted = 0 AND c.deleted = 0 AND p.deleted = 0",
+    order_by="c.start_date, c.name, h.number, p.name",
+    filterable=True,
+)
+
+INTENTIONS = Ledger(
+    name="intentions",
+    title="就业培训需求台账",
+    columns=(
+        LedgerColumn("户编号", "h.number", TEXT, 12),
+        LedgerColumn("姓名", "p.name", TEXT, 10),
+        LedgerColumn("身份证号", "p.id_number", ID, 21),
+        LedgerColumn("需求类型", "i.kind", TEXT, 10),
+        LedgerColumn("意向工种", "i.job_kind", TEXT, 12),
+        LedgerColumn("意向地点", "i.place", TEXT, 12),
+        LedgerColumn("培训需求", "i.training_wanted", TEXT, 14),
+        LedgerColumn("需求详情", "i.detail", TEXT, 20),
+        LedgerColumn("登记日期", "i.recorded_date", DATE, 12),
+        LedgerColumn("办结日期", "i.closed_date", DATE, 12),
+        LedgerColumn("联系电话", "p.phone", PHONE, 14),
+        LedgerColumn("备注", "i.notes", TEXT, 20),
+    ),
+    from_sql="intention i " + PERSON_JOINS.format("i.person_id"),
+    base_where="i.deleted = 0 AND p.deleted = 0",
+    order_by="i.recorded_date, h.number, p.name",
+    filterable=True,
+)
+
+VISITS = Ledger(
+    name="visits",
+    title="入户走访台账",
+    columns=(
+        LedgerColumn("走访日期", "v.visit_date", DATE, 12),
+        LedgerColumn("户编号", "h.number", TEXT, 12),
+        LedgerColumn("户主", HEAD_NAME, TEXT, 10),
+        LedgerColumn("楼栋", "b.name", TEXT, 8),
+        LedgerColumn("单元", "u.number", INT, 6),
+        LedgerColumn("房号", "r.number", TEXT, 8),
+        LedgerColumn("风险等级", RISK_SQL, TEXT, 8),
+        LedgerColumn("走访类型", "v.kind", TEXT, 10),
+        LedgerColumn("走访人", "v.visitor_name", TEXT, 10),
+        LedgerColumn(
+            "走访情况(勾选)",
+            "(SELECT group_concat(f.value, '、') FROM json_each(CASE WHEN json_valid(v.finding_flags)"
+            " THEN v.finding_flags END) AS f)",
+            TEXT,
+            18,
+        ),
+        LedgerColumn("发现情况", "v.findings", TEXT, 24),
+        LedgerColumn("反映问题", "v.problems", TEXT, 24),
+        LedgerColumn("需跟进", YES_NO.format("v.follow_up_needed"), TEXT, 8),
+        LedgerColumn("跟进说明", "v.follow_up_note", TEXT, 20),
+    ),
+    from_sql=f"visit v JOIN household h ON h.id = v.household_id {PLACE_JOINS}",
+    base_where="v.deleted = 0",
+    order_by="v.visit_date DESC, h.number",
+    filterable=True,
+)
+
+MEDIATION = Ledger(
+    name="mediation",
+    title="矛盾纠纷调解台账",
+    columns=(
+        LedgerColumn("案件编号", "m.number", TEXT, 12),
+        LedgerColumn("受理日期", "m.received_date", DATE, 12),
+        LedgerColumn("线索来源", "m.source", TEXT, 10),
+        LedgerColumn("纠纷类别", "m.category", TEXT, 10),
+        LedgerColumn("事由", "m.title", TEXT, 20),
+        LedgerColumn(
+            "当事人",
+            "(SELECT group_concat(coalesce(pp.name, mp.outsider_name), '、') FROM mediation_party mp"
+            " LEFT JOIN person pp ON pp.id = mp.person_id WHERE mp.case_id = m.id AND mp.deleted = 0)",
+            TEXT,
+            16,
+        ),
+        LedgerColumn("简要情况", "m.description", TEXT, 30),
+        LedgerColumn("楼栋", "b.name", TEXT, 8),
+        LedgerColumn("调处层级", "m.level", TEXT, 8),
+        LedgerColumn("调解员", "m.mediators", TEXT, 12),
+        LedgerColumn("办理状态", "m.status", TEXT, 10),
+        LedgerColumn("调解结果", "m.outcome", TEXT, 10),  # column added by the mediation feature (m0005)
+        LedgerColumn("结果日期", "m.outcome_date", DATE, 12),
+        LedgerColumn("移交单位", "m.referred_to", TEXT, 12),
+        LedgerColumn("协议日期", "m.agreement_date", DATE, 12),
+        LedgerColumn("办结日期", "m.closed_date", DATE, 12),
+        LedgerColumn(
+            "回访次数",
+            "(SELECT count(*) FROM mediation_followup f WHERE f.case_id = m.id AND f.deleted = 0)",
+            INT,
+            8,
+        ),
+    ),
+    from_sql="mediation_case m LEFT JOIN building b ON b.id = m.building_id",
+    base_where="m.deleted = 0",
+    order_by="m.received_date, m.number",
+    filterable=True,
+)
+
+
+# -- ledgers that are tables of counts ---------------------------------------------------------
+SETTLED = ("已调解", "调解成功", "已化解", "化解", "settled")
+REFERRED = ("已移交", "移交", "已转交", "referred")
+FAILED = ("调解失败", "未化解", "failed")
+
+
+def _month(options: dict) -> str:
+    month = options.get("month") or dt.date.today().strftime("%Y-%m")
+    try:
+        dt.date.fromisoformat(f"{month}-01")
+    except ValueError:
+        raise KnownError(f"月份“{month}”格式不对，应为 YYYY-MM，例如 2026-03。") from None
+    return month
+
+
+def monthly_disputes(db: Database, options: dict) -> tuple[list[LedgerColumn], list[tuple]]:
+    """矛盾纠纷排查情况表 of the month: the mediation feature's monthly report when present."""
+    month = _month(options)
+    try:
+        from app.models.mediation import mediation_report
+    except ImportError:
+        mediation_report = None  # type: ignore[assignment]
+    if mediation_report is not None and hasattr(mediation_report, "monthly_report"):
+        return _monthly_from_report(mediation_report.monthly_report(db, month))
+    return _monthly_by_category(db, month)
+
+
+def _monthly_from_report(rep: dict) -> tuple[list[LedgerColumn], list[tuple]]:
+    cols = [LedgerColumn("类别", kind=TEXT, width=12), LedgerColumn("项目", kind=TEXT, width=22),
+            LedgerColumn("数量", kind=NUMBER, width=16)]
+    pct = lambda v: "—" if v is None else f"{v * 100:.1f}%"  # noqa: E731
+    rows: list[tuple] = [("合计", "本月排查受理(件)", rep.get("received", 0))]
+    for section, key in (("按纠纷类别", "by_category"), ("按调处层级", "by_level"), ("按线索来源", "by_source")):
+        for name, n in (rep.get(key) or {}).items():
+            rows.append((section, str(name), n))
+    for label, key in (("已调解(件)", "settled"), ("调解不成(件)", "failed"), ("已移交(件)", "referred"),
+                       ("办理中(件)", "in_progress"), ("已结案(件)", "closed"), ("上报升级(件)", "escalated")):
+        rows.append(("办理情况", label, rep.get(key) or 0))
+    rows.append(("办理情况", "调解成功率", pct(rep.get("settlement_rate"))))
+    rows.append(("回访", "已调解且已回访(件)", rep.get("settled_followed_up") or 0))
+    rows.append(("回访", "回访率", pct(rep.get("followup_rate"))))
+    rows.append(("回访", "本月回访(次)", rep.get("followups_in_month") or 0))
+    for case in rep.get("open_cases") or []:
+        left = case.get("days_left")
+        due = "" if left is None else (f"剩 {left} 天" if left >= 0 else f"超期 {-left} 天")
+        rows.append(("未办结案件", f"{case.get('number', '')} {case.get('title', '')}",
+                     f"{case.get('level', '')} {case.get('status', '')} {due}".strip()))
+    return cols, rows
+
+
+def _monthly_by_category(db: Database, month: str) -> tuple[list[LedgerColumn], list[tuple]]:
+    cols = [
+        LedgerColumn("纠纷类别", kind=TEXT, width=14),
+        LedgerColumn("本月排查受理(件)", kind=INT, width=16),
+        LedgerColumn("已化解(件)", kind=INT, width=12),
+        LedgerColumn("调解中(件)", kind=INT, width=12),
+        LedgerColumn("已移交(件)", kind=INT, width=12),
+        LedgerColumn("未化解(件)", kind=INT, width=12),
+        LedgerColumn("化解率", kind=TEXT, width=10),
+        LedgerColumn("本月回访(次)", kind=INT, width=12),
+    ]
+    ph = lambda xs: ", ".join("?" for _ in xs)  # noqa: E731
+    sql = f"""
+        SELECT coalesce(nullif(m.category, ''), '其他') AS cat, count(*),
+               sum(m.status IN ({ph(SETTLED)})), 0, sum(m.status IN ({ph(REFERRED)})),
+               sum(m.status IN ({ph(FAILED)})),
+               (SELECT count(*) FROM mediation_followup f JOIN mediation_case m2 ON m2.id = f.case_id
+                 WHERE f.deleted = 0 AND substr(f.followup_date, 1, 7) = ?
+                   AND coalesce(nullif(m2.category, ''), '其他') = coalesce(nullif(m.category, ''), '其他'))
+          FROM mediation_case m
+         WHERE m.deleted = 0 AND substr(m.received_date, 1, 7) = ?
+         GROUP BY cat ORDER BY cat"""
+    params = [*SETTLED, *REFERRED, *FAILED, month, month]
+    rows: list[tuple] = []
+    totals = [0, 0, 0, 0, 0, 0]
+    for cat, n, settled, _, referred, failed, followups in db.query(sql, params):
+        mediating = n - settled - referred - failed
+        vals = [n, settled, mediating, referred, failed, followups]
+        totals = [a + b for a, b in zip(totals, vals, strict=True)]
+        rows.append((cat, n, settled, mediating, referred, failed, _rate(settled, n), followups))
+    rows.append(("合计", *totals[:5], _rate(totals[1], totals[0]), totals[5]))
+    return cols, rows
+
+
+def _rate(part: int, whole: int) -> str:
+    return f"{part * 100 / whole:.1f}%" if whole else "—"
+
+
+def figures(db: Database, options: dict) -> tuple[list[LedgerColumn], list[tuple]]:
+    """The headline figures asked for upward, from app.models.dashboard.stats when it is there."""
+    cols = [LedgerColumn("指标", kind=TEXT, width=30), LedgerColumn("数值", kind=NUMBER, width=16)]
+    try:
+        from app.models.dashboard import stats  # written by the statistics feature
+    except ImportError:
+        stats = None  # type: ignore[assignment]
+    if stats is not None and hasattr(stats, "compute"):
+        data = stats.compute(db)
+        rows = []
+        for key, value in (data.items() if isinstance(data, dict) else vars(data).items()):
+            label = FIGURE_LABELS.get(key, key)
+            if isinstance(value, dict):
+                for sub, v in value.items():
+                    sub_label = RISK_LABELS.get(sub, "合计" if sub == "total" else sub)
+                    rows.append((f"{label}·{sub_label}", _fmt_figure(key, v)))
+            elif not isinstance(value, (list, tuple)):
+                rows.append((label, _fmt_figure(key, value)))
+        if rows:
+            return cols, rows
+    live = "p.deleted = 0 AND p.status = '在册'"
+    households = db.scalar("SELECT count(*) FROM household WHERE deleted = 0") or 0
+    residents = db.scalar(f"SELECT count(*) FROM person p WHERE {live}") or 0
+    labour = db.scalar(f"SELECT count(*) FROM person p WHERE {live} AND p.labour_ability IN ('全','半')") or 0
+    employed = (
+        db.scalar(
+            f"SELECT count(*) FROM person p WHERE {live} AND p.labour_ability IN ('全','半')"
+            f" AND {CURRENT_JOB} IS NOT NULL"
+        )
+        or 0
+    )
+    trained = db.scalar(
+        "SELECT count(DISTINCT a.person_id) FROM training_attendance a WHERE a.deleted = 0"
+    ) or 0
+    attendances = db.scalar("SELECT count(*) FROM training_attendance WHERE deleted = 0") or 0
+    rows = [
+        ("搬迁户数(户)", str(households)),
+        ("搬迁人口(人)", str(residents)),
+        ("劳动力人数(人)", str(labour)),
+        ("已就业劳动力(人)", str(employed)),
+        ("劳动力就业率", _rate(employed, labour)),
+        ("户均就业(人)", f"{employed / households:.2f}" if households else "—"),
+        ("参加培训(人)", str(trained)),
+        ("培训(人次)", str(attendances)),
+        ("红色风险户(户)", str(db.scalar("SELECT count(*) FROM household WHERE deleted = 0 AND risk_colour = 'red'"))),
+        ("黄色风险户(户)", str(db.scalar("SELECT count(*) FROM household WHERE deleted = 0 AND risk_colour = 'yellow'"))),
+    ]
+    return cols, rows
+
+
+FIGURE_LABELS = {
+    "today": "统计日期", "households": "搬迁户数(户)", "residents": "搬迁人口(人)", "risk_colours": "风险户(户)",
+    "household_tags": "户标签(户)", "special_groups": "特殊群体(人)", "party_members": "党员(人)",
+    "students": "在校学生(人)", "labour_force": "劳动力(人)", "employed": "已就业劳动力(人)",
+    "employment_rate": "劳动力就业率", "employed_per_household": "户均就业(人)",
+    "households_with_labour": "有劳动力的户(户)", "households_with_stable_job": "有稳定就业的户(户)",
+    "zero_employment_households": "零就业家庭(户)", "never_trained": "从未参加培训的劳动力(人)",
+    "training_person_times_year": "本年培训(人次)", "training_person_times_total": "累计培训(人次)",
+    "public_welfare_posts": "公益性岗位(人)", "visits_overdue": "走访超期(户)", "never_visited": "从未走访(户)",
+    "visits_last_30_days": "近30天走访(次)", "open_mediation_cases": "未办结矛盾纠纷(件)",
+    "mediation_cases_total": "矛盾纠纷累计(件)",
+}
+RISK_LABELS = {"red": "红", "yellow": "黄", "green": "绿"}
+
+
+def _fmt_figure(key: str, value: Any) -> Any:
+    if key.endswith("_rate") and isinstance(value, float):
+        return f"{value * 100:.1f}%"
+    if isinstance(value, bool) or value is None:
+        return _fmt(value)
+    if isinstance(value, int):
+        return value  # a number the county can add up
+    if isinstance(value, float):
+        return round(value, 2)
+    return _fmt(value)
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    return "" if value is None else str(value)
+
+
+MONTHLY_DISPUTES = Ledger(name="monthly-disputes", title="矛盾纠纷排查情况表", producer=monthly_disputes)
+FIGURES = Ledger(name="figures", title="主要指标", producer=figures)
+
+LEDGERS: dict[str, Ledger] = {
+    ledger.name: ledger
+    for ledger in (
+        RESIDENTS, HOUSEHOLDS, LABOUR, EMPLOYMENT, TRAINING, INTENTIONS, VISITS, MEDIATION,
+        MONTHLY_DISPUTES, FIGURES,
+    )
+}
+LEDGER_TITLES = {name: ledger.title for name, ledger in LEDGERS.items()}
+
+
+def get_ledger(name: str) -> Ledger:
+    try:
+        return LEDGERS[name]
+    except KeyError:
+        raise KnownError(f"没有名为“{name}”的台账；可选：{', '.join(LEDGERS)}。") from None

@@ -1,0 +1,413 @@
+"""Registry search: turning what a clerk types (name, pinyin initials, ID/phone fragment, address) into SQL.
+
+Every query is answered from an index, so a keystroke costs a few milliseconds at 100,000 residents:
+- Chinese name: prefix range on ``person.name`` (``name >= ? AND name < ?``); 3+ characters
+  also match anywhere in the name through the trigram index.
+- Latin letters: prefix ranges on ``person.name_initials`` and ``person.name_pinyin``.
+- Digits (3+): the trigram index ``person_search_fts`` over ID number, phone and name (substring);
+  also a room number. 1–2 digits: a building number.
+- An address ("3-2-501", "3栋2单元"): building / unit / room equality.
+Several words separated by spaces must all match (AND).
+
+The household list is ``FROM (<matches>) AS m JOIN household h …``: ``m`` holds each matching
+household once with its best rank (0 = exact), so the best matches come first.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.models.core.db import Database
+from app.models.registry import households
+
+MATCH_CAP = 2000  # people per broad branch of a one-word search (see person_matches)
+EXT_MIN = 6  # digits typed before the county's household numbers are searched too
+MAX_TERM = 40  # longer words cannot be a name, number or address; they are cut, not refused
+SPECIAL_GROUPS: dict[str, str] = {
+    "sg_left_behind_child": "留守儿童",
+    "sg_elderly_alone": "孤寡老人",
+    "sg_disabled": "残疾",
+    "sg_incapacitated": "失能",
+    "sg_hospitalised": "住院",
+}
+LABOUR_ABILITIES = ["全", "半", "无"]
+
+_DIGITS = re.compile(r"^[0-9]+[Xx]?$")
+_LETTERS = re.compile(r"^[A-Za-z]+$")
+_HOUSEHOLD_NUMBER = re.compile(r"^[A-Za-z]{1,8}-?[0-9]+$")
+
+# Queries name their index (INDEXED BY): other features add indexes on person (deleted, labour
+# ability …) and without ANALYZE statistics SQLite may pick one of those and scan 100,000 rows.
+# LEFT JOINs throughout: SQLite drops a LEFT JOIN on a primary key whose columns a query does
+# not use, so counting touches only the household_order index.
+# person_search.text is "<id>|<phone>|<name>": the name is what follows the second "|".
+_NAME_OF_TEXT = "substr(s.text, instr(s.text, '|') + instr(substr(s.text, instr(s.text, '|') + 1), '|') + 1)"
+_PHONE_OF_TEXT = ("substr(s.text, instr(s.text, '|') + 1, "
+                  "instr(substr(s.text, instr(s.text, '|') + 1), '|') - 1)")
+# A digits search shows which field matched beside the name, so the clerk sees why the row is here.
+_WHO_BY_DIGITS = (f"CASE WHEN instr({_PHONE_OF_TEXT}, ?) > 0 THEN {_NAME_OF_TEXT} || '（电话 ' || {_PHONE_OF_TEXT} || '）' "
+                  f"ELSE {_NAME_OF_TEXT} || '（身份证号）' END")
+HOUSEHOLD_JOINS = (
+    "LEFT JOIN household h ON h.id = o.household_id "
+    f"{households.PLACE_JOINS} LEFT JOIN person hp ON hp.id = h.head_person_id"
+)
+
+
+# Households with a current member whose ID number needs attention.
+ID_STATES = {"unverified": "身份证待核实", "missing": "身份证待补录"}
+_ID_STATE_SQL = {
+    "unverified": "idc.id_unverified IS NOT NULL",
+    "missing": "idc.id_number IS NULL",
+}
+
+
+@dataclass
+class Filters:
+    """The filter widgets beside the search box; None means "any"."""
+
+    building_id: str | None = None
+    grid_id: str | None = None
+    tag: str | None = None
+    risk_colour: str | None = None
+    special_group: str | None = None  # a column of SPECIAL_GROUPS
+    labour_ability: str | None = None
+    id_state: str | None = None  # a key of ID_STATES
+    origin_township: str | None = None
+    include_gone: bool = False  # households moved away / cancelled
+    deleted_only: bool = False  # the tombstoned households, to restore one
+
+
+@dataclass
+class Search:
+    """A household query: FROM, WHERE and params, and whether it carries a rank column ``m.rank``."""
+
+    from_sql: str
+    where: str
+    params: list[Any] = field(default_factory=list)  # FROM params first, then WHERE params
+    ranked: bool = False
+    words: list[str] = field(default_factory=list)
+    count_from_sql: str = ""  # the FROM without the joins that only feed displayed columns
+    capped: tuple[str, list[Any]] | None = None  # the capped match query, if any
+    names_people: bool = False  # the driving word may name a person (so m.who is worth showing)
+
+    def truncated(self, db: Database) -> bool:
+        """True if a capped branch stopped at MATCH_CAP people: the list is not complete."""
+        if self.capped is None:
+            return False
+        sql, params = self.capped
+        return int(db.scalar(f"SELECT count(*) FROM ({sql})", params)) >= MATCH_CAP
+
+    def count(self, db: Database) -> int:
+        where = f" WHERE {self.where}" if self.where else ""
+        return int(db.scalar(f"SELECT count(*) FROM {self.count_from_sql or self.from_sql}{where}", self.params))
+
+    def household_ids(self, db: Database, limit: int = 1000) -> list[str]:
+        """Best first (rank, then address); for tests and the CLI."""
+        where = f" WHERE {self.where}" if self.where else ""
+        order = ("m.rank, " if self.ranked else "") + "o.addr_key"
+        rows = db.query(
+            f"SELECT o.household_id FROM {self.from_sql}{where} ORDER BY {order}, o.household_id LIMIT ?",
+            [*self.params, limit],
+        )
+        return [r[0] for r in rows]
+
+
+def ensure_index(db: Database) -> bool:
+    """Rebuild the search tables of a development database made by an earlier draft of migration 2."""
+    from app.models.migrations import m0002_registry
+
+    return m0002_registry.repair(db.conn)
+
+
+def _next_prefix(prefix: str) -> str:
+    """The smallest string greater than every string starting with `prefix`."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+def words_of(text: str) -> list[str]:
+    text = (text or "").replace("\u3000", " ").strip()
+    return [w[:MAX_TERM] for w in text.split() if w][:5]
+
+
+def classify(word: str) -> str:
+    """'number' (household number such as HLX-000123), 'address', 'digits', 'letters' or 'name'."""
+    if _HOUSEHOLD_NUMBER.match(word):
+        return "number"
+    if households.parse_address(word) is not None:
+        return "address"
+    if _DIGITS.match(word):
+        return "digits"
+    if _LETTERS.match(word):
+        return "letters"
+    return "name"
+
+
+def _capped(sql: str, cap: int | None) -> str:
+    return f"SELECT * FROM ({sql} LIMIT {int(cap)})" if cap else sql
+
+
+def person_matches(word: str, cap: int | None = None) -> tuple[str, list[Any]] | None:
+    """SELECT of (household_id, rank, who) of persons matching one word, or None if the word is not personal.
+
+    Each branch is a range scan of a covering index (or the trigram index), never a table scan.
+    With `cap`, the broad (prefix / substring) branches stop after that many people, so a
+    one-letter or "5321" query costs a few milliseconds; exact matches are separate branches
+    and are never cut.
+    """
+    kind = classify(word)
+    live = "deleted = 0 AND household_id IS NOT NULL"
+    if kind == "letters":
+        w = word.lower()
+        hi = _next_prefix(w)
+        parts = [
+            f"SELECT household_id, 0 AS rank, name AS who FROM person INDEXED BY person_initials_cover "
+            f"WHERE name_initials = ? AND {live}",
+            _capped("SELECT household_id, 1 AS rank, name AS who FROM person INDEXED BY person_initials_cover "
+                    f"WHERE name_initials > ? AND name_initials < ? AND {live}", cap),
+        ]
+        params: list[Any] = [w, w, hi]
+        if len(w) > 1:
+            parts += [
+                f"SELECT household_id, 0, name FROM person INDEXED BY person_pinyin_cover WHERE name_pinyin = ? AND {live}",
+                _capped("SELECT household_id, 2, name FROM person INDEXED BY person_pinyin_cover "
+                        f"WHERE name_pinyin > ? AND name_pinyin < ? AND {live}",
+                        cap),
+            ]
+            params += [w, w, hi]
+        return " UNION ALL ".join(parts), params
+    if kind == "digits":
+        w = word.upper()
+        if len(w) < 3:
+            return None
+        # person_search.text is "<id number>|<phone>|<name>": an ID starting with the digits ranks
+        # before the digits anywhere (an exact ID or phone has its own branch, rank 0).
+        return (
+            "SELECT household_id, 0 AS rank, name || '（身份证号）' AS who FROM person INDEXED BY person_id_number "
+            f"WHERE id_number = ? AND {live} "
+            "UNION ALL SELECT household_id, 0, name || '（电话 ' || phone || '）' FROM person INDEXED BY person_phone "
+            f"WHERE phone = ? AND {live} UNION ALL "
+            + _capped(
+                f"SELECT s.household_id, CASE WHEN s.text LIKE ? THEN 1 ELSE 2 END, {_WHO_BY_DIGITS} "
+                "FROM person_search_fts f JOIN person_search s ON s.rid = f.rowid "
+                "WHERE person_search_fts MATCH ? AND s.gone = 0 AND s.household_id IS NOT NULL",
+                cap,
+            ),
+            [w, w, w + "%", w, '"' + w + '"'],
+        )
+    if kind == "name":
+        parts = [
+            f"SELECT household_id, 0 AS rank, name AS who FROM person INDEXED BY person_name_cover WHERE name = ? AND {live}",
+            _capped("SELECT household_id, 1, name FROM person INDEXED BY person_name_cover "
+                    f"WHERE name > ? AND name < ? AND {live}", cap),
+        ]
+        params = [word, word, _next_prefix(word)]
+        if len(word) >= 3:
+            parts.append(_capped(
+                f"SELECT s.household_id, 3, {_NAME_OF_TEXT} FROM person_search_fts f "
+                "JOIN person_search s ON s.rid = f.rowid "
+                "WHERE person_search_fts MATCH ? AND s.gone = 0 AND s.household_id IS NOT NULL", cap))
+            params.append('"' + word.replace('"', '""') + '"')
+        return " UNION ALL ".join(parts), params
+    return None
+
+
+def _rooms_where(cond: str) -> str:
+    """Households whose room satisfies `cond` over r2/u2/b2, as a set of household ids."""
+    return (
+        "SELECT h2.id FROM household h2 INDEXED BY household_room WHERE h2.room_id IN (SELECT r2.id FROM room r2 "
+        f"JOIN unit u2 ON u2.id = r2.unit_id JOIN building b2 ON b2.id = u2.building_id WHERE {cond})"
+    )
+
+
+def household_matches(word: str) -> tuple[str, list[Any]] | None:
+    """SELECT of household ids for a word that names a place (address, building or room number)."""
+    kind = classify(word)
+    if kind == "address":
+        addr = households.parse_address(word)
+        assert addr is not None
+        sql, params = households.building_match_sql(addr.building)
+        sql = sql.replace("b.", "b2.")
+        if addr.unit is not None:
+            sql += " AND u2.number = ?"
+            params.append(addr.unit)
+        if addr.room:
+            sql += " AND r2.number = ?"
+            params.append(addr.room)
+        return _rooms_where(sql), params
+    if kind == "digits" and len(word) <= 4 and word.isdigit():
+        if len(word) <= 2:
+            return _rooms_where("b2.number = ?"), [int(word)]
+        return ("SELECT h2.id FROM room r2 INDEXED BY room_number JOIN household h2 INDEXED BY household_room "
+                "ON h2.room_id = r2.id WHERE r2.number = ?"), [word]
+    return None
+
+
+def matcher(word: str, cap: int | None = None) -> tuple[str, list[Any]] | None:
+    """SELECT of (household_id, rank, who) for one word: people and places it may name. None: nothing can match."""
+    person = person_matches(word, cap)
+    place = household_matches(word)
+    # A household number (户号) typed in full or from its start; digits may be a number like 000123.
+    number = word.upper()
+    parts: list[str] = [_capped(
+        "SELECT id AS household_id, CASE WHEN number = ? THEN 0 ELSE 1 END AS rank, NULL AS who "
+        "FROM household INDEXED BY household_number WHERE number >= ? AND number < ? AND deleted = 0", cap)]
+    params: list[Any] = [number, number, _next_prefix(number)]
+    if classify(word) not in ("number", "digits") or (classify(word) == "digits" and len(word) < 4):
+        parts, params = [], []
+    if classify(word) == "digits" and len(word) >= EXT_MIN:
+        # The county's household number (ext_number), typed in full or from its start.
+        parts.append(_capped("SELECT id AS household_id, 0 AS rank, NULL AS who FROM household "
+                             "WHERE ext_number >= ? AND ext_number < ? AND deleted = 0", cap))
+        params += [word, _next_prefix(word)]
+    if place is not None:
+        parts.append(f"SELECT id AS household_id, 0 AS rank, NULL AS who FROM ({place[0]})")
+        params += place[1]
+    if person is not None:
+        parts.append(person[0])
+        params += person[1]
+    if not parts:
+        return None
+    return " UNION ALL ".join(parts), params
+
+
+def filters_sql(db: Database, f: Filters) -> tuple[list[str], list[Any]]:
+    if f.deleted_only:
+        where: list[str] = ["o.state = 2"]
+    else:
+        where = ["o.state <= 1" if f.include_gone else "o.state = 0"]
+    params: list[Any] = []
+    if f.building_id:
+        where.append(f"o.household_id IN ({_rooms_where('b2.id = ?')})")
+        params.append(f.building_id)
+    if f.grid_id:
+        where.append(f"o.household_id IN ({_rooms_where('b2.grid_id = ?')})")
+        params.append(f.grid_id)
+    if f.tag:
+        sql, p = households.tag_sql(db, f.tag)
+        where.append(sql)
+        params += p
+    if f.risk_colour:
+        where.append("h.risk_colour = ?")
+        params.append(f.risk_colour)
+    if f.special_group:
+        if f.special_group not in SPECIAL_GROUPS:
+            raise ValueError(f.special_group)
+        where.append(
+            f"EXISTS (SELECT 1 FROM person sg INDEXED BY person_household_status WHERE sg.household_id = o.household_id "
+            "AND sg.deleted = 0 "
+            f"AND sg.status = '在册' AND sg.{f.special_group} = 1)"
+        )
+    if f.labour_ability:
+        where.append(
+            "EXISTS (SELECT 1 FROM person la INDEXED BY person_household_status WHERE la.household_id = o.household_id "
+            "AND la.deleted = 0 "
+            "AND la.status = '在册' AND la.labour_ability = ?)"
+        )
+        params.append(f.labour_ability)
+    if f.id_state:
+        where.append(
+            "EXISTS (SELECT 1 FROM person idc WHERE idc.household_id = o.household_id AND idc.deleted = 0 "
+            f"AND idc.status = '在册' AND {_ID_STATE_SQL[f.id_state]})"
+        )
+    if f.origin_township:
+        where.append("h.origin_township = ?")
+        params.append(f.origin_township)
+    return where, params
+
+
+def word_check(word: str) -> tuple[str, list[Any]] | None:
+    """A condition over ``o.household_id`` for a word that narrows a driven search.
+
+    It is checked per candidate household (members through an index), so a broad word such as
+    "王" or "5321" costs little when another word has already chosen a few hundred households.
+    """
+    kind = classify(word)
+    member = "EXISTS (SELECT 1 FROM person px INDEXED BY person_household_status " \
+             "WHERE px.household_id = o.household_id AND px.deleted = 0 AND {cond})"
+    alternatives: list[str] = []
+    params: list[Any] = []
+    place = household_matches(word)
+    if place is not None:
+        alternatives.append(f"o.household_id IN ({place[0]})")
+        params += place[1]
+    if kind == "number":
+        w = word.upper()
+        alternatives.append("o.household_id IN (SELECT id FROM household INDEXED BY household_number "
+                            "WHERE number >= ? AND number < ?)")
+        params += [w, _next_prefix(w)]
+    elif kind == "letters":
+        w = word.lower()
+        alternatives.append(member.format(
+            cond="((px.name_initials >= ? AND px.name_initials < ?) OR (px.name_pinyin >= ? AND px.name_pinyin < ?))"))
+        params += [w, _next_prefix(w), w, _next_prefix(w)]
+    elif kind == "digits" and len(word) >= 3:
+        if len(word) >= EXT_MIN:
+            alternatives.append("o.household_id IN (SELECT id FROM household WHERE ext_number >= ? AND ext_number < ?)")
+            params += [word, _next_prefix(word)]
+        alternatives.append(
+            "EXISTS (SELECT 1 FROM person_search sx INDEXED BY person_search_household "
+            "WHERE sx.household_id = o.household_id AND sx.gone = 0 AND instr(sx.text, ?) > 0)")
+        params.append(word.upper())
+    elif kind == "name":
+        if len(word) >= 3:
+            alternatives.append(member.format(cond="instr(px.name, ?) > 0"))
+            params.append(word)
+        else:
+            alternatives.append(member.format(cond="px.name >= ? AND px.name < ?"))
+            params += [word, _next_prefix(word)]
+    if not alternatives:
+        return None
+    return "(" + " OR ".join(alternatives) + ")", params
+
+
+_DRIVER_PRIORITY = {"address": 0, "number": 1}
+
+
+def build(db: Database, text: str, filters: Filters | None = None) -> Search:
+    """The household query for what is typed in the search box and the chosen filters.
+
+    One word drives the query (``m``, with a rank): an address or household number if there is
+    one (small, exact sets), else the longest word. Its broad branches are capped (see
+    person_matches); the other words are checked per candidate household (see word_check).
+    """
+    filters = filters or Filters()
+    words = words_of(text)
+    where, where_params = filters_sql(db, filters)
+    order = sorted(range(len(words)), key=lambda i: (_DRIVER_PRIORITY.get(classify(words[i]), 2), -len(words[i]), i))
+    driver: tuple[str, list[Any]] | None = None
+    driver_kind = ""
+    for i in order:
+        word = words[i]
+        found = matcher(word, MATCH_CAP) if driver is None else word_check(word)
+        if found is None:
+            where.append("0")  # e.g. "12" that is no building: nothing can match
+            continue
+        if driver is None:
+            driver, driver_kind = found, classify(word)
+            continue
+        where.append(found[0])
+        where_params += found[1]
+    where_sql = " AND ".join(where)
+    h_join = " LEFT JOIN household h ON h.id = o.household_id" if "h." in where_sql.replace("h2.", "") else ""
+    if driver is None:
+        from_sql = f"household_order o {HOUSEHOLD_JOINS}"
+        count_from = f"household_order o{h_join}"
+        from_params: list[Any] = []
+    else:
+        # `who` is a bare column next to min(): SQLite takes it from the best-ranked row.
+        m = f"(SELECT household_id, min(rank) AS rank, who FROM ({driver[0]}) GROUP BY household_id) AS m"
+        from_sql = f"{m} JOIN household_order o ON o.household_id = m.household_id {HOUSEHOLD_JOINS}"
+        count_from = f"{m} JOIN household_order o ON o.household_id = m.household_id{h_join}"
+        from_params = driver[1]
+    search = Search(from_sql, where_sql, [*from_params, *where_params], driver is not None, words, count_from)
+    search.capped = driver
+    search.names_people = driver is not None and driver_kind != "address"
+    return search
+
+
+def persons_where(search: Search) -> tuple[str, list[Any]]:
+    """The residents of the households `search` finds, as a WHERE over aliases p and h (see current_export)."""
+    inner = f"SELECT o.household_id FROM {search.from_sql}" + (f" WHERE {search.where}" if search.where else "")
+    return f"p.deleted = 0 AND h.id IN ({inner})", list(search.params)

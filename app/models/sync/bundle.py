@@ -1,0 +1,234 @@
+"""The sync bundle file: header, AES-256-GCM body under a scrypt key, crash-safe write and verified read."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import struct
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+from app.models.core.errors import KnownError
+from app.models.core.safe_files import PART_SUFFIX as PART_SUFFIX  # the stick lister skips these
+from app.models.core.safe_files import DiskFullError, atomic_file
+
+MAGIC = b"ANJUSYN1"
+FORMAT = 1
+EXTENSION = ".anjusync"
+# scrypt cost: about 0.1 s and 32 MB per key on an office PC; tests pass a lower cost.
+DEFAULT_SCRYPT_N = 2**15
+SCRYPT_R = 8
+SCRYPT_P = 1
+# A crafted header must not make us spend minutes or gigabytes deriving a key.
+MAX_SCRYPT_N = 2**20
+MAX_HEADER_BYTES = 1 << 20
+# A whole community of 100,000 residents is a few hundred MB of ops; a body inflating past this is a bomb.
+MAX_BODY_BYTES = 1 << 30
+_PREFIX = len(MAGIC) + 4
+
+
+class BundleError(KnownError):
+    """A bundle file that cannot be used: incomplete, damaged, tampered, or the wrong passphrase."""
+
+
+class WrongPassphrase(BundleError):
+    pass
+
+
+@dataclass
+class Bundle:
+    path: Path
+    header: dict[str, Any]
+    body: dict[str, Any] | None = None
+
+    @property
+    def bundle_id(self) -> str:
+        return self.header["bundle_id"]
+
+
+# Every file on the stick is authenticated at every sync, including those applied long ago. A PC
+# writes all its bundles under one salt, so the stick costs one key derivation per PC, not per file.
+_KEYS: dict[tuple[bytes, bytes, int, int, int], bytes] = {}
+_KEY_CACHE_SIZE = 64
+
+
+def derive_key(passphrase: str, salt: bytes, n: int = DEFAULT_SCRYPT_N, r: int = SCRYPT_R, p: int = SCRYPT_P) -> bytes:
+    cache_key = (hashlib.sha256(passphrase.encode("utf-8")).digest(), salt, n, r, p)
+    key = _KEYS.get(cache_key)
+    if key is None:
+        key = Scrypt(salt=salt, length=32, n=n, r=r, p=p).derive(passphrase.encode("utf-8"))
+        if len(_KEYS) >= _KEY_CACHE_SIZE:
+            _KEYS.pop(next(iter(_KEYS)))
+        _KEYS[cache_key] = key
+    return key
+
+
+def _key_check(key: bytes) -> str:
+    # Lets the reader tell "wrong passphrase" from "damaged file"; reveals nothing GCM does not.
+    return hmac.new(key, b"anju-key-check", hashlib.sha256).hexdigest()[:16]
+
+
+def bundle_name(community: object, sender: object) -> str:
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
+
+    def part(v: object) -> str:  # only letters, digits and '-' ever reach a file name
+        return "".join(c for c in str(v) if c.isascii() and (c.isalnum() or c == "-"))[:8] or "x"
+
+    return f"anju-{part(community)}-{part(sender)}-{stamp}-{secrets.token_hex(4)}{EXTENSION}"
+
+
+def write_bundle(
+    folder: Path, header: dict[str, Any], body: dict[str, Any], passphrase: str, *, scrypt_n: int = DEFAULT_SCRYPT_N,
+    salt: bytes | None = None,
+) -> Path:
+    """Write a new bundle file in `folder`: temporary name, fsync, rename, read back and verify.
+
+    `salt` (16 bytes, the writing PC's own) lets readers derive this PC's key once for all its files.
+    """
+    if not passphrase:
+        raise BundleError("同步口令不能为空。")
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise BundleError(f"找不到文件夹“{folder}”（U盘是否已插好？）。")
+    salt = salt if salt is not None and len(salt) >= 8 else os.urandom(16)
+    nonce = os.urandom(12)
+    key = derive_key(passphrase, salt, scrypt_n)
+    plain = zlib.compress(json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8"), 1)
+    head = dict(header)
+    head.update(
+        format=FORMAT,
+        kdf={"alg": "scrypt", "n": scrypt_n, "r": SCRYPT_R, "p": SCRYPT_P, "salt": base64.b64encode(salt).decode()},
+        nonce=base64.b64encode(nonce).decode(),
+        check=_key_check(key),
+        body_bytes=len(plain) + 16,
+    )
+    head_bytes = json.dumps(head, ensure_ascii=False, sort_keys=True).encode("utf-8")
+    prefix = MAGIC + struct.pack(">I", len(head_bytes)) + head_bytes
+    cipher = AESGCM(key).encrypt(nonce, plain, prefix)
+    name = bundle_name(head.get("community", "x"), head.get("sender", "x"))
+    final = folder / name
+
+    def read_back(part: Path) -> None:
+        # A bad stick or a write cache that lied shows up now, not at the other PC.
+        check = read_bundle(part, passphrase, parse_body=False)
+        if check.header.get("bundle_id") != header.get("bundle_id"):
+            raise BundleError(f"写入U盘后读回校验失败：“{final.name}”。请换一个U盘重试。")
+
+    # Never overwrite anything already on the stick (replace=False).
+    try:
+        with atomic_file(final, check=read_back, what="同步文件", replace=False) as fh:
+            fh.write(prefix)
+            fh.write(cipher)
+    except DiskFullError as exc:
+        raise DiskFullError(exc.folder, needed=len(prefix) + len(cipher), what="同步文件", estimate=True) from exc
+    return final
+
+
+def _split(data: bytes, name: str) -> tuple[dict[str, Any], bytes, bytes]:
+    """(header, prefix bytes used as associated data, ciphertext); only structure is checked here."""
+    if len(data) < _PREFIX:
+        if MAGIC.startswith(data[: len(MAGIC)]):
+            raise BundleError(f"“{name}”不完整（文件被截断，可能写入时拔出了U盘），未导入。")
+        raise BundleError(f"“{name}”不是安居台账的同步文件，未导入。")
+    if data[: len(MAGIC)] != MAGIC:
+        raise BundleError(f"“{name}”不是安居台账的同步文件（或文件头已损坏），未导入。")
+    (hlen,) = struct.unpack(">I", data[len(MAGIC) : _PREFIX])
+    if hlen > MAX_HEADER_BYTES:
+        raise BundleError(f"“{name}”的文件头已损坏，未导入。")
+    if len(data) < _PREFIX + hlen:
+        raise BundleError(f"“{name}”不完整（文件被截断，可能写入时拔出了U盘），未导入。")
+    try:
+        header = json.loads(data[_PREFIX : _PREFIX + hlen].decode("utf-8"))
+        if not isinstance(header, dict):
+            raise ValueError("header")
+        kdf = header["kdf"]
+        for k in ("n", "r", "p"):
+            if not isinstance(kdf[k], int):
+                raise ValueError(k)
+        for k in ("bundle_id", "community", "sender", "check", "nonce"):
+            if not isinstance(header[k], str):
+                raise ValueError(k)
+        if not isinstance(header["body_bytes"], int) or not isinstance(header["schema"], int):
+            raise ValueError("sizes")
+        if not isinstance(header.get("ranges"), dict):
+            raise ValueError("ranges")
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+        raise BundleError(f"“{name}”的文件头已损坏，未导入。") from exc
+    cipher = data[_PREFIX + hlen :]
+    if len(cipher) < header["body_bytes"]:
+        raise BundleError(f"“{name}”不完整（文件被截断，可能写入时拔出了U盘），未导入。")
+    if len(cipher) != header["body_bytes"]:
+        raise BundleError(f"“{name}”已损坏（长度不符），未导入。")
+    return header, data[: _PREFIX + hlen], cipher
+
+
+def read_header(path: Path) -> dict[str, Any]:
+    """The header alone, UNAUTHENTICATED: for showing a file's details, never for deciding anything."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise BundleError(f"无法读取“{path.name}”：{exc}") from exc
+    return _split(data, path.name)[0]
+
+
+def read_bundle(path: Path, passphrase: str, *, parse_body: bool = True) -> Bundle:
+    """Read, authenticate header and body together (the header is the cipher's associated data), decode.
+
+    Raises BundleError; nothing of the header may be trusted unless this returned. Without
+    `parse_body` the body is authenticated but not decompressed (``body`` stays None).
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise BundleError(f"无法读取“{path.name}”：{exc}") from exc
+    header, prefix, cipher = _split(data, path.name)
+    if header.get("format") != FORMAT:
+        raise BundleError(f"“{path.name}”的文件格式（第 {str(header.get('format'))[:8]} 版）本程序不认识："
+                          "可能来自较新版本的安居台账（请升级本机程序），也可能文件已损坏。未导入。")
+    try:
+        kdf = header["kdf"]
+        n, r, p = kdf["n"], kdf["r"], kdf["p"]
+        salt = base64.b64decode(kdf["salt"], validate=True)
+        nonce = base64.b64decode(header["nonce"], validate=True)
+        alg = kdf.get("alg")
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise BundleError(f"“{path.name}”的文件头已损坏，未导入。") from exc
+    # Memory is 128 * n * r bytes: cap it (1 GiB) so a crafted header cannot exhaust the PC.
+    if alg != "scrypt" or n < 2 or n > MAX_SCRYPT_N or n & (n - 1) or not 1 <= r <= 16 or not 1 <= p <= 4 \
+            or 128 * n * r > 1 << 30:
+        raise BundleError(f"“{path.name}”的文件头已损坏（密钥参数无效），未导入。")
+    if len(nonce) != 12 or len(salt) < 8:
+        raise BundleError(f"“{path.name}”的文件头已损坏，未导入。")
+    key = derive_key(passphrase, salt, n, r, p)
+    if not hmac.compare_digest(_key_check(key), header["check"]):
+        raise WrongPassphrase(f"同步口令不对，无法打开“{path.name}”。请向本社区管理员确认同步口令。")
+    try:
+        plain = AESGCM(key).decrypt(nonce, cipher, prefix)
+    except InvalidTag as exc:
+        raise BundleError(f"“{path.name}”已损坏或被改动过（校验失败），未导入。") from exc
+    if not parse_body:
+        return Bundle(path, header)
+    try:
+        inflater = zlib.decompressobj()
+        raw = inflater.decompress(plain, MAX_BODY_BYTES)
+        if inflater.unconsumed_tail:
+            raise BundleError(f"“{path.name}”解压后超过 {MAX_BODY_BYTES >> 20} MB，不是正常的同步文件，未导入。")
+        body = json.loads(raw.decode("utf-8"))
+        if not isinstance(body, dict):
+            raise ValueError("body")
+    except (ValueError, zlib.error, UnicodeDecodeError, RecursionError) as exc:
+        raise BundleError(f"“{path.name}”内容无法解析，未导入。") from exc
+    return Bundle(path, header, body)

@@ -1,0 +1,285 @@
+"""Field-level merge of remote ops: fold ops into rows by hybrid clock, causality, key-field conflicts.
+
+A row's state is a function of the set of its ops alone: per column, the op with the highest
+``(hlc, site_id, seq)`` wins (an insert op ``col = '*'`` sets every column it carries). So any PC
+holding the same ops holds the same row, whatever order the ops arrived in. Field clocks are
+computed from ``change_log`` (indexed by table, row, column) when a row is touched by an import,
+instead of being kept in a separate table by triggers: local writes stay as cheap as before,
+and an import reads a handful of ops per row it touches.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import os
+import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from app.models.core.db import _q, new_id, synced_tables
+
+# Key fields: concurrent edits of these raise a conflict for a person to review.
+KEY_FIELDS: dict[str, frozenset[str]] = {
+    "person": frozenset({"name", "id_number", "household_id"}),
+    "household": frozenset({"head_person_id", "risk_colour"}),
+    "mediation_case": frozenset({"status"}),
+}
+
+# (site_id, seq, tbl, row_id, col, value JSON text, hlc, user)
+Op = tuple[str, int, str, str, str, str, str, str | None]
+
+
+class Schema:
+    """Columns and foreign keys of the synced tables (validated against before any SQL is built)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.columns: dict[str, list[str]] = {}
+        self.fks: dict[str, list[tuple[str, str]]] = {}
+        for table in synced_tables(conn):
+            self.columns[table] = [r[1] for r in conn.execute(f"PRAGMA table_info({_q(table)})")]
+            self.fks[table] = [
+                (r[3], r[2]) for r in conn.execute(f"PRAGMA foreign_key_list({_q(table)})") if r[4] in (None, "id")
+            ]
+        self.colsets = {t: set(c) for t, c in self.columns.items()}
+
+
+def fold(ops: Iterable[tuple[str, int, str, str, str]]) -> tuple[bool, dict[str, tuple[tuple, Any]]]:
+    """(has insert op, {column: (clock, value)}) from ops given as (site, seq, col, value, hlc)."""
+    has_insert = False
+    state: dict[str, tuple[tuple, Any]] = {}
+    for site, seq, col, value, hlc in ops:
+        clock = (hlc, site, seq)
+        if col == "*":
+            has_insert = True
+            obj = json.loads(value)
+            for k, v in obj.items():
+                cur = state.get(k)
+                if cur is None or clock > cur[0]:
+                    state[k] = (clock, v)
+        else:
+            cur = state.get(col)
+            if cur is None or clock > cur[0]:
+                state[col] = (clock, json.loads(value) if value is not None else None)
+    return has_insert, state
+
+
+def same_value(a: Any, b: Any) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return a == b
+    return type(a) is type(b) and a == b
+
+
+class Causality:
+    """Decides whether one op was made after its site had seen another (from sync_knowledge)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self._cache: dict[tuple[str, str], tuple[list[int], list[int]]] = {}
+
+    def _entries(self, site: str, seen_site: str) -> tuple[list[int], list[int]]:
+        key = (site, seen_site)
+        got = self._cache.get(key)
+        if got is None:
+            rows = self.conn.execute(
+                "SELECT after_seq, seen_seq FROM sync_knowledge WHERE site_id = ? AND seen_site = ? ORDER BY after_seq",
+                key,
+            ).fetchall()
+            afters = [r[0] for r in rows]
+            best: list[int] = []
+            top = 0
+            for r in rows:  # running maximum: what the site had seen by then
+                top = max(top, r[1])
+                best.append(top)
+            got = (afters, best)
+            self._cache[key] = got
+        return got
+
+    def saw(self, x_site: str, x_seq: int, y_site: str, y_seq: int) -> bool:
+        """Had site x_site applied op (y_site, y_seq) when it made its op x_seq?"""
+        if x_site == y_site:
+            return x_seq > y_seq
+        afters, best = self._entries(x_site, y_site)
+        i = bisect.bisect_left(afters, x_seq)  # entries with after_seq < x_seq
+        return i > 0 and best[i - 1] >= y_seq
+
+    def concurrent(self, a: tuple[str, int], b: tuple[str, int]) -> bool:
+        return not self.saw(a[0], a[1], b[0], b[1]) and not self.saw(b[0], b[1], a[0], a[1])
+
+
+def detect_conflicts(conn: sqlite3.Connection, new_ops: list[Op], now: str) -> int:
+    """Record every pair of concurrent, differing edits of a key field that involves a new op."""
+    causal = Causality(conn)
+    raised = 0
+    seen_fields: set[tuple[str, str, str]] = set()
+    for op in new_ops:
+        tbl, col = op[2], op[4]
+        if col not in KEY_FIELDS.get(tbl, ()):
+            continue
+        field = (tbl, op[3], col)
+        if field in seen_fields:
+            continue
+        seen_fields.add(field)
+        # All ops of the field (new and old): every pair with one new op is checked once here.
+        ops = conn.execute(
+            "SELECT site_id, seq, value, hlc FROM change_log WHERE tbl = ? AND row_id = ? AND col = ?", field
+        ).fetchall()  # served by change_log_row (tbl, row_id): a row has few ops
+        new_keys = {(o[0], o[1]) for o in new_ops if (o[2], o[3], o[4]) == field}
+        for i, a in enumerate(ops):
+            for b in ops[i + 1 :]:
+                ka, kb = (a[0], a[1]), (b[0], b[1])
+                if ka not in new_keys and kb not in new_keys:
+                    continue
+                if same_value(json.loads(a[2]), json.loads(b[2])) or not causal.concurrent(ka, kb):
+                    continue
+                lo, hi = sorted((a, b), key=lambda o: (o[3], o[0], o[1]))
+                cur = conn.execute(
+                    "INSERT OR IGNORE INTO sync_conflict(tbl, row_id, col, lo_site, lo_seq, hi_site, hi_seq, "
+                    "detected_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (*field, lo[0], lo[1], hi[0], hi[1], now),
+                )
+                raised += cur.rowcount
+    return raised
+
+
+def materialize(
+    conn: sqlite3.Connection,
+    schema: Schema,
+    keys: Iterable[tuple[str, str]],
+    mem_ops: dict[tuple[str, str], list] | None = None,
+    was_pending: set[tuple[str, str]] | None = None,
+) -> tuple[int, int]:
+    """Write each row as the fold of all its ops; returns (rows written, rows held back).
+
+    With `mem_ops` (a first sync into an empty database) the ops come from memory and no row
+    exists yet. A row waits in sync_pending while its insert op or a row it refers to is missing.
+    """
+    plans: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
+    pending: set[tuple[str, str]] = set()
+    processed: list[tuple[str, str]] = []
+    for key in keys:
+        processed.append(key)
+        tbl, row_id = key
+        cols = schema.colsets.get(tbl)
+        if cols is None:
+            continue
+        if mem_ops is not None:
+            ops = mem_ops[key]
+            current = None
+        else:
+            ops = conn.execute(
+                "SELECT site_id, seq, col, value, hlc FROM change_log WHERE tbl = ? AND row_id = ?", key
+            ).fetchall()
+            current = conn.execute(f"SELECT * FROM {_q(tbl)} WHERE id = ?", (row_id,)).fetchone()
+        if len(ops) == 1 and ops[0][2] == "*":
+            # The common case of a first sync: a row with just its insert op needs no clocks.
+            has_insert = True
+            values = {c: v for c, v in json.loads(ops[0][3]).items() if c in cols and c != "id"}
+        else:
+            has_insert, state = fold(ops)
+            values = {c: v for c, (_, v) in state.items() if c in cols and c != "id"}
+        if current is None:
+            if not has_insert:
+                pending.add(key)
+                continue
+            plans[key] = ("insert", values)
+        else:
+            changes = {c: v for c, v in values.items() if not same_value(current[c], v)}
+            if changes:
+                plans[key] = ("update", changes)
+    inserting: dict[str, set[str]] = {}
+    for (tbl, row_id), (kind, _) in plans.items():
+        if kind == "insert":
+            inserting.setdefault(tbl, set()).add(row_id)
+    exists_cache: dict[tuple[str, str], bool] = {}
+
+    def exists(tbl: str, row_id: Any) -> bool:
+        if row_id in inserting.get(tbl, ()):
+            return True
+        k = (tbl, row_id)
+        if k not in exists_cache:
+            exists_cache[k] = conn.execute(f"SELECT 1 FROM {_q(tbl)} WHERE id = ?", (row_id,)).fetchone() is not None
+        return exists_cache[k]
+
+    changed = True
+    while changed:  # a held-back row may hold back the rows that refer to it
+        changed = False
+        for key in list(plans):
+            tbl = key[0]
+            kind, vals = plans[key]
+            for col, target in schema.fks.get(tbl, ()):
+                v = vals.get(col)
+                if v is not None and not exists(target, v):
+                    del plans[key]
+                    pending.add(key)
+                    if kind == "insert":
+                        inserting[tbl].discard(key[1])
+                    changed = True
+                    break
+    groups: dict[tuple[str, tuple[str, ...]], list[list[Any]]] = {}
+    for (tbl, row_id), (kind, vals) in plans.items():
+        if kind == "insert":
+            cols = tuple(vals)
+            groups.setdefault((tbl, cols), []).append([row_id, *vals.values()])
+        else:
+            sets = ", ".join(f"{_q(c)} = ?" for c in vals)
+            conn.execute(f"UPDATE {_q(tbl)} SET {sets} WHERE id = ?", [*vals.values(), row_id])
+    for (tbl, cols), rows in groups.items():
+        names = ", ".join(_q(c) for c in ("id", *cols))
+        marks = ", ".join("?" for _ in range(len(cols) + 1))
+        conn.executemany(f"INSERT INTO {_q(tbl)} ({names}) VALUES ({marks})", rows)
+    if mem_ops is None and was_pending:
+        done = [k for k in processed if k not in pending and k in was_pending]
+        conn.executemany("DELETE FROM sync_pending WHERE tbl = ? AND row_id = ?", done)
+    conn.executemany("INSERT OR IGNORE INTO sync_pending(tbl, row_id) VALUES (?, ?)", list(pending))
+    return len(plans), len(pending)
+
+
+def _file_marker(path: Path) -> str | None:
+    try:
+        real = os.path.normcase(os.path.realpath(path))
+        return f"{real}|{os.stat(real).st_ino}"
+    except OSError:
+        return None
+
+
+def claim_identity(conn: sqlite3.Connection, path: Path) -> str:
+    """This file's site id; a file copied or moved (path or inode changed) gets a new one first.
+
+    Called by Database.write() inside its transaction before the first write of a connection, so
+    two PCs never make ops under one site id. The new site is born having seen everything the
+    file holds, recorded as knowledge so its edits are not mistaken for concurrent ones.
+    """
+    site = conn.execute("SELECT value FROM meta WHERE key = 'site_id'").fetchone()[0]
+    marker = _file_marker(path)
+    if marker is None:
+        return site
+    old = conn.execute("SELECT value FROM meta WHERE key = 'site_file'").fetchone()
+    if old is None or old[0] == marker:
+        if old is None:
+            conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('site_file', ?)", (marker,))
+        return site
+    have = have_vector(conn, site)
+    new = new_id()
+    if have.get(site):
+        conn.execute("INSERT OR REPLACE INTO sync_state(site_id, max_seq) VALUES (?, ?)", (site, have[site]))
+    conn.executemany(
+        "INSERT OR IGNORE INTO sync_knowledge(site_id, after_seq, seen_site, seen_seq) VALUES (?, 0, ?, ?)",
+        [(new, s, m) for s, m in have.items() if m > 0],
+    )
+    conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('site_id', ?)", (new,))
+    conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('site_file', ?)", (marker,))
+    conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('site_previous', ?)", (site,))
+    return new
+
+
+def have_vector(conn: sqlite3.Connection, local_site: str) -> dict[str, int]:
+    """Per site, the highest seq up to which this PC holds every op."""
+    have = {r[0]: r[1] for r in conn.execute("SELECT site_id, max_seq FROM sync_state")}
+    mine = conn.execute("SELECT max(seq) FROM change_log WHERE site_id = ?", (local_site,)).fetchone()[0]
+    if mine:
+        have[local_site] = max(have.get(local_site, 0), mine)
+    return have

@@ -1,0 +1,1149 @@
+"""Sync between the office PCs of one community through bundle files on a USB stick.
+
+Coverage: every PC holds, per site, a contiguous prefix of that site's ops (``sync_state`` for
+other sites; its own ops for itself). A bundle declares, per site, seq ranges it holds all ops
+of; an importer takes a range only when it joins its prefix, so it never has gaps, and a range
+that does not join waits for the missing bundle. The exporter writes every op it has that no
+bundle on the stick (that it wrote or applied) already holds, so the stick as a whole carries
+everything and a new PC joins by importing all of it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import re
+import secrets
+import socket
+import sqlite3
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from app.models.core import field_rules
+from app.models.core.audit_events import Action, Outcome, record_event
+from app.models.core.db import Database, _q
+from app.models.core.errors import KnownError, PermissionDeniedError, ValidationError
+from app.models.core.hlc import Hlc, observe, wall_ms
+from app.models.sync import merge
+from app.models.sync.bundle import (
+    DEFAULT_SCRYPT_N,
+    EXTENSION,
+    PART_SUFFIX,
+    Bundle,
+    BundleError,
+    WrongPassphrase,
+    read_bundle,
+    write_bundle,
+)
+from app.models.sync.merge import claim_identity, have_vector  # noqa: F401 - part of this module's API
+
+# An op stamped more than this ahead of our clock comes from a PC whose clock is wrong: taking it
+# would let that PC's edits win over every edit made here until our clock catches up.
+MAX_CLOCK_SKEW_MS = 24 * 3600 * 1000
+
+Progress = Callable[[int, int, str], None]
+
+
+class SyncError(KnownError):
+    pass
+
+
+@dataclass
+class Refusal:
+    """A bundle file that was not applied (nothing of it), and why, in words a clerk can act on."""
+
+    file: str
+    reason: str
+    bundle_id: str | None = None
+    # A refused mass delete: how many records of what (table label → count) it would delete.
+    mass_delete: dict[str, int] | None = None
+
+
+@dataclass
+class SyncReport:
+    applied: int = 0
+    already_had: int = 0
+    conflicts: int = 0
+    duplicates: int = 0
+    shared_rooms: int = 0
+    rejected: int = 0
+    waiting: int = 0
+    files_applied: list[str] = field(default_factory=list)
+    files_known: int = 0
+    other_community: list[str] = field(default_factory=list)
+    incomplete: list[str] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
+    refused: list[Refusal] = field(default_factory=list)
+    # Mass deletes applied because the clerk allowed them: (file, {table label: count}).
+    mass_deleted: list[tuple[str, dict[str, int]]] = field(default_factory=list)
+    from_pcs: dict[str, int] = field(default_factory=dict)
+    exported_file: str | None = None
+    exported_ops: int = 0
+
+    def refuse(self, file: str, reason: str, *, bundle_id: str | None = None,
+               mass_delete: dict[str, int] | None = None) -> None:
+        self.refused.append(Refusal(file, reason, bundle_id, mass_delete))
+        self.rejected += 1
+        self.messages.append(reason)
+
+    @property
+    def mass_delete_refused(self) -> list[Refusal]:
+        return [r for r in self.refused if r.mass_delete is not None]
+
+    @property
+    def outcome(self) -> str:
+        """'ok' (nothing refused), 'partly' (some files applied, some refused) or 'failed' (only refusals)."""
+        if not self.refused:
+            return "ok"
+        return "partly" if self.files_applied or self.applied else "failed"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"applied": self.applied, "already_had": self.already_had, "conflicts": self.conflicts,
+                "rejected": self.rejected, "outcome": self.outcome,
+                "refused": [{"file": r.file, "reason": r.reason, **({"mass_delete": r.mass_delete}
+                                                                   if r.mass_delete else {})}
+                            for r in self.refused]}
+
+    def lines(self) -> list[str]:
+        out = [f"导入：新增 {self.applied} 条修改，已有 {self.already_had} 条，"
+               f"新冲突 {self.conflicts} 处，拒收文件 {self.rejected} 个。"]
+        for pc, n in sorted(self.from_pcs.items()):
+            out.append(f"  来自 {pc}：{n} 条")
+        for name, counts in self.mass_deleted:
+            out.append(f"“{name}”删除了：{_counts_text(counts)}（已确认后导入）。")
+        if self.duplicates:
+            out.append(f"发现 {self.duplicates} 对可能重复登记的人员（身份证号相同），请在“冲突审核”中处理。")
+        if self.shared_rooms:
+            out.append(f"发现 {self.shared_rooms} 间房住有两户以上（两台电脑把不同的户安排进了同一间房），"
+                       "请在“冲突审核”中核实。")
+        if self.waiting:
+            out.append(f"有 {self.waiting} 条修改在等待更早的同步文件，导入那份文件后会自动补上。")
+        if self.files_known:
+            out.append(f"跳过已导入过的文件 {self.files_known} 个。")
+        if self.other_community:
+            out.append(f"跳过其他社区的文件 {len(self.other_community)} 个。")
+        for name in self.incomplete:
+            out.append(f"未写完的临时文件（已忽略）：{name}")
+        if self.refused:
+            out.append(f"以下 {len(self.refused)} 个文件未导入（其中的修改一条也没有写入）：")
+            out.extend(f"  ✗ {r.reason}" for r in self.refused)
+        elif self.messages:
+            out.extend(self.messages)
+        if self.exported_file:
+            out.append(f"导出：{self.exported_ops} 条修改写入 {self.exported_file}。")
+        return out
+
+
+def _counts_text(counts: dict[str, int]) -> str:
+    return "、".join(f"{label} {n} 条" for label, n in counts.items())
+
+
+def community_of(db: Database) -> tuple[str, str] | None:
+    """(id, name) of the community this database syncs, or None for an empty database."""
+    cid = db.meta("sync_community")
+    if cid:
+        name = db.scalar("SELECT name FROM community WHERE id = ?", (cid,))
+        return cid, name or ""
+    row = db.one("SELECT id, name FROM community WHERE deleted = 0 ORDER BY rowid LIMIT 1")
+    return (row["id"], row["name"]) if row else None
+
+
+def pc_name() -> str:
+    try:
+        return socket.gethostname()[:40]
+    except OSError:
+        return ""
+
+
+def site_label(db: Database, site: str) -> str:
+    """'本机' or the PC's name and user as last seen in a bundle."""
+    if site == db.site_id:
+        return "本机"
+    row = db.one(
+        "SELECT sender_pc, sender_user FROM sync_bundle WHERE sender = ? ORDER BY done_at DESC LIMIT 1", (site,)
+    )
+    if row and (row["sender_pc"] or row["sender_user"]):
+        return f"电脑 {row['sender_pc'] or site[:8]}（{row['sender_user'] or '未知'}）"
+    return f"电脑 {site[:8]}"
+
+
+# -- ranges ---------------------------------------------------------------------------------
+
+def _subtract(lo: int, hi: int, covered: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out = []
+    cur = lo
+    for a, b in sorted(covered):
+        if b < cur:
+            continue
+        if a > hi:
+            break
+        if a > cur:
+            out.append((cur, min(hi, a - 1)))
+        cur = max(cur, b + 1)
+        if cur > hi:
+            break
+    if cur <= hi:
+        out.append((cur, hi))
+    return out
+
+
+def _stick_coverage(db: Database, folder: Path) -> dict[str, list[tuple[int, int]]]:
+    """Ranges held by bundles on the stick that this PC wrote or verified by applying them."""
+    covered: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    present = {}
+    for p in folder.glob(f"*{EXTENSION}"):
+        try:
+            present[p.name] = p.stat().st_size
+        except OSError:
+            continue
+    for row in db.query("SELECT file_name, size, ranges FROM sync_bundle"):
+        if present.get(row["file_name"]) == row["size"]:
+            for site, ivs in json.loads(row["ranges"]).items():
+                covered[site].extend((int(a), int(b)) for a, b in ivs)
+    return covered
+
+
+# -- export ---------------------------------------------------------------------------------
+
+def export_to_folder(
+    db: Database, folder: str | Path, passphrase: str, *, scrypt_n: int = DEFAULT_SCRYPT_N,
+    full: bool = False, progress: Progress | None = None,
+) -> tuple[Path | None, int]:
+    """Write one new bundle with every op the stick does not already carry; (path or None, ops)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise SyncError(f"找不到文件夹“{folder}”（U盘是否已插好？）。")
+    if not passphrase:
+        raise SyncError("请填写同步口令。")
+    with db.write(mode="apply"):
+        # Claims this file's identity (a copied file gets its own site id first) and this PC's salt.
+        salt = db.meta("sync_salt")
+        if not salt:
+            salt = secrets.token_hex(16)
+            db.set_meta("sync_salt", salt)
+    community = community_of(db)
+    if community is None:
+        raise SyncError("本机数据库还没有社区信息，无法导出。请先建立社区，或从U盘导入其他电脑的数据。")
+    have = have_vector(db.conn, db.site_id)
+    covered = {} if full else _stick_coverage(db, folder)
+    sites: list[str] = []
+    ops: list[list[Any]] = []
+    ranges: dict[str, list[list[int]]] = {}
+    for site, top in sorted(have.items()):
+        need = _subtract(1, top, covered.get(site, []))
+        if not need:
+            continue
+        idx = len(sites)
+        sites.append(site)
+        ranges[site] = [[a, b] for a, b in need]
+        for a, b in need:
+            for r in db.conn.execute(
+                "SELECT seq, tbl, row_id, col, value, hlc, user FROM change_log "
+                "WHERE site_id = ? AND seq BETWEEN ? AND ? ORDER BY seq",
+                (site, a, b),
+            ):
+                ops.append([idx, *r])
+    if progress:
+        progress(1, 3, f"准备导出 {len(ops)} 条修改")
+    if not ops:
+        return None, 0
+    knowledge = [list(r) for r in db.conn.execute(
+        "SELECT site_id, after_seq, seen_site, seen_seq FROM sync_knowledge")]
+    bundle_id = str(uuid.uuid4())
+    header = {
+        "bundle_id": bundle_id,
+        "schema": db.schema_version,
+        "community": community[0],
+        "community_name": community[1],
+        "sender": db.site_id,
+        "sender_user": db.user,
+        "sender_pc": pc_name(),
+        "created": dt.datetime.now().isoformat(timespec="seconds"),
+        "ops": len(ops),
+        "ranges": ranges,
+    }
+    body = {"sites": sites, "ops": ops, "knowledge": knowledge}
+    path = write_bundle(folder, header, body, passphrase, scrypt_n=scrypt_n, salt=bytes.fromhex(salt))
+    if progress:
+        progress(2, 3, "已写入并校验")
+    with db.write(mode="apply"):
+        db.conn.execute(
+            "INSERT INTO sync_bundle(bundle_id, direction, file_name, size, sender, sender_user, sender_pc, created, "
+            "done_at, op_count, ranges) VALUES (?, 'out', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (bundle_id, path.name, path.stat().st_size, db.site_id, db.user, header["sender_pc"], header["created"],
+             dt.datetime.now().isoformat(timespec="seconds"), len(ops), json.dumps(ranges)),
+        )
+        if not db.meta("sync_community"):
+            db.set_meta("sync_community", community[0])
+        record_event(db, Action.SYNC_OUT, {"file": path.name, "folder": str(folder), "ops": len(ops)})
+    return path, len(ops)
+
+
+# -- import ---------------------------------------------------------------------------------
+
+# A bundle deleting more than this many records, or more than this share of the residents (and
+# more than MASS_DELETE_MIN_PERSONS of them), is applied only when the clerk allows it.
+MASS_DELETE_RECORDS = 50
+MASS_DELETE_SHARE = 0.02
+MASS_DELETE_MIN_PERSONS = 10
+# A site's sequence numbers are its change-log positions, so they never exceed every op there is:
+# what this PC holds plus what the files being imported carry. The slack covers ops that reached
+# the sender by another stick; a header or op beyond it (10^9) is forged, not merely early.
+SEQ_SLACK = 1_000_000
+_HLC = re.compile(r"^\d{13}-\d{5}$")
+_SHORT_TEXT = 100
+
+
+class Refused(Exception):
+    """One bundle must not be applied; the reason is the clerk's message."""
+
+    def __init__(self, bundle: Bundle | None, reason: str, mass_delete: dict[str, int] | None = None) -> None:
+        self.bundle = bundle
+        self.reason = reason
+        self.mass_delete = mass_delete
+        super().__init__(reason)
+
+
+@dataclass
+class _Incoming:
+    """A bundle that passed every check made before applying it."""
+
+    bundle: Bundle
+    sites: list[str]
+    ops: list[list[Any]]
+    knowledge: list[list[Any]]
+    deletes: dict[str, int] = field(default_factory=dict)
+
+
+def _short(value: Any) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= _SHORT_TEXT
+
+
+def _check_header(b: Bundle) -> None:
+    """The authenticated header's fields, typed; refuses anything a genuine writer never makes."""
+    h, name = b.header, b.path.name
+    bad = []
+    for k in ("bundle_id", "community", "sender"):
+        if not _short(h.get(k)):
+            bad.append(k)
+    for k in ("sender_user", "sender_pc", "community_name", "created"):
+        if h.get(k) is not None and not (isinstance(h[k], str) and len(h[k]) <= _SHORT_TEXT):
+            bad.append(k)
+    if not isinstance(h.get("schema"), int) or isinstance(h.get("schema"), bool):
+        bad.append("schema")
+    ranges = h.get("ranges")
+    if not isinstance(ranges, dict):
+        bad.append("ranges")
+    else:
+        for site, ivs in ranges.items():
+            ok = _short(site) and isinstance(ivs, list) and all(
+                isinstance(iv, list) and len(iv) == 2 and all(type(x) is int for x in iv) and 1 <= iv[0] <= iv[1]
+                for iv in ivs)
+            if not ok:
+                bad.append("ranges")
+                break
+    if bad:
+        raise Refused(b, f"“{name}”的文件头内容不对（{'、'.join(dict.fromkeys(bad))}），不是本程序写出的同步文件，未导入。")
+
+
+def _op_where(name: str, i: int, tbl: Any = None, col: Any = None) -> str:
+    if isinstance(tbl, str) and tbl in field_rules.TABLE_LABELS:
+        what = field_rules.TABLE_LABELS[tbl]
+        if isinstance(col, str) and col != "*":
+            what += f"·{field_rules.label_of(tbl, col)}"
+        return f"“{name}”第 {i + 1} 条修改（{what}）"
+    return f"“{name}”第 {i + 1} 条修改"
+
+
+def _validate_body(b: Bundle, rules: field_rules.Rules) -> tuple[list[str], list[list[Any]], list[list[Any]]]:
+    """Every op typed and passing the same field rules as a local edit; raises Refused naming op and field."""
+    body = b.body or {}
+    sites, ops, knowledge = body.get("sites"), body.get("ops"), body.get("knowledge")
+    name = b.path.name
+    if not isinstance(sites, list) or not isinstance(ops, list) or not isinstance(knowledge, list):
+        raise Refused(b, f"“{name}”内容不完整（缺少修改列表），未导入。")
+    if not all(_short(s) for s in sites) or len(set(sites)) != len(sites):
+        raise Refused(b, f"“{name}”内容格式不对（电脑编号无效），未导入。")
+    ranges = b.header["ranges"]
+    for i, op in enumerate(ops):
+        if not isinstance(op, list) or len(op) != 8:
+            raise Refused(b, f"{_op_where(name, i)}格式不对：应是一组 8 项的数据，未导入。")
+        idx, seq, tbl, row_id, col, value, hlc, user = op
+
+        def where(i: int = i, tbl: Any = tbl, col: Any = col) -> str:
+            return _op_where(name, i, tbl, col)
+
+        if type(idx) is not int or not 0 <= idx < len(sites) or type(seq) is not int or seq < 1:
+            raise Refused(b, f"{where()}的编号无效，未导入。")
+        if not isinstance(tbl, str) or not isinstance(col, str) or not isinstance(value, str):
+            raise Refused(b, f"{where()}格式不对（表名、字段或值的类型错误），未导入。")
+        if not isinstance(hlc, str) or not _HLC.match(hlc):
+            raise Refused(b, f"{where()}的修改时间“{str(hlc)[:24]}”格式不对，未导入。")
+        if user is not None and not (isinstance(user, str) and len(user) <= _SHORT_TEXT):
+            raise Refused(b, f"{where()}的修改人无效，未导入。")
+        try:
+            field_rules.check_row_id(row_id)
+            parsed = json.loads(value)
+        except ValidationError as exc:
+            raise Refused(b, f"{where()}：{exc}未导入。") from None
+        except (ValueError, RecursionError):
+            raise Refused(b, f"{where()}的值不是有效的数据（JSON），未导入。") from None
+        try:
+            rules.check(tbl, col, parsed)
+        except ValidationError as exc:
+            raise Refused(b, f"{where()}：{exc} 未导入。") from None
+        if isinstance(parsed, dict) and "id" in parsed and parsed["id"] != row_id:
+            raise Refused(b, f"{where}的记录编号前后不一致，未导入。")
+        if not any(a <= seq <= z for a, z in ranges.get(sites[idx], [])):
+            raise Refused(b, f"“{name}”内容与文件头不符（第 {i + 1} 条修改不在文件头声明的范围内），未导入。")
+    for k in knowledge:
+        if (not isinstance(k, list) or len(k) != 4 or not _short(k[0]) or not _short(k[2])
+                or type(k[1]) is not int or type(k[3]) is not int or k[1] < 0 or k[3] < 0):
+            raise Refused(b, f"“{name}”内容格式不对（同步进度记录无效），未导入。")
+    return sites, ops, knowledge
+
+
+def _check_sites(inc: _Incoming, local: str, own_max: int, own_knowledge: set[tuple], bound: int) -> None:
+    """Only this PC writes ops under its site id; no sequence number beyond what could exist."""
+    b, name = inc.bundle, inc.bundle.path.name
+    for site, ivs in b.header["ranges"].items():
+        top = max(hi for _lo, hi in ivs) if ivs else 0
+        if site == local and top > own_max:
+            raise Refused(b, f"“{name}”含有以本机名义写的修改（编号到 {top}，本机只写到 {own_max}）。"
+                             "只有本机能写这些修改，此文件是伪造或损坏的，未导入。")
+        if top > bound:
+            raise Refused(b, f"“{name}”声明的修改编号（{top}）远超任何电脑可能写到的数目，未导入。")
+    for k in inc.knowledge:
+        if k[0] == local and tuple(k) not in own_knowledge:
+            raise Refused(b, f"“{name}”含有关于本机同步进度的记录，而本机并无此记录（只有本机能写），未导入。")
+        if (k[2] == local and k[3] > own_max) or k[1] > bound or k[3] > bound:
+            raise Refused(b, f"“{name}”的同步进度记录中有不可能的编号，未导入。")
+
+
+def _clock_check(inc: _Incoming, now_ms: int) -> None:
+    h = inc.bundle.header
+    top = max((Hlc.parse(op[6]).ms for op in inc.ops), default=0)
+    if top > now_ms + MAX_CLOCK_SKEW_MS:
+        when = dt.datetime.fromtimestamp(min(top, 253402214400000) / 1000).strftime("%Y-%m-%d %H:%M")
+        raise Refused(inc.bundle,
+                      f"“{inc.bundle.path.name}”来自时钟不准的电脑（{h.get('sender_pc') or h['sender'][:8]}，"
+                      f"其修改时间为 {when}，比本机快很多）。为免它的修改盖过以后所有修改，未导入。"
+                      "请先校正那台电脑的日期和时间，再在那台电脑上重新导出。")
+
+
+def _deletes(db: Database, inc: _Incoming, have: dict[str, int]) -> dict[str, int]:
+    """Records live here that this bundle's new ops mark deleted, per table label."""
+    targets: dict[str, set[str]] = defaultdict(set)
+    for op in inc.ops:
+        if op[1] <= have.get(inc.sites[op[0]], 0):
+            continue  # already had: applying it changes nothing
+        if op[4] == "deleted":
+            if json.loads(op[5]) == 1:
+                targets[op[2]].add(op[3])
+        elif op[4] == "*" and json.loads(op[5]).get("deleted") == 1:
+            targets[op[2]].add(op[3])
+    counts: dict[str, int] = {}
+    for tbl, ids in targets.items():
+        live = 0
+        ids_list = list(ids)
+        for i in range(0, len(ids_list), 500):
+            chunk = ids_list[i:i + 500]
+            live += db.scalar(f"SELECT count(*) FROM {_q(tbl)} WHERE deleted = 0 AND id IN "
+                              f"({', '.join('?' for _ in chunk)})", chunk)
+        if live:
+            counts[tbl] = live
+    return counts
+
+
+def is_mass_delete(db: Database, counts: dict[str, int]) -> bool:
+    residents = db.scalar("SELECT count(*) FROM person WHERE deleted = 0") or 0
+    persons = counts.get("person", 0)
+    return sum(counts.values()) > MASS_DELETE_RECORDS or (
+        persons > MASS_DELETE_MIN_PERSONS and persons > MASS_DELETE_SHARE * residents)
+
+
+def _labelled(counts: dict[str, int]) -> dict[str, int]:
+    return {field_rules.TABLE_LABELS.get(t, t): n for t, n in sorted(counts.items(), key=lambda kv: -kv[1])}
+
+
+def list_bundles(folder: Path) -> tuple[list[Path], list[str]]:
+    """(bundle files, names of incomplete temporary files) in a stick folder."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise SyncError(f"找不到文件夹“{folder}”（U盘是否已插好？）。")
+    files = sorted(p for p in folder.glob(f"*{EXTENSION}") if p.is_file())
+    parts = sorted(p.name for p in folder.glob(f"*{EXTENSION}{PART_SUFFIX}"))
+    return files, parts
+
+
+AllowMassDelete = bool | set[str]
+
+
+def import_from_folder(
+    db: Database, folder: str | Path, passphrase: str, *, progress: Progress | None = None,
+    now_ms: int | None = None, allow_mass_delete: AllowMassDelete = False,
+) -> SyncReport:
+    files, parts = list_bundles(Path(folder))
+    report = import_files(db, files, passphrase, progress=progress, now_ms=now_ms,
+                          allow_mass_delete=allow_mass_delete)
+    report.incomplete.extend(parts)
+    return report
+
+
+def import_files(
+    db: Database, paths: Iterable[str | Path], passphrase: str, *, progress: Progress | None = None,
+    now_ms: int | None = None, allow_mass_delete: AllowMassDelete = False,
+) -> SyncReport:
+    """Judge every new bundle among `paths` alone, then apply the good ones in one transaction.
+
+    A bundle is refused whole (nothing of it applied) when it is damaged, malformed, carries a
+    value a local edit could not store, writes under this PC's site id, claims impossible sequence
+    numbers, refers to records that cannot exist, or deletes more than the mass-delete threshold
+    without `allow_mass_delete` (True, or the set of bundle ids the clerk confirmed). The other
+    bundles still apply; ``report.refused`` says which files were refused and why.
+    """
+    paths = [Path(p) for p in paths]
+    try:
+        report = _import_files(db, paths, passphrase, progress=progress, now_ms=now_ms,
+                               allow_mass_delete=allow_mass_delete)
+    except KnownError as exc:
+        with contextlib.suppress(Exception):  # the import's own error is the one to show
+            record_event(db, Action.SYNC_IN, {"files": [p.name for p in paths], "error": str(exc)},
+                         Outcome.REFUSED if isinstance(exc, PermissionDeniedError) else Outcome.FAILED)
+        raise
+    if report.files_applied or report.rejected or report.other_community:
+        record_event(db, Action.SYNC_IN, {
+            "files": report.files_applied, "applied": report.applied, "already_had": report.already_had,
+            "conflicts": report.conflicts, "rejected": report.rejected, "other_community": report.other_community,
+            "refused": [r.file for r in report.refused],
+            "mass_deleted": [{"file": f, "counts": c} for f, c in report.mass_deleted],
+        }, Outcome.OK if report.files_applied or not report.rejected else Outcome.FAILED)
+    return report
+
+
+def _import_files(
+    db: Database, paths: list[Path], passphrase: str, *, progress: Progress | None = None,
+    now_ms: int | None = None, allow_mass_delete: AllowMassDelete = False,
+) -> SyncReport:
+    report = SyncReport()
+    if not passphrase:
+        raise SyncError("请填写同步口令。")
+    now_ms = wall_ms() if now_ms is None else now_ms
+    if not db._identity_checked:
+        with db.write(mode="apply"):
+            pass  # claims this file's identity first: the own-site checks below need the final site id
+    local = db.site_id
+    community = community_of(db)
+    schema_version = db.schema_version
+    rules = field_rules.Rules(db.conn)
+    known = {r[0] for r in db.query("SELECT bundle_id FROM sync_bundle")}
+    paths = [Path(p) for p in paths]
+    opened: list[Bundle] = []
+    locked: list[tuple[Path, str]] = []
+    for i, path in enumerate(paths):
+        if progress:
+            progress(i, len(paths) + 2, f"检查 {path.name}")
+        try:
+            # Authenticated before anything in it is believed, even the community it names.
+            b = read_bundle(path, passphrase, parse_body=False)
+            _check_header(b)
+        except WrongPassphrase as exc:
+            locked.append((path, str(exc)))
+            continue
+        except (BundleError, OSError) as exc:
+            report.refuse(path.name, str(exc))
+            continue
+        except Refused as exc:
+            report.refuse(path.name, exc.reason)
+            continue
+        h = b.header
+        if h["bundle_id"] in known:
+            report.files_known += 1
+            continue
+        if community is not None and h["community"] != community[0]:
+            report.other_community.append(path.name)
+            continue
+        if community is None:
+            community = (h["community"], h.get("community_name") or "")
+        known.add(h["bundle_id"])
+        opened.append(b)
+    opened_any = bool(opened) or report.files_known or report.other_community
+    for path, message in locked:
+        if not opened_any:
+            # A flipped bit in the key parameters looks the same as a wrong passphrase.
+            message = (f"同步口令不对，或文件已损坏，无法打开“{path.name}”。请向本社区管理员确认同步口令；"
+                       "口令无误时，请在写出此文件的电脑上重新同步。")
+        else:
+            # Other files open with this passphrase: this one is damaged or was written under another.
+            message = (f"“{path.name}”无法用本社区的同步口令打开：文件已损坏，或是用别的口令写的"
+                       "（例如其他社区的文件）。未导入。")
+        report.refuse(path.name, message)
+    own_max = db.scalar("SELECT coalesce(max(seq), 0) FROM change_log WHERE site_id = ?", (local,))
+    own_knowledge = {tuple(r) for r in db.query(
+        "SELECT site_id, after_seq, seen_site, seen_seq FROM sync_knowledge WHERE site_id = ?", (local,))}
+    have = have_vector(db.conn, local)
+    incoming: list[_Incoming] = []
+    for b in opened:
+        try:
+            b = read_bundle(b.path, passphrase)
+            if b.header["schema"] > schema_version:
+                raise Refused(b, f"“{b.path.name}”来自较新版本的安居台账（数据结构第 {b.header['schema']} 版），"
+                                 f"本机只支持到第 {schema_version} 版。请先升级本机程序，未导入。")
+            incoming.append(_Incoming(b, *_validate_body(b, rules)))
+        except (BundleError, OSError) as exc:
+            report.refuse(b.path.name, str(exc), bundle_id=b.bundle_id)
+        except Refused as exc:
+            report.refuse(b.path.name, exc.reason, bundle_id=b.bundle_id)
+    bound = (db.scalar("SELECT coalesce(max(op_id), 0) FROM change_log")
+             + sum(len(inc.ops) for inc in incoming) + SEQ_SLACK)
+    accepted: list[_Incoming] = []
+    for inc in incoming:
+        b = inc.bundle
+        try:
+            _check_sites(inc, local, own_max, own_knowledge, bound)
+            _clock_check(inc, now_ms)
+            inc.deletes = _deletes(db, inc, have)
+            if inc.deletes and is_mass_delete(db, inc.deletes):
+                allowed = allow_mass_delete is True or (
+                    isinstance(allow_mass_delete, set) and b.bundle_id in allow_mass_delete)
+                if not allowed:
+                    counts = _labelled(inc.deletes)
+                    raise Refused(b, f"“{b.path.name}”要删除 {_counts_text(counts)}，超过一次同步允许的数量"
+                                     f"（{MASS_DELETE_RECORDS} 条，或居民的 {MASS_DELETE_SHARE:.0%}），未导入。"
+                                     "请先与写出此文件的电脑核实；确认无误后，在同步窗口中确认删除，"
+                                     "或在命令行加 --allow-mass-delete 重新导入。", counts)
+        except Refused as exc:
+            report.refuse(b.path.name, exc.reason, bundle_id=b.bundle_id, mass_delete=exc.mass_delete)
+            continue
+        accepted.append(inc)
+    if not accepted:
+        return report
+    if progress:
+        progress(len(paths), len(paths) + 2, "合并数据")
+    assert community is not None
+    _apply_accepted(db, accepted, report, community, rules)
+    if progress:
+        progress(len(paths) + 2, len(paths) + 2, "完成")
+    return report
+
+
+def _apply_accepted(db: Database, accepted: list[_Incoming], report: SyncReport, community: tuple[str, str],
+                    rules: field_rules.Rules) -> None:
+    """Apply in one transaction; a bundle found bad while applying is dropped and the rest applied again."""
+    # A first sync into an empty database: materialize() already holds back every row whose
+    # referenced row is missing, so SQLite's own per-row foreign-key work (a third of the insert
+    # time) is redundant there. The pragma only takes effect outside a transaction.
+    fresh = db._tx is None and db.scalar("SELECT 1 FROM change_log LIMIT 1") is None
+    if fresh:
+        db.conn.execute("PRAGMA foreign_keys = OFF")
+    try:
+        while accepted:
+            attempt = SyncReport()
+            try:
+                with db.write(mode="apply") as tx:
+                    _apply(db, tx.now, accepted, attempt, community, rules)
+            except Refused as exc:
+                culprit: _Incoming | None = next(i for i in accepted if i.bundle is exc.bundle)
+                reason = exc.reason
+            except sqlite3.IntegrityError as exc:
+                # A rule this program lacks but the schema has: find the bundle that breaks it.
+                culprit = _find_culprit(db, accepted, community, rules)
+                if culprit is None:
+                    raise
+                reason = f"“{culprit.bundle.path.name}”的内容不符合数据库的约束（{exc}），未导入。"
+            else:
+                for name in ("applied", "already_had", "conflicts", "duplicates", "shared_rooms", "waiting"):
+                    setattr(report, name, getattr(attempt, name))
+                report.files_applied.extend(attempt.files_applied)
+                report.from_pcs.update(attempt.from_pcs)
+                report.mass_deleted.extend(
+                    (i.bundle.path.name, _labelled(i.deletes)) for i in accepted
+                    if i.deletes and is_mass_delete(db, i.deletes) and i.bundle.path.name in attempt.files_applied)
+                return
+            accepted = [i for i in accepted if i is not culprit]
+            report.refuse(culprit.bundle.path.name, reason, bundle_id=culprit.bundle.bundle_id)
+    finally:
+        if fresh:
+            db.conn.execute("PRAGMA foreign_keys = ON")
+
+
+class _Trial(Exception):
+    pass
+
+
+def _find_culprit(db: Database, accepted: list[_Incoming], community: tuple[str, str],
+                  rules: field_rules.Rules) -> _Incoming | None:
+    """The first bundle whose addition makes the apply fail (each try is rolled back).
+
+    Bundles are added in the order their ops join what this PC holds, so a bundle is never tried
+    before one it depends on (which would make it wait, and blame the next one).
+    """
+    order: list[Bundle] = []
+    try:
+        with db.write(mode="apply") as tx:
+            _apply(db, tx.now, accepted, SyncReport(), community, rules, order=order)
+            raise _Trial
+    except (_Trial, sqlite3.IntegrityError, Refused):
+        pass
+    rank = {id(b): i for i, b in enumerate(order)}
+    accepted = sorted(accepted, key=lambda inc: rank.get(id(inc.bundle), len(rank)))
+    for k in range(1, len(accepted) + 1):
+        try:
+            with db.write(mode="apply") as tx:
+                _apply(db, tx.now, accepted[:k], SyncReport(), community, rules)
+                raise _Trial
+        except _Trial:
+            continue
+        except (sqlite3.IntegrityError, Refused):
+            return accepted[k - 1]
+    return None
+
+
+def _covered(conn: sqlite3.Connection, have: dict[str, int], site: str, seq: int) -> bool:
+    """Does this PC now hold every op the author of (site, seq) had seen when making it?"""
+    for seen_site, seen in conn.execute(
+        "SELECT seen_site, max(seen_seq) FROM sync_knowledge WHERE site_id = ? AND after_seq < ? GROUP BY seen_site",
+        (site, seq),
+    ):
+        if seen > have.get(seen_site, 0):
+            return False
+    return True
+
+
+def _check_references(conn: sqlite3.Connection, rules: field_rules.Rules, keys: Iterable[tuple[str, str]],
+                      carried: dict[tuple[str, int], Bundle], have: dict[str, int]) -> None:
+    """A row held back for a record nobody has, although its author had nothing we lack: forged."""
+    held = {tuple(r) for r in conn.execute("SELECT tbl, row_id FROM sync_pending")}
+    for key in keys:
+        if key not in held:
+            continue
+        tbl, row_id = key
+        ops = conn.execute(
+            "SELECT site_id, seq, col, value, hlc FROM change_log WHERE tbl = ? AND row_id = ?", key).fetchall()
+        has_insert, state = merge.fold(ops)
+        problems: list[tuple[tuple, str]] = []
+        if not has_insert:
+            clock = max((o[4], o[0], o[1]) for o in ops)
+            problems.append((clock, f"修改的{field_rules.TABLE_LABELS.get(tbl, tbl)}记录（{row_id[:8]}）不存在"))
+        for col, target in rules.refs(tbl):
+            got = state.get(col)
+            if got is None or got[1] is None:
+                continue
+            value = got[1]
+            if conn.execute(f"SELECT 1 FROM {_q(target)} WHERE id = ?", (value,)).fetchone():
+                continue
+            if conn.execute("SELECT 1 FROM change_log WHERE tbl = ? AND row_id = ? LIMIT 1",
+                            (target, value)).fetchone():
+                continue  # the record exists but waits itself
+            problems.append((got[0], f"{field_rules.label_of(tbl, col)}指向不存在的"
+                                     f"{field_rules.TABLE_LABELS.get(target, target)}（{str(value)[:8]}）"))
+        for (_hlc, site, seq), what in problems:
+            b = carried.get((site, seq))
+            if b is not None and _covered(conn, have, site, seq):
+                label = field_rules.TABLE_LABELS.get(tbl, tbl)
+                raise Refused(b, f"“{b.path.name}”中的{label}记录：{what}。本机已有写出它的电脑当时的全部数据，"
+                                 "所以这不是尚未送达，而是错误或伪造的数据，未导入。")
+
+
+def _apply(db: Database, now: str, accepted: list[_Incoming], report: SyncReport, community: tuple[str, str],
+           rules: field_rules.Rules, order: list[Bundle] | None = None) -> None:
+    conn = db.conn
+    local = db.site_id
+    if not db.meta("sync_community"):
+        db.set_meta("sync_community", community[0])
+    fresh = conn.execute("SELECT 1 FROM change_log LIMIT 1").fetchone() is None
+    have = have_vector(conn, local)
+    start = dict(have)
+    # Per bundle: pieces (site, lo, hi, ops of that site sorted by seq), taken when they join the prefix.
+    pieces: list[list[Any]] = []
+    for inc in accepted:
+        b, sites, ops, knowledge = inc.bundle, inc.sites, inc.ops, inc.knowledge
+        conn.executemany(
+            "INSERT OR IGNORE INTO sync_knowledge(site_id, after_seq, seen_site, seen_seq) VALUES (?, ?, ?, ?)",
+            [tuple(k) for k in knowledge],
+        )
+        by_site: dict[str, list] = defaultdict(list)
+        for op in ops:
+            by_site[sites[op[0]]].append(op)
+        for site, ivs in b.header["ranges"].items():
+            site_ops = sorted(by_site.get(site, []), key=lambda o: o[1])
+            for lo, hi in ivs:
+                pieces.append([b, site, int(lo), int(hi), [o for o in site_ops if lo <= o[1] <= hi], False])
+    taken: list[merge.Op] = []
+    carried: dict[tuple[str, int], Bundle] = {}
+    per_sender: dict[str, int] = defaultdict(int)
+    progress_made = True
+    while progress_made:
+        progress_made = False
+        for piece in pieces:
+            b, site, lo, hi, site_ops, done = piece
+            if done:
+                continue
+            h = have.get(site, 0)
+            if hi <= h:
+                piece[5] = True
+                report.already_had += len(site_ops)
+            elif lo <= h + 1:
+                for o in site_ops:
+                    if o[1] > h:
+                        taken.append((site, o[1], o[2], o[3], o[4], o[5], o[6], o[7]))
+                        carried[(site, o[1])] = b
+                        per_sender[b.header["sender"]] += 1
+                    else:
+                        report.already_had += 1
+                have[site] = hi
+                piece[5] = True
+                progress_made = True
+                if order is not None and not any(x is b for x in order):
+                    order.append(b)
+    waiting_bundles = set()
+    for b, _site, _lo, _hi, site_ops, done in pieces:
+        if not done:
+            report.waiting += len(site_ops)
+            waiting_bundles.add(b.bundle_id)
+    report.applied = len(taken)
+    conn.executemany(
+        "INSERT OR IGNORE INTO change_log(site_id, seq, tbl, row_id, col, value, hlc, user) VALUES (?,?,?,?,?,?,?,?)",
+        taken,
+    )
+    conn.executemany(
+        "INSERT OR REPLACE INTO sync_state(site_id, max_seq) VALUES (?, ?)",
+        [(s, m) for s, m in have.items() if s != local and m > start.get(s, 0)],
+    )
+    after = conn.execute("SELECT coalesce(max(op_id), 0) FROM change_log").fetchone()[0]
+    conn.executemany(
+        "INSERT OR IGNORE INTO sync_knowledge(site_id, after_seq, seen_site, seen_seq) VALUES (?, ?, ?, ?)",
+        [(local, after, s, m) for s, m in have.items() if s != local and m > start.get(s, 0)],
+    )
+    schema = merge.Schema(conn)
+    if taken:
+        keys: dict[tuple[str, str], list] = {}
+        for o in taken:
+            keys.setdefault((o[2], o[3]), []).append((o[0], o[1], o[4], o[5], o[6]))
+        if fresh:
+            merge.materialize(conn, schema, list(keys), mem_ops=keys)
+        else:
+            retry = [tuple(r) for r in conn.execute("SELECT tbl, row_id FROM sync_pending")]
+            merge.materialize(conn, schema, list(dict.fromkeys([*keys, *retry])), was_pending=set(retry))
+        _check_references(conn, rules, keys, carried, have)
+        report.conflicts = merge.detect_conflicts(conn, taken, now)
+        # Only a new person, a changed ID number or a restored record can make a new duplicate.
+        persons = {o[3] for o in taken if o[2] == "person" and o[4] in ("*", "id_number", "deleted")}
+        report.duplicates = _count_duplicates(conn, persons)
+        # Two PCs may each have put a household into the same empty room. The ops are applied as
+        # sent (refusing them would make the PCs disagree for good); the room is flagged instead.
+        moved = {o[3] for o in taken if o[2] == "household" and o[4] in ("*", "room_id", "status", "deleted")}
+        report.shared_rooms = _count_shared_rooms(conn, moved)
+        top = max(Hlc.parse(o[6]) for o in taken)
+        last = db.meta("hlc")
+        db.set_meta("hlc", str(observe(Hlc.parse(last) if last else None, top)))
+    names = {i.bundle.header["sender"]: (i.bundle.header.get("sender_pc") or "", i.bundle.header.get("sender_user") or "")
+             for i in accepted}
+    for sender, n in per_sender.items():
+        pc, user = names.get(sender, ("", ""))
+        report.from_pcs[f"电脑 {pc or sender[:8]}（{user or '未知'}）"] = n
+    for inc in accepted:
+        b, ops = inc.bundle, inc.ops
+        if b.bundle_id in waiting_bundles:
+            continue  # try again next time: the bundle it waits for may come later
+        h = b.header
+        conn.execute(
+            "INSERT OR IGNORE INTO sync_bundle(bundle_id, direction, file_name, size, sender, sender_user, sender_pc, "
+            "created, done_at, op_count, ranges) VALUES (?, 'in', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (h["bundle_id"], b.path.name, b.path.stat().st_size, h["sender"], h.get("sender_user"),
+             h.get("sender_pc"), h.get("created"), now, len(ops), json.dumps(h["ranges"])),
+        )
+        report.files_applied.append(b.path.name)
+
+
+def _count_duplicates(conn: sqlite3.Connection, persons: set[str]) -> int:
+    if not persons:
+        return 0
+    n = 0
+    for pid in persons:
+        n += conn.execute(
+            "SELECT count(*) FROM person AS a JOIN person AS b ON b.id_number = a.id_number AND b.id <> a.id "
+            "AND b.deleted = 0 WHERE a.id = ? AND a.deleted = 0 AND a.id_number IS NOT NULL AND a.id_number <> ''",
+            (pid,),
+        ).fetchone()[0]
+    return n
+
+
+def _count_shared_rooms(conn: sqlite3.Connection, households: set[str]) -> int:
+    rooms = set()
+    for hid in households:
+        row = conn.execute("SELECT room_id FROM household WHERE id = ? AND deleted = 0 AND status = '在住'",
+                           (hid,)).fetchone()
+        if row is not None and row[0] and conn.execute(
+            "SELECT count(*) FROM household WHERE room_id = ? AND deleted = 0 AND status = '在住'", (row[0],)
+        ).fetchone()[0] > 1:
+            rooms.add(row[0])
+    return len(rooms)
+
+
+def sync_with_folder(
+    db: Database, folder: str | Path, passphrase: str, *, scrypt_n: int = DEFAULT_SCRYPT_N,
+    progress: Progress | None = None, allow_mass_delete: AllowMassDelete = False,
+) -> SyncReport:
+    """The one button: import every new bundle on the stick, then write this PC's bundle."""
+    report = import_from_folder(db, folder, passphrase, progress=progress, allow_mass_delete=allow_mass_delete)
+    path, n = export_to_folder(db, folder, passphrase, scrypt_n=scrypt_n)
+    if path is not None:
+        report.exported_file = path.name
+        report.exported_ops = n
+    return report
+
+
+# -- conflict review ------------------------------------------------------------------------
+
+FIELD_LABELS: dict[tuple[str, str], str] = {
+    ("person", "name"): "姓名",
+    ("person", "id_number"): "身份证号",
+    ("person", "household_id"): "所属户",
+    ("household", "head_person_id"): "户主",
+    ("household", "risk_colour"): "风险颜色",
+    ("mediation_case", "status"): "调解案件状态",
+}
+RISK_LABELS = {"red": "红", "yellow": "黄", "green": "绿"}
+
+
+@dataclass
+class Side:
+    value: Any
+    shown: str
+    user: str
+    pc: str
+    at: dt.datetime
+
+
+@dataclass
+class Conflict:
+    id: int
+    tbl: str
+    row_id: str
+    col: str
+    field_label: str
+    record: str
+    current: Any
+    current_shown: str
+    loser: Side
+    winner: Side
+
+
+@dataclass
+class Duplicate:
+    id_number: str
+    person_a: str
+    person_b: str
+    label_a: str
+    label_b: str
+
+
+def record_label(db: Database, tbl: str, row_id: str) -> str:
+    from app.models.core.id_numbers import mask
+
+    row = db.one(f'SELECT * FROM "{tbl}" WHERE id = ?', (row_id,)) if tbl in FIELD_TABLES else None
+    if row is None:
+        return f"{tbl} {row_id[:8]}"
+    if tbl == "person":
+        hh = db.scalar("SELECT number FROM household WHERE id = ?", (row["household_id"],))
+        return f"{row['name']}（{mask(row['id_number']) if row['id_number'] else '无身份证号'}，户 {hh or '—'}）"
+    if tbl == "household":
+        return f"户 {row['number']}"
+    return f"调解案件 {row['number']} {row['title']}"
+
+
+FIELD_TABLES = {"person", "household", "mediation_case"}
+
+
+def show_value(db: Database, tbl: str, col: str, value: Any) -> str:
+    if value is None or value == "":
+        return "（空）"
+    if col == "household_id":
+        n = db.scalar("SELECT number FROM household WHERE id = ?", (value,))
+        return f"户 {n}" if n else f"户 {str(value)[:8]}"
+    if col == "head_person_id":
+        n = db.scalar("SELECT name FROM person WHERE id = ?", (value,))
+        return n or str(value)[:8]
+    if col == "risk_colour":
+        return RISK_LABELS.get(value, str(value))
+    if col == "id_number":
+        return str(value)
+    return str(value)
+
+
+def _side(db: Database, tbl: str, col: str, site: str, seq: int) -> Side:
+    row = db.one("SELECT value, user, hlc FROM change_log WHERE site_id = ? AND seq = ?", (site, seq))
+    value = json.loads(row["value"]) if row else None
+    at = dt.datetime.fromtimestamp(Hlc.parse(row["hlc"]).ms / 1000) if row else dt.datetime.now()
+    return Side(value, show_value(db, tbl, col, value), (row["user"] if row else "") or "未知", site_label(db, site), at)
+
+
+def open_conflicts(db: Database) -> list[Conflict]:
+    """Concurrent key-field edits no later edit (made having seen both) has settled yet."""
+    causal = merge.Causality(db.conn)
+    out = []
+    field_ops: dict[tuple[str, str, str], list] = {}
+    for c in db.query("SELECT * FROM sync_conflict ORDER BY id"):
+        key = (c["tbl"], c["row_id"], c["col"])
+        if key not in field_ops:
+            field_ops[key] = db.query(
+                "SELECT site_id, seq FROM change_log WHERE tbl = ? AND row_id = ? AND col = ?", key)
+        lo, hi = (c["lo_site"], c["lo_seq"]), (c["hi_site"], c["hi_seq"])
+        if any(causal.saw(z[0], z[1], *lo) and causal.saw(z[0], z[1], *hi) for z in field_ops[key]):
+            continue
+        current = db.scalar(f'SELECT "{c["col"]}" FROM "{c["tbl"]}" WHERE id = ?', (c["row_id"],))
+        out.append(Conflict(
+            c["id"], c["tbl"], c["row_id"], c["col"], FIELD_LABELS.get((c["tbl"], c["col"]), c["col"]),
+            record_label(db, c["tbl"], c["row_id"]), current, show_value(db, c["tbl"], c["col"], current),
+            _side(db, c["tbl"], c["col"], *lo), _side(db, c["tbl"], c["col"], *hi),
+        ))
+    return out
+
+
+def _review_id(kind: str, subject: str) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"anju-review:{kind}:{subject}"))
+
+
+def open_duplicates(db: Database) -> list[Duplicate]:
+    """Live persons sharing an ID number (registered on two PCs), unless a clerk said they differ."""
+    dismissed = {r[0] for r in db.query(
+        "SELECT subject FROM sync_review WHERE kind = 'not_duplicate' AND deleted = 0")}
+    out = []
+    for r in db.query(
+        "SELECT id_number FROM person WHERE deleted = 0 AND id_number IS NOT NULL AND id_number <> '' "
+        "GROUP BY id_number HAVING count(*) > 1"
+    ):
+        people = db.query(
+            "SELECT p.id, p.name, h.number FROM person AS p LEFT JOIN household AS h ON h.id = p.household_id "
+            "WHERE p.id_number = ? AND p.deleted = 0 ORDER BY p.id", (r[0],))
+        for i, a in enumerate(people):
+            for b in people[i + 1:]:
+                if f"{a['id']}|{b['id']}" in dismissed:
+                    continue
+                out.append(Duplicate(r[0], a["id"], b["id"], f"{a['name']}（户 {a['number'] or '—'}）",
+                                     f"{b['name']}（户 {b['number'] or '—'}）"))
+    return out
+
+
+@dataclass
+class SharedRoom:
+    """A room with more than one live household, as sync can leave it (never a local edit)."""
+
+    room_id: str
+    address: str
+    household_ids: list[str]
+    labels: list[str]
+
+    @property
+    def subject(self) -> str:
+        return "|".join([self.room_id, *sorted(self.household_ids)])
+
+
+def open_shared_rooms(db: Database) -> list[SharedRoom]:
+    """Rooms holding two or more 在住 households, unless a clerk confirmed that very set of households."""
+    from app.models.registry.households import room_address
+
+    confirmed = {r[0] for r in db.query(
+        "SELECT subject FROM sync_review WHERE kind = 'shared_room' AND deleted = 0")}
+    out = []
+    for r in db.query(
+        "SELECT room_id FROM household WHERE deleted = 0 AND status = '在住' AND room_id IS NOT NULL "
+        "GROUP BY room_id HAVING count(*) > 1"
+    ):
+        rows = db.query(
+            "SELECT h.id, h.number, p.name FROM household h LEFT JOIN person p ON p.id = h.head_person_id "
+            "WHERE h.room_id = ? AND h.deleted = 0 AND h.status = '在住' ORDER BY h.number", (r[0],))
+        item = SharedRoom(r[0], room_address(db, r[0]), [x["id"] for x in rows],
+                          [f"户 {x['number']}（户主 {x['name'] or '—'}）" for x in rows])
+        if item.subject not in confirmed:
+            out.append(item)
+    return out
+
+
+def confirm_shared_room(db: Database, item: SharedRoom) -> None:
+    """The clerk checked that these households really share the room (a new op that syncs onward)."""
+    with db.write() as tx:
+        _record_review(db, tx, "shared_room", item.subject, "已核实同住", f"一房多户审核：{item.address} 已核实")
+
+
+def _record_review(db: Database, tx: Any, kind: str, subject: str, decision: str, summary: str) -> None:
+    """A clerk's review decision as a row with a stable id, so the same decision on two PCs merges."""
+    rid = _review_id(kind, subject)
+    values = {"kind": kind, "subject": subject, "decision": decision, "decided_by": db.user, "decided_at": tx.now,
+              "deleted": 0}
+    if db.scalar("SELECT 1 FROM sync_review WHERE id = ?", (rid,)):
+        tx.update("sync_review", rid, values, summary=summary)
+    else:
+        tx.insert("sync_review", {"id": rid, **values}, summary=summary)
+
+
+def _validated(db: Database, tbl: str, col: str, value: Any) -> dict[str, Any]:
+    """The columns to write for a reviewed value (derived columns included); raises ValidationError."""
+    from app.models.core.errors import ValidationError
+
+    if col == "name":
+        from app.models.core.pinyin import name_pinyin
+
+        name = str(value or "").strip()
+        if not name:
+            raise ValidationError("姓名不能为空。", field="name")
+        full, initials = name_pinyin(name)
+        return {"name": name, "name_pinyin": full, "name_initials": initials}
+    if col == "id_number":
+        if value in (None, ""):
+            return {"id_number": None}
+        from app.models.core.id_numbers import IdNumberError, parse
+
+        try:
+            info = parse(str(value))
+        except IdNumberError as exc:
+            raise ValidationError(str(exc), field="id_number") from exc
+        return {"id_number": info.number}
+    if col == "risk_colour":
+        if value not in RISK_LABELS:
+            raise ValidationError("风险颜色只能是红、黄、绿。", field="risk_colour")
+        return {col: value}
+    if col in ("household_id", "head_person_id"):
+        target = "household" if col == "household_id" else "person"
+        if value is not None and db.scalar(f'SELECT 1 FROM "{target}" WHERE id = ?', (value,)) is None:
+            raise ValidationError("所选记录不存在。", field=col)
+        return {col: value}
+    if col == "status":
+        if not str(value or "").strip():
+            raise ValidationError("状态不能为空。", field="status")
+        return {col: str(value).strip()}
+    return {col: value}
+
+
+def resolve_conflict(db: Database, conflict: Conflict, value: Any) -> None:
+    """The clerk's decision: a new op on the field (even when the value stays) that syncs onward."""
+    values = _validated(db, conflict.tbl, conflict.col, value)
+    label = FIELD_LABELS.get((conflict.tbl, conflict.col), conflict.col)
+    with db.write() as tx:
+        changed = tx.update(conflict.tbl, conflict.row_id, values,
+                            summary=f"冲突审核：{label} 定为“{show_value(db, conflict.tbl, conflict.col, values[conflict.col])}”")
+        if conflict.col not in changed:
+            # Keeping the current value still needs an op: it tells every PC the clerk decided.
+            tx.conn.execute(
+                "INSERT INTO change_log(site_id, tbl, row_id, col, value, hlc, user) "
+                "SELECT site_id, ?, ?, ?, json_quote(?), hlc, user FROM write_ctx",
+                (conflict.tbl, conflict.row_id, conflict.col, values[conflict.col]),
+            )
+
+
+def resolve_duplicate(db: Database, dup: Duplicate, *, remove: str | None) -> None:
+    """`remove` = the person id to mark deleted (same person registered twice), or None: not the same person."""
+    with db.write() as tx:
+        if remove is None:
+            _record_review(db, tx, "not_duplicate", f"{dup.person_a}|{dup.person_b}", "不是同一人",
+                           "重复登记审核：不是同一人")
+        else:
+            if remove not in (dup.person_a, dup.person_b):
+                raise KnownError("只能删除这两条记录之一。")
+            tx.delete("person", remove, summary=f"重复登记审核：删除重复的 {dup.id_number[-4:]}")

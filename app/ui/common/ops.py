@@ -1,0 +1,206 @@
+"""Running database, Excel and sync work off the UI thread (after Anki's CollectionOp/QueryOp).
+
+One worker thread with its own database connection runs one job at a time; its result or
+error comes back on the UI thread through callbacks. A job may report progress and check
+for cancellation through the :class:`Progress` it is given.
+
+    runner.run(lambda db, progress: stats.compute(db), on_success=self.show_figures)
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+
+from app.models.core.access import Principal
+from app.models.core.db import Database, open_database
+from app.models.core.safe_files import disk_full_as_known
+
+
+class Cancelled(Exception):
+    """Raised inside a job by :meth:`Progress.check` when the clerk pressed Cancel."""
+
+
+class Progress:
+    """Handed to a job: report how far it is, and notice a cancel request."""
+
+    def __init__(self, emit: Callable[[int, int, str], None]) -> None:
+        self._emit = emit
+        self._cancel = threading.Event()
+
+    def report(self, done: int, total: int, text: str = "") -> None:
+        self._emit(done, total, text)
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def check(self) -> None:
+        if self._cancel.is_set():
+            raise Cancelled()
+
+
+class _Bridge(QObject):
+    finished = Signal(int, bool, object)  # job id, ok, result or exception
+    progressed = Signal(int, int, int, str)  # job id, done, total, text
+
+
+class _Job(QRunnable):
+    def __init__(self, runner: OpRunner, job_id: int, fn: Callable[[Database, Progress], Any], progress: Progress):
+        super().__init__()
+        self.runner = runner
+        self.job_id = job_id
+        self.fn = fn
+        self.progress = progress
+
+    def run(self) -> None:  # runs on the worker thread
+        try:
+            db = self.runner._worker_db()
+            result = self.fn(db, self.progress)
+            self.runner._bridge.finished.emit(self.job_id, True, result)
+        except BaseException as exc:  # noqa: BLE001 - every failure goes back to the UI thread
+            tb = traceback.format_exc()
+            # A full disk met by SQLite or a file write reaches the clerk as advice, not a crash.
+            exc = disk_full_as_known(exc, self.runner.db_path)
+            exc.__anju_traceback__ = tb  # type: ignore[attr-defined]
+            self.runner._bridge.finished.emit(self.job_id, False, exc)
+
+
+class OpHandle:
+    def __init__(self, job_id: int, progress: Progress) -> None:
+        self.job_id = job_id
+        self.progress = progress
+
+    def cancel(self) -> None:
+        self.progress.cancel()
+
+
+class OpRunner(QObject):
+    """One background worker; jobs run in the order given."""
+
+    _closed = False
+
+    def __init__(self, db_path: str | Path, user: str, parent: QObject | None = None, *, read_only: bool = False) -> None:
+        super().__init__(parent)
+        self.db_path = Path(db_path)
+        self.user = user
+        # Who the worker's connection acts for: `principal_of()` (the UI connection's principal, so
+        # a login or a switch of user reaches the worker too), else `principal` if set. The worker
+        # then runs the same scoped queries as the UI thread.
+        self.principal: Principal | None = None
+        self.principal_of: Callable[[], Principal] | None = None
+        self.read_only = read_only  # the worker opens the file as the window did
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(1)
+        self._pool.setExpiryTimeout(-1)  # keep the one thread (and its connection) alive
+        self._bridge = _Bridge()
+        self._bridge.finished.connect(self._on_finished)
+        self._bridge.progressed.connect(self._on_progress)
+        self._ids = itertools.count(1)
+        self._callbacks: dict[int, tuple[Callable | None, Callable | None, Callable | None]] = {}
+        self._started: dict[int, float] = {}
+        # Keyed by OS thread, not threading.local(): PySide gives the pool thread a fresh Python
+        # thread state for every job, which empties a threading.local, so each job would open (and
+        # leak) a connection of its own and lose what the connection caches between jobs.
+        self._connections: dict[int, Database] = {}
+
+    def _worker_db(self) -> Database:
+        ident = threading.get_ident()
+        db = self._connections.get(ident)
+        if db is None:
+            db = open_database(self.db_path, user=self.user, create=False, read_only=True if self.read_only else None)
+            self._connections[ident] = db
+        db.user = self.user
+        principal = self.principal_of() if self.principal_of is not None else self.principal
+        if principal is not None:
+            db.principal = principal
+        return db
+
+    def run(
+        self,
+        fn: Callable[[Database, Progress], Any],
+        *,
+        on_success: Callable[[Any], None] | None = None,
+        on_failure: Callable[[BaseException], None] | None = None,
+        on_progress: Callable[[int, int, str], None] | None = None,
+    ) -> OpHandle:
+        job_id = next(self._ids)
+        progress = Progress(lambda d, t, s: self._bridge.progressed.emit(job_id, d, t, s))
+        self._callbacks[job_id] = (on_success, on_failure, on_progress)
+        self._started[job_id] = time.monotonic()
+        self._pool.start(_Job(self, job_id, fn, progress))
+        return OpHandle(job_id, progress)
+
+    @property
+    def busy(self) -> bool:
+        """A job has been queued or running for over a second (an import, a sync, a batch print).
+
+        Quick reads that tabs start on their own do not count: quitting during them loses nothing.
+        """
+        now = time.monotonic()
+        return any(now - t > 1.0 for t in self._started.values())
+
+    def wait_idle(self, msecs: int = 30000) -> bool:
+        return self._pool.waitForDone(msecs)
+
+    @Slot(int, bool, object)
+    def _on_finished(self, job_id: int, ok: bool, payload: object) -> None:
+        if self._closed:
+            return  # the window is gone: its views (and their connection) must not be touched
+        on_success, on_failure, _ = self._callbacks.pop(job_id, (None, None, None))
+        self._started.pop(job_id, None)
+        if ok:
+            if on_success is not None:
+                on_success(payload)
+        elif isinstance(payload, Cancelled):
+            return
+        elif on_failure is not None:
+            on_failure(payload)  # type: ignore[arg-type]
+        else:
+            from app.ui.common.crash import report_exception
+
+            report_exception(payload)  # type: ignore[arg-type]
+
+    @Slot(int, int, int, str)
+    def _on_progress(self, job_id: int, done: int, total: int, text: str) -> None:
+        cb = self._callbacks.get(job_id, (None, None, None))[2]
+        if cb is not None:
+            cb(done, total, text)
+
+    def release(self, msecs: int = 30000) -> bool:
+        """Let the jobs in hand finish, then close the worker's connection; the next job opens the
+        file again (after a restore has put another file in its place). False on time-out."""
+
+        def close(_db: Database, _progress: Progress) -> None:
+            db = self._connections.pop(threading.get_ident(), None)
+            if db is not None:
+                db.close()
+
+        if self._connections:
+            self.run(close)
+        done = self._pool.waitForDone(msecs)
+        return done and not self._connections
+
+    def shutdown(self) -> None:
+        """Finish the running job, then close the worker's connection on the worker thread."""
+
+        def close(_db: Database, _progress: Progress) -> None:
+            db = self._connections.pop(threading.get_ident(), None)
+            if db is not None:
+                db.close()
+
+        if self._connections:
+            self.run(close)
+        self._pool.waitForDone(30000)
+        self._connections.clear()
+        self._closed = True

@@ -1,0 +1,1 @@
+"""The overview tab (概览)."""

@@ -1,0 +1,1 @@
+"""The employment and training tab and its dialogs."""

@@ -1,0 +1,777 @@
+"""The employment and training tab: figures on top, then the labour, job, training and intention ledgers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QShowEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+from shiboken6 import isValid
+
+from app.models.core.db import Database
+from app.models.core.errors import KnownError
+from app.models.employment import employment, intentions, labour, training
+from app.ui.common import events
+from app.ui.common.context import AppContext
+from app.ui.common.table_models import SqlTableModel
+from app.ui.employment.employment_dialogs import (
+    FigureListDialog,
+    IntentionDialog,
+    JobDialog,
+    close_intention,
+    end_job,
+    to_columns,
+    warn,
+)
+from app.ui.employment.training_dialogs import CourseDialog
+from app.widgets.person_picker import IdListModel, IdPagedModel, person_search_sql
+
+# figure key → how it is shown
+FIGURE_ORDER: list[tuple[str, str]] = [
+    ("labour_force", "int"),
+    ("employed", "int"),
+    ("employment_rate", "pct"),
+    ("employed_stable", "int"),
+    ("employed_other", "int"),
+    ("employed_per_household", "dec"),
+    ("public_welfare_posts", "int"),
+    ("households_with_labour", "int"),
+    ("households_with_stable_job", "int"),
+    ("households_without_stable_job", "int"),
+    ("zero_employment_households", "int"),
+    ("never_trained", "int"),
+    ("training_person_times_year", "int"),
+    ("training_person_times_total", "int"),
+]
+# Which list opens when a ratio is clicked.
+CLICK_TARGET = {"employment_rate": "employed", "employed_per_household": "employed"}
+EVENT_NAMES = {events.EMPLOYMENT, events.TRAINING, events.INTENTIONS, events.PERSONS, events.HOUSEHOLDS,
+               events.SETTINGS, events.ALL}
+ALERT_FIGURES = {"zero_employment_households", "households_without_stable_job"}
+
+
+def format_value(value: Any, kind: str) -> str:
+    if value is None:
+        return "—"
+    if kind == "pct":
+        return f"{float(value) * 100:.1f}%"
+    if kind == "dec":
+        return f"{float(value):.2f}"
+    return f"{int(value):,}"
+
+
+# The labour ledger's filter combo, in order: the figure whose list it shows (None: its own SQL).
+LEDGER_FILTERS: list[tuple[str, str | None]] = [
+    ("全部劳动力", "labour_force"), ("已就业", "employed"), ("未就业", "unemployed"),
+    ("从未培训", "never_trained"), ("有未满足需求", None),
+]
+
+
+def ledger_ids(db: Database, today: dt.date, which: int, text: str) -> list[str]:
+    """Runs on the worker thread: the labour-ledger rows for a filter and a search, in ledger order.
+
+    Without a search the figures' snapshot answers; with one, the search's index narrows in SQL.
+    """
+    cond, params = person_search_sql(text)
+    key = LEDGER_FILTERS[which][1]
+    if not cond and key is not None:
+        return labour.figure_ids(db, key, today)
+    r = labour.rules(db, today)
+    # A search leaves few people: probing their jobs beats building the list of every job holder.
+    employed = r.employed_exists("p") if cond else f"p.id IN {r.employed_list()}"
+    extra = {
+        1: f" AND {employed}",
+        2: f" AND NOT {employed}",
+        3: f" AND NOT {r.trained_exists('p')}",
+        4: " AND p.id IN (SELECT i.person_id FROM intention i WHERE i.deleted = 0 "
+           "AND (i.closed_date IS NULL OR i.closed_date = ''))",
+    }.get(which, "")
+    where = r.labour_where("p", use_index=not cond) + extra + (f" AND {cond}" if cond else "")
+    from_sql = labour.PEOPLE_FROM if cond else "person p"
+    sql = f"SELECT p.id FROM {from_sql} WHERE {where} ORDER BY p.rowid"
+    return [row[0] for row in db.conn.execute(sql, params)]
+
+
+def compute_for_tab(db: Database, today: dt.date) -> tuple[labour.LabourFigures, dict[str, tuple[str, str]]]:
+    """Runs on the worker thread: the figures and their definitions."""
+    return labour.compute_figures(db, today), labour.figure_definitions(labour.rules(db, today))
+
+
+class FigureButton(QPushButton):
+    """One clickable figure: the number over its name; the tooltip says how it is counted."""
+
+    def __init__(self, key: str, kind: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.key = key
+        self.kind = kind
+        self.title = key
+        self.value_text = "…"
+        self.setObjectName(f"figure_{key}")
+        self.setMinimumHeight(56)
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+        font = self.font()
+        font.setPointSize(font.pointSize() + 1)
+        self.setFont(font)
+        self.setText("…")
+
+    def show_value(self, title: str, value_text: str, tooltip: str, alert: bool = False) -> None:
+        self.title = title
+        self.value_text = value_text
+        self.setText(f"{value_text}\n{title}")
+        colour = "#c92a2a" if alert else "#1c1c1c"
+        self.setStyleSheet(f"QPushButton {{ color: {colour}; padding: 4px 6px; }}")
+        self.setToolTip(tooltip + "\n（点击查看名单）")
+        self.setAccessibleName(f"{title} {value_text}")
+
+
+def make_table(name: str, accessible: str) -> QTableView:
+    table = QTableView()
+    table.setObjectName(name)
+    table.setAccessibleName(accessible)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setSortingEnabled(True)
+    table.setAlternatingRowColors(True)
+    table.verticalHeader().setDefaultSectionSize(22)
+    return table
+
+
+def search_edit(name: str, accessible: str, placeholder: str) -> QLineEdit:
+    edit = QLineEdit()
+    edit.setObjectName(name)
+    edit.setAccessibleName(accessible)
+    edit.setPlaceholderText(placeholder)
+    edit.setClearButtonEnabled(True)
+    return edit
+
+
+def button(text: str, name: str, tip: str = "") -> QPushButton:
+    b = QPushButton(text)
+    b.setObjectName(name)
+    if tip:
+        b.setToolTip(tip)
+    return b
+
+
+# Rows of people not deleted, without joining person for every row (deleted people are few).
+LIVE_PERSON = "{col} NOT IN (SELECT id FROM person WHERE deleted = 1)"
+SEARCH_HINT = "姓名 / 拼音首字母 / 身份证号 / 房号（如 3-2-501）"
+
+
+class EmploymentTab(QWidget):
+    """Figures row + sub-tabs: 劳动力台账, 就业台账, 培训, 需求台账."""
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.setObjectName("employmentTab")
+        self.setAccessibleName("就业培训")
+        self._loaded = False
+        self._figures_pending = False
+        self._figures_running = False
+        self.figures: labour.LabourFigures | None = None
+        self.rules = labour.rules(ctx.db)
+        self.figure_dialogs: list[FigureListDialog] = []
+
+        layout = QVBoxLayout(self)
+        self.figure_grid = QGridLayout()
+        self.figure_grid.setSpacing(4)
+        self.figure_buttons: dict[str, FigureButton] = {}
+        for i, (key, kind) in enumerate(FIGURE_ORDER):
+            btn = FigureButton(key, kind, self)
+            btn.clicked.connect(lambda _=False, k=key: self.open_figure(CLICK_TARGET.get(k, k)))
+            self.figure_buttons[key] = btn
+            self.figure_grid.addWidget(btn, i // 7, i % 7)
+        layout.addLayout(self.figure_grid)
+        self.figures_note = QLabel("")
+        self.figures_note.setObjectName("employmentFiguresNote")
+        self.figures_note.setStyleSheet("color: #555;")
+        layout.addWidget(self.figures_note)
+
+        self.inner = QTabWidget(self)
+        self.inner.setObjectName("employmentInnerTabs")
+        layout.addWidget(self.inner, 1)
+        self._build_ledger_page()
+        self._build_jobs_page()
+        self._build_training_page()
+        self._build_intentions_page()
+        self.ledger_model: IdListModel | None = None
+        self.ledger_ready = False  # the ledger shows the rows of the current filter and search
+        self._ledger_seq = 0
+        self.jobs_model: SqlTableModel | None = None
+        self.courses_model: SqlTableModel | None = None
+        self.attendance_model: SqlTableModel | None = None
+        self.intentions_model: SqlTableModel | None = None
+
+        self._search_timer = QTimer(self)
+        self._search_timer.setSingleShot(True)
+        self._search_timer.setInterval(250)
+        self._search_timer.timeout.connect(self.apply_filters)
+        for edit in (self.ledger_search, self.jobs_search, self.course_search, self.intentions_search):
+            edit.textChanged.connect(lambda _t: self._search_timer.start())
+        ctx.events.changed.connect(self._on_changed)
+
+    # -- pages --------------------------------------------------------------------------------
+    def _build_ledger_page(self) -> None:
+        page = QWidget()
+        v = QVBoxLayout(page)
+        bar = QHBoxLayout()
+        self.ledger_search = search_edit("labourSearch", "劳动力台账搜索", SEARCH_HINT)
+        bar.addWidget(self.ledger_search, 1)
+        self.ledger_filter = QComboBox()
+        self.ledger_filter.setObjectName("labourFilter")
+        self.ledger_filter.addItems([title for title, _key in LEDGER_FILTERS])
+        self.ledger_filter.currentIndexChanged.connect(lambda _i: self.apply_filters())
+        bar.addWidget(self.ledger_filter)
+        self.ledger_count = QLabel("")
+        bar.addWidget(self.ledger_count)
+        v.addLayout(bar)
+        self.table = make_table("employmentTable", "劳动力台账")
+        self.table.activated.connect(lambda _i: self.add_job_for_selected())
+        v.addWidget(self.table, 1)
+        actions = QHBoxLayout()
+        self.ledger_job_button = button("登记就业…", "labourAddJob", "为选中的人登记一份工作（双击也可）")
+        self.ledger_job_button.clicked.connect(self.add_job_for_selected)
+        self.ledger_history_button = button("就业经历", "labourHistory", "在“就业台账”中只看此人的全部工作")
+        self.ledger_history_button.clicked.connect(self.show_history_of_selected)
+        self.ledger_intention_button = button("登记需求…", "labourAddIntention")
+        self.ledger_intention_button.clicked.connect(self.add_intention_for_selected)
+        for b in (self.ledger_job_button, self.ledger_history_button, self.ledger_intention_button):
+            actions.addWidget(b)
+        actions.addStretch(1)
+        v.addLayout(actions)
+        self.inner.addTab(page, "劳动力台账")
+
+    def _build_jobs_page(self) -> None:
+        page = QWidget()
+        v = QVBoxLayout(page)
+        bar = QHBoxLayout()
+        self.jobs_search = search_edit("jobsSearch", "就业台账搜索", SEARCH_HINT)
+        bar.addWidget(self.jobs_search, 1)
+        self.jobs_kind = QComboBox()
+        self.jobs_kind.setObjectName("jobsKindFilter")
+        self.jobs_kind.addItems(["全部类型", *employment.KINDS])
+        self.jobs_state = QComboBox()
+        self.jobs_state.setObjectName("jobsStateFilter")
+        self.jobs_state.addItems(["在岗", "已结束", "全部"])
+        for combo in (self.jobs_kind, self.jobs_state):
+            combo.currentIndexChanged.connect(lambda _i: self.apply_filters())
+            bar.addWidget(combo)
+        self.jobs_count = QLabel("")
+        bar.addWidget(self.jobs_count)
+        v.addLayout(bar)
+        self.jobs_table = make_table("jobsTable", "就业台账")
+        self.jobs_table.activated.connect(lambda _i: self.edit_job())
+        v.addWidget(self.jobs_table, 1)
+        actions = QHBoxLayout()
+        self.job_new_button = button("新增就业…", "jobNew")
+        self.job_new_button.clicked.connect(self.new_job)
+        self.job_edit_button = button("修改…", "jobEdit")
+        self.job_edit_button.clicked.connect(self.edit_job)
+        self.job_end_button = button("结束工作…", "jobEnd", "填写结束日期；记录保留在就业经历中")
+        self.job_end_button.clicked.connect(self.end_selected_job)
+        self.job_delete_button = button("删除（录错）", "jobDelete", "只用于删除录错的记录；真正离职请用“结束工作”")
+        self.job_delete_button.clicked.connect(self.delete_selected_job)
+        for b in (self.job_new_button, self.job_edit_button, self.job_end_button, self.job_delete_button):
+            actions.addWidget(b)
+        actions.addStretch(1)
+        v.addLayout(actions)
+        self._jobs_person: str | None = None
+        self.jobs_search.textEdited.connect(self._forget_jobs_person)
+        self.inner.addTab(page, "就业台账")
+
+    def _build_training_page(self) -> None:
+        page = QWidget()
+        v = QVBoxLayout(page)
+        bar = QHBoxLayout()
+        self.course_search = search_edit("courseSearch", "培训搜索", "培训名称 / 承办单位")
+        bar.addWidget(self.course_search, 1)
+        self.course_year = QComboBox()
+        self.course_year.setObjectName("courseYearFilter")
+        self.course_year.addItems(["全部年份"] + [str(dt.date.today().year - i) for i in range(6)])
+        self.course_year.currentIndexChanged.connect(lambda _i: self.apply_filters())
+        bar.addWidget(self.course_year)
+        v.addLayout(bar)
+        split = QSplitter(Qt.Orientation.Vertical)
+        self.training_table = make_table("trainingTable", "培训")
+        self.training_table.activated.connect(lambda _i: self.edit_course())
+        split.addWidget(self.training_table)
+        lower = QWidget()
+        lv = QVBoxLayout(lower)
+        lv.setContentsMargins(0, 0, 0, 0)
+        self.attendance_title = QLabel("选中一期培训查看参训人员")
+        self.attendance_title.setObjectName("attendanceTitle")
+        lv.addWidget(self.attendance_title)
+        self.attendance_table = make_table("attendanceTable", "参训人员")
+        self.attendance_table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        lv.addWidget(self.attendance_table, 1)
+        split.addWidget(lower)
+        split.setSizes([300, 260])
+        v.addWidget(split, 1)
+        # Other helpers (printing) add their buttons to this row.
+        self.training_buttons = QHBoxLayout()
+        self.course_new_button = button("新增培训…", "courseNew", "一次录入一期培训和全部参训人员")
+        self.course_new_button.clicked.connect(self.new_course)
+        self.course_edit_button = button("修改 / 增减人员…", "courseEdit")
+        self.course_edit_button.clicked.connect(self.edit_course)
+        self.course_delete_button = button("删除培训", "courseDelete")
+        self.course_delete_button.clicked.connect(self.delete_course)
+        self.cert_button = button("标记已取得证书", "attendanceCertificate")
+        self.cert_button.clicked.connect(lambda: self.mark_certificate(True))
+        self.remove_att_button = button("移出所选人员", "attendanceRemove")
+        self.remove_att_button.clicked.connect(self.remove_attendance)
+        for b in (self.course_new_button, self.course_edit_button, self.course_delete_button, self.cert_button,
+                  self.remove_att_button):
+            self.training_buttons.addWidget(b)
+        from app.ui.printing.print_menu import (
+            record_button,  # the printing feature's 打印… menu (selected course)
+        )
+
+        self.training_buttons.addWidget(record_button(self, self.ctx, self.selected_course_id, [
+            ("training-attendance", "course"), ("training-certificate", "course")]))
+        self.training_buttons.addStretch(1)
+        v.addLayout(self.training_buttons)
+        self.inner.addTab(page, "培训")
+
+    def _build_intentions_page(self) -> None:
+        page = QWidget()
+        v = QVBoxLayout(page)
+        bar = QHBoxLayout()
+        self.intentions_search = search_edit("intentionsSearch", "需求台账搜索", SEARCH_HINT)
+        bar.addWidget(self.intentions_search, 1)
+        self.intentions_kind = QComboBox()
+        self.intentions_kind.setObjectName("intentionsKindFilter")
+        self.intentions_kind.addItems(["全部需求", *intentions.KINDS])
+        self.intentions_state = QComboBox()
+        self.intentions_state.setObjectName("intentionsStateFilter")
+        self.intentions_state.addItems(["未满足", "已满足", "全部"])
+        for combo in (self.intentions_kind, self.intentions_state):
+            combo.currentIndexChanged.connect(lambda _i: self.apply_filters())
+            bar.addWidget(combo)
+        self.intentions_count = QLabel("")
+        bar.addWidget(self.intentions_count)
+        v.addLayout(bar)
+        self.intentions_table = make_table("intentionsTable", "需求台账")
+        v.addWidget(self.intentions_table, 1)
+        actions = QHBoxLayout()
+        self.intention_new_button = button("新增需求…", "intentionNew")
+        self.intention_new_button.clicked.connect(lambda: self._run_dialog(IntentionDialog(self.ctx, parent=self)))
+        self.intention_close_button = button("已满足…", "intentionClose", "标记已满足，并关联满足它的就业或培训记录")
+        self.intention_close_button.clicked.connect(self.close_selected_intention)
+        self.intention_reopen_button = button("重新打开", "intentionReopen")
+        self.intention_reopen_button.clicked.connect(self.reopen_selected_intention)
+        self.intention_delete_button = button("删除", "intentionDelete")
+        self.intention_delete_button.clicked.connect(self.delete_selected_intention)
+        for b in (self.intention_new_button, self.intention_close_button, self.intention_reopen_button,
+                  self.intention_delete_button):
+            actions.addWidget(b)
+        actions.addStretch(1)
+        v.addLayout(actions)
+        self.inner.addTab(page, "需求台账")
+
+    # -- lazy loading -------------------------------------------------------------------------
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        # Next event-loop turn: the tab paints first, then the ledgers count (~70 ms at 100k),
+        # so the switch and the loading are two short stalls rather than one long one.
+        if not self._loaded:
+            QTimer.singleShot(0, self.ensure_loaded)
+
+    def preload(self) -> None:
+        """Build the ledgers while the tab is still hidden (the main window calls this when idle)."""
+        self.ensure_loaded()
+
+    def ensure_loaded(self) -> None:
+        if self._loaded:
+            return
+        self._loaded = True
+        self._build_models()
+        self.refresh_figures()
+
+    def _build_models(self) -> None:
+        db = self.ctx.db
+        self.rules = labour.rules(db)
+        today = self.rules.today
+        fl = labour.figure_list(db, "labour_force", today)
+        self.ledger_model = IdListModel(db, fl.from_sql, to_columns(fl.columns), id_sql=fl.id_sql,
+                                        order_by=fl.order_by, lean_from=fl.lean_from,
+                                        joined_aliases=fl.joined_aliases, runner=self.ctx.runner, parent=self)
+        self._set_model(self.table, self.ledger_model, {0: 70, 1: 150, 2: 100, 3: 120, 4: 44, 5: 60, 6: 240, 7: 200})
+
+        self.jobs_model = IdPagedModel(db, employment.JOBS_FROM, to_columns(employment.jobs_columns(today)),
+                                       id_sql="e.id", where="e.deleted = 0", order_by="e.start_date DESC",
+                                       lean_from="employment e", joined_aliases=("p", "h", "r", "u", "b"),
+                                       runner=self.ctx.runner, parent=self)
+        self._set_model(self.jobs_table, self.jobs_model, {0: 70, 1: 150, 2: 120, 3: 130, 4: 200})
+        self.courses_model = IdPagedModel(db, training.COURSES_FROM, to_columns(training.courses_columns()),
+                                           id_sql="c.id", where="c.deleted = 0", order_by="c.start_date DESC",
+                                           parent=self)
+        self._set_model(self.training_table, self.courses_model, {0: 220, 2: 160, 6: 170})
+        self.training_table.selectionModel().currentRowChanged.connect(lambda *_a: self._course_changed())
+        self.attendance_model = IdPagedModel(db, training.ATTENDANCE_FROM, to_columns(training.attendance_columns()),
+                                              id_sql="a.id", where="0", order_by="p.name_pinyin", parent=self)
+        self._set_model(self.attendance_table, self.attendance_model, {1: 150, 2: 120})
+        self.intentions_model = IdPagedModel(db, intentions.INTENTIONS_FROM,
+                                              to_columns(intentions.intentions_columns()), id_sql="i.id",
+                                             where="i.deleted = 0", order_by="i.recorded_date DESC",
+                                             lean_from="intention i", joined_aliases=("p", "h", "r", "u", "b"),
+                                             runner=self.ctx.runner, parent=self)
+        self._set_model(self.intentions_table, self.intentions_model, {1: 120, 3: 200, 7: 220})
+        self.apply_filters()
+
+    @staticmethod
+    def _set_model(table: QTableView, model: SqlTableModel, widths: dict[int, int]) -> None:
+        table.setModel(model)
+        table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        for col, width in widths.items():
+            table.setColumnWidth(col, width)
+
+    def apply_filters(self) -> None:
+        """Push the search boxes and filter combos of every page into SQL."""
+        self._search_timer.stop()
+        if self.ledger_model is None:
+            return
+        self.reload_ledger()
+
+        assert self.jobs_model is not None
+        t = self.rules.today.isoformat()
+        conds, params = ["e.deleted = 0", LIVE_PERSON.format(col="e.person_id")], []
+        state = self.jobs_state.currentIndex()
+        if state == 0:
+            conds.append(self.rules.current_job("e"))
+        elif state == 1:
+            conds.append(f"e.end_date IS NOT NULL AND e.end_date <> '' AND e.end_date < '{t}'")
+        if self.jobs_kind.currentIndex() > 0:
+            conds.append("e.kind = ?")
+            params.append(self.jobs_kind.currentText())
+        if self._jobs_person:
+            conds.append("e.person_id = ?")
+            params.append(self._jobs_person)
+        cond, ps = person_search_sql(self.jobs_search.text())
+        if cond:
+            conds.append(cond)
+            params += ps
+        self.jobs_model.set_filter(" AND ".join(conds), params)
+        self.jobs_count.setText(f"共 {self.jobs_model.rowCount():,} 条")
+
+        assert self.courses_model is not None
+        conds, params = ["c.deleted = 0"], []
+        text = self.course_search.text().strip()
+        if text:
+            conds.append("(c.name LIKE ? OR c.provider LIKE ?)")
+            params += [f"%{text}%", f"%{text}%"]
+        if self.course_year.currentIndex() > 0:
+            conds.append("substr(c.start_date, 1, 4) = ?")
+            params.append(self.course_year.currentText())
+        self.courses_model.set_filter(" AND ".join(conds), params)
+
+        assert self.intentions_model is not None
+        conds, params = ["i.deleted = 0", LIVE_PERSON.format(col="i.person_id")], []
+        state = self.intentions_state.currentIndex()
+        if state == 0:
+            conds.append("(i.closed_date IS NULL OR i.closed_date = '')")
+        elif state == 1:
+            conds.append("i.closed_date IS NOT NULL AND i.closed_date <> ''")
+        if self.intentions_kind.currentIndex() > 0:
+            conds.append("i.kind = ?")
+            params.append(self.intentions_kind.currentText())
+        cond, ps = person_search_sql(self.intentions_search.text())
+        if cond:
+            conds.append(cond)
+            params += ps
+        self.intentions_model.set_filter(" AND ".join(conds), params)
+        self.intentions_count.setText(f"共 {self.intentions_model.rowCount():,} 条")
+
+    def reload_ledger(self) -> None:
+        """Work out the ledger's rows on the worker (58,000 people at 100,000 residents), then page them."""
+        self._ledger_seq += 1
+        seq, today = self._ledger_seq, self.rules.today
+        which, text = self.ledger_filter.currentIndex(), self.ledger_search.text()
+        self.ledger_ready = False
+        self.ledger_count.setText("正在查找…")
+        self.ctx.runner.run(lambda db, _p: ledger_ids(db, today, which, text),
+                            on_success=lambda ids: self._show_ledger(seq, ids), on_failure=self._ledger_failed)
+
+    def _show_ledger(self, seq: int, ids: list[str]) -> None:
+        if not isValid(self) or seq != self._ledger_seq or self.ledger_model is None:
+            return  # a newer filter or search is on its way
+        self.ledger_model.set_ids(ids)
+        header = self.table.horizontalHeader()
+        if 0 <= header.sortIndicatorSection() < len(self.ledger_model.columns):
+            self.ledger_model.sort(header.sortIndicatorSection(), header.sortIndicatorOrder())
+        self.ledger_count.setText(f"共 {len(ids):,} 人")
+        self.ledger_ready = True
+
+    def _ledger_failed(self, exc: BaseException) -> None:
+        from app.ui.common.crash import report_exception
+
+        if isValid(self):
+            self.ledger_count.setText("查找失败")
+        report_exception(exc)
+
+    def refresh_tables(self) -> None:
+        for model in (self.jobs_model, self.courses_model, self.attendance_model, self.intentions_model):
+            if model is not None:
+                model.refresh()
+        if self.ledger_model is not None:
+            self.reload_ledger()
+            assert self.jobs_model is not None and self.intentions_model is not None
+            self.jobs_count.setText(f"共 {self.jobs_model.rowCount():,} 条")
+            self.intentions_count.setText(f"共 {self.intentions_model.rowCount():,} 条")
+
+    # -- figures ------------------------------------------------------------------------------
+    def refresh_figures(self) -> None:
+        """Recompute off the UI thread; a request while one runs is remembered and run after."""
+        if self._figures_running:
+            self._figures_pending = True
+            return
+        self._figures_running = True
+        today = dt.date.today()
+        self.ctx.runner.run(
+            lambda db, _p: compute_for_tab(db, today),
+            on_success=self._show_figures,
+            on_failure=self._figures_failed,
+        )
+
+    def _figures_failed(self, exc: BaseException) -> None:
+        self._figures_running = False
+        from app.ui.common.crash import report_exception
+
+        report_exception(exc)
+
+    def _show_figures(self, result: tuple[labour.LabourFigures, dict[str, tuple[str, str]]]) -> None:
+        if not isValid(self):
+            return  # the window closed while the recount ran
+        self._figures_running = False
+        figures, definitions = result
+        self.figures = figures
+        values = figures.as_dict()
+        for key, kind in FIGURE_ORDER:
+            title, definition = definitions.get(key, (key, ""))
+            if key == "training_person_times_year":
+                definition += (f"\n其中有证书培训 {figures.training_person_times_year_cert} 人次，"
+                               f"无证书培训 {figures.training_person_times_year_nocert} 人次。")
+            if key == "training_person_times_total":
+                definition += (f"\n其中有证书培训 {figures.training_person_times_total_cert} 人次，"
+                               f"无证书培训 {figures.training_person_times_total_nocert} 人次。")
+            alert = key in ALERT_FIGURES and bool(values.get(key))
+            self.figure_buttons[key].show_value(title, format_value(values.get(key), kind), definition, alert)
+        self.figures_note.setText(
+            f"按 {figures.today} 计算；劳动年龄 {self.rules.age_min}–{self.rules.age_max} 周岁，"
+            f"稳定就业 = 当前工作已满 {self.rules.stable_months} 个月。鼠标停在数字上可看口径，点击数字可看名单。"
+        )
+        if self._figures_pending:
+            self._figures_pending = False
+            self.refresh_figures()
+
+    def _on_changed(self, name: str) -> None:
+        if name not in EVENT_NAMES or not self._loaded:
+            return
+        # Figures first: the worker brings the snapshot forward for them, and the ledger and any
+        # open figure list (queued after) then read it as it stands.
+        self.refresh_figures()
+        if name in (events.SETTINGS, events.ALL):
+            self._build_models()
+        else:
+            self.refresh_tables()
+
+    def open_figure(self, key: str) -> FigureListDialog:
+        """The list behind a figure, in a window that stays open and follows every change."""
+        self.ensure_loaded()
+        dialog = FigureListDialog(self.ctx, key, parent=self)
+        self.figure_dialogs = [d for d in self.figure_dialogs if _alive(d)] + [dialog]
+        dialog.show()
+        return dialog
+
+    # -- actions ------------------------------------------------------------------------------
+    def _run_dialog(self, dialog: Any) -> Any:
+        dialog.exec()
+        return dialog
+
+    @staticmethod
+    def _selected_id(table: QTableView) -> str | None:
+        model = table.model()
+        idx = table.currentIndex()
+        if model is None or not idx.isValid():
+            return None
+        return model.row_id(idx.row())
+
+    def _need(self, table: QTableView, what: str) -> str | None:
+        row_id = self._selected_id(table)
+        if row_id is None:
+            QMessageBox.information(self, "请先选择", f"请先在列表中选中{what}。")
+        return row_id
+
+    def add_job_for_selected(self) -> None:
+        pid = self._need(self.table, "一个人")
+        if pid:
+            self._run_dialog(JobDialog(self.ctx, person_id=pid, parent=self))
+
+    def add_intention_for_selected(self) -> None:
+        pid = self._need(self.table, "一个人")
+        if pid:
+            self._run_dialog(IntentionDialog(self.ctx, person_id=pid, parent=self))
+
+    def show_history_of_selected(self) -> None:
+        pid = self._need(self.table, "一个人")
+        if not pid:
+            return
+        self._jobs_person = pid
+        self.jobs_state.setCurrentIndex(2)
+        name = self.ctx.db.scalar("SELECT name FROM person WHERE id = ?", (pid,))
+        self.jobs_search.clear()
+        self.jobs_search.setPlaceholderText(f"只看 {name} 的就业经历；在此输入可查找全部")
+        self.apply_filters()
+        self.inner.setCurrentIndex(1)
+
+    def _forget_jobs_person(self, _text: str = "") -> None:
+        if self._jobs_person is not None:
+            self._jobs_person = None
+            self.jobs_search.setPlaceholderText(SEARCH_HINT)
+
+    def new_job(self) -> None:
+        self._run_dialog(JobDialog(self.ctx, parent=self))
+
+    def edit_job(self) -> None:
+        job_id = self._need(self.jobs_table, "一条就业记录")
+        if job_id:
+            self._run_dialog(JobDialog(self.ctx, job_id=job_id, parent=self))
+
+    def end_selected_job(self) -> None:
+        job_id = self._need(self.jobs_table, "一条就业记录")
+        if job_id:
+            end_job(self.ctx, self, job_id)
+
+    def delete_selected_job(self) -> None:
+        job_id = self._need(self.jobs_table, "一条就业记录")
+        if not job_id:
+            return
+        row = self.ctx.db.one("SELECT e.*, p.name FROM employment e JOIN person p ON p.id = e.person_id "
+                              "WHERE e.id = ?", (job_id,))
+        answer = QMessageBox.question(
+            self, "删除就业记录",
+            f"删除 {row['name']} 的“{employment.describe(dict(row))}”？\n"
+            "只有录错的记录才应删除；真正离职请用“结束工作”，记录会保留在就业经历中。",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        try:
+            employment.delete_job(self.ctx.db, job_id)
+        except KnownError as exc:
+            warn(self, exc)
+            return
+        self.ctx.events.announce(events.EMPLOYMENT, events.INTENTIONS)
+
+    def selected_course_id(self) -> str | None:
+        """The course chosen in the training list (the attendance print button uses it)."""
+        return self._selected_id(self.training_table)
+
+    def _course_changed(self) -> None:
+        cid = self.selected_course_id()
+        assert self.attendance_model is not None
+        if cid is None:
+            self.attendance_model.set_filter("0")
+            self.attendance_title.setText("选中一期培训查看参训人员")
+            return
+        self.attendance_model.set_filter("a.deleted = 0 AND p.deleted = 0 AND a.course_id = ?", [cid])
+        row = self.ctx.db.one("SELECT name, start_date FROM training_course WHERE id = ?", (cid,))
+        self.attendance_title.setText(
+            f"{row['name']}（{row['start_date']}）参训人员 {self.attendance_model.rowCount()} 人")
+
+    def new_course(self) -> None:
+        self._run_dialog(CourseDialog(self.ctx, parent=self))
+
+    def edit_course(self) -> None:
+        cid = self._need(self.training_table, "一期培训")
+        if cid:
+            self._run_dialog(CourseDialog(self.ctx, course_id=cid, parent=self))
+
+    def delete_course(self) -> None:
+        cid = self._need(self.training_table, "一期培训")
+        if not cid:
+            return
+        row = self.ctx.db.one("SELECT name FROM training_course WHERE id = ?", (cid,))
+        n = len(training.participants(self.ctx.db, cid))
+        answer = QMessageBox.question(
+            self, "删除培训", f"删除培训“{row['name']}”及其 {n} 条参训记录？培训人次会相应减少。",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        try:
+            training.delete_course(self.ctx.db, cid)
+        except KnownError as exc:
+            warn(self, exc)
+            return
+        self.ctx.events.announce(events.TRAINING, events.INTENTIONS)
+
+    def _selected_attendance(self) -> list[str]:
+        assert self.attendance_model is not None
+        rows = {i.row() for i in self.attendance_table.selectionModel().selectedRows()}
+        return [rid for r in sorted(rows) if (rid := self.attendance_model.row_id(r))]
+
+    def mark_certificate(self, obtained: bool) -> None:
+        ids = self._selected_attendance()
+        if not ids:
+            QMessageBox.information(self, "请先选择", "请先在参训人员中选中取得证书的人（可按住 Ctrl 多选）。")
+            return
+        training.set_certificate(self.ctx.db, ids, obtained)
+        self.ctx.events.announce(events.TRAINING)
+
+    def remove_attendance(self) -> None:
+        ids = self._selected_attendance()
+        if not ids:
+            QMessageBox.information(self, "请先选择", "请先在参训人员中选中要移出的人。")
+            return
+        answer = QMessageBox.question(self, "移出参训人员", f"把选中的 {len(ids)} 人移出这期培训？",
+                                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                      QMessageBox.StandardButton.No)
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        with self.ctx.db.write():
+            for aid in ids:
+                training.remove_attendance(self.ctx.db, aid)
+        self.ctx.events.announce(events.TRAINING, events.INTENTIONS)
+
+    def close_selected_intention(self) -> None:
+        iid = self._need(self.intentions_table, "一条需求")
+        if iid:
+            close_intention(self.ctx, self, iid)
+
+    def reopen_selected_intention(self) -> None:
+        iid = self._need(self.intentions_table, "一条需求")
+        if iid:
+            intentions.reopen(self.ctx.db, iid)
+            self.ctx.events.announce(events.INTENTIONS)
+
+    def delete_selected_intention(self) -> None:
+        iid = self._need(self.intentions_table, "一条需求")
+        if not iid:
+            return
+        answer = QMessageBox.question(self, "删除需求", "删除这条需求记录？",
+                                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                      QMessageBox.StandardButton.No)
+        if answer == QMessageBox.StandardButton.Yes:
+            intentions.delete(self.ctx.db, iid)
+            self.ctx.events.announce(events.INTENTIONS)
+
+
+def _alive(widget: QWidget) -> bool:
+    # The C++ side is gone once a list window closed (WA_DeleteOnClose).
+    return isValid(widget) and widget.isVisible()

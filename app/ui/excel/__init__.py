@@ -1,0 +1,1 @@
+"""File → 导出 Excel… and 导入 Excel…."""

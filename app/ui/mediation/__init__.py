@@ -1,0 +1,1 @@
+"""The mediation log tab and its dialogs."""

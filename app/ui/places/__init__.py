@@ -1,0 +1,1 @@
+"""The places tab: buildings and grids, visit entry, the due list."""

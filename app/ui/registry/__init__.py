@@ -1,0 +1,1 @@
+"""The registry tab and the household and person dialogs."""

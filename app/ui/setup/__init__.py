@@ -1,0 +1,1 @@
+"""Setting up the office: the set-up wizard and the office settings."""

@@ -1,0 +1,1 @@
+"""Sync with a USB stick and the conflict review."""
