@@ -92,8 +92,6 @@ def bench(path: Path) -> list[tuple[str, str]]:
     from app.ui.common.ops import OpRunner
 
     db = open_database(path, user="bench")
-    if registry_search.ensure_index(db):
-        print(f"rebuilt the registry search tables of {path.name}", file=sys.stderr)
     residents = db.scalar("SELECT count(*) FROM person WHERE deleted = 0")
     ctx = AppContext(db, OpRunner(path, "bench"), DataEvents())
     from app.ui.registry.registry_tab import RegistryTab

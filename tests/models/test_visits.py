@@ -84,8 +84,6 @@ def test_delete_visit(db, hid):
 
 
 def test_problem_becomes_mediation_case_linked_both_ways(db, hid):
-    if not visits.mediation_available():
-        pytest.skip("mediation module not present")
     vid = visits.add_visit(db, _v(hid, visit_date=TODAY.isoformat(), problems="邻居装修噪音扰民"))
     case_id = visits.to_mediation_case(db, vid, None, "邻里")
     case = db.one("SELECT * FROM mediation_case WHERE id = ?", (case_id,))

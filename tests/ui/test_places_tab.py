@@ -185,15 +185,12 @@ def test_build_community_signs_heads_visits_and_due_list(qtbot, monkeypatch, ctx
     dlg.problems.setText("楼上漏水到楼下")
     visit_id = dlg.save()
     assert visit_id and dlg.mediation_button.isEnabled()
-    from app.models.places import visits
-
-    if visits.mediation_available():
-        monkeypatch.setattr(QInputDialog, "getText", staticmethod(lambda *a, **k: ("楼上漏水", True)))
-        monkeypatch.setattr(QInputDialog, "getItem", staticmethod(lambda *a, **k: ("邻里", True)))
-        case_id = dlg.to_mediation()
-        assert case_id
-        assert db.scalar("SELECT mediation_case_id FROM visit WHERE id = ?", (visit_id,)) == case_id
-        assert db.scalar("SELECT visit_id FROM mediation_case WHERE id = ?", (case_id,)) == visit_id
+    monkeypatch.setattr(QInputDialog, "getText", staticmethod(lambda *a, **k: ("楼上漏水", True)))
+    monkeypatch.setattr(QInputDialog, "getItem", staticmethod(lambda *a, **k: ("邻里", True)))
+    case_id = dlg.to_mediation()
+    assert case_id
+    assert db.scalar("SELECT mediation_case_id FROM visit WHERE id = ?", (visit_id,)) == case_id
+    assert db.scalar("SELECT visit_id FROM mediation_case WHERE id = ?", (case_id,)) == visit_id
     dlg.close()
 
     # After the visits the due list is empty for 1栋.

@@ -32,16 +32,6 @@ def last_change(db: Database, table: str, row_id: str) -> LastChange | None:
     return LastChange(row["user"] or "", row["site_id"], at)
 
 
-def row_history(db: Database, table: str, row_id: str, limit: int = 200) -> list[dict]:
-    """Audit entries of one row, newest first."""
-    rows = db.query(
-        "SELECT at, user, action, summary, detail FROM audit_log WHERE tbl = ? AND row_id = ? "
-        "ORDER BY id DESC LIMIT ?",
-        (table, row_id, limit),
-    )
-    return [dict(r) for r in rows]
-
-
 def household_history(db: Database, household_id: str, limit: int = 200) -> list[dict]:
     """A household's 修改记录: its own entries and those of its members (added, changed,
     deleted, moved in; a member who moved away left a note on the household), newest first."""

@@ -71,12 +71,6 @@ def _build(text: str, y: int, m: int, d: int) -> dt.date:
         raise DateError(f"“{text}”不是有效日期（没有 {y} 年 {m} 月 {d} 日）；{HINT}。") from None
 
 
-def parse_iso(value: object) -> str | None:
-    """Like :func:`parse_date` but returns ISO text, as the database stores dates."""
-    d = parse_date(value)
-    return None if d is None else d.isoformat()
-
-
 def entered_date(value: object, label: str, field: str | None = None) -> dt.date | None:
     """A date typed in a dialog (any form :func:`parse_date` reads); ValidationError naming the field."""
     from app.models.core.errors import ValidationError

@@ -79,14 +79,6 @@ def parse(raw: str, *, today: dt.date | None = None, allow_bad_check_digit: bool
     return IdInfo(number, birth, sex, converted)
 
 
-def is_valid(raw: str) -> bool:
-    try:
-        parse(raw)
-    except IdNumberError:
-        return False
-    return True
-
-
 def make(region: str, birth: dt.date, sequence: int, sex: str) -> str:
     """Build a valid 18-character number (demo data and tests). `sequence` is 0..499."""
     order = sequence * 2 + (1 if sex == "男" else 0)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from app.models.core import settings
@@ -78,16 +77,6 @@ def parse_date(text: Any, what: str, *, field: str | None = None, required: bool
 
     day = entered_date(text, what, field)
     return None if day is None else day.isoformat()
-
-
-@dataclass(frozen=True)
-class Job:
-    id: str
-    person_id: str
-    kind: str
-    start_date: str | None
-    end_date: str | None
-    row: dict[str, Any]
 
 
 def describe(row: Mapping[str, Any]) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 
 from app.models.core.db import Database
 from app.models.core.errors import KnownError
+from app.models.dashboard import stats
 
 # Column kinds decide how a value is written: text (never a number or formula), id (an ID
 # number: text, maskable), phone (text), date (a real date), money (fen → yuan, 2 decimals),
@@ -475,52 +476,17 @@ def _rate(part: int, whole: int) -> str:
 
 
 def figures(db: Database, options: dict) -> tuple[list[LedgerColumn], list[tuple]]:
-    """The headline figures asked for upward, from app.models.dashboard.stats when it is there."""
+    """The headline figures asked for upward: the dashboard's own count, one row per figure."""
     cols = [LedgerColumn("指标", kind=TEXT, width=30), LedgerColumn("数值", kind=NUMBER, width=16)]
-    try:
-        from app.models.dashboard import stats  # written by the statistics feature
-    except ImportError:
-        stats = None  # type: ignore[assignment]
-    if stats is not None and hasattr(stats, "compute"):
-        data = stats.compute(db)
-        rows = []
-        for key, value in (data.items() if isinstance(data, dict) else vars(data).items()):
-            label = FIGURE_LABELS.get(key, key)
-            if isinstance(value, dict):
-                for sub, v in value.items():
-                    sub_label = RISK_LABELS.get(sub, "合计" if sub == "total" else sub)
-                    rows.append((f"{label}·{sub_label}", _fmt_figure(key, v)))
-            elif not isinstance(value, (list, tuple)):
-                rows.append((label, _fmt_figure(key, value)))
-        if rows:
-            return cols, rows
-    live = "p.deleted = 0 AND p.status = '在册'"
-    households = db.scalar("SELECT count(*) FROM household WHERE deleted = 0") or 0
-    residents = db.scalar(f"SELECT count(*) FROM person p WHERE {live}") or 0
-    labour = db.scalar(f"SELECT count(*) FROM person p WHERE {live} AND p.labour_ability IN ('全','半')") or 0
-    employed = (
-        db.scalar(
-            f"SELECT count(*) FROM person p WHERE {live} AND p.labour_ability IN ('全','半')"
-            f" AND {CURRENT_JOB} IS NOT NULL"
-        )
-        or 0
-    )
-    trained = db.scalar(
-        "SELECT count(DISTINCT a.person_id) FROM training_attendance a WHERE a.deleted = 0"
-    ) or 0
-    attendances = db.scalar("SELECT count(*) FROM training_attendance WHERE deleted = 0") or 0
-    rows = [
-        ("搬迁户数(户)", str(households)),
-        ("搬迁人口(人)", str(residents)),
-        ("劳动力人数(人)", str(labour)),
-        ("已就业劳动力(人)", str(employed)),
-        ("劳动力就业率", _rate(employed, labour)),
-        ("户均就业(人)", f"{employed / households:.2f}" if households else "—"),
-        ("参加培训(人)", str(trained)),
-        ("培训(人次)", str(attendances)),
-        ("红色风险户(户)", str(db.scalar("SELECT count(*) FROM household WHERE deleted = 0 AND risk_colour = 'red'"))),
-        ("黄色风险户(户)", str(db.scalar("SELECT count(*) FROM household WHERE deleted = 0 AND risk_colour = 'yellow'"))),
-    ]
+    rows = []
+    for key, value in stats.compute(db).items():
+        label = FIGURE_LABELS.get(key, key)
+        if isinstance(value, dict):
+            for sub, v in value.items():
+                sub_label = RISK_LABELS.get(sub, "合计" if sub == "total" else sub)
+                rows.append((f"{label}·{sub_label}", _fmt_figure(key, v)))
+        elif not isinstance(value, (list, tuple)):
+            rows.append((label, _fmt_figure(key, value)))
     return cols, rows
 
 

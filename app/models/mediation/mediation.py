@@ -414,10 +414,6 @@ def manual_next(status: str) -> list[str]:
     return [s for s in TRANSITIONS.get(status, ()) if s not in AUTOMATIC_STATUSES]
 
 
-def allowed_next(db: Database, case_id: str) -> list[str]:
-    return list(TRANSITIONS.get(get_case(db, case_id)["status"], ()))
-
-
 def agreement(db: Database, case_id: str) -> dict:
     """Plain data for the 调解协议书: office, case, parties (name/ID/address/phone), terms, dates."""
     case = get_case(db, case_id)

@@ -9,6 +9,7 @@ from typing import Any
 
 from app.models.core.db import Database
 from app.models.core.errors import KnownError, NeedsConfirmation, NotFoundError, ValidationError
+from app.models.mediation import mediation
 
 KINDS = ("日访", "周访", "月访", "三必到", "四必访", "其他")
 # The usual findings, offered as check boxes; anything else goes into the free text.
@@ -180,14 +181,6 @@ def household_brief(db: Database, household_id: str) -> dict:
     return dict(row)
 
 
-def mediation_available() -> bool:
-    try:
-        from app.models.mediation import mediation  # noqa: F401
-    except ImportError:
-        return False
-    return hasattr(mediation, "create_case_from_visit")
-
-
 def to_mediation_case(
     db: Database, visit_id: str, title: str | None = None, category: str | None = None
 ) -> str:
@@ -198,8 +191,4 @@ def to_mediation_case(
     title = (title or v["problems"] or "").strip()
     if not title:
         raise ValidationError("这条走访记录没有反映问题，请先填写案件标题。", field="title")
-    if not mediation_available():
-        raise KnownError("调解台账功能尚未安装，暂时不能转为调解案件。")
-    from app.models.mediation import mediation
-
     return mediation.create_case_from_visit(db, visit_id, title[:60], category)

@@ -114,13 +114,6 @@ class Search:
         return [r[0] for r in rows]
 
 
-def ensure_index(db: Database) -> bool:
-    """Rebuild the search tables of a development database made by an earlier draft of migration 2."""
-    from app.models.migrations import m0002_registry
-
-    return m0002_registry.repair(db.conn)
-
-
 def _next_prefix(prefix: str) -> str:
     """The smallest string greater than every string starting with `prefix`."""
     return prefix[:-1] + chr(ord(prefix[-1]) + 1)

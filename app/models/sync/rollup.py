@@ -148,7 +148,3 @@ def _add_source(db: Database, path: Path, label: Path, report: RollupReport) -> 
         conn.execute("DETACH DATABASE src")
         conn.execute("PRAGMA foreign_keys = ON")
 
-
-def community_names(db: Database) -> list[tuple[str, str]]:
-    return [(r[0], r[1]) for r in db.query("SELECT community_id, name FROM rollup_source ORDER BY name")]
-

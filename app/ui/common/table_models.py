@@ -52,10 +52,6 @@ def risk_decoration(value: Any, _row: dict) -> Any:
     return colour if colour is not None else None
 
 
-def flag_display(value: Any, _row: dict) -> str:
-    return "是" if value else ""
-
-
 class SqlTableModel(QAbstractTableModel):
     """A read-only table over ``SELECT <columns> FROM <from_sql> WHERE <where> ORDER BY …``."""
 

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QDate, Qt
-from PySide6.QtGui import QTextDocument
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -523,16 +522,3 @@ class SettingsDialog(_FormDialog):
         return {"limit_days": {lv: s.value() for lv, s in self.spins.items()},
                 "category_list": self.categories.toPlainText().splitlines()}
 
-
-def print_html(parent: QWidget | None, body: str, title: str) -> None:
-    """Plain print with preview (the printing feature supplies the formal A4 forms)."""
-    from PySide6.QtPrintSupport import QPrinter, QPrintPreviewDialog
-
-    doc = QTextDocument()
-    doc.setHtml(body)
-    printer = QPrinter(QPrinter.PrinterMode.HighResolution)
-    printer.setDocName(title)
-    preview = QPrintPreviewDialog(printer, parent)
-    preview.setWindowTitle(f"打印预览 — {title}")
-    preview.paintRequested.connect(doc.print_)
-    preview.exec()

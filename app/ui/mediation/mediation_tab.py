@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
 )
 
 from app.models.core.errors import KnownError
-from app.models.core.id_numbers import mask
 from app.models.mediation import mediation as med
 from app.models.mediation import mediation_report as rep
 from app.ui.common import events
@@ -640,19 +639,3 @@ def case_html(db: Any, case_id: str, limit_days: dict[str, int]) -> str:
         out.append("<p style='color:#b36b00'>须登记至少一次回访后才能结案。</p>")
     return "".join(out)
 
-
-def agreement_html(data: dict) -> str:
-    """A plain 调解协议书 (the printing feature makes the formal one from the same data)."""
-    rows = []
-    for i, p in enumerate(data["parties"], start=1):
-        rows.append(f"<p>当事人{i}：{_e(p['name'])}　性别：{_e(p['sex'])}　身份证号：{_e(mask(p['id_number']) if p['id_number'] else '')}<br>"
-                    f"住址：{_e(p['address'])}　电话：{_e(p['phone'])}</p>")
-    return (
-        f"<h2 align='center'>人民调解协议书</h2><p align='right'>编号：{_e(data['number'])}</p>"
-        + "".join(rows)
-        + f"<p>纠纷简要情况：{_e(data['title'])}。{_e(data['description'])}</p>"
-        f"<p>经调解，自愿达成如下协议：</p><p>{_e(data['terms'])}</p>"
-        "<p>本协议一式三份，当事人各执一份，调解组织留存一份。</p>"
-        f"<p>当事人（签名）：</p><br><p>调解员（签名）：{_e(data['mediators'])}</p>"
-        f"<p align='right'>{_e(data['office_name'])}（盖章处）<br>{_e(data['agreement_date'])}</p>"
-    )

@@ -253,6 +253,3 @@ class VisitsDuePanel(QWidget):
 
         job = self.output.print_job()
         return build_document(job.form, job.data(self.ctx.db), template=LIST_TEMPLATE)
-
-    def print_list(self) -> None:
-        self.output.print_preview()

@@ -432,7 +432,6 @@ class RegistryTab(QWidget):
         self._stale = False
         self._visit_dialog: Any = None
         self.last_search_ms = 0.0
-        registry_search.ensure_index(ctx.db)  # a no-op (one schema query) except on draft-era dev databases
 
         self.search_box = SearchBox(self, placeholder="搜索：姓名 / 拼音首字母(zy) / 身份证号或电话片段 / 地址 3-2-501（Ctrl+F）")
         self.search_box.setObjectName("registrySearch")
@@ -633,9 +632,6 @@ class RegistryTab(QWidget):
         else:
             self._summary_timer.start()
         self.last_search_ms = (time.perf_counter() - t0) * 1000
-
-    def current_search(self) -> Search:
-        return self.model.search
 
     def _update_count(self) -> None:
         n = self.model.rowCount()
