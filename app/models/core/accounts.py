@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from app.models.core.access import ROLE_LABELS, Principal, Role
 from app.models.core.audit_events import Action, Outcome, local_transaction, record_event
-from app.models.core.db import Database
+from app.models.core.db import Database, Tx
 from app.models.core.errors import KnownError, NotFoundError, PermissionDeniedError, ValidationError
 from app.models.core.passwords import check_password_rules, hash_password, verify_password
 
@@ -176,7 +176,7 @@ def _protect_last_admin(db: Database, account: Account, what: str) -> None:
         raise ValidationError(f"“{account.name}”是最后一个可用的系统管理员，不能{what}。请先新建或启用另一个系统管理员。")
 
 
-def _set_links(db: Database, tx, account_id: str, building_ids: Sequence[str]) -> None:  # noqa: ANN001 - db.Tx
+def _set_links(db: Database, tx: Tx, account_id: str, building_ids: Sequence[str]) -> None:
     current = {r["building_id"]: r["id"] for r in db.query(
         "SELECT id, building_id FROM account_building WHERE account_id = ? AND deleted = 0", (account_id,))}
     for building_id, link_id in current.items():

@@ -141,8 +141,9 @@ def record_event(
     try:
         with local_transaction(db):
             last = db.one("SELECT id, hash FROM audit_events ORDER BY id DESC LIMIT 1")
-            entry = {
-                "id": (last["id"] if last else 0) + 1,
+            entry_id = (int(last["id"]) if last else 0) + 1
+            entry: dict[str, Any] = {
+                "id": entry_id,
                 "at": when,
                 "user": db.user if user is None else user,
                 "site_id": db.site_id,
@@ -158,7 +159,7 @@ def record_event(
             )
     except sqlite3.OperationalError as exc:
         raise DatabaseError(f"无法写入操作日志（{exc}）。") from exc
-    return int(entry["id"])
+    return entry_id
 
 
 def verify_chain(db: Database) -> list[str]:

@@ -20,6 +20,13 @@ SURNAME_READINGS = {
 }
 
 
+def _keep_as_is(text: str) -> str:
+    """Characters pypinyin has no reading for (digits, Latin) kept one syllable each.
+
+    pypinyin splits a returned list into syllables; its type stub only admits str."""
+    return list(text)  # type: ignore[return-value]
+
+
 @lru_cache(maxsize=65536)
 def name_pinyin(name: str) -> tuple[str, str]:
     """(full pinyin without spaces, initials), both lower case: 周艳 → ("zhouyan", "zy")."""
@@ -32,7 +39,7 @@ def name_pinyin(name: str) -> tuple[str, str]:
         if reading and len(name) > length:
             head, rest = reading, name[length:]
             break
-    syllables = ([head] if head else []) + lazy_pinyin(rest, style=Style.NORMAL, errors=lambda s: list(s))
+    syllables = ([head] if head else []) + lazy_pinyin(rest, style=Style.NORMAL, errors=_keep_as_is)
     if head and len(name[: len(name) - len(rest)]) == 2:
         # two-character surname: initials of both characters
         initials_head = "".join(p[0] for p in lazy_pinyin(name[:2]))

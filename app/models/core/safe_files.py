@@ -92,10 +92,11 @@ def human_size(n: int | None) -> str:
         return "未知"
     if n < 1024:
         return f"{n} 字节"
+    size = float(n)
     for unit in ("KB", "MB", "GB", "TB"):
-        n /= 1024
-        if n < 1024 or unit == "TB":
-            return f"{n:.1f} {unit}" if n < 100 else f"{n:.0f} {unit}"
+        size /= 1024
+        if size < 1024 or unit == "TB":
+            return f"{size:.1f} {unit}" if size < 100 else f"{size:.0f} {unit}"
     return f"{n} 字节"  # pragma: no cover
 
 

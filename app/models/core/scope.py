@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from app.models.core.access import ROLE_LABELS, Principal, Role
 from app.models.core.errors import PermissionDeniedError
@@ -76,12 +76,12 @@ def strip_index_hints(sql: str) -> str:
 
 
 class ScopedCursor(sqlite3.Cursor):
-    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:  # type: ignore[override]
+    def execute(self, sql: str, parameters: Any = (), /) -> Self:
         if self.connection.scoped:  # type: ignore[attr-defined]
             sql = strip_index_hints(sql)
         return super().execute(sql, parameters)
 
-    def executemany(self, sql: str, seq: Any, /) -> sqlite3.Cursor:  # type: ignore[override]
+    def executemany(self, sql: str, seq: Any, /) -> Self:
         if self.connection.scoped:  # type: ignore[attr-defined]
             sql = strip_index_hints(sql)
         return super().executemany(sql, seq)
@@ -92,15 +92,15 @@ class ScopedConnection(sqlite3.Connection):
 
     scoped = False
 
-    def cursor(self, factory: Any = ScopedCursor) -> Any:  # type: ignore[override]
+    def cursor(self, factory: Any = ScopedCursor) -> Any:
         return super().cursor(factory)
 
-    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:  # type: ignore[override]
+    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
         if self.scoped:
             sql = strip_index_hints(sql)
         return super().execute(sql, parameters)
 
-    def executemany(self, sql: str, seq: Any, /) -> sqlite3.Cursor:  # type: ignore[override]
+    def executemany(self, sql: str, seq: Any, /) -> sqlite3.Cursor:
         if self.scoped:
             sql = strip_index_hints(sql)
         return super().executemany(sql, seq)

@@ -70,10 +70,12 @@ def chinese_date(value: str | dt.date | None) -> str:
         return ""
     if isinstance(value, str):
         try:
-            value = dt.date.fromisoformat(value[:10])
+            day = dt.date.fromisoformat(value[:10])
         except ValueError:
             return value
-    return f"{value.year}年{value.month}月{value.day}日"
+    else:
+        day = value
+    return f"{day.year}年{day.month}月{day.day}日"
 
 
 def _yuan(fen: int | None) -> str:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal, overload
 
 from app.models.core import settings
 from app.models.core.db import Database, Tx
@@ -59,6 +59,11 @@ def _today(today: dt.date | None) -> dt.date:
     return today or dt.date.today()
 
 
+@overload
+def _date(value: Any, field: str, label: str, *, today: dt.date | None = None,
+          required: Literal[True] = True) -> str: ...
+@overload
+def _date(value: Any, field: str, label: str, *, today: dt.date | None = None, required: bool) -> str | None: ...
 def _date(value: Any, field: str, label: str, *, today: dt.date | None = None, required: bool = True) -> str | None:
     """ISO date text from a date or text; refuses bad text and dates in the future."""
     if value is None or value == "":

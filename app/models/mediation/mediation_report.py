@@ -58,7 +58,7 @@ def _counts(db: Database, column: str, first: str, last: str, keys: list[str]) -
 def monthly_report(db: Database, month: str, *, today: dt.date | None = None) -> dict[str, Any]:
     """Plain data of the month's report (see the module docstring for every definition)."""
     first, last = month_bounds(month)
-    totals = db.one(
+    totals = db.query(  # an aggregate: always exactly one row
         "SELECT count(*) AS received, "
         "sum(outcome = '已调解') AS settled, sum(outcome = '调解不成') AS failed, "
         "sum(outcome = '已移交') AS referred, sum(status IN ('受理','调解中')) AS in_progress, "
@@ -69,7 +69,7 @@ def monthly_report(db: Database, month: str, *, today: dt.date | None = None) ->
         "    AND e.kind = 'level')) AS escalated "
         "FROM mediation_case c WHERE deleted = 0 AND received_date BETWEEN ? AND ?",
         (first, last),
-    )
+    )[0]
     received = int(totals["received"] or 0)
     settled = int(totals["settled"] or 0)
     followed = int(totals["settled_followed"] or 0)

@@ -214,7 +214,8 @@ def layout(spec: BuildingSpec) -> Rooms:
     except ValidationError as exc:
         raise _problem(spec, exc.message, "empty_floors") from None
     units = list(range(1, spec.units + 1))
-    out: Rooms = {u: places.grid_rooms(spec.floors, spec.rooms_per_floor, empty) for u in units}
+    out: Rooms = {u: [(number, floor) for number, floor in places.grid_rooms(spec.floors, spec.rooms_per_floor, empty)]
+                  for u in units}
     for us, number, token in _room_refs(spec, spec.missing, "missing", units):
         found = False
         for u in us:
@@ -412,26 +413,27 @@ def apply_places(db: Database, community_id: str, specs: list[BuildingSpec]) -> 
                 if spec.grid not in grid_ids:
                     grid_ids[spec.grid] = places.add_grid(db, community_id, spec.grid)
                 grid_id = grid_ids[spec.grid]
-            if bp.is_new:
+            if bp.building_id is None:  # a new building
                 floors = max((f or 0 for rs in bp.rooms_new.values() for _n, f in rs), default=0) or None
-                bp.building_id = places.add_building(
+                building_id = bp.building_id = places.add_building(
                     db, community_id, spec.name, grid_id=grid_id, number=building_number(spec.name),
                     floors=spec.floors or floors, layout=bp.rooms_new,
                 )
             else:
+                building_id = bp.building_id
                 unit_ids = {
                     r["number"]: r["id"]
                     for r in db.query("SELECT id, number FROM unit WHERE building_id = ? AND deleted = 0",
-                                      (bp.building_id,))
+                                      (building_id,))
                 }
                 for u in bp.units_new:
-                    unit_ids[u] = places.add_unit(db, bp.building_id, u)
+                    unit_ids[u] = places.add_unit(db, building_id, u)
                 for u, rooms in sorted(bp.rooms_new.items()):
                     places.add_rooms(db, unit_ids[u], rooms, summary=f"{spec.name} {u}单元 房间")
             if bp.sign_change:
-                places.set_sign(db, "building", bp.building_id, spec.sign)
+                places.set_sign(db, "building", building_id, spec.sign)
             if bp.head_new:
-                places.assign_role(db, "building", bp.building_id, staff_name=spec.head)
+                places.assign_role(db, "building", building_id, staff_name=spec.head)
     return plan
 
 

@@ -644,8 +644,8 @@ def assign_role(
         who_sql, who = "pr.person_id = ?", person_id
         who_name = p["name"]
     else:
-        who_sql, who = "pr.person_id IS NULL AND pr.staff_name = ?", staff_name
-        who_name = staff_name
+        who_sql, who = "pr.person_id IS NULL AND pr.staff_name = ?", staff_name or ""
+        who_name = staff_name or ""
     community = community_of(db, table, place_id)
     for other in db.query(
         f"SELECT pr.place_table, pr.place_id FROM place_role pr WHERE {who_sql} AND pr.deleted = 0 "

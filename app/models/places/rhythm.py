@@ -193,7 +193,8 @@ def _filters(
     community_id: str | None,
 ) -> tuple[str, dict[str, Any]]:
     """A WHERE fragment over households h restricting them to rooms of the chosen buildings."""
-    conds, params = [], {}
+    conds: list[str] = []
+    params: dict[str, Any] = {}
     if building_id:
         conds.append("u.building_id = :building_id")
         params["building_id"] = building_id

@@ -222,14 +222,14 @@ def materialize(
     groups: dict[tuple[str, tuple[str, ...]], list[list[Any]]] = {}
     for (tbl, row_id), (kind, vals) in plans.items():
         if kind == "insert":
-            cols = tuple(vals)
-            groups.setdefault((tbl, cols), []).append([row_id, *vals.values()])
+            insert_cols = tuple(vals)
+            groups.setdefault((tbl, insert_cols), []).append([row_id, *vals.values()])
         else:
             sets = ", ".join(f"{_q(c)} = ?" for c in vals)
             conn.execute(f"UPDATE {_q(tbl)} SET {sets} WHERE id = ?", [*vals.values(), row_id])
-    for (tbl, cols), rows in groups.items():
-        names = ", ".join(_q(c) for c in ("id", *cols))
-        marks = ", ".join("?" for _ in range(len(cols) + 1))
+    for (tbl, insert_cols), rows in groups.items():
+        names = ", ".join(_q(c) for c in ("id", *insert_cols))
+        marks = ", ".join("?" for _ in range(len(insert_cols) + 1))
         conn.executemany(f"INSERT INTO {_q(tbl)} ({names}) VALUES ({marks})", rows)
     if mem_ops is None and was_pending:
         done = [k for k in processed if k not in pending and k in was_pending]
