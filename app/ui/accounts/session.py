@@ -11,13 +11,14 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QApplication, QDialog, QMainWindow, QWidget
+from PySide6.QtWidgets import QApplication, QDialog, QWidget
 
 from app.models.core import accounts
 from app.models.core.access import Principal
 from app.models.core.audit_events import Action, record_event
 from app.ui.accounts.login_dialog import LoginDialog, describe
 from app.ui.common import events as ev
+from app.ui.shell import Shell
 
 CHECK_INTERVAL_MS = 5000
 ACTIVITY_EVENTS = frozenset({QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress, QEvent.Type.MouseMove,
@@ -34,7 +35,7 @@ def apply_principal(ctx, principal: Principal) -> None:  # noqa: ANN001 - AppCon
 class Session(QObject):
     """Watches for idle time, locks the window, and unlocks or switches user through the lock screen."""
 
-    def __init__(self, window: QMainWindow, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, window: Shell, clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__(window)
         self.window = window
         self.ctx = window.ctx
@@ -134,7 +135,7 @@ class Session(QObject):
             self.ctx.events.announce(ev.ALL)
 
 
-def update_chrome(window: QMainWindow) -> None:
+def update_chrome(window: Shell) -> None:
     """Status bar and menus for whoever is logged in now."""
     principal = window.ctx.db.principal
     window.status_user.setText(f"当前用户：{describe(principal)}")
@@ -148,7 +149,7 @@ def update_chrome(window: QMainWindow) -> None:
         settings_action.setEnabled(principal.can_change_settings and not window.ctx.db.read_only)
 
 
-def _building_names(window: QMainWindow) -> list[str]:
+def _building_names(window: Shell) -> list[str]:
     principal = window.ctx.db.principal
     try:
         return list(accounts.get_account(window.ctx.db, principal.account_id or "").building_names)
@@ -156,7 +157,7 @@ def _building_names(window: QMainWindow) -> list[str]:
         return []
 
 
-def open_accounts(window: QMainWindow) -> None:
+def open_accounts(window: Shell) -> None:
     from app.ui.accounts.accounts_dialog import AccountsDialog
 
     dialog = AccountsDialog(window.ctx, window)
@@ -166,7 +167,7 @@ def open_accounts(window: QMainWindow) -> None:
     _refresh_own_account(window)
 
 
-def _refresh_own_account(window: QMainWindow) -> None:
+def _refresh_own_account(window: Shell) -> None:
     """After account changes: the logged-in account's role or buildings may have changed."""
     principal = window.ctx.db.principal
     if not principal.account_id:
@@ -181,7 +182,7 @@ def _refresh_own_account(window: QMainWindow) -> None:
     window.session.switch_to(accounts.principal_of(account))
 
 
-def change_own_password(window: QMainWindow) -> None:
+def change_own_password(window: Shell) -> None:
     from app.ui.accounts.accounts_dialog import PasswordDialog
 
     principal = window.ctx.db.principal
@@ -192,7 +193,7 @@ def change_own_password(window: QMainWindow) -> None:
         window.statusBar().showMessage("密码已修改。", 8000)
 
 
-def install(window: QMainWindow) -> None:
+def install(window: Shell) -> None:
     window.menu_file.addSeparator()
     lock = QAction("锁定(&L)", window)
     lock.setObjectName("actionLock")

@@ -10,7 +10,6 @@ from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
-    QMainWindow,
     QMenu,
     QPushButton,
     QTabWidget,
@@ -20,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.paths import resource_dir
+from app.ui.shell import Shell
 from app.widgets.screen_fit import fit_size
 
 MANUAL = "manual.html"
@@ -60,7 +60,7 @@ def _clean(text: str) -> str:
     return text.replace("…", "").strip()
 
 
-def _tab_title(window: QMainWindow, widget: QWidget | None) -> tuple[str, str]:
+def _tab_title(window: Shell, widget: QWidget | None) -> tuple[str, str]:
     """(objectName, Chinese title) of the tab a widget belongs to, or ("", "主窗口")."""
     tabs: QTabWidget | None = getattr(window, "tabs", None)
     while widget is not None and tabs is not None:
@@ -83,7 +83,7 @@ def _menu_path(action: QAction) -> str:
     return ""
 
 
-def shortcut_rows(window: QMainWindow) -> list[tuple[str, str, str]]:
+def shortcut_rows(window: Shell) -> list[tuple[str, str, str]]:
     """(key, what it does, where) for every shortcut of the main window, its menus and its tabs."""
     rows: list[tuple[str, str, str]] = []
     seen: set[tuple[str, str]] = set()
@@ -115,7 +115,7 @@ def shortcut_rows(window: QMainWindow) -> list[tuple[str, str, str]]:
     return rows
 
 
-def _tab_titles(window: QMainWindow) -> set[str]:
+def _tab_titles(window: Shell) -> set[str]:
     tabs = getattr(window, "tabs", None)
     return {tabs.tabText(i) for i in range(tabs.count())} if tabs is not None else set()
 
@@ -129,7 +129,7 @@ def _order(row: tuple[str, str, str]) -> tuple[int, str]:
     return (2, key)
 
 
-def shortcuts_html(window: QMainWindow) -> str:
+def shortcuts_html(window: Shell) -> str:
     def table(rows: list[tuple[str, str, str]]) -> str:
         body = "".join(
             f"<tr><td><b>{html.escape(k)}</b></td><td>{html.escape(w)}</td><td>{html.escape(p)}</td></tr>"
@@ -191,7 +191,7 @@ class HelpWindow(QWidget):
         self.setWindowTitle(f"安居台账 — {title}")
 
 
-def _window_of(main: QMainWindow) -> HelpWindow:
+def _window_of(main: Shell) -> HelpWindow:
     existing = getattr(main, "help_window", None)
     if existing is None or not shiboken6.isValid(existing):
         existing = HelpWindow(main)
@@ -202,19 +202,19 @@ def _window_of(main: QMainWindow) -> HelpWindow:
     return existing
 
 
-def open_manual(main: QMainWindow) -> HelpWindow:
+def open_manual(main: Shell) -> HelpWindow:
     window = _window_of(main)
     window.show_manual()
     return window
 
 
-def open_shortcuts(main: QMainWindow) -> HelpWindow:
+def open_shortcuts(main: Shell) -> HelpWindow:
     window = _window_of(main)
     window.show_html("快捷键", shortcuts_html(main))
     return window
 
 
-def install(window: QMainWindow) -> None:
+def install(window: Shell) -> None:
     """帮助 → 使用说明 (F1) and 快捷键, above 关于."""
     manual = QAction("使用说明(&M)", window)
     manual.setObjectName("actionManual")

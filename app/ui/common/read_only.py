@@ -18,13 +18,13 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QLabel,
-    QMainWindow,
     QVBoxLayout,
     QWidget,
 )
 
 from app.models.core.db import open_database, verify_health
 from app.models.core.errors import DamagedDatabaseError, KnownError
+from app.ui.shell import Shell
 
 # Window actions and tab widgets that change data. Widgets are named by objectName where they
 # have one, else by the tab's attribute holding them; shortcuts by their key.
@@ -95,7 +95,7 @@ class _HealthBridge(QObject):
     damaged = Signal(str)
 
 
-def install(window: QMainWindow) -> None:
+def install(window: Shell) -> None:
     db = window.ctx.db
     window.read_only_banner = None
     if db.read_only:
@@ -104,7 +104,7 @@ def install(window: QMainWindow) -> None:
     _check_in_background(window)
 
 
-def lock(window: QMainWindow, text: str, style: str) -> None:
+def lock(window: Shell, text: str, style: str) -> None:
     """Show `text` in the banner and disable every action that would change data."""
     banner = window.read_only_banner
     if banner is None:
@@ -140,7 +140,7 @@ def lock(window: QMainWindow, text: str, style: str) -> None:
         QApplication.instance().installEventFilter(window.dialog_lock)
 
 
-def edit_widgets(window: QMainWindow) -> list[QWidget]:
+def edit_widgets(window: Shell) -> list[QWidget]:
     found: list[QWidget] = []
     for name in OBJECT_NAMES:
         found.extend(w for w in window.findChildren(QAbstractButton, name) if w not in found)
@@ -153,7 +153,7 @@ def edit_widgets(window: QMainWindow) -> list[QWidget]:
     return found
 
 
-def edit_actions(window: QMainWindow) -> list[QAction]:
+def edit_actions(window: Shell) -> list[QAction]:
     found = [a for a in (getattr(window, n, None) for n in WINDOW_ACTIONS) if isinstance(a, QAction)]
     for action in window.findChildren(QAction):
         if action in found:
@@ -165,7 +165,7 @@ def edit_actions(window: QMainWindow) -> list[QAction]:
     return found
 
 
-def _check_in_background(window: QMainWindow) -> None:
+def _check_in_background(window: Shell) -> None:
     """Read the whole file once, off the UI thread; a damaged file locks the window."""
     path = window.ctx.db.path
     bridge = _HealthBridge(window)
@@ -194,5 +194,5 @@ def _check_in_background(window: QMainWindow) -> None:
     thread.start()
 
 
-def _on_damaged(window: QMainWindow, message: str) -> None:
+def _on_damaged(window: Shell, message: str) -> None:
     lock(window, f"{message}\n现在只能查看、导出和备份。", DAMAGED_STYLE)

@@ -12,12 +12,13 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHeaderView,
     QLabel,
-    QMainWindow,
     QMenu,
     QTableView,
     QWidget,
 )
 from shiboken6 import isValid
+
+from app.ui.shell import Shell
 
 SETTING = "view/text_size"
 DEFAULT = "中"
@@ -231,7 +232,7 @@ def apply_saved() -> None:
         apply(name)
 
 
-def install(window: QMainWindow) -> None:
+def install(window: Shell) -> None:
     """视图(&V) → 字号 with 小/中/大/特大, before the Help menu."""
     menu_view = getattr(window, "menu_view", None)
     if menu_view is None:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMainWindow
 
 from app.ui.excel.export_dialog import ExportDialog
 from app.ui.excel.import_dialog import ImportDialog
+from app.ui.shell import Shell
 
 
-def current_export(window: QMainWindow) -> tuple[str, str, list] | None:
+def current_export(window: Shell) -> tuple[str, str, list] | None:
     """The visible tab's filter for "export what I see", when that tab offers one."""
     tab = window.tabs.currentWidget()
     fn = getattr(tab, "current_export", None)
@@ -21,20 +21,20 @@ def current_export(window: QMainWindow) -> tuple[str, str, list] | None:
         return None
 
 
-def open_export(window: QMainWindow) -> ExportDialog:
+def open_export(window: Shell) -> ExportDialog:
     dialog = ExportDialog(window.ctx, window, current=current_export(window))
     dialog.open()
     return dialog
 
 
-def open_import(window: QMainWindow) -> ImportDialog:
+def open_import(window: Shell) -> ImportDialog:
     dialog = ImportDialog(window.ctx, parent=window)
     dialog.open()
     dialog.choose_file()
     return dialog
 
 
-def install(window: QMainWindow) -> None:
+def install(window: Shell) -> None:
     window.menu_file.addSeparator()
     export_action = QAction("导出 Excel(&E)…", window)
     export_action.setObjectName("actionExportExcel")

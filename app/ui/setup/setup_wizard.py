@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
-    QMainWindow,
     QPushButton,
     QRadioButton,
     QTableWidget,
@@ -37,6 +36,7 @@ from app.models.places import places
 from app.models.places.signs import sign_name
 from app.ui.common import events as ev
 from app.ui.common.context import AppContext
+from app.ui.shell import Shell
 from app.widgets import screen_fit
 from app.widgets.sign_chooser import SignChooserDialog
 from app.widgets.sign_icon import sign_icon
@@ -658,7 +658,7 @@ def _html(text: str) -> str:
 
 
 # -- the main window ---------------------------------------------------------------------------
-def open_wizard(window: QMainWindow) -> SetupWizard:
+def open_wizard(window: Shell) -> SetupWizard:
     wizard = SetupWizard(window.ctx, window)
     wizard.setWindowModality(Qt.WindowModality.WindowModal)
     wizard.open()
@@ -666,7 +666,7 @@ def open_wizard(window: QMainWindow) -> SetupWizard:
     return wizard
 
 
-def start_if_needed(window: QMainWindow) -> SetupWizard | None:
+def start_if_needed(window: Shell) -> SetupWizard | None:
     """On a database that is not set up yet, the wizard opens by itself over the main window."""
     db = window.ctx.db
     if window.ctx.demo or db.read_only or setup.setup_state(db) is None:
@@ -674,7 +674,7 @@ def start_if_needed(window: QMainWindow) -> SetupWizard | None:
     return open_wizard(window)
 
 
-def install(window: QMainWindow) -> None:
+def install(window: Shell) -> None:
     action = QAction("社区设置(&C)…", window)
     action.setObjectName("actionCommunitySetup")
     action.setShortcut(QKeySequence("Ctrl+Shift+G"))

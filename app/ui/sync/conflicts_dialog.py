@@ -163,19 +163,19 @@ class ConflictsDialog(QDialog):
         for w in (self.use_first, self.use_second, self.merged_edit, self.use_merged):
             w.setEnabled(is_conflict)
         # Ids (household, head) cannot be typed: keep one side's choice.
-        if is_conflict and item.col in ("household_id", "head_person_id"):
+        if isinstance(item, sync.Conflict) and item.col in ("household_id", "head_person_id"):
             self.merged_edit.setEnabled(False)
             self.use_merged.setEnabled(False)
         for w in (self.not_same, self.remove_first, self.remove_second):
             w.setEnabled(is_dup)
         self.room_ok.setEnabled(isinstance(item, sync.SharedRoom))
-        if is_conflict:
+        if isinstance(item, sync.Conflict):
             self.use_first.setText(f"采用“{item.loser.shown}”(&1)")
             self.use_second.setText(f"采用“{item.winner.shown}”(&2)")
             self.detail.setText(
                 f"{item.record} 的{item.field_label}在两台电脑上被同时修改。现在的值：{item.current_shown}。\n"
                 f"一方：{_side_text(item.loser)}\n另一方：{_side_text(item.winner)}")
-        elif is_dup:
+        elif isinstance(item, sync.Duplicate):
             self.detail.setText(f"身份证号 {mask(item.id_number)} 登记了两次：{item.label_a}；{item.label_b}。"
                                 "请核实是否同一人。系统不会自动合并。")
         elif isinstance(item, sync.SharedRoom):

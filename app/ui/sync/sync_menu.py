@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QMainWindow
 
+from app.ui.shell import Shell
 from app.ui.sync.conflicts_dialog import ConflictsDialog
 from app.ui.sync.sync_dialog import SyncDialog
 
 
-def open_sync(window: QMainWindow) -> SyncDialog:
+def open_sync(window: Shell) -> SyncDialog:
     dialog = SyncDialog(window.ctx, window)
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     dialog.open()
@@ -18,7 +18,7 @@ def open_sync(window: QMainWindow) -> SyncDialog:
     return dialog
 
 
-def open_conflicts(window: QMainWindow) -> ConflictsDialog:
+def open_conflicts(window: Shell) -> ConflictsDialog:
     dialog = ConflictsDialog(window.ctx, window)
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     dialog.open()
@@ -26,7 +26,7 @@ def open_conflicts(window: QMainWindow) -> ConflictsDialog:
     return dialog
 
 
-def install(window: QMainWindow) -> None:
+def install(window: Shell) -> None:
     window.menu_tools.addSeparator()
     sync_action = QAction("同步（U盘）(&U)…", window)
     sync_action.setObjectName("actionSyncUsb")
