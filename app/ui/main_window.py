@@ -9,7 +9,7 @@ import importlib
 import shiboken6
 from PySide6.QtCore import QByteArray, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
-from PySide6.QtWidgets import QApplication, QDialog, QLabel, QMainWindow, QMessageBox, QTabWidget, QWidget
+from PySide6.QtWidgets import QApplication, QDialog, QLabel, QMessageBox, QTabWidget, QWidget
 
 from app import __version__
 from app.models.core import settings
@@ -17,6 +17,7 @@ from app.models.core.errors import DatabaseError
 from app.ui.common import events as ev
 from app.ui.common.context import AppContext
 from app.ui.common.extensions import EXTENSIONS
+from app.ui.shell import Shell
 from app.widgets.screen_fit import fit_size
 
 # (module, class, objectName, Chinese title) in tab order.
@@ -29,7 +30,7 @@ TABS = [
 ]
 
 
-class MainWindow(QMainWindow):
+class MainWindow(Shell):
     _shutting_down = False
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
