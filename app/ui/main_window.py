@@ -18,6 +18,7 @@ from app.ui.common import events as ev
 from app.ui.common.context import AppContext
 from app.ui.common.extensions import EXTENSIONS
 from app.ui.shell import Shell
+from app.widgets.qt_checked import qapp
 from app.widgets.screen_fit import fit_size
 
 # (module, class, objectName, Chinese title) in tab order.
@@ -74,7 +75,7 @@ class MainWindow(Shell):
         self._arm_day_timer()
         # When a dialog closes, some window managers leave no window active, and Ctrl+2, Ctrl+Q
         # and Alt+menu do nothing until the clerk clicks: hand activation back to this window.
-        QApplication.instance().focusChanged.connect(self._focus_changed)
+        qapp().focusChanged.connect(self._focus_changed)
 
     def _focus_changed(self, old: QWidget | None, new: QWidget | None) -> None:
         if new is not None or old is None or self._shutting_down:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QDialog, QLabel, QMainWindow, QMenu, QTabWidget, QWidget
+from PySide6.QtWidgets import QDialog, QLabel, QMainWindow, QMenu, QTabWidget
 
 if TYPE_CHECKING:
     from app.ui.accounts.session import Session
@@ -35,7 +35,7 @@ class Shell(QMainWindow):
     status_user: QLabel
 
     # Kept by feature modules (see app/ui/common/extensions.py).
-    read_only_banner: QWidget | None
+    read_only_banner: QLabel | None
     dialog_lock: QObject
     health_bridge: QObject
     health_thread: threading.Thread

@@ -24,7 +24,7 @@ def documents_folder() -> Path:
 
 def start_folder(kind: str) -> Path:
     """The last folder a file of this kind went to or came from, if it still exists."""
-    last = settings().value(f"folders/{kind}", "", type=str)
+    last = str(settings().value(f"folders/{kind}", "", type=str) or "")
     return Path(last) if last and Path(last).is_dir() else documents_folder()
 
 

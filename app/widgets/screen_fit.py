@@ -60,9 +60,15 @@ class FitScrollArea(QScrollArea):
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
-        hint = self.widget().sizeHint()
+        body = self.widget()
+        if body is None:
+            return super().sizeHint()
+        hint = body.sizeHint()
         return QSize(hint.width() + self.verticalScrollBar().sizeHint().width(), hint.height())
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
-        hint = self.widget().minimumSizeHint()
+        body = self.widget()
+        if body is None:
+            return super().minimumSizeHint()
+        hint = body.minimumSizeHint()
         return QSize(hint.width() + self.verticalScrollBar().sizeHint().width(), min(hint.height(), 240))

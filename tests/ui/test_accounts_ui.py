@@ -217,7 +217,7 @@ def test_the_gui_asks_for_the_first_administrator_and_will_not_open_without_one(
     def create(d):
         d.password.setText("Office-2026")
         d.confirm.setText("Office-2026")
-        d.create()
+        d.create_account()
 
     monkeypatch.setattr(FirstAdminDialog, "exec", _fake_exec(create))
     assert main(["--db", str(path), "--smoke-test"]) == 0

@@ -208,8 +208,8 @@ class AuditViewer(QDialog):
         self.table.verticalHeader().setDefaultSectionSize(24)
         self.table.setWordWrap(False)
         self.table.setAlternatingRowColors(True)
-        for i, w in enumerate((60, 150, 90, 100, 560, 60)):
-            self.table.setColumnWidth(i, w)
+        for i, width in enumerate((60, 150, 90, 100, 560, 60)):
+            self.table.setColumnWidth(i, width)
         self.table.horizontalHeader().setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
         layout.addWidget(self.table, 1)
         self.count_label = QLabel("正在读取……")

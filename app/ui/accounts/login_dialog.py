@@ -172,7 +172,7 @@ class FirstAdminDialog(QDialog):
         self.name.setMaxLength(accounts.NAME_MAX)
         self.password = _password_edit(self, "firstAdminPassword")
         self.confirm = _password_edit(self, "firstAdminConfirm")
-        self.confirm.returnPressed.connect(self.create)
+        self.confirm.returnPressed.connect(self.create_account)
         rules = QLabel("密码至少 8 个字符，不能与账号名称相同，不能全是同一个字符。", self)
         rules.setStyleSheet("color: #555;")
         rules.setWordWrap(True)
@@ -187,7 +187,7 @@ class FirstAdminDialog(QDialog):
         create.setDefault(True)
         skip = buttons.addButton("退出程序", QDialogButtonBox.ButtonRole.RejectRole)
         skip.setObjectName("firstAdminQuit")
-        create.clicked.connect(self.create)
+        create.clicked.connect(self.create_account)
         skip.clicked.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
@@ -197,7 +197,7 @@ class FirstAdminDialog(QDialog):
         layout.addWidget(buttons)
         self.password.setFocus()
 
-    def create(self) -> None:
+    def create_account(self) -> None:
         if self.password.text() != self.confirm.text():
             self._fail("两次输入的密码不一致。", self.confirm)
             return

@@ -19,6 +19,7 @@ from app.models.core.audit_events import Action, record_event
 from app.ui.accounts.login_dialog import LoginDialog, describe
 from app.ui.common import events as ev
 from app.ui.shell import Shell
+from app.widgets.qt_checked import qapp
 
 CHECK_INTERVAL_MS = 5000
 ACTIVITY_EVENTS = frozenset({QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress, QEvent.Type.MouseMove,
@@ -73,7 +74,7 @@ class Session(QObject):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
         if self.ctx.db.closed:  # the window was shut down: stop watching the whole application
-            QApplication.instance().removeEventFilter(self)
+            qapp().removeEventFilter(self)
             self.timer.stop()
             return False
         if event.type() in ACTIVITY_EVENTS:

@@ -87,7 +87,8 @@ def install_excepthook() -> None:
             sys.__excepthook__(exc_type, exc, tb)
             return
         exc.__anju_traceback__ = "".join(traceback.format_exception(exc_type, exc, tb))
-        sys.__stderr__.write(exc.__anju_traceback__)
+        if sys.__stderr__ is not None:  # no console under a windowed build
+            sys.__stderr__.write(exc.__anju_traceback__)
         try:
             report_exception(exc)
         except Exception:  # noqa: BLE001 - the hook itself must never die

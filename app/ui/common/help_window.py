@@ -224,8 +224,10 @@ def install(window: Shell) -> None:
     keys.setObjectName("actionShortcuts")
     keys.triggered.connect(lambda: open_shortcuts(window))
     first = window.menu_help.actions()[0] if window.menu_help.actions() else None
-    window.menu_help.insertAction(first, manual)
-    window.menu_help.insertAction(first, keys)
+    if first is None:
+        window.menu_help.addActions([manual, keys])
+    else:
+        window.menu_help.insertActions(first, [manual, keys])
     if first is not None:
         window.menu_help.insertSeparator(first)
     window.manual_action = manual

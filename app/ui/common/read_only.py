@@ -14,7 +14,6 @@ from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QAction, QShortcut
 from PySide6.QtWidgets import (
     QAbstractButton,
-    QApplication,
     QDialog,
     QDialogButtonBox,
     QLabel,
@@ -25,6 +24,7 @@ from PySide6.QtWidgets import (
 from app.models.core.db import open_database, verify_health
 from app.models.core.errors import DamagedDatabaseError, KnownError
 from app.ui.shell import Shell
+from app.widgets.qt_checked import qapp
 
 # Window actions and tab widgets that change data. Widgets are named by objectName where they
 # have one, else by the tab's attribute holding them; shortcuts by their key.
@@ -113,13 +113,15 @@ def lock(window: Shell, text: str, style: str) -> None:
         banner.setAccessibleName("只读提示")
         banner.setWordWrap(True)
         banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        tabs = window.takeCentralWidget()
+        tabs = window.centralWidget()
+        window.takeCentralWidget()
         holder = QWidget(window)
         layout = QVBoxLayout(holder)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(banner)
-        layout.addWidget(tabs)
+        if tabs is not None:
+            layout.addWidget(tabs)
         window.setCentralWidget(holder)
         window.read_only_banner = banner
     banner.setText(text)
@@ -137,7 +139,7 @@ def lock(window: Shell, text: str, style: str) -> None:
             shortcut.setEnabled(False)
     if getattr(window, "dialog_lock", None) is None:
         window.dialog_lock = _LockDialogs(window)
-        QApplication.instance().installEventFilter(window.dialog_lock)
+        qapp().installEventFilter(window.dialog_lock)
 
 
 def edit_widgets(window: Shell) -> list[QWidget]:

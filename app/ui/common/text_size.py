@@ -64,6 +64,16 @@ def scale() -> float:
 _FONT_SIZE = re.compile(r"font-size:\s*(\d+(?:\.\d+)?)\s*(px|pt)")
 
 
+def _refit(widget: QWidget) -> None:
+    if isValid(widget):  # it may be gone by the time the timer fires
+        fit_widget(widget)
+
+
+def _refit_if_larger(widget: QWidget) -> None:
+    if _current != DEFAULT:
+        _refit(widget)
+
+
 def fit_widget(widget: QWidget) -> None:
     """Bring one widget to the current size: a table's column widths and row height, and a style
     sheet's own font sizes (a widget with a style sheet keeps the font it was first shown with)."""
@@ -74,8 +84,7 @@ def fit_widget(widget: QWidget) -> None:
             # A table given its model (and its column widths) after it was first shown is fitted again.
             widget.setProperty("anjuWatched", True)
             header.sectionCountChanged.connect(
-                lambda _old, _new, w=widget: QTimer.singleShot(0, lambda: isValid(w) and _current != DEFAULT
-                                                               and fit_widget(w)))
+                lambda _old, _new, w=widget: QTimer.singleShot(0, lambda: _refit_if_larger(w)))
         widths = [header.sectionSize(i) for i in range(header.count())]
         # Widths other than those set here were set by the code (a new model) for the usual size.
         ours = widget.property("anjuWidths")
@@ -183,7 +192,7 @@ class _Fitter(QObject):
             if _needs_fit(obj):
                 # After the show has finished: a tab fills its tables (and sets their widths) as it
                 # is shown, after its children had their own show events.
-                QTimer.singleShot(0, lambda w=obj: isValid(w) and fit_widget(w))
+                QTimer.singleShot(0, lambda w=obj: _refit(w))
         return False
 
 

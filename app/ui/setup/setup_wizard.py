@@ -38,6 +38,7 @@ from app.ui.common import events as ev
 from app.ui.common.context import AppContext
 from app.ui.shell import Shell
 from app.widgets import screen_fit
+from app.widgets.qt_checked import cell
 from app.widgets.sign_chooser import SignChooserDialog
 from app.widgets.sign_icon import sign_icon
 
@@ -263,13 +264,13 @@ class PlacesPage(QWizardPage):
 
     def _fix_rooms(self, row: int, rooms: setup.Rooms) -> None:
         # A building read from a room list keeps its rooms as listed: its grid columns only show them.
-        self.table.item(row, COL["name"]).setData(ROLE_SPEC, {str(u): [list(r) for r in rs] for u, rs in rooms.items()})
+        cell(self.table, row, COL["name"]).setData(ROLE_SPEC, {str(u): [list(r) for r in rs] for u, rs in rooms.items()})
         floors = max((f or 0 for rs in rooms.values() for _n, f in rs), default=0)
         shown = {"units": len(rooms), "floors": floors or "", "rooms_per_floor": "按清单",
                  "empty_floors": "", "missing": f"按房间清单，共 {sum(len(r) for r in rooms.values())} 间",
                  "renumbered": ""}
         for key in GRID_KEYS:
-            item = self.table.item(row, COL[key])
+            item = cell(self.table, row, COL[key])
             item.setText(str(shown[key]))
             item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
             item.setForeground(Qt.GlobalColor.darkGray)
@@ -291,13 +292,13 @@ class PlacesPage(QWizardPage):
     def spec_at(self, row: int) -> setup.BuildingSpec | None:
         """The building typed in a row; None for a row left empty."""
         def text(key: str) -> str:
-            item = self.table.item(row, COL[key])
+            item = cell(self.table, row, COL[key])
             return item.text().strip() if item is not None else ""
 
-        name_item = self.table.item(row, COL["name"])
+        name_item = cell(self.table, row, COL["name"])
         rooms_data = name_item.data(ROLE_SPEC) if name_item is not None else None
         typed = [text(k) for k in ("name", "grid", *NUMBER_KEYS, "missing", "renumbered", "head")]
-        sign_item = self.table.item(row, COL["sign"])
+        sign_item = cell(self.table, row, COL["sign"])
         sign = sign_item.data(ROLE_SIGN) if sign_item is not None else None
         if not any(typed) and not sign and rooms_data is None:
             return None
@@ -329,10 +330,10 @@ class PlacesPage(QWizardPage):
 
     def _copy_from_above(self, row: int) -> None:
         """A new building starts with the grid and the numbers of the one above (neighbouring blocks are alike)."""
-        if row == 0 or self.table.item(row, COL["name"]).data(ROLE_SPEC) is not None:
+        if row == 0 or cell(self.table, row, COL["name"]).data(ROLE_SPEC) is not None:
             return
         keys = ("grid", *NUMBER_KEYS, "empty_floors")
-        if any(self.table.item(row, COL[k]).text().strip() for k in keys):
+        if any(cell(self.table, row, COL[k]).text().strip() for k in keys):
             return
         above = self.spec_at(row - 1)
         if above is None or above.rooms is not None:
@@ -341,7 +342,7 @@ class PlacesPage(QWizardPage):
         try:
             for key in keys:
                 value = getattr(above, key)
-                self.table.item(row, COL[key]).setText("" if value in (0, -1) else str(value))
+                cell(self.table, row, COL[key]).setText("" if value in (0, -1) else str(value))
         finally:
             self._filling = False
 
@@ -353,12 +354,12 @@ class PlacesPage(QWizardPage):
     def choose_sign(self, row: int) -> None:
         if row < 0:
             return
-        item = self.table.item(row, COL["sign"])
+        item = cell(self.table, row, COL["sign"])
         used = dict(self.wiz.used_signs())
         for r in range(self.table.rowCount()):
-            other = self.table.item(r, COL["sign"]).data(ROLE_SIGN)
+            other = cell(self.table, r, COL["sign"]).data(ROLE_SIGN)
             if r != row and other:
-                used[other] = self.table.item(r, COL["name"]).text() or f"第 {r + 1} 行"
+                used[other] = cell(self.table, r, COL["name"]).text() or f"第 {r + 1} 行"
         current = item.data(ROLE_SIGN)
         dialog = SignChooserDialog(current, {k: v for k, v in used.items() if k != current}, self)
         if dialog.exec():
