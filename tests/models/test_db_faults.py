@@ -235,11 +235,20 @@ def test_writes_on_a_read_only_connection_say_why_and_what_to_do(demo_template, 
 # -- damaged files -------------------------------------------------------------------------------
 
 def _damage(path: Path, fraction: float, size: int = 256 * 1024, seed: int = 1) -> None:
+    """Random bytes over a stretch of data pages. The schema's own pages are spared: wherever the
+    schema grew into (a layout detail), a file whose schema is unreadable cannot be checked at all."""
+    conn = sqlite3.connect(path)
+    schema_pages = {r[0] for r in conn.execute("SELECT pageno FROM dbstat WHERE name = 'sqlite_schema'")}
+    page = conn.execute("PRAGMA page_size").fetchone()[0]
+    conn.close()
     total = path.stat().st_size
-    start = int(total * fraction) // 4096 * 4096
+    start = int(total * fraction) // page * page
+    noise = random.Random(seed).randbytes(min(size, total - start))
     with path.open("r+b") as fh:
-        fh.seek(start)
-        fh.write(random.Random(seed).randbytes(min(size, total - start)))
+        for offset in range(0, len(noise), page):
+            if (start + offset) // page + 1 not in schema_pages:
+                fh.seek(start + offset)
+                fh.write(noise[offset:offset + page])
 
 
 @pytest.mark.parametrize("fraction", [0.25, 0.5, 0.8])

@@ -18,6 +18,7 @@ from app.models.core.db import open_database
 from app.models.core.errors import KnownError
 from app.models.core.excel_dates import DateError, parse_date
 from app.models.core.id_numbers import make
+from app.models.employment import training
 from app.models.excel.excel_export import export_ledger
 from app.models.excel.excel_import import Sheet, apply_plan, check_file, import_file, plan_import
 from app.models.excel.ledgers import LEDGERS
@@ -123,6 +124,7 @@ def _fill_other_tables(db, office):
         cid = tx.insert("training_course", {"name": "家政服务", "kind": "技能提升", "start_date": "2024-04-01", "hours": 40,
                                             "with_certificate": 1})
         tx.insert("training_attendance", {"course_id": cid, "person_id": pid, "certificate_obtained": 1})
+        training.ensure_sessions(tx)
         tx.insert("intention", {"person_id": office["王芳"], "kind": "培训", "training_wanted": "电商",
                                 "recorded_date": "2024-05-06"})
         tx.insert("visit", {"household_id": office["hh-HL-0001"], "visit_date": "2024-06-07", "kind": "月访",

@@ -9,6 +9,7 @@ import pytest
 from app.models.core import settings
 from app.models.core.errors import NotFoundError, ValidationError
 from app.models.core.id_numbers import make, mask
+from app.models.employment import training
 from app.models.forms import forms
 
 TODAY = dt.date(2026, 3, 20)
@@ -112,6 +113,7 @@ def make_fixture(db, households: int = 45) -> dict:
                                                "with_certificate": 1, "certificate_name": "家政服务员"})
         for n, pid in enumerate(ids["persons"][:40]):
             tx.insert("training_attendance", {"course_id": course, "person_id": pid, "certificate_obtained": int(n % 2 == 0)})
+        training.ensure_sessions(tx)
         ids.update(case=case, open_case=open_case, course=course)
     settings.set_value(db, "office_phone", "0851-1234567")
     settings.set_value(db, "office_address", "关岭县红路馨居社区服务中心一楼")

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from app.models.core.pinyin import name_pinyin
-from app.models.employment import labour
+from app.models.employment import labour, training
 
 TODAY = dt.date(2026, 6, 15)
 
@@ -22,7 +22,7 @@ def add_person(tx, household_id, name, birth, ability="全", **extra):
     return tx.insert("person", values)
 
 
-def build_community(db) -> dict[str, str]:
+def build_community(db, *, sessions: bool = True) -> dict[str, str]:
     """The fixture (today = 2026-06-15; hand counts in the tests below).
 
     H1 101: 甲 30 全 stable job since 2025-01-01; 乙 28 半 no job; 丙 child 10; 丁 70 全; 戊 30 迁出
@@ -84,6 +84,8 @@ def build_community(db) -> dict[str, str]:
         dropped = tx.insert("training_attendance", {"course_id": c1, "person_id": ids["庚"]})
         tx.delete("training_attendance", dropped)
         tx.delete("training_course", c3)
+        if sessions:  # each course one whole-course session, everyone present (as the upgrade makes them)
+            training.ensure_sessions(tx)
     return ids
 
 

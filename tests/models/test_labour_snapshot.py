@@ -9,7 +9,7 @@ import pytest
 
 from app.models.core import settings
 from app.models.core.db import open_database
-from app.models.employment import labour, labour_snapshot
+from app.models.employment import labour, labour_snapshot, training
 from tests.models.test_labour_figures import TODAY, add_person, build_community
 
 
@@ -43,7 +43,7 @@ def random_edit(rng: random.Random, db, ids: dict[str, str]) -> str:
     courses = [r[0] for r in db.query("SELECT id FROM training_course")]
     day = (TODAY + dt.timedelta(days=rng.randint(-400, 60))).isoformat()
     what = rng.choice(["job", "end", "drop_job", "restore_job", "reassign", "person", "move", "household",
-                       "attend", "course", "born", "status"])
+                       "attend", "course", "born", "status", "tick", "session"])
     with db.write() as tx:
         if what == "job":
             tx.insert("employment", {"person_id": rng.choice(people), "kind": rng.choice(["外出务工", "公益性岗位"]),
@@ -67,7 +67,25 @@ def random_edit(rng: random.Random, db, ids: dict[str, str]) -> str:
             else:
                 tx.restore("household", hid)
         elif what == "attend":
-            tx.insert("training_attendance", {"course_id": rng.choice(courses), "person_id": rng.choice(people)})
+            course = rng.choice(courses)
+            att = tx.insert("training_attendance", {"course_id": course, "person_id": rng.choice(people)})
+            for (sid,) in tx.conn.execute("SELECT id FROM training_session WHERE course_id = ?", (course,)).fetchall():
+                training.set_presence(tx, sid, att, rng.random() < 0.8)
+        elif what == "tick":
+            pair = tx.conn.execute("SELECT s.id, a.id FROM training_session s JOIN training_attendance a "
+                                   "ON a.course_id = s.course_id ORDER BY random() LIMIT 1").fetchone()
+            if pair:
+                training.set_presence(tx, pair[0], pair[1], rng.random() < 0.5)
+        elif what == "session":
+            sessions = [r[0] for r in tx.conn.execute("SELECT id FROM training_session")]
+            if sessions and rng.random() < 0.4:
+                tx.update("training_session", rng.choice(sessions), {"deleted": rng.randint(0, 1), "session_date": day})
+            else:
+                sid = tx.insert("training_session", {"course_id": rng.choice(courses), "session_date": day,
+                                                     "hours": rng.choice([2.0, 4.0, None])})
+                for (att,) in tx.conn.execute("SELECT id FROM training_attendance WHERE course_id = "
+                                              "(SELECT course_id FROM training_session WHERE id = ?)", (sid,)).fetchall():
+                    training.set_presence(tx, sid, att, rng.random() < 0.7)
         elif what == "course":
             tx.update("training_course", rng.choice(courses), {"deleted": rng.randint(0, 1), "start_date": day})
         elif what == "born":

@@ -10,6 +10,7 @@ import pytest
 from app.cli import main
 from app.models.core import settings
 from app.models.dashboard import stats
+from app.models.employment import training
 
 TODAY = dt.date(2026, 6, 15)  # stable job: started on or before 2025-12-15; working age 16..60
 
@@ -85,6 +86,7 @@ def community(db):
             tx.insert("training_attendance", {"course_id": course, "person_id": person})
         tx.delete("training_attendance", tx.insert("training_attendance", {"course_id": c2, "person_id": b}))
         tx.delete("training_course", c3)
+        training.ensure_sessions(tx)
         _ = e
         # Mediation: open = status not 结案, per level; a deleted case does not count.
         for level, status in (("楼栋", "受理"), ("楼栋", "已调解"), ("楼栋", "结案"), ("社区", "调解中"),

@@ -36,7 +36,8 @@ TABLE_LABELS: dict[str, str] = {
     "person": "居民", "household": "户", "household_address": "住址记录", "community": "社区", "district": "片区",
     "grid": "网格", "building": "楼栋", "unit": "单元", "room": "房间", "place_role": "楼栋长/网格员",
     "income_check": "收支核查", "risk_change": "风险变更", "visit": "走访记录", "employment": "就业记录",
-    "training_course": "培训班", "training_attendance": "培训参加记录", "intention": "需求记录",
+    "training_course": "培训班", "training_attendance": "培训参加记录", "training_session": "培训课次",
+    "training_presence": "培训出勤", "intention": "需求记录",
     "mediation_case": "调解案件", "mediation_party": "调解当事人", "mediation_event": "调解办理记录",
     "mediation_followup": "调解回访", "setting": "单位设置", "app_user": "用户", "sync_review": "审核决定",
     "account": "登录账号", "account_building": "账号负责的楼栋",
@@ -49,6 +50,7 @@ REF_LABELS: dict[str, str] = {
     "building_id": "楼栋", "grid_id": "网格", "district_id": "片区", "community_id": "社区", "case_id": "调解案件",
     "course_id": "培训班", "visit_id": "走访记录", "mediation_case_id": "调解案件", "visitor_person_id": "走访人",
     "met_employment_id": "对应的就业记录", "met_attendance_id": "对应的培训记录",
+    "session_id": "培训课次", "attendance_id": "参训记录",
 }
 
 
@@ -354,6 +356,19 @@ def _load() -> None:
     })
     register("training_course", {"kind": one_of("培训类别", training.KINDS, required=True),
                                  "hours": Rule("学时", "real", low=0, high=2000)})
+    def clock_time(value: Any) -> None:
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+            raise ValidationError(f"开始时间“{_show(value)}”不是 HH:MM 格式的时间。", field="start_time")
+
+    register("training_session", {
+        "session_date": date("上课日期", required=True),
+        "end_date": date("课次结束日期"),
+        "start_time": text("开始时间", 5, single_line=True, extra=clock_time),
+        "hours": Rule("学时", "real", low=0, high=2000),
+        "topic": text("课次内容", training.TOPIC_LIMIT, single_line=True),
+        "place": text("上课地点", training.PLACE_LIMIT, single_line=True),
+    })
+    register("training_presence", {"present": Rule("出勤", "flag", required=True)})
     register("intention", {"kind": one_of("需求类型", intentions.KINDS, required=True)})
     register("mediation_case", {
         "source": one_of("案件来源", mediation.SOURCES),

@@ -17,6 +17,7 @@ from app.models.core.db import Database, new_id, open_database
 from app.models.core.errors import KnownError
 from app.models.core.pinyin import name_pinyin
 from app.models.core.safe_files import DiskFullError, atomic_path
+from app.models.migrations.m0020_training_sessions import presence_id
 from app.models.places.signs import SIGNS, all_signs
 
 Progress = Callable[[int, int, str], None]
@@ -93,7 +94,14 @@ COURSES = [
     ("缝纫工岗前培训", "岗前", False, None),
     ("电子厂岗前培训", "岗前", False, None),
     ("网店创业培训", "创业", False, None),
-]
+]# What each kind of course covers, session by session (first, middle ones, last).
+SESSION_TOPICS = {
+    "岗前": ["岗位安全与劳动纪律", "工艺流程讲解", "上岗实操", "岗前考核"],
+    "技能提升": ["理论讲解", "工具与安全操作", "实操训练", "综合练习", "结业考核"],
+    "创业": ["创业意识与项目选择", "市场分析", "经营管理与财务", "创业计划书", "结业答辩"],
+}
+SESSION_PLACES = ["社区活动室", "社区就业服务站二楼", "县职业技术学校实训楼", "帮扶车间培训室"]
+
 PROVIDERS = ["县人力资源和社会保障局", "云岭县职业技术学校", "南坪街道就业服务站", "县就业训练中心"]
 
 VISIT_FINDINGS = ["家中一切正常", "家庭成员身体健康", "孩子按时上学", "务工收入稳定", "老人身体状况良好",
@@ -137,6 +145,7 @@ class _Builder:
 
     def __init__(self, households: int, seed: int, today: dt.date, settings_values: dict[str, Any]) -> None:
         self.rng = random.Random(seed)
+        self.seed = seed
         self.n = households
         self.today = today
         self.cfg = settings_values
@@ -544,6 +553,9 @@ class _Builder:
                 "hours": float(days * 6), "with_certificate": 1 if cert else 0,
                 "certificate_name": cert_name, "notes": None,
             })
+            # Sessions draw from their own generator so the rest of the demo stays as it was.
+            srng = random.Random(f"{self.seed}-sessions-{c}")
+            sessions = self.sessions(srng, course, start, days, kind)
             if not self.labour:
                 continue
             for person in rng.sample(self.labour, min(len(self.labour), rng.randint(30, 70))):
@@ -553,6 +565,35 @@ class _Builder:
                 })
                 self.attendance_by_person.setdefault(person["id"], att)
                 att["_start"] = start
+                # Most come every time; a few miss a day (the sign-in sheet shows who).
+                keen = srng.random() < 0.8
+                for session in sessions:
+                    if keen or srng.random() < 0.75:
+                        self.add("training_presence", {"id": presence_id(session["id"], att["id"]),
+                                                       "session_id": session["id"], "attendance_id": att["id"],
+                                                       "present": 1})
+
+    def sessions(self, srng: random.Random, course: Row, start: dt.date, days: int, kind: str) -> list[Row]:
+        """One session a day on working days from the start, none after today; the course's hours and
+        end date are the sessions' own."""
+        topics = SESSION_TOPICS.get(kind, SESSION_TOPICS["技能提升"])
+        place = srng.choice(SESSION_PLACES)
+        rows: list[Row] = []
+        day = start
+        while len(rows) < days and day <= self.today:
+            if day.weekday() < 5 or len(rows) == 0:
+                morning = srng.random() < 0.7
+                hours = srng.choice([3.0, 4.0, 6.0]) if morning else srng.choice([3.0, 4.0])
+                i = len(rows)
+                topic = topics[0] if i == 0 else topics[-1] if i == days - 1 else topics[1 + (i - 1) % (len(topics) - 2)]
+                rows.append(self.add("training_session", {
+                    "course_id": course["id"], "session_date": day.isoformat(), "end_date": None,
+                    "start_time": "09:00" if morning else "14:00", "hours": hours, "topic": topic, "place": place,
+                }))
+            day += dt.timedelta(days=1)
+        course["hours"] = float(sum(r["hours"] for r in rows))
+        course["end_date"] = rows[-1]["session_date"] if len(rows) > 1 else None
+        return rows
 
     def intentions(self) -> None:
         rng = self.rng
@@ -809,7 +850,8 @@ class _Builder:
 # Insert order: parents before children is not required (foreign keys are deferred) but reads well.
 TABLE_ORDER = [
     "community", "district", "grid", "building", "unit", "room", "household", "person", "household_address",
-    "place_role", "risk_change", "employment", "training_course", "training_attendance", "intention",
+    "place_role", "risk_change", "employment", "training_course", "training_attendance", "training_session",
+    "training_presence", "intention",
     "visit", "income_check", "mediation_case", "mediation_party", "mediation_event", "mediation_followup",
     "app_user",
 ]

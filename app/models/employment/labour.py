@@ -7,7 +7,11 @@ Definitions (all "on `today`"; ages and months come from the office settings):
 - employed (就业): a labour-force member with a job whose start_date <= today and whose end_date is
   empty or >= today; stable (稳定就业) when that job started at least stable_job_months months ago;
 - household with labour (有劳动力户): has at least one labour-force member; zero-employment household
-  (零就业家庭): has labour, none of it employed.
+  (零就业家庭): has labour, none of it employed;
+- training (培训) counts from per-session attendance (:data:`PRESENT_FROM` / :data:`PRESENT_WHERE`, the one
+  definition every figure, list, export and print uses): 培训人次 = persons present summed over sessions;
+  培训学时 = hours of the sessions each person attended, summed; trained (参加过培训) = present at one
+  session or more. A year's figures take the sessions held that year.
 
 The Excel export of the labour ledger uses :func:`labour_ledger_sql` (one data row per member of
 the labour force, so its row count equals ``compute_figures(...).labour_force``).
@@ -137,12 +141,25 @@ class LabourRules:
 
     @staticmethod
     def trained_select() -> str:
-        """SELECT of everyone who ever attended a live course (one row per attendance)."""
-        return ("SELECT a.person_id FROM training_attendance a JOIN training_course c ON c.id = a.course_id "
-                "WHERE a.deleted = 0 AND c.deleted = 0")
+        """SELECT of everyone present at a session of a live course (one row per presence)."""
+        return f"SELECT a.person_id FROM {PRESENT_FROM} WHERE {PRESENT_WHERE}"
+
+    def session_in_year(self, s: str = "s") -> str:
+        return f"{s}.session_date BETWEEN {_lit(self.year_start)} AND {_lit(self.year_end)}"
+
+    def training_counts_select(self) -> str:
+        """SELECT of person-times (all, with a certificate, this year …) and person-hours, in one row."""
+        year = self.session_in_year("s")
+        return (
+            "SELECT count(*) AS total, sum(c.with_certificate = 1) AS total_cert, "
+            f"sum({year}) AS year, sum({year} AND c.with_certificate = 1) AS year_cert, "
+            f"total(s.hours) AS hours_total, total(CASE WHEN {year} THEN s.hours END) AS hours_year "
+            f"FROM {PRESENT_FROM} WHERE {PRESENT_WHERE} "
+            "AND a.person_id NOT IN (SELECT id FROM person INDEXED BY person_gone WHERE deleted = 1)"
+        )
 
     def trained_list(self) -> str:
-        """Everyone who ever attended a live course, as a list SQLite builds once per query."""
+        """Everyone present at a session of a live course, as a list SQLite builds once per query."""
         return f"({self.trained_select()})"
 
     def trained_exists(self, p: str = "p") -> str:
@@ -155,6 +172,42 @@ class LabourRules:
             f"{self.today.year} - CAST(substr({p}.birth_date, 1, 4) AS INTEGER) "
             f"- ('{today[5:]}' < substr({p}.birth_date, 6, 5)) END"
         )
+
+
+# -- training: the one definition of who was trained, and how much ------------------------------
+# One row per person present at one session: the tick, its session, the participant's attendance and
+# the course all live. 培训人次 counts these rows, 培训学时 sums their sessions' hours, and a person
+# with one row or more has been trained. (Aliases: x presence, s session, a attendance, c course.)
+PRESENT_FROM = (
+    "training_presence x JOIN training_session s ON s.id = x.session_id "
+    "JOIN training_attendance a ON a.id = x.attendance_id JOIN training_course c ON c.id = a.course_id"
+)
+PRESENT_WHERE = (
+    "x.present = 1 AND x.deleted = 0 AND s.deleted = 0 AND a.deleted = 0 AND c.deleted = 0 "
+    "AND s.course_id = a.course_id"
+)
+
+
+def attended_sql(a: str = "a") -> tuple[str, str]:
+    """(sessions present, hours present) of attendance `a`, as two scalar subqueries (ledgers, lists)."""
+    base = (f"FROM training_presence x JOIN training_session s ON s.id = x.session_id "
+            f"WHERE x.attendance_id = {a}.id AND x.present = 1 AND x.deleted = 0 AND s.deleted = 0 "
+            f"AND s.course_id = {a}.course_id")
+    return f"(SELECT count(*) {base})", f"(SELECT total(s.hours) {base})"
+
+
+def course_person_times_sql(c: str = "c") -> str:
+    """Person-times of course `c` (a scalar subquery for the course list)."""
+    return ("(SELECT count(*) FROM training_presence x JOIN training_session s ON s.id = x.session_id "
+            f"JOIN training_attendance a ON a.id = x.attendance_id WHERE s.course_id = {c}.id "
+            "AND a.course_id = s.course_id AND x.present = 1 AND x.deleted = 0 AND s.deleted = 0 AND a.deleted = 0 "
+            "AND a.person_id NOT IN (SELECT id FROM person WHERE deleted = 1))")
+
+
+def hours_text(sql: str) -> str:
+    """SQL showing a number of hours as a clerk writes it: 40, 12.5; empty when NULL."""
+    return (f"CASE WHEN {sql} IS NULL THEN '' WHEN {sql} = CAST({sql} AS INTEGER) "
+            f"THEN CAST(CAST({sql} AS INTEGER) AS TEXT) ELSE CAST(round({sql}, 2) AS TEXT) END")
 
 
 def rules(db: Database, today: dt.date | None = None) -> LabourRules:
@@ -199,6 +252,8 @@ class LabourFigures:
     training_person_times_total: int = 0
     training_person_times_total_cert: int = 0
     training_person_times_total_nocert: int = 0
+    training_hours_year: float = 0.0
+    training_hours_total: float = 0.0
     public_welfare_posts: int = 0
 
     def as_dict(self) -> dict[str, Any]:
@@ -221,6 +276,8 @@ class LabourFigures:
             "training_person_times_total": self.training_person_times_total,
             "training_person_times_year_cert": self.training_person_times_year_cert,
             "training_person_times_year_nocert": self.training_person_times_year_nocert,
+            "training_hours_year": round(self.training_hours_year, 2),
+            "training_hours_total": round(self.training_hours_total, 2),
             "public_welfare_posts": self.public_welfare_posts,
         }
 
@@ -252,6 +309,8 @@ def compute_figures(db: Database, today: dt.date | None = None) -> LabourFigures
     f.training_person_times_year = t["year"]
     f.training_person_times_year_cert = t["year_cert"]
     f.training_person_times_year_nocert = t["year"] - t["year_cert"]
+    f.training_hours_total = t["hours_total"]
+    f.training_hours_year = t["hours_year"]
     f.public_welfare_posts = snap.posts
     return f
 
@@ -286,12 +345,18 @@ def figure_definitions(r: LabourRules) -> dict[str, tuple[str, str]]:
             "零就业家庭",
             "零就业家庭：有劳动力、但劳动力中没有任何人就业的户数。登记就业后立即从名单中消失（动态清零）。",
         ),
-        "never_trained": ("从未培训", "从未培训：劳动力中从未参加过任何培训的人数。"),
+        "never_trained": ("从未培训", "从未培训：劳动力中没有出勤过任何一次培训课的人数。"),
         "training_person_times_year": (
             f"{r.today.year}年培训人次",
-            f"{r.today.year} 年开班的培训的参训人次（一人参加两期算两人次），含有证书/无证书培训。",
+            f"{r.today.year} 年上课的培训课次的出勤人次之和（每次课按当次出勤人数计，一人上两次课算两人次），"
+            "含有证书/无证书培训。",
         ),
-        "training_person_times_total": ("累计培训人次", "全部培训的参训人次（累计）。"),
+        "training_person_times_total": ("累计培训人次", "全部培训课次的出勤人次之和（累计）。"),
+        "training_hours_year": (
+            f"{r.today.year}年培训学时",
+            f"{r.today.year} 年上课的培训课次中，每人出勤课次的学时之和（人·学时）。",
+        ),
+        "training_hours_total": ("累计培训学时", "全部培训课次中，每人出勤课次的学时之和（人·学时，累计）。"),
         "public_welfare_posts": (
             "公益性岗位",
             "公益性岗位：当前在公益性岗位上的在册居民人数（不限年龄；一人两岗算一人）。",
@@ -314,6 +379,12 @@ HOUSEHOLD_FROM = (
 ATTENDANCE_FROM = (
     "training_attendance a JOIN training_course c ON c.id = a.course_id "
     "JOIN person p ON p.id = a.person_id LEFT JOIN household h ON h.id = p.household_id "
+    "LEFT JOIN room r ON r.id = h.room_id LEFT JOIN unit u ON u.id = r.unit_id "
+    "LEFT JOIN building b ON b.id = u.building_id"
+)
+# One row per person present at one session (the rows behind person-times), with the person's place.
+PRESENCE_LIST_FROM = (
+    f"{PRESENT_FROM} JOIN person p ON p.id = a.person_id LEFT JOIN household h ON h.id = p.household_id "
     "LEFT JOIN room r ON r.id = h.room_id LEFT JOIN unit u ON u.id = r.unit_id "
     "LEFT JOIN building b ON b.id = u.building_id"
 )
@@ -372,9 +443,8 @@ def people_columns(r: LabourRules) -> list[tuple[str, str, str]]:
         (
             "last_training",
             "最近培训",
-            "(SELECT c.name || '（' || coalesce(c.start_date, '') || '）' FROM training_attendance a "
-            "JOIN training_course c ON c.id = a.course_id WHERE a.person_id = p.id AND a.deleted = 0 "
-            "AND c.deleted = 0 ORDER BY c.start_date DESC LIMIT 1)",
+            f"(SELECT c.name || '（' || coalesce(s.session_date, '') || '）' FROM {PRESENT_FROM} "
+            f"WHERE a.person_id = p.id AND {PRESENT_WHERE} ORDER BY s.session_date DESC LIMIT 1)",
         ),
         (
             "intention",
@@ -401,13 +471,15 @@ def household_columns(r: LabourRules) -> list[tuple[str, str, str]]:
 
 
 def attendance_columns() -> list[tuple[str, str, str]]:
+    """Columns of the person-times list: one row per person present at one session."""
     return [
         ("name", "姓名", "p.name"),
         ("id_number", "身份证号", "p.id_number"),
         ("address", "住址", ADDRESS_SQL),
         ("course", "培训班", "c.name"),
         ("kind", "类别", "c.kind"),
-        ("start_date", "开班日期", "c.start_date"),
+        ("session_date", "上课日期", "s.session_date || coalesce(' ' || s.start_time, '')"),
+        ("hours", "学时", hours_text("s.hours")),
         ("certificate", "证书", "CASE WHEN c.with_certificate = 1 THEN coalesce(c.certificate_name, '有证书') ELSE '无证书' END"),
         ("obtained", "已取得证书", "CASE WHEN a.certificate_obtained = 1 THEN '是' ELSE '' END"),
     ]
@@ -418,6 +490,9 @@ PEOPLE_FIGURES = ("labour_force", "employed", "employed_stable", "employed_other
 HOUSEHOLD_FIGURES = ("households_with_labour", "households_with_stable_job", "households_without_stable_job",
                      "zero_employment_households")
 ATTENDANCE_FIGURES = ("training_person_times_year", "training_person_times_total")
+# Hours are a sum over the same rows: their list is the person-times list of the same period.
+HOURS_LISTS = {"training_hours_year": "training_person_times_year",
+               "training_hours_total": "training_person_times_total"}
 
 
 def _household_filter(r: LabourRules, having: str) -> str:
@@ -463,16 +538,16 @@ def figure_list(db: Database, key: str, today: dt.date | None = None) -> FigureL
     if key in household_where:
         return FigureList(key, title, "households", HOUSEHOLD_FROM, "household h", household_columns(r),
                           household_where[key], "h.number", "h.id")
-    base = "a.deleted = 0 AND c.deleted = 0 AND p.deleted = 0"
+    base = f"{PRESENT_WHERE} AND p.deleted = 0"
     attendance_where = {
         "training_person_times_total": base,
-        "training_person_times_year": (
-            f"{base} AND c.start_date BETWEEN {_lit(r.year_start)} AND {_lit(r.year_end)}"
-        ),
+        "training_person_times_year": f"{base} AND {r.session_in_year('s')}",
     }
+    if key in HOURS_LISTS:
+        title, key = titles[key][0], HOURS_LISTS[key]
     if key in attendance_where:
-        return FigureList(key, title, "attendance", ATTENDANCE_FROM, ATTENDANCE_FROM, attendance_columns(),
-                          attendance_where[key], "c.start_date DESC, p.name", "a.id")
+        return FigureList(key, title, "attendance", PRESENCE_LIST_FROM, PRESENCE_LIST_FROM, attendance_columns(),
+                          attendance_where[key], "s.session_date DESC, c.name, p.name", "x.id")
     raise KeyError(key)
 
 

@@ -30,7 +30,9 @@ NONE, OTHER, STABLE = 0, 1, 2  # a person's job code: no current job / current j
 # More rows touched than this since the last look (a sync import, an Excel import): recount all.
 FULL_RECOUNT_AFTER = 3000
 _CHUNK = 500  # ids per IN (...) list, well under SQLite's variable limit
-_WATCHED = ("person", "household", "employment", "training_course", "training_attendance")
+_WATCHED = ("person", "household", "employment", "training_course", "training_attendance", "training_session",
+            "training_presence")
+_TRAINING = ("training_course", "training_attendance", "training_session", "training_presence")
 
 
 @dataclass
@@ -41,8 +43,8 @@ class Snapshot:
     stamp: int
     # person id → (rowid, household id, job code) for every member of the labour force
     people: dict[str, tuple[int, str, int]]
-    trained: set[str] | None = None  # everyone who attended a live course (any age)
-    training: dict[str, int] | None = None  # attendance counts (see _training_counts)
+    trained: set[str] | None = None  # everyone present at a session of a live course (any age)
+    training: dict[str, Any] | None = None  # person-times and hours (see _training_counts)
     posts: int | None = None  # residents holding a public-welfare post now
     numbers: dict[str, str] | None = None  # household id → number, loaded for the first household list
     _best: dict[str, int] | None = field(default=None, repr=False)
@@ -225,9 +227,9 @@ def _advance(db: Database, snap: Snapshot, stamp: int) -> Snapshot:
         snap.people.pop(pid, None)
     for rowid, pid, hid in _labour_people(db, snap.rules, touched_people):
         snap.people[pid] = (rowid, hid, codes.get(pid, NONE))
-    if rows["training_course"] or rows["training_attendance"]:
+    if any(rows[t] for t in _TRAINING):
         snap.trained = None
-    if rows["training_course"] or rows["training_attendance"] or rows["person"]:
+    if any(rows[t] for t in _TRAINING) or rows["person"]:
         snap.training = None
     if rows["employment"] or rows["person"] or rows["household"]:
         snap.posts = None
@@ -248,21 +250,12 @@ def _fill_extras(db: Database, snap: Snapshot) -> None:
         snap.posts = int(db.scalar(f"SELECT count(*) FROM person p WHERE {snap.rules.welfare_post_where('p')}") or 0)
 
 
-def _training_counts(db: Database, rules: LabourRules) -> dict[str, int]:
-    y0, y1 = rules.year_start, rules.year_end
-    assert len(y0) == len(y1) == 10
-    row = db.one(
-        f"""
-        SELECT count(*) AS total, sum(c.with_certificate = 1) AS total_cert,
-               sum(c.start_date BETWEEN '{y0}' AND '{y1}') AS year,
-               sum(c.start_date BETWEEN '{y0}' AND '{y1}' AND c.with_certificate = 1) AS year_cert
-        FROM training_attendance a
-        JOIN training_course c ON c.id = a.course_id
-        WHERE a.deleted = 0 AND c.deleted = 0
-          AND a.person_id NOT IN (SELECT id FROM person INDEXED BY person_gone WHERE deleted = 1)
-        """
-    )
-    return {k: int(row[k] or 0) for k in ("total", "total_cert", "year", "year_cert")}
+def _training_counts(db: Database, rules: LabourRules) -> dict[str, Any]:
+    row = db.one(rules.training_counts_select())
+    assert row is not None
+    counts: dict[str, Any] = {k: int(row[k] or 0) for k in ("total", "total_cert", "year", "year_cert")}
+    counts.update(hours_total=float(row["hours_total"] or 0), hours_year=float(row["hours_year"] or 0))
+    return counts
 
 
 def household_numbers(db: Database, snap: Snapshot) -> dict[str, str]:

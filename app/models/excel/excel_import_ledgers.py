@@ -868,6 +868,11 @@ def plan_training(db: Database, plan: ImportPlan, rows: list[tuple[int, list[Any
 
 def apply_training(db: Database, plan: ImportPlan, *, progress: ProgressFn | None = None,
                    cancelled: Callable[[], bool] | None = None) -> None:
+    """Write the plan. A ledger row carries no sessions: a new course is one whole-course session,
+    a new participant attended every session of the course, and a participant already on the
+    course keeps the sessions ticked for them."""
+    from app.models.employment import training
+
     summary = f"Excel 导入 {Path(plan.path).name}"
     course_plan: dict[tuple, dict] = plan.extra.get("courses", {})
     good = [r for r in plan.rows if r.status in ("new", "updated")]
@@ -881,15 +886,19 @@ def apply_training(db: Database, plan: ImportPlan, *, progress: ProgressFn | Non
             if entry["id"] is None:
                 if key in used:
                     ids[key] = tx.insert("training_course", entry["set"], summary=summary)
+                    training.follow_course(tx, ids[key])
             else:
                 ids[key] = entry["id"]
                 if entry["set"] and entry["first"] + 1 in ok_rows:
                     tx.update("training_course", entry["id"], entry["set"], summary=summary)
+                    training.follow_course(tx, entry["id"])
         for n, r in enumerate(good):
             checkpoint(n, len(good), progress, cancelled, "正在写入…")
             values = {k: v for k, v in r.values.items() if k != "course"}
             if r.status == "new":
-                tx.insert("training_attendance", {"course_id": ids[r.values["course"]], **values}, summary=summary)
+                course_id = ids[r.values["course"]]
+                att = tx.insert("training_attendance", {"course_id": course_id, **values}, summary=summary)
+                training.present_at_all_sessions(tx, att, course_id)
             elif values:
                 assert r.person_id is not None
                 tx.update("training_attendance", r.person_id, values, summary=summary)

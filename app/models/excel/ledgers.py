@@ -10,6 +10,7 @@ from typing import Any
 from app.models.core.db import Database
 from app.models.core.errors import KnownError
 from app.models.dashboard import stats
+from app.models.employment.labour import attended_sql
 
 # Column kinds decide how a value is written: text (never a number or formula), id (an ID
 # number: text, maskable), phone (text), date (a real date), money (fen → yuan, 2 decimals),
@@ -280,6 +281,10 @@ TRAINING = Ledger(
         LedgerColumn("开始日期", "c.start_date", DATE, 12),
         LedgerColumn("结束日期", "c.end_date", DATE, 12),
         LedgerColumn("学时", "c.hours", NUMBER, 6),
+        LedgerColumn("课次", "(SELECT count(*) FROM training_session s WHERE s.course_id = c.id AND s.deleted = 0)",
+                     INT, 6),
+        LedgerColumn("出勤次数", attended_sql("a")[0], INT, 8),
+        LedgerColumn("出勤学时", attended_sql("a")[1], NUMBER, 8),
         LedgerColumn("有无证书", "CASE WHEN c.with_certificate THEN '有证书' ELSE '无证书' END", TEXT, 10),
         LedgerColumn("证书名称", "c.certificate_name", TEXT, 20),
         LedgerColumn("取得证书", YES_NO.format("a.certificate_obtained"), TEXT, 10),
@@ -498,6 +503,7 @@ FIGURE_LABELS = {
     "households_with_labour": "有劳动力的户(户)", "households_with_stable_job": "有稳定就业的户(户)",
     "zero_employment_households": "零就业家庭(户)", "never_trained": "从未参加培训的劳动力(人)",
     "training_person_times_year": "本年培训(人次)", "training_person_times_total": "累计培训(人次)",
+    "training_hours_year": "本年培训(人·学时)", "training_hours_total": "累计培训(人·学时)",
     "public_welfare_posts": "公益性岗位(人)", "visits_overdue": "走访超期(户)", "never_visited": "从未走访(户)",
     "visits_last_30_days": "近30天走访(次)", "open_mediation_cases": "未办结矛盾纠纷(件)",
     "mediation_cases_total": "矛盾纠纷累计(件)",
