@@ -1,4 +1,4 @@
-"""`anju print FORM --pdf OUT.pdf [--building | --household | --case | --month | --course | --person]`."""
+"""`anju print FORM --pdf OUT.pdf [--building | --household | --case | --month | --course [--session] | --person]`."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ SELECTORS = {
     "case": "调解案件编号，如 2026-0007",
     "month": "月份 YYYY-MM",
     "course": "培训班名称",
+    "session": "培训课次：第几次（如 2）或上课日期（如 2026-03-05），与 --course 一起用；不写则每次课各一张签到表",
     "person": "身份证号或人员编号",
 }
 

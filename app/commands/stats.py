@@ -60,6 +60,8 @@ def render_table(f: dict[str, Any]) -> str:
         ("从未参加培训的劳动力", f"{f['never_trained']:,}"),
         ("本年培训人次", f"{f['training_person_times_year']:,}"),
         ("累计培训人次", f"{f['training_person_times_total']:,}"),
+        ("本年培训学时（人·学时）", f"{f['training_hours_year']:,g}"),
+        ("累计培训学时（人·学时）", f"{f['training_hours_total']:,g}"),
         ("公益性岗位在岗", f"{f['public_welfare_posts']:,}"),
         ("走访逾期户", f"{f['visits_overdue']:,}"),
         ("未结案调解（楼栋/社区/街道）",

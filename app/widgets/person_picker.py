@@ -485,6 +485,10 @@ class PersonPicker(QWidget):
             self.chosen_label.setText(f"已选 {len(self._chosen)} 人")
         self.selectionChanged.emit()
 
+    def selected_labels(self) -> dict[str, str]:
+        """Person id → the line shown for them, of the people chosen (multi mode), in order."""
+        return dict(self._chosen)
+
     def selected_ids(self) -> list[str]:
         if self.multi:
             return list(self._chosen)

@@ -221,10 +221,12 @@ def test_monthly_disputes(db, community):
 
 
 def test_training_attendance_and_certificate(db, community):
-    data = forms.gather(db, "training-attendance", community["course"], today=TODAY)
-    assert data["count"] == 40 and data["hours"] == "40"
+    (session,) = forms.records(db, "training-attendance", course="家政服务技能培训")  # one whole-course session
+    data = forms.gather(db, "training-attendance", session, today=TODAY)
+    assert data["count"] == 40 and data["hours"] == "40" and data["session_hours"] == "40"
     assert all("*" in p["id_number"] for p in data["people"])
-    assert data["dates"] == "2026年3月1日 至 2026年3月5日"
+    assert data["dates"] == "2026年3月1日 至 2026年3月5日" == data["session_date"]
+    assert data["session"] == "第 1 次（共 1 次）"
     ids = forms.records(db, "training-certificate", course="家政服务技能培训")
     assert len(ids) == 40
     cert = forms.gather(db, "training-certificate", ids[0], today=TODAY)
@@ -264,7 +266,37 @@ def test_selectors_also_take_record_ids(db, community):
     assert forms.records(db, "household-card", household=hid) == [hid]
     assert len(forms.records(db, "household-card", building=community["b3"])) == 45
     assert forms.records(db, "mediation-agreement", case=community["case"]) == [community["case"]]
-    assert forms.records(db, "training-attendance", course=community["course"]) == [community["course"]]
+    (session,) = forms.records(db, "training-attendance", course=community["course"])
+    assert forms.records(db, "training-attendance", session=session) == [session]
+
+
+def test_the_sign_in_sheet_of_one_session(db, community):
+    """Chosen by number or date within its course; it shows that session and everyone on the course."""
+    course = community["course"]
+    # The builder put children on the course too; the course dialog would refuse them, so they leave it.
+    people = [r[0] for r in db.query(
+        "SELECT a.person_id FROM training_attendance a JOIN person p ON p.id = a.person_id "
+        "WHERE a.course_id = ? AND a.deleted = 0 AND p.birth_date <= '2010-03-01'", (course,))]
+    training.save_course_sessions(
+        db, {"name": "家政服务技能培训", "kind": "技能提升", "start_date": "2026-03-01", "end_date": "2026-03-05",
+             "with_certificate": 1, "certificate_name": "家政服务员"}, people,
+        [training.SessionInput("2026-03-01", 4, start_time="9:00", topic="家政服务概述", place="社区活动室"),
+         training.SessionInput("2026-03-02", 3.5, topic="母婴护理", present=set(people[:30]))], course_id=course)
+    first, second = forms.records(db, "training-attendance", course="家政服务技能培训")
+    assert forms.records(db, "training-attendance", course="家政服务技能培训", session="2") == [second]
+    assert forms.records(db, "training-attendance", course="家政服务技能培训", session="2026/3/1") == [first]
+    data = forms.gather(db, "training-attendance", second, today=TODAY)
+    assert (data["session"], data["session_date"], data["session_hours"], data["topic"]) == (
+        "第 2 次（共 2 次）", "2026年3月2日", "3.5", "母婴护理")
+    assert data["count"] == len(people) > 30  # the absent ones still have a line to sign
+    assert forms.gather(db, "training-attendance", first, today=TODAY)["session_date"] == "2026年3月1日 09:00"
+    assert "第2次" in forms.record_label(db, "training-attendance", second)
+    with pytest.raises(NotFoundError, match="没有第 3 次"):
+        forms.records(db, "training-attendance", course="家政服务技能培训", session="3")
+    with pytest.raises(NotFoundError, match="2026-03-09 没有课"):
+        forms.records(db, "training-attendance", course="家政服务技能培训", session="2026-03-09")
+    with pytest.raises(ValidationError, match="--course"):
+        forms.records(db, "training-attendance", session="2")
 
 
 def test_agreement_terms_keep_the_clerks_numbering():

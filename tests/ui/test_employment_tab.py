@@ -197,7 +197,8 @@ def test_entering_a_course_for_several_people(qtbot, tab, ctx, monkeypatch, no_m
         course.kind.setCurrentText("技能提升")
         course.provider.setText("县人社局")
         course.start_date.setText(today.isoformat())
-        course.hours.setText("40")
+        course.sessions_table.item(0, 0).setText(today.isoformat())
+        course.sessions_table.item(0, 3).setText("6")
         course.with_certificate.setChecked(True)
         course.certificate_name.setText("中式烹调师（五级）")
         search = course.picker.search
@@ -242,6 +243,7 @@ def test_course_with_someone_who_moved_away_saves_nothing(qtbot, tab, ctx, no_mo
     here = ctx.db.scalar("SELECT id FROM person WHERE name = '甲'")
     dialog.picker.add_ids([here])
     dialog.picker._add(gone, "戊")  # as if picked before the move was recorded
+    dialog.sessions_table.item(0, 3).setText("4")
     before = ctx.db.scalar("SELECT count(*) FROM training_course")
     dialog.save()
     assert "戊" in no_modal[-1] and "迁出" in no_modal[-1]
@@ -336,6 +338,7 @@ def test_course_can_start_from_an_earlier_courses_people(qtbot, tab, ctx, no_mod
     assert dialog.picker.chosen.count() == 3  # 甲 乙 己 of the 电焊 course
     dialog.name.setText("电焊（第二期）")
     dialog.start_date.setText("2026-11-01")
+    dialog.sessions_table.item(0, 3).setText("4")
     dialog.save()
     assert dialog.result() == 1
     course_id = ctx.db.scalar("SELECT id FROM training_course WHERE name = '电焊（第二期）'")
@@ -355,6 +358,7 @@ def test_adding_a_whole_room_to_a_course_leaves_out_the_child(qtbot, tab, ctx, n
     child = ctx.db.scalar("SELECT id FROM person WHERE name = '丙'")
     dialog.picker.add_ids([child])
     dialog.name.setText("家政")
+    dialog.sessions_table.item(0, 3).setText("4")
     before = ctx.db.scalar("SELECT count(*) FROM training_course")
     dialog.save()
     assert "丙（开班时" in no_modal[-1] and "未满 16 周岁" in no_modal[-1]
@@ -405,3 +409,72 @@ def test_job_ledger_sorts_on_the_worker_and_follows_changes(qtbot, tab, ctx):
     after = [model.row(i)["name"] for i in range(model.rowCount())]
     assert len(after) == len(names) + 1 and "乙" in after
     assert [pinyin[n] for n in after] == sorted(pinyin[n] for n in after)
+
+
+def test_a_second_session_with_one_person_unticked_by_keyboard(qtbot, tab, ctx, monkeypatch, no_modal):
+    """Open the 电焊 course, add a session (the next day, typed hours), untick 乙 for it with the
+    arrow keys and Space, save: the ticks are stored, 乙 stays on the course, the figures follow."""
+    from PySide6.QtWidgets import QLineEdit
+
+    course_id = ctx.db.scalar("SELECT id FROM training_course WHERE name = '电焊'")
+    people = {ctx.db.scalar("SELECT id FROM person WHERE name = ?", (n,)): n for n in ("甲", "乙", "己")}
+    before = labour.compute_figures(ctx.db)
+    seen: dict[str, object] = {}
+
+    def drive(course):
+        course.show()
+        qtbot.waitExposed(course)
+        course.tabs.setCurrentWidget(course.sessions_page)
+        table, grid = course.sessions_table, course.grid
+        assert table.rowCount() == 1 and grid.rowCount() == 3 and grid.columnCount() == 1
+        qtbot.mouseClick(course.session_add_button, Qt.MouseButton.LeftButton)
+        assert table.rowCount() == 2 and grid.columnCount() == 2
+        assert table.item(1, 0).text() == "2026-03-03"  # the day after the last session
+        assert (table.currentRow(), table.currentColumn()) == (1, 0)
+        for _ in range(3):  # → 学时
+            qtbot.keyClick(table, Qt.Key.Key_Right)
+        qtbot.keyClick(table, Qt.Key.Key_4)  # typing opens the cell's editor with the key typed
+        editor = next(w for w in table.findChildren(QLineEdit) if w.isVisible())
+        assert editor.text() == "4"
+        qtbot.keyClick(editor, Qt.Key.Key_Return)  # the delegate commits on the next turn of the loop
+        qtbot.waitUntil(lambda: table.item(1, 3).text() == "4")
+        # The new session starts with everyone present; go to 乙's row in its column and press Space.
+        assert grid.horizontalHeaderItem(1).text().endswith("出勤 3/3")
+        grid.setFocus()
+        qtbot.keyClick(grid, Qt.Key.Key_Home, Qt.KeyboardModifier.ControlModifier)
+        row = [grid.verticalHeaderItem(r).text() for r in range(grid.rowCount())].index("乙")
+        for _ in range(row):
+            qtbot.keyClick(grid, Qt.Key.Key_Down)
+        qtbot.keyClick(grid, Qt.Key.Key_Right)
+        assert (grid.currentRow(), grid.currentColumn()) == (row, 1)
+        qtbot.keyClick(grid, Qt.Key.Key_Space)
+        assert grid.item(row, 1).checkState() == Qt.CheckState.Unchecked
+        assert grid.item(row, 0).checkState() == Qt.CheckState.Checked
+        assert grid.horizontalHeaderItem(1).text().endswith("出勤 2/3")
+        assert "共 2 次课" in course.totals.text()
+        course.grab().save(str(Path(seen["shots"]) / "course-dialog.png"))
+        course.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Save).click()
+        return course.result()
+
+    import os
+    from pathlib import Path
+
+    seen["shots"] = os.environ.get("ANJU_TEST_SHOTS", str(Path(ctx.db.path).parent))
+    monkeypatch.setattr(CourseDialog, "exec", drive)
+    tab.inner.setCurrentIndex(2)
+    for r in range(tab.courses_model.rowCount()):
+        if tab.courses_model.row_id(r) == course_id:
+            tab.training_table.selectRow(r)
+    tab.course_edit_button.click()
+    assert no_modal == []
+    first, second = training.sessions(ctx.db, course_id)
+    assert (second["session_date"], second["hours"]) == ("2026-03-03", 4.0)
+    presence = training.presence(ctx.db, course_id)
+    assert {people[p] for p in presence[first["id"]]} == {"甲", "乙", "己"}
+    assert {people[p] for p in presence[second["id"]]} == {"甲", "己"}
+    assert {people[p["person_id"]] for p in training.participants(ctx.db, course_id)} == {"甲", "乙", "己"}
+    # The figures row of the employment tab counts the two who came to the new session.
+    total = before.training_person_times_total + 2
+    wait_figures(qtbot, tab, lambda f: f.training_person_times_total == total)
+    assert tab.figure_buttons["training_person_times_total"].text().startswith(f"{total}\n")
+    assert tab.figures.training_hours_total == pytest.approx(before.training_hours_total + 2 * 4)

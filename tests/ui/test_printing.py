@@ -422,7 +422,7 @@ def _demo_selectors(db) -> list[tuple[str, dict]]:
         ("visit-form", {"household": household}),
         ("mediation-agreement", {"case": case}),
         ("monthly-disputes", {"month": month}),
-        ("training-attendance", {"course": course}),
+        ("training-attendance", {"course": course, "session": "1"}),
         ("training-certificate", {"course": course}),
     ]
 

@@ -12,6 +12,7 @@ from app.models.core import settings
 from app.models.core.db import Database
 from app.models.core.errors import NotFoundError, ValidationError
 from app.models.core.id_numbers import mask
+from app.models.employment.employment import parse_date
 from app.models.places.signs import sign_name
 from app.models.registry.persons import id_display
 
@@ -48,7 +49,7 @@ FORMS: dict[str, FormSpec] = {
         FormSpec("visit-form", "走访记录表", "visit_form", False, ("household", "building")),
         FormSpec("mediation-agreement", "调解协议书", "mediation_agreement", False, ("case", "month")),
         FormSpec("monthly-disputes", "矛盾纠纷排查情况表", "monthly_disputes", False, ("month",), landscape=True),
-        FormSpec("training-attendance", "培训签到表", "training_attendance", False, ("course",)),
+        FormSpec("training-attendance", "培训签到表", "training_attendance", False, ("course", "session")),
         FormSpec("training-certificate", "培训结业证明", "training_certificate", False, ("person", "course")),
     )
 }
@@ -203,6 +204,40 @@ def find_course(db: Database, name: str) -> str:
     return row["id"]
 
 
+def course_sessions(db: Database, course_id: str) -> list[str]:
+    return [r["id"] for r in db.query(
+        "SELECT id FROM training_session WHERE course_id = ? AND deleted = 0 "
+        "ORDER BY session_date, coalesce(start_time, ''), id", (course_id,))]
+
+
+def find_session(db: Database, key: str, course_id: str | None) -> str:
+    """A session by its id, or within a course by its number (第 2 次 → "2") or its date."""
+    key = (key or "").strip()
+    row = db.one("SELECT s.id FROM training_session s JOIN training_course c ON c.id = s.course_id "
+                 "WHERE s.id = ? AND s.deleted = 0 AND c.deleted = 0", (key,))
+    if row is not None:
+        return row["id"]
+    if course_id is None:
+        raise ValidationError("请同时用 --course 培训班名称 指定培训班，--session 写第几次课（如 2）或上课日期。",
+                              field="session")
+    ids = course_sessions(db, course_id)
+    if key.isdigit():
+        n = int(key)
+        if 1 <= n <= len(ids):
+            return ids[n - 1]
+        raise NotFoundError(f"这期培训共 {len(ids)} 次课，没有第 {n} 次。")
+    day = parse_date(key, "上课日期", field="session")
+    found = [r["id"] for r in db.query(
+        "SELECT id FROM training_session WHERE course_id = ? AND deleted = 0 AND session_date = ? "
+        "ORDER BY coalesce(start_time, ''), id", (course_id, day))]
+    if not found:
+        raise NotFoundError(f"这期培训在 {day} 没有课。")
+    if len(found) > 1:
+        raise ValidationError(f"这期培训在 {day} 有 {len(found)} 次课，请用第几次课（如 --session 2）指定。",
+                              field="session")
+    return found[0]
+
+
 def check_month(month: str) -> str:
     month = (month or "").strip()
     if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
@@ -283,9 +318,13 @@ def records(db: Database, form: str, **selector: str | None) -> list[str | None]
     if form == "monthly-disputes":
         return [check_month(given.get("month") or dt.date.today().strftime("%Y-%m"))]
     if form == "training-attendance":
-        if "course" in given:
-            return [find_course(db, given["course"])]
-        raise ValidationError("请用 --course 培训班名称 指定培训班。", field="course")
+        # One sheet per session: the one asked for, or every session of the course.
+        course_id = find_course(db, given["course"]) if "course" in given else None
+        if "session" in given:
+            return [find_session(db, given["session"], course_id)]
+        if course_id is not None:
+            return _non_empty(course_sessions(db, course_id), "这期培训还没有课次。")
+        raise ValidationError("请用 --course 培训班名称 指定培训班（可加 --session 第几次课或上课日期）。", field="course")
     if form == "training-certificate":
         if "person" in given:
             pid = find_person(db, given["person"])
@@ -701,14 +740,19 @@ def _case_row(db: Database, no: int, r: Any) -> dict[str, Any]:
     }
 
 
-def training_attendance(db: Database, course_id: str | None, today: dt.date) -> dict[str, Any]:
-    c = db.one("SELECT * FROM training_course WHERE id = ? AND deleted = 0", (_required(course_id),))
-    if c is None:
-        raise NotFoundError("找不到该培训班（可能已删除）。")
+def training_attendance(db: Database, session_id: str | None, today: dt.date) -> dict[str, Any]:
+    """The sign-in sheet of one session: the session's date, time, hours, topic and place, and a
+    row with a signature box for everyone on the course (present or not: they sign on the day)."""
+    s = db.one("SELECT s.*, c.id AS cid FROM training_session s JOIN training_course c ON c.id = s.course_id "
+               "WHERE s.id = ? AND s.deleted = 0 AND c.deleted = 0", (_required(session_id),))
+    if s is None:
+        raise NotFoundError("找不到这次课（可能已删除）。")
+    c = db.get("training_course", s["cid"])
+    order = course_sessions(db, c["id"])
     rows = db.query(
-        "SELECT p.name, p.sex, p.id_number, p.phone, p.household_id, a.certificate_obtained "
+        "SELECT p.name, p.sex, p.id_number, p.phone, p.household_id "
         "FROM training_attendance AS a JOIN person AS p ON p.id = a.person_id "
-        "WHERE a.course_id = ? AND a.deleted = 0 ORDER BY p.name_pinyin, p.name",
+        "WHERE a.course_id = ? AND a.deleted = 0 AND p.deleted = 0 ORDER BY p.name_pinyin, p.name",
         (c["id"],),
     )
     people = []
@@ -722,10 +766,23 @@ def training_attendance(db: Database, course_id: str | None, today: dt.date) -> 
                 "phone": r["phone"] or "",
                 # One community per sheet: the short form keeps the row on one line.
                 "address": household_place(db, r["household_id"])["short"] if r["household_id"] else "",
-                "certificate": "已取得" if r["certificate_obtained"] else "",
             }
         )
-    return {**_course(c), "people": people, "count": len(people)}
+    when = chinese_date(s["session_date"])
+    if s["end_date"]:
+        when += f" 至 {chinese_date(s['end_date'])}"
+    if s["start_time"]:
+        when += f" {s['start_time']}"
+    return {
+        **_course(c),
+        "session": f"第 {order.index(s['id']) + 1} 次（共 {len(order)} 次）" if s["id"] in order else "",
+        "session_date": when,
+        "session_hours": f"{s['hours']:g}" if s["hours"] else "",
+        "topic": s["topic"] or "",
+        "place": s["place"] or "",
+        "people": people,
+        "count": len(people),
+    }
 
 
 def _course(c: Any) -> dict[str, Any]:
@@ -790,7 +847,7 @@ def record_label(db: Database, form: str, record_id: str | None) -> str:
         "residence-certificate": "person",
         "round-sheet": "building",
         "mediation-agreement": "mediation_case",
-        "training-attendance": "training_course",
+        "training-attendance": "training_session",
         "training-certificate": "training_attendance",
     }.get(form)
     if table == "household":
@@ -803,6 +860,14 @@ def record_label(db: Database, form: str, record_id: str | None) -> str:
         return str(db.scalar(f"SELECT name FROM {table} WHERE id = ?", (record_id,)) or record_id)
     if table == "mediation_case":
         return str(db.scalar("SELECT number FROM mediation_case WHERE id = ?", (record_id,)) or record_id)
+    if table == "training_session":
+        row = db.one("SELECT c.name, s.session_date, s.course_id FROM training_session AS s "
+                     "JOIN training_course AS c ON c.id = s.course_id WHERE s.id = ?", (record_id,))
+        if row is None:
+            return record_id
+        ids = course_sessions(db, row["course_id"])
+        number = f"第{ids.index(record_id) + 1}次" if record_id in ids else ""
+        return f"{row['name']} {number} {row['session_date']}".replace("  ", " ")
     if table == "training_attendance":
         return str(
             db.scalar("SELECT p.name FROM training_attendance AS a JOIN person AS p ON p.id = a.person_id WHERE a.id = ?", (record_id,))

@@ -36,6 +36,7 @@ FIGURES: list[tuple[str, str, str]] = [
     ("zero_employment_households", "零就业家庭（户）", "int"),
     ("never_trained", "有劳动力但从未参加培训（人）", "int"),
     ("training_person_times_year", "本年培训（人次）", "int"),
+    ("training_hours_year", "本年培训（人·学时）", "hours"),
     ("public_welfare_posts", "公益性岗位（个）", "int"),
     ("visits_overdue", "走访逾期（户）", "int"),
     ("open_mediation_cases", "未结矛盾纠纷（件）", "cases"),
@@ -53,6 +54,8 @@ def format_figure(value: Any, kind: str) -> str:
             parts = "，".join(f"{k} {v}" for k, v in value.items() if k != "total")
             return f"{value.get('total', 0)}（{parts}）"
         return str(value)
+    if kind == "hours":
+        return f"{float(value):,g}"
     return f"{int(value):,}"
 
 

@@ -58,6 +58,8 @@ FIGURE_ORDER: list[tuple[str, str]] = [
     ("never_trained", "int"),
     ("training_person_times_year", "int"),
     ("training_person_times_total", "int"),
+    ("training_hours_year", "hours"),
+    ("training_hours_total", "hours"),
 ]
 # Which list opens when a ratio is clicked.
 CLICK_TARGET = {"employment_rate": "employed", "employed_per_household": "employed"}
@@ -73,6 +75,8 @@ def format_value(value: Any, kind: str) -> str:
         return f"{float(value) * 100:.1f}%"
     if kind == "dec":
         return f"{float(value):.2f}"
+    if kind == "hours":
+        return f"{float(value):,g}"
     return f"{int(value):,}"
 
 
@@ -198,7 +202,7 @@ class EmploymentTab(QWidget):
             btn = FigureButton(key, kind, self)
             btn.clicked.connect(lambda _=False, k=key: self.open_figure(CLICK_TARGET.get(k, k)))
             self.figure_buttons[key] = btn
-            self.figure_grid.addWidget(btn, i // 7, i % 7)
+            self.figure_grid.addWidget(btn, i // 8, i % 8)  # two rows of eight
         layout.addLayout(self.figure_grid)
         self.figures_note = QLabel("")
         self.figures_note.setObjectName("employmentFiguresNote")

@@ -38,6 +38,7 @@ SELECTOR_LABELS = {
     "case": "调解案件",
     "month": "月份",
     "course": "培训班",
+    "session": "课次",
 }
 SEARCH_LIMIT = 50
 
@@ -134,6 +135,8 @@ class PrintChooser(QDialog):
         self.form = form
         self.default_building = default_building
         self.building_combo: QComboBox | None = None
+        self.course_combo: QComboBox | None = None
+        self.session_combo: QComboBox | None = None
         self.spec = forms.FORMS[form]
         self.setObjectName("printChooserDialog")
         self.setWindowTitle(f"打印 {self.spec.title}")
@@ -149,7 +152,8 @@ class PrintChooser(QDialog):
         layout.addLayout(form_layout)
         self.group = QButtonGroup(self)
         self.inputs: dict[str, Any] = {}
-        choices = list(self.spec.selectors)
+        # A session is chosen beside its course, not as a choice of its own.
+        choices = [c for c in self.spec.selectors if c != "session"]
         if form == "visit-form":
             choices.append("blank")
         for i, name in enumerate(choices):
@@ -218,7 +222,21 @@ class PrintChooser(QDialog):
                 "SELECT id, name, start_date FROM training_course WHERE deleted = 0 ORDER BY start_date DESC LIMIT 500"
             ):
                 box.addItem(f"{r['name']}（{r['start_date'] or ''}）", r["id"])
-            return box
+            self.course_combo = box
+            if "session" not in self.spec.selectors:
+                return box
+            holder = QWidget(self)
+            column = QVBoxLayout(holder)
+            column.setContentsMargins(0, 0, 0, 0)
+            column.addWidget(box)
+            sessions = QComboBox(holder)
+            sessions.setObjectName("printSessionCombo")
+            sessions.setAccessibleName("课次")
+            column.addWidget(sessions)
+            self.session_combo = sessions
+            box.currentIndexChanged.connect(lambda _i: self._fill_sessions())
+            self._fill_sessions()
+            return holder
         if name == "case":
             box = QComboBox(self)
             box.setObjectName("printCaseCombo")
@@ -242,6 +260,23 @@ class PrintChooser(QDialog):
             widget.setObjectName("printPersonSearch")
             return widget
         return None
+
+    def _fill_sessions(self) -> None:
+        """The chosen course's sessions, newest first (the one about to be held is usually wanted)."""
+        assert self.session_combo is not None and self.course_combo is not None
+        self.session_combo.clear()
+        course_id = self.course_combo.currentData()
+        ids = forms.course_sessions(self.ctx.db, course_id) if course_id else []
+        self.session_combo.addItem(f"全部课次（每次课一张，共 {len(ids)} 张）", None)
+        rows = {r["id"]: r for r in self.ctx.db.query(
+            "SELECT id, session_date, start_time, topic FROM training_session WHERE course_id = ? AND deleted = 0",
+            (course_id,))} if course_id else {}
+        for n, sid in reversed(list(enumerate(ids, 1))):
+            r = rows[sid]
+            text = " ".join(x for x in (f"第{n}次", r["session_date"], r["start_time"], r["topic"]) if x)
+            self.session_combo.addItem(text, sid)
+        if len(ids) > 0:
+            self.session_combo.setCurrentIndex(1)
 
     # Prefix searches as index ranges (LIKE cannot use SQLite's case-sensitive indexes), so a
     # keystroke stays within a few milliseconds on 100,000 residents.
@@ -283,9 +318,13 @@ class PrintChooser(QDialog):
     def selector(self) -> dict[str, str] | None:
         """The chosen selector, or None (with a message shown) when nothing usable is chosen."""
         name = self.choices[self.group.checkedId()]
-        widget = self.building_combo if name == "building" else self.inputs.get(name)
+        widget = self.building_combo if name == "building" else self.course_combo if name == "course" \
+            else self.inputs.get(name)
         if name == "blank":
             return {}
+        if name == "course" and self.session_combo is not None and self.session_combo.currentData():
+            self.error.setText("")
+            return {"course": self.course_combo.currentData(), "session": self.session_combo.currentData()}
         value: str | None
         if isinstance(widget, QComboBox):
             value = widget.currentData()
