@@ -551,6 +551,19 @@ def test_training_ledger_round_trip_and_import(db, office, tmp_path):
                      "WHERE c.name = '家政服务'") == 2
     assert db.scalar("SELECT kind FROM training_course WHERE name = '电商创业'") == "创业"
     assert plan_import(db, out).counts["errors"] == 1  # the bad row stays bad; the rest is now on record
+    # An imported row attended every session; a course held as a whole keeps its one session in step.
+    for name, hours, present in (("家政服务", 48, 2), ("电商创业", None, 1)):
+        course = db.scalar("SELECT id FROM training_course WHERE name = ?", (name,))
+        (whole,) = training.sessions(db, course)
+        assert whole["hours"] == hours and len(training.presence(db, course)[whole["id"]]) == present
+    # The export says how often and how long each person was there (the figures' own definition).
+    again = tmp_path / "tr2.xlsx"
+    export_ledger(db, "training", again)
+    ws = openpyxl.load_workbook(again).active
+    h = {c.value: c.column - 1 for c in ws[2]}
+    rows = [[c.value for c in r] for r in ws.iter_rows(min_row=3)]
+    assert {(r[h["培训名称"]], r[h["课次"]], r[h["出勤次数"]], r[h["出勤学时"]]) for r in rows} == {
+        ("家政服务", 1, 1, 48), ("电商创业", 1, 1, 0)}
 
 
 def test_updates_are_batched_but_audited_row_by_row(db, office, tmp_path):

@@ -43,7 +43,7 @@ def random_edit(rng: random.Random, db, ids: dict[str, str]) -> str:
     courses = [r[0] for r in db.query("SELECT id FROM training_course")]
     day = (TODAY + dt.timedelta(days=rng.randint(-400, 60))).isoformat()
     what = rng.choice(["job", "end", "drop_job", "restore_job", "reassign", "person", "move", "household",
-                       "attend", "course", "born", "status", "tick", "session"])
+                       "attend", "course", "born", "status", "tick", "session", "drop_person"])
     with db.write() as tx:
         if what == "job":
             tx.insert("employment", {"person_id": rng.choice(people), "kind": rng.choice(["外出务工", "公益性岗位"]),
@@ -71,6 +71,10 @@ def random_edit(rng: random.Random, db, ids: dict[str, str]) -> str:
             att = tx.insert("training_attendance", {"course_id": course, "person_id": rng.choice(people)})
             for (sid,) in tx.conn.execute("SELECT id FROM training_session WHERE course_id = ?", (course,)).fetchall():
                 training.set_presence(tx, sid, att, rng.random() < 0.8)
+        elif what == "drop_person":
+            pid = rng.choice(people)
+            tx.update("person", pid, {"deleted": 1 - int(tx.conn.execute(
+                "SELECT deleted FROM person WHERE id = ?", (pid,)).fetchone()[0])})
         elif what == "tick":
             pair = tx.conn.execute("SELECT s.id, a.id FROM training_session s JOIN training_attendance a "
                                    "ON a.course_id = s.course_id ORDER BY random() LIMIT 1").fetchone()

@@ -228,9 +228,10 @@ def _advance(db: Database, snap: Snapshot, stamp: int) -> Snapshot:
     for rowid, pid, hid in _labour_people(db, snap.rules, touched_people):
         snap.people[pid] = (rowid, hid, codes.get(pid, NONE))
     if any(rows[t] for t in _TRAINING):
-        snap.trained = None
-    if any(rows[t] for t in _TRAINING) or rows["person"]:
-        snap.training = None
+        snap.trained = snap.training = None
+    elif rows["person"] and any(_in_chunks(cur, "SELECT 1 FROM training_attendance WHERE {ids} LIMIT 1",
+                                           "person_id", rows["person"])):
+        snap.training = None  # a participant deleted or restored: person-times leave out the deleted
     if rows["employment"] or rows["person"] or rows["household"]:
         snap.posts = None
     if snap.numbers is not None and rows["household"]:

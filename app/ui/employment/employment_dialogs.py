@@ -52,7 +52,8 @@ def to_columns(specs: list[tuple[str, str, str]]) -> list[Column]:
             # Ascending age is descending birth date; the direction word is the model's to add.
             out.append(Column(key, title, sql, sort_sql="-julianday(p.birth_date)", align=RIGHT))
         else:
-            align = RIGHT if key in ("income", "labour", "employed", "stable", "people", "hours") else None
+            align = RIGHT if key in ("income", "labour", "employed", "stable", "people", "hours", "sessions",
+                                     "person_times") else None
             out.append(Column(key, title, sql, sort_sql=SORT_SQL.get(key), align=align))
     return out
 
@@ -525,7 +526,10 @@ class FigureListDialog(QDialog):
         if header.sortIndicatorSection() >= 0 and header.sortIndicatorSection() < len(self.model.columns):
             self.model.sort(header.sortIndicatorSection(), header.sortIndicatorOrder())
         unit = {"people": "人", "households": "户", "attendance": "人次"}[self.figure_list.kind]
-        self.count_label.setText(f"{self.figure_list.title}：{len(ids):,} {unit}")
+        text = f"{self.figure_list.title}：{len(ids):,} {unit}"
+        if self.key in labour.HOURS_LISTS:
+            text = f"{self.figure_list.title}：每人每次课一行，共 {len(ids):,} 行，各行“学时”之和即学时数"
+        self.count_label.setText(text)
         self.ready = True
 
     def _failed(self, exc: BaseException) -> None:
