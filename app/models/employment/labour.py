@@ -142,7 +142,7 @@ class LabourRules:
     @staticmethod
     def trained_select() -> str:
         """SELECT of everyone present at a session of a live course (one row per presence)."""
-        return f"SELECT a.person_id FROM {PRESENT_FROM} WHERE {PRESENT_WHERE}"
+        return f"SELECT DISTINCT a.person_id FROM {PRESENT_FROM} WHERE {PRESENT_WHERE}"
 
     def session_in_year(self, s: str = "s") -> str:
         return f"{s}.session_date BETWEEN {_lit(self.year_start)} AND {_lit(self.year_end)}"
@@ -546,8 +546,9 @@ def figure_list(db: Database, key: str, today: dt.date | None = None) -> FigureL
     if key in HOURS_LISTS:
         title, key = titles[key][0], HOURS_LISTS[key]
     if key in attendance_where:
-        return FigureList(key, title, "attendance", PRESENCE_LIST_FROM, PRESENCE_LIST_FROM, attendance_columns(),
-                          attendance_where[key], "s.session_date DESC, c.name, p.name", "x.id")
+        # Counting and listing ids need no address: the lean FROM joins the person alone.
+        return FigureList(key, title, "attendance", PRESENCE_LIST_FROM, f"{PRESENT_FROM} JOIN person p ON p.id = a.person_id",
+                          attendance_columns(), attendance_where[key], "s.session_date DESC, c.name, p.name", "x.id")
     raise KeyError(key)
 
 
