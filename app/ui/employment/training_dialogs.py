@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMessageBox,
     QPushButton,
+    QSplitter,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
@@ -187,8 +188,18 @@ class CourseDialog(QDialog):
 
     def _build_sessions_page(self) -> None:
         page = QWidget()
-        v = QVBoxLayout(page)
-        v.addWidget(QLabel("课次：每次课一行（双击或按 F2 修改）。课次超出培训期间时，保存时期间会自动放宽到包含所有课次。"))
+        outer = QVBoxLayout(page)
+        # Sessions above, the grid below; the clerk drags the divider (large text, many sessions).
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.setObjectName("courseSessionsSplit")
+        split.setChildrenCollapsible(False)
+        outer.addWidget(split, 1)
+        top = QWidget()
+        v = QVBoxLayout(top)
+        v.setContentsMargins(0, 0, 0, 0)
+        intro = QLabel("课次：每次课一行（双击或按 F2 修改）。课次超出培训期间时，保存时期间会自动放宽到包含所有课次。")
+        intro.setWordWrap(True)
+        v.addWidget(intro)
         self.sessions_table = QTableWidget(0, len(SESSION_COLUMNS))
         self.sessions_table.setObjectName("sessionsTable")
         self.sessions_table.setAccessibleName("课次")
@@ -202,7 +213,7 @@ class CourseDialog(QDialog):
             self.sessions_table.setColumnWidth(col, width)
         self.sessions_table.horizontalHeader().setStretchLastSection(True)
         self.sessions_table.verticalHeader().setDefaultSectionSize(24)
-        self.sessions_table.setMaximumHeight(150)
+        self.sessions_table.setMinimumHeight(60)
         self.sessions_table.itemChanged.connect(self._session_edited)
         v.addWidget(self.sessions_table)
         row = QHBoxLayout()
@@ -217,6 +228,10 @@ class CourseDialog(QDialog):
         row.addWidget(self.session_remove_button)
         row.addStretch(1)
         v.addLayout(row)
+        split.addWidget(top)
+        bottom = QWidget()
+        v = QVBoxLayout(bottom)
+        v.setContentsMargins(0, 0, 0, 0)
         hint = QLabel("出勤：每人每次课一格，打勾为出勤。方向键移动，空格键勾选 / 取消；"
                       "“全部出勤”“全部缺勤”作用于光标所在的那次课。未出勤的人仍留在本期培训的名单中。")
         hint.setWordWrap(True)
@@ -231,6 +246,7 @@ class CourseDialog(QDialog):
         self.grid.horizontalHeader().sectionClicked.connect(lambda col: self.grid.setCurrentCell(
             max(self.grid.currentRow(), 0), col))
         self.grid.itemChanged.connect(lambda _i: self._update_counts())
+        self.grid.setMinimumHeight(90)
         v.addWidget(self.grid, 1)
         row = QHBoxLayout()
         self.all_present_button = QPushButton("本次课全部出勤")
@@ -248,6 +264,9 @@ class CourseDialog(QDialog):
         row.addStretch(1)
         row.addWidget(self.print_sheet_button)
         v.addLayout(row)
+        split.addWidget(bottom)
+        split.setStretchFactor(0, 2)
+        split.setStretchFactor(1, 3)
         self.sessions_page = page
         self.tabs.addTab(page, "课次与出勤")
 
