@@ -67,7 +67,7 @@ def test_the_course_dialog_prints_the_session_under_the_cursor(qtbot, ctx, monke
 def test_two_sessions_at_one_time_are_asked_about_and_hours_are_checked(qtbot, ctx, monkeypatch):
     from PySide6.QtWidgets import QMessageBox
 
-    from app.ui.training_dialogs import CourseDialog
+    from app.ui.employment.training_dialogs import CourseDialog
 
     said, answers = [], [QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes]
     monkeypatch.setattr(QMessageBox, "warning", lambda _p, _t, text, *a, **k: said.append(text))
