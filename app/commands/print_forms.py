@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     db = open_db(args)
     try:
         selector = {name: getattr(args, name) for name in SELECTORS}
-        job = printing.PrintJob.select(db, args.form, today=today, **selector)
+        job = printing.PrintJob.select(db, args.form, selector, today=today)
         started = time.perf_counter()
         last = [0.0]
 

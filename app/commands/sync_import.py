@@ -9,7 +9,7 @@ from pathlib import Path
 from app.cli import add_db_argument, open_db, resolve_db
 from app.commands.sync_export import read_passphrase
 from app.models.core.safe_files import atomic_path
-from app.models.sync.sync import MASS_DELETE_RECORDS, MASS_DELETE_SHARE
+from app.models.sync.sync import MASS_DELETE_RECORDS, MASS_DELETE_SHARE, SyncReport
 
 # Exit codes: every new file applied; some applied and some refused; none applied because every
 # new file was refused (a database or folder problem exits 2, like every other command).
@@ -37,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 class _NothingApplied(Exception):
-    def __init__(self, report: object) -> None:
+    def __init__(self, report: SyncReport) -> None:
         super().__init__()
         self.report = report
 

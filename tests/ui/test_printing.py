@@ -261,7 +261,7 @@ def test_cancel_leaves_no_file(office, tmp_path):
         seen.append(done)
         return done < 3
 
-    job = printing.PrintJob.select(office.db, "household-card", today=TODAY, building="3栋")
+    job = printing.PrintJob.select(office.db, "household-card", {"building": "3栋"}, today=TODAY)
     with pytest.raises(printing.PrintCancelled):
         printing.write_pdf(office.db, job, out, progress)
     assert seen == [0, 1, 2, 3]
@@ -363,7 +363,7 @@ def test_preview_paints_pages_and_says_which_ids_are_whole(qtbot, office, monkey
     printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
     out = Path(office.dir) / "printed.pdf"
     printer.setOutputFileName(str(out))
-    job = printing.PrintJob.select(office.db, "residence-certificate", today=TODAY, household="HL0001")
+    job = printing.PrintJob.select(office.db, "residence-certificate", {"household": "HL0001"}, today=TODAY)
     pages = printing.BatchRunner(ctx, job).print_to(printer)
     assert pages == 4 and out.exists()
 
@@ -374,7 +374,7 @@ def test_batch_cancel_from_the_progress_dialog(qtbot, office, tmp_path, monkeypa
     monkeypatch.setattr(QProgressDialog, "wasCanceled", lambda self: self.value() >= 2)
     informed = []
     monkeypatch.setattr(QMessageBox, "information", staticmethod(lambda *a, **k: informed.append(a)))
-    job = printing.PrintJob.select(office.db, "household-card", today=TODAY, building="3栋")
+    job = printing.PrintJob.select(office.db, "household-card", {"building": "3栋"}, today=TODAY)
     out = tmp_path / "cards.pdf"
     assert printing.BatchRunner(types.SimpleNamespace(db=office.db), job).save_pdf(str(out)) is None
     assert not out.exists() and not list(tmp_path.glob("*.part")) and not informed
@@ -571,7 +571,7 @@ def test_pdf_written_through_memory_is_complete(office, tmp_path):
     from app.models.core.safe_files import check_pdf
 
     out = tmp_path / "cards.pdf"
-    job = printing.PrintJob.select(office.db, "household-card", today=TODAY, building="3栋")
+    job = printing.PrintJob.select(office.db, "household-card", {"building": "3栋"}, today=TODAY)
     pages = printing.write_pdf(office.db, job, out)
     check_pdf(out)  # trailer present, startxref points at the xref table
     assert pages == len(job.record_ids) >= 2
@@ -584,7 +584,7 @@ def test_gui_save_pdf_on_a_full_disk_shows_the_message_and_no_success(qtbot, off
     monkeypatch.setattr(QMessageBox, "warning", lambda _p, title, text, *a: shown.append(("warning", text)))
     monkeypatch.setattr(QMessageBox, "information", lambda _p, title, text, *a: shown.append(("info", text)))
     ctx = types.SimpleNamespace(db=office.db)
-    job = printing.PrintJob.select(office.db, "household-card", today=TODAY, building="3栋")
+    job = printing.PrintJob.select(office.db, "household-card", {"building": "3栋"}, today=TODAY)
     _disk_full_after(monkeypatch, 5000)
     out = tmp_path / "cards.pdf"
     assert printing.BatchRunner(ctx, job).save_pdf(str(out)) is None

@@ -330,8 +330,10 @@ class PrintChooser(QDialog):
             value = widget.currentData()
         elif isinstance(widget, QLineEdit):
             value = widget.text().strip()
-        else:
+        elif widget is not None:
             value = widget.value()
+        else:
+            value = None
         if not value or value == "-":
             self.error.setText(f"请先选择{SELECTOR_LABELS[name].split('（')[0]}。")
             return None

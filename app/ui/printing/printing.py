@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -82,7 +82,7 @@ def _parse(text: str, name: str) -> list:
         pos = m.end()
         kind, key = m.groups()
         if kind in ("#", "^"):
-            node = (kind, key, [])
+            node: tuple[str, str, list[Any]] = (kind, key, [])
             stack[-1].append(node)
             stack.append(node[2])
             open_names.append(key)
@@ -438,7 +438,9 @@ class PrintJob:
         return file_name(self.spec.title, what, suffix=".pdf", day=self.today)
 
     @classmethod
-    def select(cls, db: Database, form: str, *, today: dt.date | None = None, **selector: str | None) -> PrintJob:
+    def select(cls, db: Database, form: str, selector: Mapping[str, str | None],
+               *, today: dt.date | None = None) -> PrintJob:
+        """The forms chosen by `selector` (household=…, building=…, case=…, as forms.records takes)."""
         return cls(form, forms.records(db, form, **selector), today or dt.date.today())
 
     @property
@@ -592,7 +594,7 @@ def _write_pdf_file(db: Database, job: PrintJob, path: Path, progress: ProgressF
         def drain() -> None:
             # QPdfWriter counts its own byte offsets, so the buffer can be emptied between forms.
             data = buffer.data()
-            if len(data):
+            if data.size():
                 out.write(data.data())
                 buffer.buffer().clear()
                 buffer.seek(0)
@@ -637,7 +639,7 @@ def save_form_pdf(
     **selector: str | None,
 ) -> int:
     """`save_form_pdf(db, "household-card", "户卡.pdf", building="3栋")`: returns the page count."""
-    return write_pdf(db, PrintJob.select(db, form, today=today, **selector), path, progress)
+    return write_pdf(db, PrintJob.select(db, form, selector, today=today), path, progress)
 
 
 # -- GUI entry points (one line per print button) --------------------------------------------
@@ -651,7 +653,7 @@ def preview_form(ctx: Any, form: str, parent: Any = None, **selector: str | None
     from app.ui.common.crash import report_exception
 
     try:
-        job = PrintJob.select(ctx.db, form, **selector)
+        job = PrintJob.select(ctx.db, form, selector)
     except Exception as exc:  # noqa: BLE001 - a KnownError is shown as a message, a bug as a crash report
         report_exception(exc)
         return
@@ -663,7 +665,7 @@ def save_form_pdf_dialog(ctx: Any, form: str, parent: Any = None, **selector: st
     from app.ui.common.crash import report_exception
 
     try:
-        job = PrintJob.select(ctx.db, form, **selector)
+        job = PrintJob.select(ctx.db, form, selector)
     except Exception as exc:  # noqa: BLE001
         report_exception(exc)
         return
