@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -275,7 +275,7 @@ def validate_session(s: SessionInput, n: int, stored: Mapping[str, Any] | None =
     if end == day:
         end = None
     days = 1 if end is None else (dt.date.fromisoformat(end) - dt.date.fromisoformat(day)).days + 1
-    row = {
+    row: dict[str, Any] = {
         "session_date": day, "end_date": end, "start_time": parse_time(s.start_time, f"{what}的开始时间", "sessions"),
         "topic": (str(s.topic or "")).strip() or None, "place": (str(s.place or "")).strip() or None,
     }
@@ -304,7 +304,7 @@ def validate_session(s: SessionInput, n: int, stored: Mapping[str, Any] | None =
     return row
 
 
-def course_period(start: str, end: str | None, rows: list[Mapping[str, Any]]) -> tuple[str, str | None]:
+def course_period(start: str, end: str | None, rows: Sequence[Mapping[str, Any]]) -> tuple[str, str | None]:
     """The course's dates widened to hold every session (a session outside them moves them, it is
     never refused: clerks add the sessions as they are held, after the planned dates were typed)."""
     if not rows:
@@ -319,7 +319,7 @@ def course_period(start: str, end: str | None, rows: list[Mapping[str, Any]]) ->
     return new_start, new_end
 
 
-def _clashes(rows: list[Mapping[str, Any]]) -> list[str]:
+def _clashes(rows: Sequence[Mapping[str, Any]]) -> list[str]:
     """Sessions on the same date at the same time (no time given counts as the same time)."""
     seen: dict[tuple[str, str | None], int] = {}
     found = []
