@@ -49,7 +49,7 @@ def test_the_chooser_offers_the_courses_sessions(qtbot, ctx, monkeypatch):
     sessions.setCurrentIndex(0)
     chooser.preview_button.click()
     assert calls[-1] == ("training-attendance", {"course": ctx.ids["c1"]})
-    assert printing.PrintJob.select(ctx.db, "training-attendance", **calls[-1][1]).record_ids == [first["id"], second["id"]]
+    assert printing.PrintJob.select(ctx.db, "training-attendance", calls[-1][1]).record_ids == [first["id"], second["id"]]
 
 
 def test_the_course_dialog_prints_the_session_under_the_cursor(qtbot, ctx, monkeypatch):
