@@ -463,7 +463,7 @@ def test_move_member_to_another_household(qtbot, tab, site, opened, monkeypatch)
 
     def script(md):
         assert md.objectName() == "movePersonDialog"
-        type_text(qtbot, md.find, "周艳")
+        type_text(qtbot, md.search_field, "周艳")
         assert md.results.count() == 1 and "1栋1单元101" in md.results.item(0).text()
         md.relation.setCurrentText("配偶")
         md.save()

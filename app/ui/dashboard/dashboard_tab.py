@@ -174,9 +174,9 @@ class DashboardTab(QWidget):
         # The header sizes its ResizeToContents column on the next layout pass, which nothing
         # else triggers here: without this the values stay elided ("1…").
         self.table.resizeColumnToContents(1)
-        for key, label in self.card_labels.items():
+        for key, card in self.card_labels.items():
             kind = next(k for f, _, k in FIGURES if f == key)
-            label.setText(format_figure(figures.get(key), kind))
+            card.setText(format_figure(figures.get(key), kind))
         self._draw_charts(result)
         self.refresh_button.setEnabled(True)
         self.status.setText("数据为当前数据库的实时统计。")

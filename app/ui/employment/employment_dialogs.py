@@ -117,7 +117,7 @@ class JobDialog(QDialog):
 
         form = QFormLayout()
         self.form = form
-        self.kind = QComboBox()
+        self.kind: QComboBox = QComboBox()
         self.kind.setObjectName("jobKind")
         self.kind.addItems(employment.KINDS)
         self.sub_kind = QComboBox()
@@ -339,7 +339,7 @@ class IntentionDialog(QDialog):
             layout.addWidget(QLabel("居民：" + person_label(ctx, person_id)))
         form = QFormLayout()
         self.form = form
-        self.kind = QComboBox()
+        self.kind: QComboBox = QComboBox()
         self.kind.setObjectName("intentionKind")
         self.kind.addItems(intentions.KINDS)
         self.job_kind = QComboBox()

@@ -67,7 +67,7 @@ def record_button(
 
     `choices` are (form, selector) pairs, e.g. ``[("household-card", "household")]``; `record`
     returns the id of the record shown (None: nothing happens). One line in a tab:
-    ``self.actions.addWidget(record_button(self, ctx, lambda: self.household_id, [...]))``.
+    ``self.action_row.addWidget(record_button(self, ctx, lambda: self.household_id, [...]))``.
     """
     button = QPushButton(text, parent)
     button.setObjectName("recordPrintButton")

@@ -47,7 +47,7 @@ MEMBER_COLUMNS = ["姓名", "与户主关系", "性别", "出生日期", "身份
 class HouseholdDialog(GuardedDialog):
     """Open with :meth:`open_household` or :meth:`new_household`.
 
-    Layout for helpers: ``self.actions`` is the QHBoxLayout of buttons at the top right (a print
+    Layout for helpers: ``self.action_row`` is the QHBoxLayout of buttons at the top right (a print
     button goes there); ``self.household_id`` is the household shown (None until a new one is saved).
     """
 
@@ -64,22 +64,22 @@ class HouseholdDialog(GuardedDialog):
         self.last_change = QLabel()
         self.last_change.setObjectName("householdDialogLastChange")
         self.last_change.setStyleSheet("color: #666;")
-        self.actions = QHBoxLayout()
+        self.action_row = QHBoxLayout()
         self.move_button = QPushButton("搬迁换房（&M）…")
         self.move_button.setObjectName("householdMoveButton")
         self.move_button.clicked.connect(self.move_household)
-        self.actions.addWidget(self.move_button)
+        self.action_row.addWidget(self.move_button)
         self.restore_button = QPushButton("恢复此户")
         self.restore_button.setObjectName("householdRestoreButton")
         self.restore_button.clicked.connect(self.restore_household)
         self.restore_button.hide()
-        self.actions.addWidget(self.restore_button)
+        self.action_row.addWidget(self.restore_button)
         header = QHBoxLayout()
         titles = QVBoxLayout()
         titles.addWidget(self.title)
         titles.addWidget(self.last_change)
         header.addLayout(titles, 1)
-        header.addLayout(self.actions)
+        header.addLayout(self.action_row)
 
         # -- household fields -----------------------------------------------------------------
         self.number = QLineEdit()

@@ -132,21 +132,21 @@ class MovePersonDialog(_FormDialog):
         self.person_id = person_id
         p = persons.get(ctx.db, person_id)
         self.form.addRow("姓名", QLabel(p["name"]))
-        self.find = SearchField()
-        self.find.setObjectName("movePersonFind")
-        self.find.setPlaceholderText("目标户：地址 3-2-501、户号或户主姓名")
+        self.search_field = SearchField()
+        self.search_field.setObjectName("movePersonFind")
+        self.search_field.setPlaceholderText("目标户：地址 3-2-501、户号或户主姓名")
         self.results = QListWidget()
         self.results.setObjectName("movePersonResults")
         self.results.setMaximumHeight(140)
         self.relation: QComboBox = combo(persons.RELATIONS, editable=True)
         self.relation.setObjectName("movePersonRelation")
-        self.form.addRow("查找目标户", self.find)
+        self.form.addRow("查找目标户", self.search_field)
         self.form.addRow("", self.results)
         self.form.addRow("与新户主关系", self.relation)
-        self.find.textChanged.connect(self._search)
-        self.find.returnPressed.connect(lambda: self.results.setFocus())
-        self.find.textEdited.connect(self._mark_dirty)
-        self.find.setFocus()
+        self.search_field.textChanged.connect(self._search)
+        self.search_field.returnPressed.connect(lambda: self.results.setFocus())
+        self.search_field.textEdited.connect(self._mark_dirty)
+        self.search_field.setFocus()
 
     def _search(self, text: str) -> None:
         self.results.clear()
@@ -170,7 +170,7 @@ class MovePersonDialog(_FormDialog):
         item = self.results.currentItem()
         if item is None:
             self.error.setText("请先查找并选中要移入的户。")
-            self.find.setFocus()
+            self.search_field.setFocus()
             return
         try:
             persons.move(self.ctx.db, self.person_id, item.data(256), relation=self.relation.currentText())

@@ -132,8 +132,10 @@ class PersonDialog(GuardedDialog):
         self.ethnicity = combo(persons.ETHNICITIES, editable=True)
         self.ethnicity.setObjectName("personEthnicity")
         # Typing 苗 offers 苗族 (and 布 offers 布依族, 布朗族): completion by any part of the name.
-        self.ethnicity.completer().setFilterMode(Qt.MatchFlag.MatchContains)
-        self.ethnicity.completer().setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
+        completer = self.ethnicity.completer()
+        if completer is not None:  # an editable combo has one
+            completer.setFilterMode(Qt.MatchFlag.MatchContains)
+            completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
         self.relation = combo(persons.RELATIONS, editable=True)
         self.relation.setObjectName("personRelation")
         self.phone = QLineEdit()

@@ -283,7 +283,7 @@ def _quote(name: str) -> str:
 class HouseholdSummary(QWidget):
     """Read-only pane beside the list: every field of the selected household, its members, last change.
 
-    Buttons for the household go into ``self.actions`` (a QHBoxLayout), e.g. a print button.
+    Buttons for the household go into ``self.action_row`` (a QHBoxLayout), e.g. a print button.
     """
 
     open_requested = Signal(str)
@@ -319,29 +319,29 @@ class HouseholdSummary(QWidget):
         self.last_change = QLabel()
         self.last_change.setObjectName("householdLastChange")
         self.last_change.setStyleSheet("color: #666;")
-        self.actions = QHBoxLayout()
+        self.action_row = QHBoxLayout()
         self.open_button = QPushButton("打开/编辑（Enter）")
         self.open_button.setObjectName("householdOpenButton")
         self.open_button.clicked.connect(lambda: self.household_id and self.open_requested.emit(self.household_id))
-        self.actions.addWidget(self.open_button)
+        self.action_row.addWidget(self.open_button)
         # ID numbers are masked in the pane; a whole one is shown only with a reason, and audited.
         self.reveal_button = QPushButton("查看身份证号…")
         self.reveal_button.setObjectName("revealIdButton")
         self.reveal_button.setToolTip("选中一位成员，说明理由后显示完整身份证号（记入操作日志）")
         self.reveal_button.setEnabled(False)
         self.reveal_button.clicked.connect(lambda: self.reveal_id(self.members.currentRow()))
-        self.actions.addWidget(self.reveal_button)
+        self.action_row.addWidget(self.reveal_button)
         from app.ui.printing.print_menu import record_button  # the printing feature's 打印… menu
 
-        self.actions.addWidget(record_button(self, ctx, lambda: self.household_id, [
+        self.action_row.addWidget(record_button(self, ctx, lambda: self.household_id, [
             ("household-card", "household"), ("residence-certificate", "household"), ("visit-form", "household")]))
-        self.actions.addStretch(1)
+        self.action_row.addStretch(1)
         layout.addWidget(self.title)
         layout.addWidget(self.fields)
         layout.addWidget(QLabel("家庭成员"))
         layout.addWidget(self.members, 1)
         layout.addWidget(self.last_change)
-        layout.addLayout(self.actions)
+        layout.addLayout(self.action_row)
         self.show_household(None)
 
     def show_household(self, household_id: str | None) -> None:
