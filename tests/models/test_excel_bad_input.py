@@ -15,7 +15,8 @@ import xlsxwriter
 from app.models.core.errors import KnownError
 from app.models.core.id_numbers import make
 from app.models.excel.excel_export import export_ledger
-from app.models.excel.excel_import import Sheet, apply_plan, import_file, plan_import
+from app.models.excel.excel_import import apply_plan, import_file, plan_import
+from app.models.excel.excel_read import Sheet
 from tests.models.test_excel_fixtures import PEOPLE, build_office
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -113,7 +114,7 @@ def test_zip_bomb_is_refused_before_loading(db, office, tmp_path):
 
 
 def test_gigabyte_parts_refused_by_declared_size(db, office, tmp_path, monkeypatch):
-    import app.models.excel.excel_import as ei
+    import app.models.excel.excel_read as ei
 
     out = tmp_path / "r.xlsx"
     export_ledger(db, "residents", out)
@@ -197,7 +198,7 @@ def test_stale_plan_is_checked_again_when_applied(db, office, tmp_path):
 
 
 def test_cancel_rolls_back(db, office, tmp_path):
-    from app.models.excel.excel_import import ImportCancelled
+    from app.models.excel.excel_read import ImportCancelled
 
     out = tmp_path / "r.xlsx"
     export_ledger(db, "residents", out)

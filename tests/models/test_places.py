@@ -235,7 +235,7 @@ def test_deleting_a_grid_or_district_keeps_what_is_under_it(db, place):
 
 def test_building_names_sort_naturally_everywhere(db):
     from app.models.core.natural import natural_sorted
-    from app.models.excel.excel_import import CellProblem
+    from app.models.excel.excel_read import CellProblem
     from app.models.mediation import mediation
 
     assert natural_sorted(["52栋", "60栋", "3栋", "10栋A", "10栋", "2栋"]) == ["2栋", "3栋", "10栋", "10栋A", "52栋", "60栋"]
@@ -246,7 +246,7 @@ def test_building_names_sort_naturally_everywhere(db):
     assert [n.name for n in tree[0].children] == ["3栋", "10栋", "52栋", "60栋"]
     assert [name for _id, name in mediation.buildings(db)] == ["3栋", "10栋", "52栋", "60栋"]
     # The import's "unknown building" message lists the known ones in the same order.
-    from app.models.excel.excel_import import Places
+    from app.models.excel.excel_read import Places
 
     with pytest.raises(CellProblem) as err:
         Places(db).building("99栋")

@@ -545,7 +545,7 @@ def test_a_stick_costs_one_key_derivation_per_pc(office, monkeypatch):
 
 def test_excel_import_states_the_same_limits():
     """A resident ledger cannot store what another PC would refuse: the same stated limit per field."""
-    from app.models.excel.excel_import import convert_row
+    from app.models.excel.excel_read import convert_row
 
     limit = field_rules.text_limit("person", "name")
     ok, problems = convert_row(["张" * limit, "乡" * 30], {"name": 0, "origin_township": 1})

@@ -173,3 +173,41 @@ def test_save_error_workbook_button(qtbot, ctx, db, tmp_path, monkeypatch):
     ws = openpyxl.load_workbook(out).active
     assert ws.cell(row=5, column=ws.max_column).value.startswith("身份证号：")
     assert db.scalar("SELECT count(*) FROM person WHERE name = '马小红'") == 0
+
+
+def test_apply_uses_the_preview_and_refuses_a_file_edited_since(qtbot, ctx, db, tmp_path, monkeypatch):
+    import app.models.excel.excel_import as ei
+
+    path = _edited_workbook(db, tmp_path)
+    wb = openpyxl.load_workbook(path)
+    wb.active.delete_rows(5)  # the row with the bad ID number: the file imports whole
+    wb.save(path)
+    planned = []
+    real_plan = ei.plan_import
+    monkeypatch.setattr(ei, "plan_import", lambda *a, **k: planned.append(a[1]) or real_plan(*a, **k))
+    monkeypatch.setattr("app.ui.excel.import_dialog.plan_import", ei.plan_import)
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    dialog = ImportDialog(ctx, path)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitUntil(lambda: dialog.plan is not None, timeout=20000)
+    assert dialog.plan.counts["errors"] == 0 and len(planned) == 1
+
+    # The clerk edits the file in Excel after the preview: the import refuses it, writes nothing.
+    wb = openpyxl.load_workbook(path)
+    wb.active.cell(row=3, column=2, value="改过")
+    wb.save(path)
+    before = db.scalar("SELECT count(*) FROM change_log")
+    dialog.apply_button.click()
+    qtbot.waitUntil(lambda: "预览之后被修改" in dialog.summary.text(), timeout=20000)
+    assert db.scalar("SELECT count(*) FROM change_log") == before
+
+    # Previewed again, then applied: the preview's plan is written as it is, not made a second time.
+    dialog.load(path)
+    qtbot.waitUntil(lambda: dialog.plan is not None, timeout=20000)
+    assert len(planned) == 2
+    dialog.apply_button.click()
+    qtbot.waitUntil(lambda: dialog.result is not None, timeout=20000)
+    assert len(planned) == 2 and dialog.result["new"] == 1
+    assert db.scalar("SELECT count(*) FROM person WHERE name = '改过'") == 1
+    dialog.grab().save("/tmp/excel/import_applied.png")

@@ -351,7 +351,14 @@ class Tx:
             old = old_rows.get(row_id)
             if old is None:
                 raise NotFoundError(f"找不到要修改的记录（{table} {row_id}）。")
-            changed = {c: (old[c], v) for c, v in values.items() if not _same(old[c], v)}
+            changed = {}
+            for c, v in values.items():
+                o = old[c]
+                if type(o) is str and type(v) is str:  # most columns: text against text, no _same needed
+                    if o != v:
+                        changed[c] = (o, v)
+                elif not _same(o, v):
+                    changed[c] = (o, v)
             if not changed:
                 continue
             _check_lengths(table, {c: v for c, (_, v) in changed.items()})

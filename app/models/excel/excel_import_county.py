@@ -15,7 +15,7 @@ from typing import Any
 
 from app.models.core.db import Database, new_id
 from app.models.core.vocab import is_head
-from app.models.excel.excel_import import CellError, CellProblem, ImportPlan, Places, _chunks
+from app.models.excel.excel_read import CellError, CellProblem, ImportPlan, Places, chunks
 
 RULES = {
     "ext": "按文件中的户编号（县级系统编号）分户",
@@ -57,12 +57,25 @@ class PlaceIndex:
     new_rooms: dict[tuple[str, int, str], str] = field(default_factory=dict)
     missing: dict[str, int] = field(default_factory=dict)  # "12栋" / "13栋 2单元" → rows
     new_room_text: dict[str, str] = field(default_factory=dict)  # new room id → "12栋1单元501"
+    found: dict[str, tuple[bool, Any]] = field(default_factory=dict)  # building name → (found, id or problem)
 
     def __post_init__(self) -> None:
         for bid, number in self.places.units:
             self.units_of.setdefault(bid, []).append(number)
 
     def _building(self, b: str) -> str | None:
+        # A ledger names the same few buildings on every row: each name is looked up once.
+        outcome = self.found.get(b)
+        if outcome is None:
+            try:
+                outcome = self.found[b] = (True, self._find_building(b))
+            except CellProblem as p:
+                outcome = self.found[b] = (False, p)
+        if not outcome[0]:
+            raise outcome[1]
+        return outcome[1]
+
+    def _find_building(self, b: str) -> str | None:
         label = _building_label(b)
         exact = [x for x in self.places.buildings if x[1] in (b, label)]
         if len(exact) == 1:
@@ -305,14 +318,14 @@ def form_households(db: Database, plan: ImportPlan, raw: list[tuple[int, dict, l
     # Who the database already knows, fetched only for what the file names.
     ids = sorted({v["id_number"][0] for _, v, _ in raw if v.get("id_number")})
     hh_of_id: dict[str, tuple[str, str]] = {}
-    for chunk in _chunks(ids, 500):
+    for chunk in chunks(ids, 500):
         for row in db.query(
             "SELECT p.id_number, h.id, h.number FROM person p JOIN household h ON h.id = p.household_id "
             f"WHERE p.deleted = 0 AND h.deleted = 0 AND p.id_number IN ({','.join('?' * len(chunk))})", chunk):
             hh_of_id[row[0]] = (row[1], row[2])
     ext_keys = sorted({v["ext_number"] for _, v, _ in raw if v.get("ext_number")})
     hh_of_ext: dict[str, tuple[str, str]] = {}
-    for chunk in _chunks(ext_keys, 500):
+    for chunk in chunks(ext_keys, 500):
         for row in db.query(f"SELECT ext_number, id, number FROM household WHERE deleted = 0 AND ext_number IN "
                             f"({','.join('?' * len(chunk))})", chunk):
             hh_of_ext[row[0]] = (row[1], row[2])
@@ -323,7 +336,7 @@ def form_households(db: Database, plan: ImportPlan, raw: list[tuple[int, dict, l
     members: dict[str, set[tuple[str, str | None]]] = {}  # occupant household → (name, birth) of its members
     rooms_named = {room_of[i] for _, idxs in groups for i in idxs if i in room_of}
     occupied_ids = sorted({occupant[r][0] for r in rooms_named if r in occupant})
-    for chunk in _chunks(occupied_ids, 500):
+    for chunk in chunks(occupied_ids, 500):
         for row in db.query("SELECT household_id, name, birth_date FROM person WHERE deleted = 0 AND household_id IN "
                             f"({','.join('?' * len(chunk))})", chunk):
             members.setdefault(row[0], set()).add((row[1], row[2]))
@@ -417,7 +430,7 @@ def maybe_same(db: Database, plan: ImportPlan) -> None:
             want.setdefault((r.name, birth), []).append(r)
     out: list[tuple[int, str]] = []
     names = sorted({k[0] for k in want})
-    for chunk in _chunks(names, 500):
+    for chunk in chunks(names, 500):
         for row in db.query(
             "SELECT p.name, p.birth_date, p.id_number, h.number FROM person p LEFT JOIN household h "
             f"ON h.id = p.household_id WHERE p.deleted = 0 AND p.name IN ({','.join('?' * len(chunk))})", chunk):

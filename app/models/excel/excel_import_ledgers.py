@@ -12,28 +12,24 @@ from typing import Any
 from app.models.core.db import Database
 from app.models.core.errors import KnownError, ValidationError
 from app.models.core.excel_dates import DateError, parse_date
-from app.models.excel.excel_import import (
-    _TAG_SPLIT,
+from app.models.excel.excel_read import (
+    TAG_SPLIT,
     CellError,
     CellProblem,
     ImportCancelled,
     ImportPlan,
+    LedgerImporter,
     ProgressFn,
     RowResult,
-    _chunks,
-    _norm_header,
-    _show,
-    _text,
+    cell_text,
     checkpoint,
+    chunks,
     convert_id,
     filled_cells,
+    header_finder,
+    norm_header,
+    show_value,
 )
-from app.models.excel.excel_import_mediation import MEDIATION_ALIASES as MEDIATION_ALIASES
-from app.models.excel.excel_import_mediation import MEDIATION_LABELS as MEDIATION_LABELS
-from app.models.excel.excel_import_mediation import apply_mediation as apply_mediation
-from app.models.excel.excel_import_mediation import looks_like_mediation as looks_like_mediation
-from app.models.excel.excel_import_mediation import mediation_header as mediation_header
-from app.models.excel.excel_import_mediation import plan_mediation as plan_mediation
 
 # Employment ledger columns: key → (header as exported, other names seen in county sheets).
 EMPLOYMENT_HEADERS: dict[str, tuple[str, ...]] = {
@@ -58,19 +54,19 @@ EMPLOYMENT_HEADERS: dict[str, tuple[str, ...]] = {
     "phone": ("联系电话", "手机号"),  # the person's: shown, not imported here
     "sex": ("性别",),  # derived from the ID number
 }
-EMPLOYMENT_ALIASES = {_norm_header(h): k for k, hs in EMPLOYMENT_HEADERS.items() for h in hs}
+EMPLOYMENT_ALIASES = {norm_header(h): k for k, hs in EMPLOYMENT_HEADERS.items() for h in hs}
 COMPARED = ("sub_kind", "organised", "in_province", "destination", "place", "employer", "post_name",
             "funding_source", "business_type", "end_date", "monthly_income_fen", "subsidy_fen", "notes")
 LABELS = {k: hs[0] for k, hs in EMPLOYMENT_HEADERS.items()}
 
 
 def looks_like_employment(header_cells: list[Any]) -> bool:
-    keys = {EMPLOYMENT_ALIASES.get(_norm_header(c)) for c in header_cells if c is not None}
+    keys = {EMPLOYMENT_ALIASES.get(norm_header(c)) for c in header_cells if c is not None}
     return "kind" in keys and "start_date" in keys
 
 
 def _yes_no(value: Any) -> int | None:
-    t = _text(value)
+    t = cell_text(value)
     if t is None:
         return None
     if t in ("是", "有", "有组织", "1", "Y", "y"):
@@ -81,7 +77,7 @@ def _yes_no(value: Any) -> int | None:
 
 
 def _province(value: Any) -> int | None:
-    t = _text(value)
+    t = cell_text(value)
     if t is None:
         return None
     if t in ("省内", "省内务工", "是"):
@@ -158,7 +154,7 @@ def _plan_person_records(
                 elif key in spec.converters:
                     values[key] = spec.converters[key](v)
                 else:
-                    values[key] = _text(v, exact=key in spec.exact, key=key)
+                    values[key] = cell_text(v, exact=key in spec.exact, key=key)
             except CellProblem as p:
                 errs.append(CellError(sheet, r + 1, headers[key], c, v, p.problem, p.hint))
             except DateError as exc:
@@ -170,7 +166,7 @@ def _plan_person_records(
     person_ids = sorted({p["id"] for ps in by_id.values() for p in ps} | {p["id"] for ps in by_name.values() for p in ps})
     k1, k2 = spec.key_fields
     records: dict[tuple, dict] = {}
-    for chunk in _chunks(person_ids, 500):
+    for chunk in chunks(person_ids, 500):
         for j in db.query(f"SELECT * FROM {spec.table} WHERE deleted = 0 AND person_id IN ({','.join('?' * len(chunk))})",
                           chunk):
             records.setdefault((j["person_id"], j[k1], j[k2]), dict(j))
@@ -264,7 +260,7 @@ def _display(key: str, value: Any) -> str:
         return "是" if value else "否"
     if key == "in_province":
         return "省内" if value else "省外"
-    return _show(value)
+    return show_value(value)
 
 
 def _apply_person_records(db: Database, plan: ImportPlan, table: str, *, progress: ProgressFn | None = None,
@@ -301,13 +297,13 @@ INTENTION_HEADERS: dict[str, tuple[str, ...]] = {
     "notes": ("备注",),
     "phone": ("联系电话", "手机号"),
 }
-INTENTION_ALIASES = {_norm_header(h): k for k, hs in INTENTION_HEADERS.items() for h in hs}
+INTENTION_ALIASES = {norm_header(h): k for k, hs in INTENTION_HEADERS.items() for h in hs}
 INTENTION_LABELS = {k: hs[0] for k, hs in INTENTION_HEADERS.items()}
 INTENTION_COMPARED = ("job_kind", "place", "training_wanted", "detail", "closed_date", "notes")
 
 
 def looks_like_intentions(header_cells: list[Any]) -> bool:
-    keys = {INTENTION_ALIASES.get(_norm_header(c)) for c in header_cells if c is not None}
+    keys = {INTENTION_ALIASES.get(norm_header(c)) for c in header_cells if c is not None}
     return "kind" in keys and "recorded_date" in keys and "name" in keys
 
 
@@ -359,7 +355,7 @@ VISIT_HEADERS: dict[str, tuple[str, ...]] = {
     # shown in the export for the reader, not imported
     "head": ("户主",), "building": ("楼栋",), "unit": ("单元",), "room": ("房号",), "risk": ("风险等级",),
 }
-VISIT_ALIASES = {_norm_header(h): k for k, hs in VISIT_HEADERS.items() for h in hs}
+VISIT_ALIASES = {norm_header(h): k for k, hs in VISIT_HEADERS.items() for h in hs}
 VISIT_LABELS = {k: hs[0] for k, hs in VISIT_HEADERS.items()}
 VISIT_COMPARED = ("findings", "finding_flags", "problems", "follow_up_needed", "follow_up_note")
 _SHOWN_ONLY = {"head", "building", "unit", "room", "risk"}
@@ -370,7 +366,7 @@ def visits_header(found: set[str]) -> bool:
 
 
 def looks_like_visits(header_cells: list[Any]) -> bool:
-    return visits_header({VISIT_ALIASES.get(_norm_header(c)) for c in header_cells if c is not None} - {None})
+    return visits_header({VISIT_ALIASES.get(norm_header(c)) for c in header_cells if c is not None} - {None})
 
 
 def plan_visits(
@@ -401,9 +397,9 @@ def plan_visits(
                 elif key == "follow_up_needed":
                     values[key] = _yes_no(v)
                 elif key == "flags":
-                    values[key] = [f for f in _TAG_SPLIT.split(_text(v) or "") if f]
+                    values[key] = [f for f in TAG_SPLIT.split(cell_text(v) or "") if f]
                 else:
-                    values[key] = _text(v, key=key)
+                    values[key] = cell_text(v, key=key)
             except CellProblem as p:
                 errs.append(CellError(sheet, r + 1, headers[key], c, v, p.problem, p.hint))
             except DateError as exc:
@@ -412,13 +408,13 @@ def plan_visits(
             numbers.add(values["hh_number"])
         parsed.append((r, values, errs))
     households: dict[str, list[str]] = {}
-    for chunk in _chunks(sorted(numbers), 500):
+    for chunk in chunks(sorted(numbers), 500):
         for h in db.query(f"SELECT id, number FROM household WHERE deleted = 0 AND number IN ({','.join('?' * len(chunk))})",
                           chunk):
             households.setdefault(h["number"], []).append(h["id"])
     on_record: dict[tuple, dict] = {}
     ids = sorted({i for v in households.values() for i in v})
-    for chunk in _chunks(ids, 500):
+    for chunk in chunks(ids, 500):
         for v in db.query(f"SELECT * FROM visit WHERE deleted = 0 AND household_id IN ({','.join('?' * len(chunk))})", chunk):
             on_record.setdefault((v["household_id"], v["visit_date"], v["kind"], v["visitor_name"]), dict(v))
     seen: dict[tuple, list[RowResult]] = {}
@@ -518,7 +514,7 @@ HOUSEHOLD_HEADERS: dict[str, tuple[str, ...]] = {
     # shown for the reader; members and heads change through the resident roll
     "head_name": ("户主姓名", "户主"), "head_id": ("户主身份证号",), "phone": ("联系电话",), "size": ("人口数", "家庭人口"),
 }
-HOUSEHOLD_ALIASES = {_norm_header(h): k for k, hs in HOUSEHOLD_HEADERS.items() for h in hs}
+HOUSEHOLD_ALIASES = {norm_header(h): k for k, hs in HOUSEHOLD_HEADERS.items() for h in hs}
 HOUSEHOLD_LABELS = {k: hs[0] for k, hs in HOUSEHOLD_HEADERS.items()}
 _HH_SHOWN_ONLY = {"head_name", "head_id", "phone", "size"}
 HH_SIMPLE = ("ext_number", "origin_township", "origin_village", "move_in_date", "hukou_moved", "residence_permit", "property_cert",
@@ -531,8 +527,8 @@ def households_header(found: set[str]) -> bool:
 
 
 def looks_like_households(header_cells: list[Any]) -> bool:
-    keys = {HOUSEHOLD_ALIASES.get(_norm_header(c)) for c in header_cells if c is not None}
-    return households_header(keys - {None}) and _norm_header("姓名") not in {_norm_header(c) for c in header_cells}
+    keys = {HOUSEHOLD_ALIASES.get(norm_header(c)) for c in header_cells if c is not None}
+    return households_header(keys - {None}) and norm_header("姓名") not in {norm_header(c) for c in header_cells}
 
 
 def _area(value: Any) -> float:
@@ -548,13 +544,13 @@ def _area(value: Any) -> float:
 def plan_households(db: Database, plan: ImportPlan, rows: list[tuple[int, list[Any]]], *,
                     progress: ProgressFn | None = None, cancelled: Callable[[], bool] | None = None) -> None:
     """Household attributes by 户编号: changed, or new households (which need their room)."""
-    from app.models.excel.excel_import import (
+    from app.models.excel.excel_read import (
         RISK_DISPLAY,
         TAG_COLUMNS,
         Places,
-        _cell_show,
-        _convert,
-        _place_text,
+        cell_show,
+        convert_cell,
+        place_text,
     )
 
     sheet, columns, headers = plan.sheet, plan.columns, plan.headers
@@ -569,18 +565,18 @@ def plan_households(db: Database, plan: ImportPlan, rows: list[tuple[int, list[A
                 continue
             try:
                 if key in ("tags", "risk", "unit", "move_in_date"):
-                    values[key] = _convert(key, v)
+                    values[key] = convert_cell(key, v)
                 elif key == "hukou_moved":
                     values[key] = _yes_no(v)
                 elif key == "garden_plot_m2":
                     values[key] = _area(v)
                 elif key in ("residence_permit", "property_cert"):
-                    t = _text(v)
+                    t = cell_text(v)
                     if t not in CERT_VALUES:
                         raise CellProblem(f"{HOUSEHOLD_LABELS[key]}办理情况不对", f"应为 {'、'.join(CERT_VALUES)}")
                     values[key] = t
                 else:
-                    values[key] = _text(v, exact=key == "notes", key=key)
+                    values[key] = cell_text(v, exact=key == "notes", key=key)
             except CellProblem as p:
                 errs.append(CellError(sheet, r + 1, headers[key], c, v, p.problem, p.hint))
             except DateError as exc:
@@ -588,7 +584,7 @@ def plan_households(db: Database, plan: ImportPlan, rows: list[tuple[int, list[A
         parsed.append((r, values, errs))
     numbers = sorted({v["hh_number"] for _, v, _ in parsed if v.get("hh_number")})
     existing: dict[str, list[dict]] = {}
-    for chunk in _chunks(numbers, 500):
+    for chunk in chunks(numbers, 500):
         for h in db.query(f"SELECT * FROM household WHERE deleted = 0 AND number IN ({','.join('?' * len(chunk))})", chunk):
             existing.setdefault(h["number"], []).append(dict(h))
     places = Places(db)
@@ -603,7 +599,7 @@ def plan_households(db: Database, plan: ImportPlan, rows: list[tuple[int, list[A
 
         def err(key: str, problem: str, hint: str = "", errs=errs, r=r, values=values) -> None:
             errs.append(CellError(sheet, r + 1, headers.get(key, HOUSEHOLD_LABELS.get(key, "")), columns.get(key),
-                                  _cell_show(key, values.get(key)), problem, hint))
+                                  cell_show(key, values.get(key)), problem, hint))
 
         if errs:
             continue
@@ -629,10 +625,10 @@ def plan_households(db: Database, plan: ImportPlan, rows: list[tuple[int, list[A
                 continue
             occ = occupants.get(want["room_id"])
             if want["room_id"] != old.get("room_id") and occ is not None and occ[0] != old.get("id"):
-                err("building", f"{_place_text(places, want['room_id'])} 已住有户号 {occ[1]} 的住户", "一间房只能住一户")
+                err("building", f"{place_text(places, want['room_id'])} 已住有户号 {occ[1]} 的住户", "一间房只能住一户")
                 continue
             if claimed.setdefault(want["room_id"], number) != number:
-                err("building", f"{_place_text(places, want['room_id'])} 在本文件中已分给户 {claimed[want['room_id']]}",
+                err("building", f"{place_text(places, want['room_id'])} 在本文件中已分给户 {claimed[want['room_id']]}",
                     "一间房只能住一户，请核对房号")
                 continue
         elif not old:
@@ -655,15 +651,15 @@ def plan_households(db: Database, plan: ImportPlan, rows: list[tuple[int, list[A
         res.values, res.status = diffs, "updated"
         for k, v in diffs.items():
             if k == "room_id":
-                res.changes.append(("房屋", _place_text(places, old.get("room_id")), _place_text(places, v)))
+                res.changes.append(("房屋", place_text(places, old.get("room_id")), place_text(places, v)))
             elif k == "risk_colour":
                 res.changes.append(("风险等级", RISK_DISPLAY.get(old.get(k), ""), RISK_DISPLAY.get(v, "")))
             elif k in TAG_COLUMNS:
                 if not any(c[0] == "户标签" for c in res.changes):
-                    res.changes.append(("户标签", _cell_show("tags", {c: old.get(c) for c in TAG_COLUMNS}),
-                                        _cell_show("tags", {c: want.get(c, old.get(c)) for c in TAG_COLUMNS})))
+                    res.changes.append(("户标签", cell_show("tags", {c: old.get(c) for c in TAG_COLUMNS}),
+                                        cell_show("tags", {c: want.get(c, old.get(c)) for c in TAG_COLUMNS})))
             else:
-                shown = {"hukou_moved": lambda x: "" if x is None else ("是" if x else "否")}.get(k, _show)
+                shown = {"hukou_moved": lambda x: "" if x is None else ("是" if x else "否")}.get(k, show_value)
                 res.changes.append((headers.get(k, HOUSEHOLD_LABELS[k]), "" if old.get(k) is None else shown(old.get(k)),
                                     "" if v is None else shown(v)))
     for results in seen.values():
@@ -712,18 +708,18 @@ TRAINING_HEADERS: dict[str, tuple[str, ...]] = {
     "notes": ("备注",),
     "phone": ("联系电话", "手机号"),
 }
-TRAINING_ALIASES = {_norm_header(h): k for k, hs in TRAINING_HEADERS.items() for h in hs}
+TRAINING_ALIASES = {norm_header(h): k for k, hs in TRAINING_HEADERS.items() for h in hs}
 TRAINING_LABELS = {k: hs[0] for k, hs in TRAINING_HEADERS.items()}
 COURSE_FIELDS = ("kind", "provider", "end_date", "hours", "with_certificate", "certificate_name")
 
 
 def looks_like_training(header_cells: list[Any]) -> bool:
-    keys = {TRAINING_ALIASES.get(_norm_header(c)) for c in header_cells if c is not None}
+    keys = {TRAINING_ALIASES.get(norm_header(c)) for c in header_cells if c is not None}
     return {"course", "start_date", "name"} <= keys
 
 
 def _certificate(value: Any) -> int | None:
-    t = _text(value)
+    t = cell_text(value)
     if t in ("有证书", "有", "是", "发证"):
         return 1
     if t in ("无证书", "无", "否", "不发证"):
@@ -763,7 +759,7 @@ def plan_training(db: Database, plan: ImportPlan, rows: list[tuple[int, list[Any
                 elif key in converters:
                     values[key] = converters[key](v)
                 else:
-                    values[key] = _text(v, exact=key == "notes", key=key)
+                    values[key] = cell_text(v, exact=key == "notes", key=key)
             except CellProblem as p:
                 errs.append(CellError(sheet, r + 1, headers[key], c, v, p.problem, p.hint))
             except DateError as exc:
@@ -818,8 +814,8 @@ def plan_training(db: Database, plan: ImportPlan, rows: list[tuple[int, list[Any
                     except ValidationError as exc:
                         entry["error"] = (exc.field if exc.field in columns else "course", str(exc.message).rstrip("。"))
                     entry["set"] = diffs
-                    entry["changes"] = [(headers.get(k, TRAINING_LABELS[k]), _show(old_course.get(k)) if old_course.get(k)
-                                         is not None else "", _show(v)) for k, v in diffs.items()]
+                    entry["changes"] = [(headers.get(k, TRAINING_LABELS[k]), show_value(old_course.get(k)) if old_course.get(k)
+                                         is not None else "", show_value(v)) for k, v in diffs.items()]
             if entry["error"] is not None:
                 err(entry["error"][0], entry["error"][1], "")
                 continue
@@ -827,7 +823,7 @@ def plan_training(db: Database, plan: ImportPlan, rows: list[tuple[int, list[Any
             clash = [k for k in COURSE_FIELDS if k in values and k in entry["given"] and values[k] != entry["given"][k]]
             if clash:
                 err(clash[0], f"同一培训班（{ckey[0]}，{ckey[1]}）在第 {entry['first'] + 1} 行填的是"
-                    f"“{_show(entry['given'][clash[0]])}”，与本行不一致", "同一培训班各行的培训信息应一致")
+                    f"“{show_value(entry['given'][clash[0]])}”，与本行不一致", "同一培训班各行的培训信息应一致")
                 continue
             if entry["error"] is not None:
                 err("course", f"这个培训班的信息有错，见第 {entry['first'] + 1} 行", "")
@@ -908,13 +904,13 @@ def _people(db: Database, raw: list[tuple[int, dict, list]]) -> tuple[dict, dict
     """The people a file names: by ID number, and by (household number, name) for rows without one."""
     ids = sorted({v["id_number"] for _, v, _ in raw if v.get("id_number")})
     by_id: dict[str, list[dict]] = {}
-    for chunk in _chunks(ids, 500):
+    for chunk in chunks(ids, 500):
         for p in db.query(f"SELECT id, name, id_number FROM person WHERE deleted = 0 AND id_number IN "
                           f"({','.join('?' * len(chunk))})", chunk):
             by_id.setdefault(p["id_number"], []).append(dict(p))
     numbers = sorted({v["hh_number"] for _, v, _ in raw if v.get("hh_number") and not v.get("id_number")})
     by_name: dict[tuple[str, str], list[dict]] = {}
-    for chunk in _chunks(numbers, 500):
+    for chunk in chunks(numbers, 500):
         for p in db.query(f"SELECT p.id, p.name, h.number FROM person p JOIN household h ON h.id = p.household_id "
                           f"WHERE p.deleted = 0 AND h.number IN ({','.join('?' * len(chunk))})", chunk):
             by_name.setdefault((p["number"], p["name"]), []).append(dict(p))
@@ -944,3 +940,20 @@ def _find_person(values: dict, by_id: dict, by_name: dict, err: Callable[..., No
         err("name", f"与身份证号不符（系统中此身份证号是“{person['name']}”）", "请核对姓名或身份证号")
         return None
     return person
+
+
+# -- the registry entries of this module's ledgers -----------------------------------------------
+IMPORTERS = (
+    LedgerImporter("employment", "就业台账", EMPLOYMENT_ALIASES, LABELS, looks_like_employment,
+                   "看起来不是就业台账：表头中没有“就业形式”和“开始日期”。", plan_employment, apply_employment),
+    LedgerImporter("visits", "入户走访台账", VISIT_ALIASES, VISIT_LABELS, looks_like_visits,
+                   "看起来不是走访台账：表头中没有“户编号”“走访日期”和“走访类型”。", plan_visits, apply_visits,
+                   header_finder(VISIT_ALIASES, visits_header)),
+    LedgerImporter("intentions", "就业培训需求台账", INTENTION_ALIASES, INTENTION_LABELS, looks_like_intentions,
+                   "看起来不是需求台账：表头中没有“姓名”“需求类型”和“登记日期”。", plan_intentions, apply_intentions),
+    LedgerImporter("training", "培训台账", TRAINING_ALIASES, TRAINING_LABELS, looks_like_training,
+                   "看起来不是培训台账：表头中没有“姓名”“培训名称”和“开始日期”。", plan_training, apply_training),
+    LedgerImporter("households", "搬迁户台账", HOUSEHOLD_ALIASES, HOUSEHOLD_LABELS, looks_like_households,
+                   "看起来不是搬迁户台账：表头中没有“户编号”和“户主姓名”（或“人口数”）。", plan_households,
+                   apply_households, header_finder(HOUSEHOLD_ALIASES, households_header)),
+)

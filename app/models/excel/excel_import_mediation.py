@@ -11,18 +11,20 @@ from typing import Any
 from app.models.core.db import Database
 from app.models.core.errors import ValidationError
 from app.models.core.excel_dates import DateError, parse_date
-from app.models.excel.excel_import import (
+from app.models.excel.excel_read import (
     CellError,
     CellProblem,
     ImportPlan,
+    LedgerImporter,
     ProgressFn,
     RowResult,
-    _chunks,
-    _norm_header,
-    _show,
-    _text,
+    cell_text,
     checkpoint,
+    chunks,
     filled_cells,
+    header_finder,
+    norm_header,
+    show_value,
 )
 
 # key → (header as exported, other names seen in county sheets)
@@ -46,7 +48,7 @@ MEDIATION_HEADERS: dict[str, tuple[str, ...]] = {
     "closed_date": ("办结日期",),
     "followups": ("回访次数",),
 }
-MEDIATION_ALIASES = {_norm_header(h): k for k, hs in MEDIATION_HEADERS.items() for h in hs}
+MEDIATION_ALIASES = {norm_header(h): k for k, hs in MEDIATION_HEADERS.items() for h in hs}
 MEDIATION_LABELS = {k: hs[0] for k, hs in MEDIATION_HEADERS.items()}
 SHOWN_ONLY = frozenset({"outcome", "outcome_date", "referred_to", "agreement_date", "closed_date", "followups"})
 PLAIN = ("title", "description", "category", "source", "mediators")  # what an import may change
@@ -59,7 +61,7 @@ def mediation_header(found: set[str]) -> bool:
 
 
 def looks_like_mediation(header_cells: list[Any]) -> bool:
-    keys = {MEDIATION_ALIASES.get(_norm_header(c)) for c in header_cells if c is not None}
+    keys = {MEDIATION_ALIASES.get(norm_header(c)) for c in header_cells if c is not None}
     return mediation_header(keys)
 
 
@@ -85,7 +87,7 @@ def plan_mediation(db: Database, plan: ImportPlan, rows: list[tuple[int, list[An
         errs: list[CellError] = []
         for key, c, v in filled_cells(cells, columns, SHOWN_ONLY):
             try:
-                values[key] = _date_iso(v) if key == "received_date" else _text(v, key=key)
+                values[key] = _date_iso(v) if key == "received_date" else cell_text(v, key=key)
             except CellProblem as p:
                 errs.append(CellError(sheet, r + 1, headers[key], c, v, p.problem, p.hint))
             except DateError as exc:
@@ -95,7 +97,7 @@ def plan_mediation(db: Database, plan: ImportPlan, rows: list[tuple[int, list[An
 
     numbers = sorted({v["number"] for _, v, _ in raw if v.get("number")})
     cases: dict[str, dict] = {}
-    for chunk in _chunks(numbers, 500):
+    for chunk in chunks(numbers, 500):
         for c in db.query(
             f"SELECT m.*, b.name AS building_name, (SELECT group_concat(coalesce(pp.name, mp.outsider_name), '、') "
             f"FROM mediation_party mp LEFT JOIN person pp ON pp.id = mp.person_id WHERE mp.case_id = m.id "
@@ -104,7 +106,7 @@ def plan_mediation(db: Database, plan: ImportPlan, rows: list[tuple[int, list[An
             cases.setdefault(c["number"], dict(c))
     names = sorted({n for _, v, _ in raw for n in split_parties(v.get("parties"))})
     people: dict[str, list[str]] = {}
-    for chunk in _chunks(names, 500):
+    for chunk in chunks(names, 500):
         for p in db.query(f"SELECT id, name FROM person WHERE deleted = 0 AND name IN ({','.join('?' * len(chunk))})",
                           chunk):
             people.setdefault(p["name"], []).append(p["id"])
@@ -167,8 +169,8 @@ def plan_mediation(db: Database, plan: ImportPlan, rows: list[tuple[int, list[An
                 res.status = "unchanged"
                 continue
             res.values = {k: values[k] for k in diffs}
-            res.changes = [(headers.get(k, MEDIATION_LABELS[k]), _show(existing.get(k)) if existing.get(k) is not None
-                            else "", _show(values[k])) for k in diffs]
+            res.changes = [(headers.get(k, MEDIATION_LABELS[k]), show_value(existing.get(k)) if existing.get(k) is not None
+                            else "", show_value(values[k])) for k in diffs]
             res.status = "updated"
             continue
         # a new case
@@ -244,3 +246,8 @@ def apply_mediation(db: Database, plan: ImportPlan, *, progress: ProgressFn | No
                 mediation.update_case(db, r.person_id, building_id=case.get("building_id"), **merged)
             except ValidationError as exc:
                 raise ValidationError(f"第 {r.row} 行（{Path(plan.path).name}）：{exc.message}", field=exc.field) from None
+
+
+IMPORTER = LedgerImporter("mediation", "矛盾纠纷调解台账", MEDIATION_ALIASES, MEDIATION_LABELS, looks_like_mediation,
+                          "看起来不是矛盾纠纷调解台账：表头中没有“案件编号”和“事由”。", plan_mediation, apply_mediation,
+                          header_finder(MEDIATION_ALIASES, mediation_header))

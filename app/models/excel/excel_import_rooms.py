@@ -12,17 +12,18 @@ from typing import Any
 
 from app.models.core.db import Database
 from app.models.core.errors import KnownError
-from app.models.excel.excel_import import (
+from app.models.excel.excel_read import (
     CellError,
     CellProblem,
     ImportPlan,
+    LedgerImporter,
     ProgressFn,
     RowResult,
-    _norm_header,
-    _text,
+    cell_text,
     checkpoint,
     filled_cells,
     find_header,
+    norm_header,
 )
 from app.models.places import community_setup
 from app.models.places.places import ROOM_NUMBER_RE, grid_rooms
@@ -37,10 +38,10 @@ ROOM_HEADERS: dict[str, tuple[str, ...]] = {
     "grid": ("网格", "所属网格", "网格名称", "片区/网格"),
     "floor": ("楼层", "所在楼层"),
 }
-ROOM_ALIASES = {_norm_header(h): k for k, hs in ROOM_HEADERS.items() for h in hs}
+ROOM_ALIASES = {norm_header(h): k for k, hs in ROOM_HEADERS.items() for h in hs}
 ROOM_LABELS = {k: hs[0] for k, hs in ROOM_HEADERS.items()}
 # Columns a room list may carry that say nothing about where the rooms are.
-IGNORABLE = {_norm_header(h) for h in ("序号", "编号", "备注", "说明", "面积", "建筑面积", "户型")}
+IGNORABLE = {norm_header(h) for h in ("序号", "编号", "备注", "说明", "面积", "建筑面积", "户型")}
 LIMITS = {"units": community_setup.MAX_UNITS, "floors": community_setup.MAX_FLOORS,
           "per_floor": community_setup.MAX_PER_FLOOR}
 
@@ -55,7 +56,7 @@ def looks_like_room_list(header_cells: list[Any]) -> bool:
     for c in header_cells:
         if c is None or not str(c).strip():
             continue
-        norm = _norm_header(c)
+        norm = norm_header(c)
         if norm in ROOM_ALIASES:
             keys.add(ROOM_ALIASES[norm])
         elif norm not in IGNORABLE:
@@ -69,7 +70,7 @@ def find_room_header(rows: list[tuple[int, list[Any]]], merged: list) -> tuple[i
 
 
 def _count(key: str, value: Any) -> int:
-    text = _text(value) or ""
+    text = cell_text(value) or ""
     digits = "".join(ch for ch in text if ch.isdigit())
     if not digits or len(digits) > 3:
         raise CellProblem(f"{ROOM_LABELS[key]}不对", "应为数字，例如 6")
@@ -82,7 +83,7 @@ def _count(key: str, value: Any) -> int:
 def _convert(key: str, value: Any) -> Any:
     if key in LIMITS:
         return _count(key, value)
-    text = _text(value) or ""
+    text = cell_text(value) or ""
     if key == "unit":
         digits = "".join(ch for ch in text.removesuffix("单元") if ch.isdigit())
         if not digits or len(digits) > 2 or int(digits) < 1:
@@ -232,3 +233,8 @@ def apply_rooms(db: Database, plan: ImportPlan, *, progress: ProgressFn | None =
     plan.extra.update(places=result.counts, places_new=result.places_new, places_summary=result.summary())
     if progress is not None:
         progress(1, 1, "正在保存…")
+
+
+IMPORTER = LedgerImporter("rooms", "房间清单", ROOM_ALIASES, ROOM_LABELS, looks_like_room_list,
+                          "看起来不是房间清单：表头应只有“楼栋”“单元”“房号”（或“层数”“每层户数”）和“网格”。",
+                          plan_rooms, apply_rooms, find_room_header)

@@ -31,21 +31,24 @@ from PySide6.QtWidgets import (
 from app.models.core.errors import KnownError
 from app.models.excel.excel_import import (
     IMPORTABLE,
-    HeaderNotFound,
-    ImportCancelled,
-    ImportPlan,
     apply_plan,
-    col_letter,
     import_workbook,
-    known_field,
-    mapping_choices,
     plan_import,
-    remember_mapping,
-    remembered_mapping,
     workbook_ledgers,
     write_error_workbook,
 )
 from app.models.excel.excel_import_county import RULES
+from app.models.excel.excel_read import (
+    HeaderNotFound,
+    ImportCancelled,
+    ImportPlan,
+    col_letter,
+    known_field,
+    mapping_choices,
+    remember_mapping,
+    remembered_mapping,
+    show_value,
+)
 from app.ui.common import events
 from app.ui.common.context import AppContext
 from app.ui.common.crash import report_exception
@@ -543,9 +546,7 @@ def preview_rows(plan: ImportPlan) -> tuple[list[tuple], list[str | None], list[
 
 
 def _cell(value: Any) -> str:
-    from app.models.excel.excel_import import _show
-
-    return "" if value is None else _show(value)
+    return "" if value is None else show_value(value)
 
 
 def _html(text: str) -> str:
