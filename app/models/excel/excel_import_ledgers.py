@@ -13,21 +13,27 @@ from app.models.core.db import Database
 from app.models.core.errors import KnownError, ValidationError
 from app.models.core.excel_dates import DateError, parse_date
 from app.models.excel.excel_read import (
+    RISK_DISPLAY,
+    TAG_COLUMNS,
     TAG_SPLIT,
     CellError,
     CellProblem,
     ImportCancelled,
     ImportPlan,
     LedgerImporter,
+    Places,
     ProgressFn,
     RowResult,
+    cell_show,
     cell_text,
     checkpoint,
     chunks,
+    convert_cell,
     convert_id,
     filled_cells,
     header_finder,
     norm_header,
+    place_text,
     show_value,
 )
 
@@ -544,15 +550,6 @@ def _area(value: Any) -> float:
 def plan_households(db: Database, plan: ImportPlan, rows: list[tuple[int, list[Any]]], *,
                     progress: ProgressFn | None = None, cancelled: Callable[[], bool] | None = None) -> None:
     """Household attributes by 户编号: changed, or new households (which need their room)."""
-    from app.models.excel.excel_read import (
-        RISK_DISPLAY,
-        TAG_COLUMNS,
-        Places,
-        cell_show,
-        convert_cell,
-        place_text,
-    )
-
     sheet, columns, headers = plan.sheet, plan.columns, plan.headers
     parsed = []
     for n, (r, cells) in enumerate(rows):
