@@ -245,3 +245,24 @@ def test_after_a_restore_an_account_missing_from_the_backup_must_log_in(qtbot, d
         screen.reject()
     finally:
         window.shutdown()
+
+
+def test_exit_backup_waits_for_the_write_in_hand(qtbot, office_window):
+    import sqlite3
+    import time
+
+    def slow_write(db, _progress):
+        ids = [r[0] for r in db.query("SELECT id FROM household WHERE deleted = 0 ORDER BY id LIMIT 3")]
+        with db.write() as tx:
+            for hid in ids:
+                time.sleep(0.1)  # the write is half-done while the window is asked to close
+                tx.delete("household", hid)
+
+    households = _live(office_window.ctx.db, "household")
+    office_window.ctx.runner.run(slow_write)
+    office_window.close()
+    qtbot.waitUntil(lambda: not office_window.isVisible(), timeout=15000)
+    [copy] = _autos()
+    conn = sqlite3.connect(copy.path)
+    assert conn.execute("SELECT count(*) FROM household WHERE deleted = 0").fetchone()[0] == households - 3
+    conn.close()
