@@ -7,8 +7,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+# Property tests: a few examples while working, the full 200 in CI (HYPOTHESIS_PROFILE=ci).
+settings.register_profile("dev", max_examples=20, deadline=None)
+settings.register_profile("ci", max_examples=200, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 os.environ.setdefault("QT_QUICK_BACKEND", "software")
 
 ROOT = Path(__file__).resolve().parent.parent
