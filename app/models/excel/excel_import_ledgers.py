@@ -704,7 +704,10 @@ TRAINING_HEADERS: dict[str, tuple[str, ...]] = {
     "certificate_obtained": ("取得证书", "是否取得证书"),
     "notes": ("备注",),
     "phone": ("联系电话", "手机号"),
+    # shown in the export for the reader (counted from the sessions' attendance), not imported
+    "sessions": ("课次",), "attended": ("出勤次数",), "attended_hours": ("出勤学时",),
 }
+_TRAINING_SHOWN_ONLY = {"phone", "sessions", "attended", "attended_hours"}
 TRAINING_ALIASES = {norm_header(h): k for k, hs in TRAINING_HEADERS.items() for h in hs}
 TRAINING_LABELS = {k: hs[0] for k, hs in TRAINING_HEADERS.items()}
 COURSE_FIELDS = ("kind", "provider", "end_date", "hours", "with_certificate", "certificate_name")
@@ -748,7 +751,7 @@ def plan_training(db: Database, plan: ImportPlan, rows: list[tuple[int, list[Any
         errs: list[CellError] = []
         for key, c in columns.items():
             v = cells[c] if c < len(cells) else None
-            if key == "phone" or v is None or (isinstance(v, str) and not v.strip() and key != "notes"):
+            if key in _TRAINING_SHOWN_ONLY or v is None or (isinstance(v, str) and not v.strip() and key != "notes"):
                 continue
             try:
                 if key == "id_number":
