@@ -6,7 +6,6 @@ import argparse
 import contextlib
 import importlib
 import os
-import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,6 +13,8 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from app import __version__
 from app.commands import COMMAND_MODULES
+from app.models.core import sqlite as sqlite3
+from app.models.core.access import Principal, Role
 from app.models.core.errors import KnownError
 from app.models.core.safe_files import disk_full_as_known, remember_database, remove_leftovers
 from app.models.core.text_rules import escape_controls
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
 
 USER_ENV = "ANJU_USER"
 PASSWORD_FILE_ENV = "ANJU_PASSWORD_FILE"
+_NEEDS_LOGIN = ("这个数据库已设置账号，命令行也须登录：请加上 --user 账号名 --password-file 密码文件"
+                f"（或设置环境变量 {USER_ENV} 和 {PASSWORD_FILE_ENV}）。")
 
 
 def _force_utf8_output() -> None:
@@ -109,14 +112,11 @@ def sign_in(db: Database, args: argparse.Namespace, *, damaged_ok: bool = False)
         if user:
             accounts.use_principal(db, Principal(name=user))
         return
-    via = f"cli {getattr(args, 'command', None) or ''}".strip()
+    via = _via(args)
     if not user or not password_file:
         if not db.read_only:
             record_event(db, Action.LOGIN, {"via": via, "reason": "no credentials"}, Outcome.REFUSED, user=user or "")
-        raise accounts.LoginError(
-            "这个数据库已设置账号，命令行也须登录：请加上 --user 账号名 --password-file 密码文件"
-            f"（或设置环境变量 {USER_ENV} 和 {PASSWORD_FILE_ENV}）。"
-        )
+        raise accounts.LoginError(_NEEDS_LOGIN)
     try:
         password = read_secret_file(password_file)
     except KnownError:
@@ -135,15 +135,68 @@ def open_db(args: argparse.Namespace, *, path: Path | None = None, create: bool 
     read-only the credentials are checked but the attempt cannot be recorded. ``damaged_ok``:
     a file whose accounts cannot be read is opened without a login (anju check reports the damage).
     """
+    from app.models.core import accounts, encryption, unlock
     from app.models.core.db import open_database
 
-    db = open_database(path or resolve_db(args), create=create, **options)
+    target = path or resolve_db(args)
+    unlock_if_encrypted(args, target)
+    db = open_database(target, create=create, **options)
     try:
         sign_in(db, args, damaged_ok=damaged_ok)
+        unlock.after_login(db)
     except BaseException:
         db.close()
         raise
+    if db.key is None and not db.read_only and encryption.plain_with_accounts(db.path) and db.can_write():
+        principal = db.principal
+        if principal.role == Role.ADMIN:
+            db.close()
+            convert_and_tell(target, principal)
+            db = open_database(target, create=False, **options)
+            accounts.use_principal(db, principal)
     return db
+
+
+def unlock_if_encrypted(args: argparse.Namespace, path: Path) -> None:
+    """An encrypted file: the password unwraps its key before the file is read at all."""
+    from app.models.core import accounts, encryption, unlock
+
+    if encryption.is_locked(path):
+        user, password_file = credentials(args)
+        if not user or not password_file:
+            raise accounts.LoginError(_NEEDS_LOGIN)
+        unlock.unlock(path, user, read_secret_file(password_file), via=_via(args))
+
+
+def convert_and_tell(path: Path, principal: Principal | None) -> str | None:
+    """A plain file with accounts is encrypted once an administrator signs in; the recovery code is
+    printed this once (it opens the file when every password is lost)."""
+    from app.models.core import encryption
+
+    interactive = sys.stderr.isatty()
+
+    def progress(done: int, total: int, text: str) -> None:
+        if interactive:
+            print(f"\r[{done * 100 // max(total, 1):3d}%] {text}".ljust(50), end="", file=sys.stderr, flush=True)
+
+    print(f"正在加密数据库 / encrypting the database: {path}", file=sys.stderr)
+    code = encryption.ensure_encrypted(path, principal, progress)
+    if interactive:
+        print(file=sys.stderr)
+    if code is not None:
+        print_recovery_code(path, code)
+    return code
+
+
+def print_recovery_code(path: Path, code: str) -> None:
+    print(f"数据库已加密 / database encrypted: {path}（钥匙文件 keys file: {path.name}.keys）")
+    print(f"恢复码 / recovery code: {code}")
+    print("请把恢复码抄在纸上（或在程序中打印恢复码单），锁在与电脑分开的地方。所有密码都丢失时，只有它能打开数据；"
+          "本程序不会再显示它。/ Write it down and lock it away from the PC; it is shown only this once.")
+
+
+def _via(args: argparse.Namespace) -> str:
+    return f"cli {getattr(args, 'command', None) or ''}".strip()
 
 
 def resolve_db(args: argparse.Namespace) -> Path:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import sqlite3
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 from common import ROOT, ensure_demo, median, print_table
+
+from app.models.core import sqlite as sqlite3
 
 sys.path.insert(0, str(ROOT))
 

@@ -28,7 +28,7 @@ def ensure_demo(size: str = "100k", seed: int = 1) -> Path:
             for p in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
                 p.unlink(missing_ok=True)
             t0 = time.perf_counter()
-            create_demo_database(tmp, households=SIZES[size], seed=seed)
+            create_demo_database(tmp, households=SIZES[size], seed=seed, encrypted=False)  # plain: the baseline
             os.replace(tmp, path)
             print(f"generated {path.name} in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     return path

@@ -19,4 +19,5 @@ COMMAND_MODULES = [
     "rollup",
     "audit",
     "user",
+    "recover",
 ]

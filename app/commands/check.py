@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from app.cli import add_db_argument, open_db, resolve_db
+from app.cli import add_db_argument, open_db, resolve_db, unlock_if_encrypted
 from app.models.core.check import check_database
 from app.models.core.db import recovery_advice
 
@@ -24,6 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     path = resolve_db(args)
     if args.rescue_to:
+        unlock_if_encrypted(args, path)  # an encrypted file is rescued into an encrypted copy
         return _rescue(path, args.rescue_to)
     # Read-only: checking a file must never change it, whatever state it is in.
     db = open_db(args, path=path, read_only=True, old_ok=True, damaged_ok=True)

@@ -50,11 +50,13 @@ def run(args: argparse.Namespace) -> int:
             print(f"\r[{done}/{total}] {text}".ljust(60), end="", file=sys.stderr, flush=True)
 
     t0 = time.perf_counter()
-    create_demo_database(path, args.households, args.seed, progress=progress, today=today, password=password)
+    codes: list[str] = []
+    create_demo_database(path, args.households, args.seed, progress=progress, today=today, password=password,
+                         on_recovery_code=codes.append)
     seconds = time.perf_counter() - t0
     if interactive:
         print(file=sys.stderr)
-    db = open_database(path, create=False)
+    db = open_database(path, create=False)  # the key was unlocked when the demo was made
     try:
         households = db.scalar("SELECT count(*) FROM household WHERE deleted = 0")
         residents = db.scalar("SELECT count(*) FROM person WHERE deleted = 0")
@@ -65,4 +67,6 @@ def run(args: argparse.Namespace) -> int:
     print(f"  {households:,} 户 households, {residents:,} 人 residents, {seconds:.1f} 秒 s (seed {args.seed})")
     shown = f"“{DEMO_PASSWORD}”" if password == DEMO_PASSWORD else f"见 {password_file}"
     print(f"  演示账号 accounts：{'、'.join(names)}（密码 password {shown}）")
+    for code in codes:
+        print(f"  已加密 encrypted；恢复码 recovery code：{code}（钥匙文件 keys file：{path.name}.keys）")
     return 0

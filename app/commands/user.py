@@ -7,7 +7,7 @@ import json
 import re
 from pathlib import Path
 
-from app.cli import add_db_argument, open_db, read_secret_file
+from app.cli import add_db_argument, convert_and_tell, open_db, read_secret_file
 from app.models.core.access import ROLE_LABELS, Role
 from app.models.core.errors import KnownError
 
@@ -60,6 +60,9 @@ def run_add(args: argparse.Namespace) -> int:
             raise KnownError("只有楼栋长账号需要 --buildings。")
         accounts.add_account(db, args.name, args.role, password, ids)
         account = accounts.account_by_name(db, args.name)
+        path = db.path
+    if account.role == Role.ADMIN:
+        convert_and_tell(path, accounts.principal_of(account))  # a file with accounts is encrypted
     extra = f"，负责 {'、'.join(account.building_names)}" if account.building_names else ""
     print(f"已新建账号 / added: {account.name}（{account.role_label}{extra}）")
     return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox, QProgressDialog
 
+from app.models.core import encryption, unlock
 from app.models.core.access import Principal
 from app.models.core.db import Database, open_database
 from app.models.core.errors import KnownError
@@ -103,6 +105,8 @@ def sign_in(path: Path, args: argparse.Namespace) -> Principal | None:
     from app.ui.accounts.login_dialog import FirstAdminDialog, LoginDialog
 
     global _LOGIN_MS
+    if encryption.is_locked(path):
+        return _sign_in_encrypted(path, args)
     db = open_database(path)
     try:
         if not accounts.has_accounts(db):
@@ -127,6 +131,92 @@ def sign_in(path: Path, args: argparse.Namespace) -> Principal | None:
 
 
 _LOGIN_MS: float | None = None
+
+
+def _sign_in_encrypted(path: Path, args: argparse.Namespace) -> Principal | None:
+    """An encrypted file: the login screen lists the accounts of its keys file; the password
+    unwraps the key before the file is opened (a wrong one leaves the file untouched)."""
+    from app.cli import credentials, read_secret_file
+    from app.ui.accounts.login_dialog import LoginDialog
+
+    global _LOGIN_MS
+    user, password_file = credentials(args)
+    message = None
+    if user and password_file:
+        started = time.perf_counter()
+        try:
+            principal = unlock.login_encrypted(path, user, read_secret_file(password_file), via="gui")
+            _LOGIN_MS = (time.perf_counter() - started) * 1000
+            return principal
+        except KnownError as exc:
+            message = str(exc)
+    login = LoginDialog(None, preset_name=user, message=message, path=path)
+    login.exec()
+    return login.principal
+
+
+def encrypt_if_needed(path: Path, principal: Principal | None, app: QApplication) -> str | None:
+    """A plain file with accounts is encrypted when an administrator logs in: on a worker thread,
+    with a progress bar; then the recovery code is shown once. Returns the code (None: nothing done)."""
+    if principal is None or principal.role is None or principal.role.value != "admin":
+        return None
+    if not encryption.plain_with_accounts(path):
+        return None
+    try:
+        db = open_database(path, create=False)
+        try:
+            healthy = db.can_write()  # a damaged or read-only file is opened as it is, not converted
+        finally:
+            db.close()
+    except KnownError:
+        return None
+    if not healthy:
+        return None
+    dialog = QProgressDialog("正在加密数据库，请勿关闭电脑……", None, 0, 100)  # type: ignore[arg-type]
+    dialog.setObjectName("encryptProgress")
+    dialog.setWindowTitle("安居台账 — 加密数据库")
+    dialog.setMinimumDuration(0)
+    dialog.setCancelButton(None)  # type: ignore[arg-type]
+    state: dict[str, object] = {"done": 0, "total": 100, "text": ""}
+
+    def progress(done: int, total: int, text: str) -> None:
+        state.update(done=done, total=total, text=text)
+
+    def work() -> None:
+        try:
+            state["code"] = encryption.convert_to_encrypted(path, progress)
+        except BaseException as exc:  # shown on the UI thread below
+            state["error"] = exc
+
+    worker = threading.Thread(target=work, name="anju-encrypt", daemon=False)
+    worker.start()
+    dialog.show()
+    while worker.is_alive():
+        dialog.setMaximum(int(state["total"]))  # type: ignore[arg-type]
+        dialog.setValue(int(state["done"]))  # type: ignore[arg-type]
+        if state["text"]:
+            dialog.setLabelText(f"{state['text']}\n（{path.name}）")
+        app.processEvents()
+        time.sleep(0.02)
+    worker.join()
+    dialog.close()
+    if "error" in state:
+        raise state["error"]  # type: ignore[misc]
+    code = str(state["code"])
+    show_recovery_code(path, code)
+    return code
+
+
+def show_recovery_code(path: Path, code: str) -> None:
+    from app.models.places.community_setup import current_community
+    from app.ui.accounts.recovery_sheet import RecoveryCodeDialog
+
+    db = open_database(path, create=False)
+    try:
+        community = (current_community(db) or {}).get("name") or ""
+    finally:
+        db.close()
+    RecoveryCodeDialog(code, str(community), path).exec()
 
 
 class _DemoCancelled(Exception):
@@ -156,6 +246,7 @@ def _generate_demo(path: Path, app: QApplication) -> bool:
 def _demo_job(target: Path, path: Path, app: QApplication) -> bool:
     from app.models.demo import demo
 
+    demo.begin_encrypted(target)  # the demo has accounts: encrypted from its first page
     db = open_database(target)
     runner = OpRunner(target, db.user)
     dialog = QProgressDialog("正在生成演示社区（约 23,000 位居民）……", "取消", 0, 100)
@@ -189,6 +280,10 @@ def _demo_job(target: Path, path: Path, app: QApplication) -> bool:
     db.close()
     if "error" in outcome:
         raise outcome["error"]  # type: ignore[misc]
+    if "ok" in outcome:
+        from app.models.core.accounts import DEMO_PASSWORD
+
+        demo.finish_encrypted(target, path, DEMO_PASSWORD)
     if "ok" not in outcome:
         if target == path:
             for suffix in ("", "-wal", "-shm"):
@@ -200,6 +295,8 @@ def _demo_job(target: Path, path: Path, app: QApplication) -> bool:
 def _needs_demo(path: Path) -> bool:
     if not path.exists() or path.stat().st_size == 0:
         return True
+    if encryption.is_locked(path):
+        return False  # an encrypted demo has its data (and the login opens it)
     db = open_database(path, create=False)
     try:
         return not db.scalar("SELECT count(*) FROM household")
@@ -239,6 +336,8 @@ def run_gui(args: argparse.Namespace) -> int:
         if principal is None:
             print("未登录，程序未打开数据库。", file=sys.stderr)
             return 1
+        if not getattr(args, "smoke_test", False):  # an installation check converts nothing
+            encrypt_if_needed(path, principal, app)  # a file with accounts is encrypted
         window = build_window(path, demo=demo, principal=principal)
     except KnownError as exc:
         QMessageBox.critical(None, "无法打开数据库", str(exc))

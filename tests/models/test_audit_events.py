@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 
+from app.models.core import sqlite as sqlite3
 from app.models.core.audit_events import Action, Outcome, record_event, verify_chain
 
 

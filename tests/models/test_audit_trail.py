@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from app.models.core import audit_view, backup, settings
+from app.models.core import sqlite as sqlite3
 from app.models.core.access import Principal, Role
 from app.models.core.check import check_database
 from app.models.core.db import Database, open_database

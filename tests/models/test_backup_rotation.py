@@ -4,12 +4,12 @@ place and the reminder to keep a copy away from the PC."""
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from pathlib import Path
 
 import pytest
 
 from app.models.core import backup
+from app.models.core import sqlite as sqlite3
 from app.models.core.access import Principal, Role
 from app.models.core.accounts import use_principal
 from app.models.core.audit_events import recent

@@ -33,6 +33,9 @@ def office(tmp_path_factory):
     path = folder / "demo.db"
     run = anju("demo", "--db", str(path), "--households", "150", "--seed", "4", "--password-file", str(pw))
     assert run.returncode == 0, run.stderr
+    from app.models.core.unlock import unlock
+
+    unlock(path, "管理员", "Demo-Pass-2026", via="test")  # the demo has accounts: it is encrypted
     return path, pw, folder
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 
 import pytest
 
 from app.models import migrations
 from app.models.core import hlc as hlc_mod
+from app.models.core import sqlite as sqlite3
 from app.models.core.db import open_database, synced_tables
 from app.models.core.errors import DatabaseError, NotFoundError
 

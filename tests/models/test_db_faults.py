@@ -38,13 +38,17 @@ def demo_template(tmp_path_factory) -> Path:
     from app.models.demo.demo import create_demo_database
 
     path = tmp_path_factory.mktemp("faults") / "demo.db"
-    create_demo_database(path, households=80, seed=3)
+    create_demo_database(path, households=80, seed=3, encrypted=False)  # pages are damaged on purpose: plain
+    # Opened files are made their owner's only; these tests have another user read copies (a shared stick).
+    path.chmod(0o644)
     return path
 
 
 @pytest.fixture(autouse=True)
-def _signed_in(demo_login):
-    """The demo database has accounts: in-process commands sign in as its administrator."""
+def _signed_in(demo_login, monkeypatch):
+    """The demo database has accounts: in-process commands sign in, as a clerk, so that the plain
+    file whose pages these tests damage is not encrypted by an administrator's login."""
+    monkeypatch.setenv("ANJU_USER", "工作人员")
 
 
 @pytest.fixture

@@ -5,8 +5,6 @@ from __future__ import annotations
 import hashlib
 import os
 import random
-import shutil
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -14,13 +12,16 @@ from pathlib import Path
 import pytest
 
 from app.models import migrations
-from app.models.core import backup, restore
+from app.models.core import backup, db_keys, restore
+from app.models.core import sqlite as sqlite3
 from app.models.core.access import Principal, Role
 from app.models.core.accounts import DEMO_PASSWORD, use_principal
 from app.models.core.audit_events import recent, verify_chain
 from app.models.core.db import open_database
 from app.models.core.errors import DatabaseError, PermissionDeniedError
 from app.models.core.restore import BackupRefusedError, OtherCommunityError
+from app.models.core.unlock import unlock
+from tests.conftest import copy_database
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -38,8 +39,7 @@ def template(tmp_path_factory) -> Path:
 def office(template, tmp_path) -> Path:
     path = tmp_path / "office" / "anju.db"
     path.parent.mkdir()
-    shutil.copy(template, path)
-    return path
+    return copy_database(template, path)  # the demo has accounts: encrypted, with its keys file
 
 
 @pytest.fixture
@@ -112,7 +112,8 @@ def _refused(office: Path, source: Path, match: str) -> None:
             restore.prepare_restore(db, source, backup_folder=office.parent)
         assert "未作任何改动" in str(err.value) or "不能" in str(err.value)
         assert file_state(office) == state
-        assert sorted(p.name for p in office.parent.iterdir()) == sorted(["anju.db", "anju.db-wal", "anju.db-shm"])
+        assert sorted(p.name for p in office.parent.iterdir()) == sorted(
+            ["anju.db", "anju.db-wal", "anju.db-shm", "anju.db.keys"])
     finally:
         db.close()
 
@@ -159,6 +160,7 @@ def test_a_foreign_backup_is_refused_and_nothing_changes(office, tmp_path, kind)
         backup.backup_to(db, source)
         db.close()
         conn = sqlite3.connect(source)
+        sqlite3.apply_key(conn, db_keys.key_for(source))  # the demo has accounts: its backup is encrypted
         conn.execute(f"PRAGMA user_version = {migrations.latest_version() + 1}")
         conn.commit()
         conn.close()
@@ -172,8 +174,7 @@ def test_a_foreign_backup_is_refused_and_nothing_changes(office, tmp_path, kind)
 
 
 def test_another_communitys_backup_needs_explicit_confirmation(office, template, folder, tmp_path):
-    other = tmp_path / "other.db"
-    shutil.copy(template, other)
+    other = copy_database(template, tmp_path / "other.db")
     odb = open_database(other)
     with odb.write() as tx:
         cid = odb.scalar("SELECT id FROM community")
@@ -263,6 +264,7 @@ def test_cli_restore_drill(office, tmp_path):
     run = anju("backup", "--db", str(office), "--to", str(tmp_path), pw=pw)
     assert run.returncode == 0, run.stderr
     saved = next(tmp_path.glob("anju-备份-*.db"))
+    unlock(saved, "管理员", DEMO_PASSWORD)  # the backup is encrypted; its keys file is beside it
     db = open_database(office)
     before = live_rows(open_database(saved, create=False, read_only=True))
     change_things(db)

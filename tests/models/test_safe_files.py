@@ -6,7 +6,6 @@ import datetime as dt
 import errno
 import fcntl
 import os
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ import xlsxwriter
 
 from app.cli import main
 from app.models.core import safe_files
+from app.models.core import sqlite as sqlite3
 from app.models.core.backup import backup_to
 from app.models.core.db import open_database
 from app.models.core.id_numbers import make

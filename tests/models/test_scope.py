@@ -28,7 +28,7 @@ def demo_file(tmp_path_factory) -> Path:
     from app.models.demo.demo import create_demo_database
 
     path = tmp_path_factory.mktemp("scope") / "demo.db"
-    create_demo_database(path, households=160, seed=3, today=TODAY)
+    create_demo_database(path, households=160, seed=3, today=TODAY, encrypted=False)
     return path
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import shutil
-import sqlite3
 from pathlib import Path
 
 import pytest
 
+from app.models.core import sqlite as sqlite3
 from app.models.core.db import Database, open_database, synced_tables
 from app.models.core.hlc import wall_ms
 from app.models.sync import sync

@@ -25,7 +25,7 @@ def _demo_template(tmp_path_factory):
     from app.models.demo.demo import create_demo_database
 
     path = tmp_path_factory.mktemp("demo-template") / "demo.db"
-    create_demo_database(path, households=60, seed=7)
+    create_demo_database(path, households=60, seed=7, encrypted=False)  # copied page by page: plain
     return path
 
 

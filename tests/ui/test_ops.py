@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 
+from app.models.core import sqlite as sqlite3
 from app.models.core.db import open_database
 from app.ui.common.ops import OpRunner
 

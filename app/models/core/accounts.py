@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from app.models.core.access import ROLE_LABELS, Principal, Role
 from app.models.core.audit_events import Action, Outcome, local_transaction, record_event
 from app.models.core.db import Database, Tx
+from app.models.core.encryption import refresh_wraps
 from app.models.core.errors import KnownError, NotFoundError, PermissionDeniedError, ValidationError
 from app.models.core.passwords import check_password_rules, hash_password, verify_password
 
@@ -208,6 +209,7 @@ def add_account(db: Database, name: str, role: Role | str, password: str,
                                summary=f"新建账号 {name}（{ROLE_LABELS[role]}）")
         _set_links(db, tx, account_id, ids)
         record_event(db, Action.ACCOUNT_ADD, {"account": name, "role": role.value, "buildings": len(ids)})
+    refresh_wraps(db)  # an encrypted file: the new account can unlock it from now on
     return account_id
 
 
@@ -228,6 +230,7 @@ def update_account(db: Database, account_id: str, *, role: Role | str | None = N
         _set_links(db, tx, account_id, ids)
         record_event(db, Action.ACCOUNT_CHANGE, {"account": account.name, "changed": sorted(changed),
                                                  "role": new_role.value, "buildings": len(ids)})
+    refresh_wraps(db)
 
 
 def set_password(db: Database, account_id: str, new_password: str, *, old_password: str | None = None) -> None:
@@ -247,6 +250,7 @@ def set_password(db: Database, account_id: str, new_password: str, *, old_passwo
         tx.update("account", account_id, {"password_hash": hashed}, summary=f"修改密码 {row['name']}")
         db.conn.execute("DELETE FROM login_state WHERE account_id = ?", (account_id,))
         record_event(db, Action.ACCOUNT_PASSWORD, {"account": row["name"], "reset": not own})
+    refresh_wraps(db)  # the key is wrapped again for the new password; the file is not rewritten
 
 
 def set_enabled(db: Database, account_id: str, enabled: bool) -> None:
@@ -258,6 +262,7 @@ def set_enabled(db: Database, account_id: str, enabled: bool) -> None:
         if tx.update("account", account_id, {"enabled": int(enabled)},
                      summary=f"{'启用' if enabled else '停用'}账号 {account.name}"):
             record_event(db, Action.ACCOUNT_ENABLE if enabled else Action.ACCOUNT_DISABLE, {"account": account.name})
+    refresh_wraps(db)  # a disabled account's wrap is removed: its password no longer opens the file
 
 
 def delete_account(db: Database, account_id: str) -> None:
@@ -268,6 +273,7 @@ def delete_account(db: Database, account_id: str) -> None:
         _set_links(db, tx, account_id, [])
         tx.delete("account", account_id, summary=f"删除账号 {account.name}")
         record_event(db, Action.ACCOUNT_DELETE, {"account": account.name})
+    refresh_wraps(db)
 
 
 def idle_lock_minutes(db: Database) -> int:

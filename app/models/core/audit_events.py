@@ -13,11 +13,11 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
-import sqlite3
 from collections.abc import Iterator, Mapping
 from enum import StrEnum
 from typing import Any
 
+from app.models.core import sqlite as sqlite3
 from app.models.core.db import Database
 from app.models.core.errors import DatabaseError
 

@@ -8,14 +8,15 @@ import datetime as dt
 import glob
 import os
 import re
-import sqlite3
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.models.core import sqlite as sqlite3
 from app.models.core.audit_events import Action, Outcome, local_transaction, record_event
 from app.models.core.db import Database
+from app.models.core.db_keys import KeyFile, keys_path, remember_key
 from app.models.core.errors import KnownError, PermissionDeniedError, ValidationError
 from app.models.core.safe_files import DiskFullError, atomic_path, check_sqlite, human_size
 
@@ -92,7 +93,12 @@ def backup_to(db: Database, target: str | Path, *, kind: str = MANUAL, deadline:
 
     # The copy is read back from disk (quick check) before it takes the backup's name.
     try:
-        with atomic_path(target, check=check_sqlite, what="备份文件", replace=False) as part:
+        # An encrypted database is backed up encrypted with the same key, with a copy of its keys
+        # file beside (the passwords of today open it; so do the recovery code and later keys files).
+        if db.key is not None:
+            write_keys_beside(db, target)
+            remember_key(target, db.key)  # this process may read the copy it made (a restore drill)
+        with atomic_path(target, check=lambda p: check_sqlite(p, key=db.key), what="备份文件", replace=False) as part:
             copy_into(db, part, step=step)
     except DiskFullError as exc:  # a backup is as large as the database itself
         size = db.scalar("PRAGMA page_count") * db.scalar("PRAGMA page_size")
@@ -112,6 +118,8 @@ def copy_into(db: Database, part: Path, *, step: Callable[[int, int, int], None]
     journal mode so it is one self-contained file. ``finish`` may adjust the copy before that."""
     dest = sqlite3.connect(str(part))
     try:
+        if db.key is not None:  # an encrypted database's copy is encrypted with the same key
+            sqlite3.apply_key(dest, db.key)
         db.conn.backup(dest, pages=STEP_PAGES if step else -1, progress=step)
         if finish is not None:
             finish(dest)
@@ -119,6 +127,14 @@ def copy_into(db: Database, part: Path, *, step: Callable[[int, int, int], None]
         dest.execute("PRAGMA journal_mode = DELETE")
     finally:
         dest.close()
+
+
+def write_keys_beside(db: Database, copy: Path) -> Path | None:
+    """The keys of `db` (its wraps, without login counters) beside a copy of it: ``copy.keys``."""
+    keys = KeyFile.load(db.path)
+    if keys is None:
+        return None
+    return keys.save(keys_path(copy))
 
 
 # -- the backups in a folder ------------------------------------------------------------------------

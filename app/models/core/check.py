@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass, field
 
+from app.models.core import sqlite as sqlite3
 from app.models.core.audit_view import chain_problems
 from app.models.core.db import Database, _q, synced_tables
 

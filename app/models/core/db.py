@@ -16,7 +16,6 @@ import functools
 import json
 import os
 import shutil
-import sqlite3
 import tempfile
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -24,7 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from app.models import migrations
+from app.models.core import sqlite as sqlite3
 from app.models.core.access import Principal
+from app.models.core.db_keys import LockedDatabaseError, is_encrypted_file, key_for, keys_path
 from app.models.core.errors import (
     DamagedDatabaseError,
     DatabaseError,
@@ -49,8 +50,11 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
-def _check_file(path: Path) -> None:
-    """Refuse a file that is not a SQLite database before SQLite gets a chance to touch it."""
+def _check_file(path: Path, key: bytes | None = None) -> None:
+    """Refuse a file that is not a SQLite database before SQLite gets a chance to touch it.
+
+    An encrypted file has no plain header: it is let through with its key, and without one the
+    clerk is told to log in (or where its keys file went)."""
     if not path.exists():
         return
     if path.is_dir():
@@ -60,18 +64,26 @@ def _check_file(path: Path) -> None:
         return
     with path.open("rb") as fh:
         head = fh.read(len(SQLITE_MAGIC))
+    if head != SQLITE_MAGIC and key is not None:
+        return
+    if head != SQLITE_MAGIC and keys_path(path).exists():
+        raise LockedDatabaseError(f"数据库“{path}”是加密的，需要先用账号和密码登录才能打开。文件未作任何改动。")
     if head != SQLITE_MAGIC:
         raise DatabaseError(
             f"“{path}”不是安居台账的数据库文件（也不是任何 SQLite 数据库）。文件未作任何改动。"
+            f"（如果它是加密的数据库，请把它的钥匙文件“{keys_path(path).name}”放回它旁边。）"
         )
 
 
 class Database:
     """One connection to the office database, with the current user and the sync identity."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path, user: str, *, read_only: str | None = None) -> None:
+    def __init__(self, conn: sqlite3.Connection, path: Path, user: str, *, read_only: str | None = None,
+                 key: bytes | None = None) -> None:
         self.conn = conn
         self.path = path
+        # The data key of an encrypted file (None: a plain file); backups are written with it.
+        self.key = key
         self.user = user
         # Why this file was opened read-only (shown to the clerk), or None when it is writable.
         self.read_only_reason = read_only
@@ -463,7 +475,7 @@ def _q(name: str) -> str:
 
 def open_database(
     path: str | Path, *, user: str = DEFAULT_USER, create: bool = True, read_only: bool | None = None,
-    old_ok: bool = False,
+    old_ok: bool = False, key: bytes | None = None,
 ) -> Database:
     """Open (and migrate) the database at `path`.
 
@@ -474,11 +486,19 @@ def open_database(
     refuses a file that cannot be written. ``old_ok``: a read-only open of a file an older
     program made is allowed as it is (check and rescue read it; nothing else should).
 
+    ``key``: the data key of an encrypted file (default: the one unlocked in this process for
+    `path`); a new file created with a key is encrypted.
+
     Raises :class:`DatabaseError` for a file that is not an Anju database, is corrupt, or was
-    made by a newer program; such a file is never written to.
+    made by a newer program; such a file is never written to. An encrypted file without its key
+    raises :class:`LockedDatabaseError` before SQLite reads it.
     """
     path = Path(path)
-    _check_file(path)
+    if key is None:
+        key = key_for(path)
+    if key is not None and path.exists() and path.stat().st_size and not is_encrypted_file(path):
+        key = None  # a plain file (not yet converted, or a plain copy): no key to apply
+    _check_file(path, key)
     exists = path.exists()
     if not exists and (not create or read_only):
         raise DatabaseError(f"数据库文件“{path}”不存在。")
@@ -491,12 +511,12 @@ def open_database(
     if read_only is False and reason:
         raise ReadOnlyDatabaseError(read_only_message(path, reason))
     if read_only is True:
-        return _open_read_only(path, user, "按只读方式打开", old_ok=old_ok)
+        return _open_read_only(path, user, "按只读方式打开", old_ok=old_ok, key=key)
     if reason is None:
         if not path.parent.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            return _open_writable(path, user, create)
+            return _open_writable(path, user, create, key)
         except _CannotWrite as exc:
             # Network shares and ACLs can refuse writes that os.access() allowed.
             if read_only is False:
@@ -506,29 +526,32 @@ def open_database(
         raise ReadOnlyDatabaseError(
             f"无法在“{path.parent}”中新建数据库：{reason}。请换一个可写的文件夹。"
         )
-    return _open_read_only(path, user, reason)
+    return _open_read_only(path, user, reason, key=key)
 
 
 class _CannotWrite(Exception):
     """SQLite refused to write while opening for writing: retry read-only."""
 
 
-def _connect(target: str, *, uri: bool = False) -> sqlite3.Connection:
+def _connect(target: str, *, uri: bool = False, key: bytes | None = None) -> sqlite3.Connection:
     conn = sqlite3.connect(
         target, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000, uri=uri, factory=ScopedConnection
     )
+    if key is not None:
+        sqlite3.apply_key(conn, key)
     conn.row_factory = sqlite3.Row
     conn.create_collation("natsort", natural_compare)
     return conn
 
 
-def _open_writable(path: Path, user: str, create: bool) -> Database:
+def _open_writable(path: Path, user: str, create: bool, key: bytes | None) -> Database:
     try:
-        conn = _connect(str(path))
+        conn = _connect(str(path), key=key)
     except sqlite3.Error as exc:
         raise DatabaseError(f"无法打开数据库文件“{path}”：{exc}") from exc
     try:
-        version = _identify(conn, path, create)
+        version = _identify(conn, path, create, key)
+        _owner_only(path)
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         needs_write = (
             version < migrations.latest_version()
@@ -561,15 +584,23 @@ def _open_writable(path: Path, user: str, create: bool) -> Database:
     except BaseException:
         conn.close()
         raise
-    return Database(conn, path, user)
+    return Database(conn, path, user, key=key)
 
 
-def _open_read_only(path: Path, user: str, reason: str, *, old_ok: bool = False) -> Database:
+def _owner_only(path: Path) -> None:
+    """The database (and so the -wal and -shm SQLite creates with its mode) readable by its owner only."""
+    with contextlib.suppress(OSError):
+        if path.stat().st_mode & 0o077:
+            os.chmod(path, 0o600)
+
+
+def _open_read_only(path: Path, user: str, reason: str, *, old_ok: bool = False,
+                    key: bytes | None = None) -> Database:
     """Open without ever writing: ``mode=ro``, or ``immutable`` where no -wal/-shm can be made."""
     base = path.resolve().as_uri()
     snapshot: Path | None = None
     try:
-        conn = _connect(f"{base}?mode=ro", uri=True)
+        conn = _connect(f"{base}?mode=ro", uri=True, key=key)
         conn.execute("SELECT count(*) FROM sqlite_schema").fetchone()
     except sqlite3.OperationalError as exc:
         # A WAL-mode file in a folder where SQLite may not create its -shm: only an immutable
@@ -583,12 +614,12 @@ def _open_read_only(path: Path, user: str, reason: str, *, old_ok: bool = False)
             if pending and pending[0].name.endswith("-wal"):
                 # Rows still in the -wal: read a private copy of the file and its -wal instead.
                 snapshot = _snapshot(path, pending[0])
-                conn = _connect(f"{(snapshot / path.name).as_uri()}?mode=ro", uri=True)
+                conn = _connect(f"{(snapshot / path.name).as_uri()}?mode=ro", uri=True, key=key)
                 conn.execute("SELECT count(*) FROM sqlite_schema").fetchone()
             elif pending:
                 raise OSError("a rollback journal needs write access to be undone")
             else:
-                conn = _connect(f"{base}?immutable=1", uri=True)
+                conn = _connect(f"{base}?immutable=1", uri=True, key=key)
         except OSError as exc2:
             raise ReadOnlyDatabaseError(
                 f"数据库“{path}”旁边有尚未并入的日志文件“{pending[0].name}”（上次没有正常关闭），"
@@ -602,9 +633,11 @@ def _open_read_only(path: Path, user: str, reason: str, *, old_ok: bool = False)
     except sqlite3.DatabaseError as exc:
         with contextlib.suppress(UnboundLocalError, sqlite3.Error):
             conn.close()
+        if key is not None and is_damage_error(exc):
+            raise wrong_key_error(path) from exc
         raise describe_sqlite_error(exc, path) from exc
     try:
-        version = _identify(conn, path, create=False)
+        version = _identify(conn, path, create=False, key=key)
         if version < migrations.latest_version() and not old_ok:
             raise ReadOnlyDatabaseError(
                 f"数据库“{path.name}”是旧版程序的数据（数据结构第 {version} 版），需要先升级才能打开，"
@@ -619,7 +652,7 @@ def _open_read_only(path: Path, user: str, reason: str, *, old_ok: bool = False)
         if isinstance(exc, sqlite3.DatabaseError):
             raise describe_sqlite_error(exc, path) from exc
         raise
-    db = Database(conn, path, user, read_only=reason)
+    db = Database(conn, path, user, read_only=reason, key=key)
     db.snapshot_dir = snapshot
     return db
 
@@ -636,9 +669,22 @@ def _snapshot(path: Path, wal: Path) -> Path:
     return folder
 
 
-def _identify(conn: sqlite3.Connection, path: Path, create: bool) -> int:
+def wrong_key_error(path: Path) -> DatabaseError:
+    # An encrypted file that does not decrypt: a wrong key, damage and another kind of file look alike.
+    return DatabaseError(
+        f"数据库“{path}”读不出来：它已损坏或不完整、不是安居台账的数据库，或钥匙文件“{keys_path(path).name}”"
+        "不是它的。文件未作任何改动。请用最新的备份恢复，或放回这个数据库自己的钥匙文件、用恢复码打开。"
+    )
+
+
+def _identify(conn: sqlite3.Connection, path: Path, create: bool, key: bytes | None = None) -> int:
     """The file's schema version, after making sure it is an Anju database (or may become one)."""
-    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        if key is not None and is_damage_error(exc):
+            raise wrong_key_error(path) from exc
+        raise
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_schema WHERE type = 'table'")}
     if version == 0 and not tables:
         if not create:

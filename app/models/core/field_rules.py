@@ -16,11 +16,11 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-import sqlite3
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from app.models.core import sqlite as sqlite3
 from app.models.core.errors import ValidationError
 from app.models.core.text_rules import CONTROL_CLASS
 

@@ -12,12 +12,13 @@ import contextlib
 import json
 import os
 import re
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.models.core import sqlite as sqlite3
 from app.models.core.db import Database, _q, is_damage_error, open_database, synced_tables
+from app.models.core.db_keys import KeyFile, keys_path, remember_key
 from app.models.core.errors import DatabaseError, KnownError
 from app.models.core.natural import natural_compare
 
@@ -82,8 +83,11 @@ def rescue_database(
     for p in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm"), Path(f"{tmp}-journal")):
         p.unlink(missing_ok=True)
     try:
-        open_database(tmp, create=True).close()
+        # A rescue copy of an encrypted file is encrypted with the same key, its keys file beside it.
+        open_database(tmp, create=True, key=src.key).close()
         dst = sqlite3.connect(str(tmp), isolation_level=None)
+        if src.key is not None:
+            sqlite3.apply_key(dst, src.key)
         dst.create_collation("natsort", natural_compare)
         try:
             report = _copy_all(src.conn, dst, target, progress or (lambda _t: None))
@@ -95,6 +99,11 @@ def rescue_database(
         for side in (Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
             side.unlink(missing_ok=True)
         os.replace(tmp, target)
+        if src.key is not None:
+            remember_key(target, src.key)
+            keys = KeyFile.load(source)
+            if keys is not None:
+                keys.save(keys_path(target))
     except OSError as exc:
         _remove(tmp)
         raise KnownError(f"无法写入“{target}”：{exc.strerror or exc}（文件夹不存在或磁盘已满？）") from exc

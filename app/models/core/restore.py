@@ -13,12 +13,12 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
-import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.models import migrations
 from app.models.core import backup
+from app.models.core import sqlite as sqlite3
 from app.models.core.access import Principal
 from app.models.core.audit_events import Action, Outcome, record_event
 from app.models.core.db import Database, open_database
@@ -110,9 +110,12 @@ def _community(db: Database) -> tuple[str | None, str]:
     return (row[0], row[1] or "") if row else (None, "")
 
 
-def open_backup(path: Path) -> Database:
-    """Open a backup file the way the program opens its database, without ever writing to it."""
-    return open_database(path, create=False, read_only=True, old_ok=True)
+def open_backup(path: Path, key: bytes | None = None) -> Database:
+    """Open a backup file the way the program opens its database, without ever writing to it.
+
+    ``key``: the current database's key: a backup of an encrypted file is encrypted with the same
+    key (the key never changes, passwords only re-wrap it); a plain backup is read as it is."""
+    return open_database(path, create=False, read_only=True, old_ok=True, key=key)
 
 
 def inspect_backup(db: Database, path: str | Path) -> BackupReport:
@@ -129,7 +132,7 @@ def inspect_backup(db: Database, path: str | Path) -> BackupReport:
         if path.resolve() == db.path.resolve():
             raise BackupRefusedError(f"{where}就是正在使用的数据库文件本身，不能用它恢复。请选择一个备份文件。")
     try:
-        copy = open_backup(path)
+        copy = open_backup(path, db.key)
     except DamagedDatabaseError as exc:  # its own advice (restore from a backup…) is about the file in use
         raise BackupRefusedError(
             f"备份文件{where}已损坏或不完整，不能用来恢复。数据库未作任何改动。请选择另一个备份。"
@@ -235,15 +238,18 @@ def prepare_restore(db: Database, source: str | Path, *, other_community_ok: boo
         # one at its first write (as a copied file does).
         dest.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('site_file', 'restored')")
 
+    used_key: list[bytes | None] = [None]  # the copy is encrypted when the backup was
+
     def write(part: Path) -> None:
-        copy = open_backup(source)
+        copy = open_backup(source, db.key)
+        used_key[0] = copy.key
         try:
             backup.copy_into(copy, part, finish=forget_identity)
         finally:
             copy.close()
 
     try:
-        staged = stage_path(db.path, write, check=check_sqlite, what="恢复的数据库")
+        staged = stage_path(db.path, write, check=lambda p: check_sqlite(p, key=used_key[0]), what="恢复的数据库")
     except DiskFullError as exc:
         raise DiskFullError(exc.folder, needed=report.size, what="恢复的数据库", estimate=True) from exc
     return PreparedRestore(report, db.path, safety, staged, db.user, damaged=damaged)

@@ -13,13 +13,13 @@ import errno
 import os
 import re
 import shutil
-import sqlite3
 import sys
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from app.models.core import sqlite as sqlite3
 from app.models.core.errors import KnownError
 
 PART_SUFFIX = ".part"
@@ -511,11 +511,13 @@ def check_zip(path: Path) -> None:
         raise WriteError(f"写入的 Excel 文件已损坏（“{path.name}”中的 {bad} 校验失败），已删除。")
 
 
-def check_sqlite(path: Path) -> None:
-    """A database copy is complete when it opens and SQLite's quick check passes."""
+def check_sqlite(path: Path, key: bytes | None = None) -> None:
+    """A database copy is complete when it opens (with `key`, an encrypted copy) and SQLite's quick check passes."""
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
+            if key is not None:
+                sqlite3.apply_key(conn, key)
             result = conn.execute("PRAGMA quick_check").fetchone()[0]
         finally:
             conn.close()

@@ -14,10 +14,10 @@ update of :class:`app.models.core.db.Tx` calls: the one place no path (the CLI i
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Self
 
+from app.models.core import sqlite as sqlite3
 from app.models.core.access import ROLE_LABELS, Principal, Role
 from app.models.core.errors import PermissionDeniedError
 
@@ -124,11 +124,15 @@ def install(db: Database) -> None:
         conn.execute("DELETE FROM temp.anju_scope")
         conn.execute("INSERT INTO temp.anju_scope(off) VALUES (0)")
         ids = ",".join(_literal(b) for b in sorted(scope))
-        main_tables = {r[0] for r in conn.execute("SELECT name FROM main.sqlite_schema WHERE type = 'table'")}
+        main_tables = {r[0]: r[1] or "" for r in conn.execute(
+            "SELECT name, sql FROM main.sqlite_schema WHERE type = 'table'")}
         for table, where in _VIEW_WHERE.items():
             if table in main_tables:
+                rowid = "" if "WITHOUT ROWID" in main_tables[table].upper() else ", rowid AS rowid"
+                # rowid is carried as the last column: queries order by p.rowid, and SQLite
+                # builds without SQLITE_ALLOW_ROWID_IN_VIEW (SQLCipher's) give a view none.
                 conn.execute(
-                    f'CREATE TEMP VIEW "{table}" AS SELECT * FROM main."{table}" '
+                    f'CREATE TEMP VIEW "{table}" AS SELECT *{rowid} FROM main."{table}" '
                     f"WHERE {_OFF} OR ({where.format(b=ids)})"
                 )
     from app.models.employment.labour_snapshot import forget

@@ -5,15 +5,18 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import os
 import random
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from app.models.core import id_numbers, settings
+from app.models.core import sqlite as sqlite3
 from app.models.core.accounts import DEMO_PASSWORD, create_demo_accounts, has_accounts
 from app.models.core.db import Database, new_id, open_database
+from app.models.core.db_keys import KeyFile, key_for, keys_path, remember_key
+from app.models.core.encryption import convert_to_encrypted, plain_with_accounts, start_encrypted
 from app.models.core.errors import KnownError
 from app.models.core.pinyin import name_pinyin
 from app.models.core.safe_files import DiskFullError, atomic_path
@@ -925,28 +928,61 @@ def estimated_size(households: int) -> int:
 
 
 def create_demo_database(path: str | Path, households: int, seed: int = 1, progress: Progress | None = None,
-                         today: dt.date | None = None, password: str = DEMO_PASSWORD) -> Path:
+                         today: dt.date | None = None, password: str = DEMO_PASSWORD,
+                         on_recovery_code: Callable[[str], None] | None = None, encrypted: bool = True) -> Path:
     """Create (or fill an empty) database at `path` with the demo community; refuses a file with data.
 
     A new file is built under a temporary name and renamed when complete, so a failure (a full
-    disk, a kill) leaves no half-made database behind.
+    disk, a kill) leaves no half-made database behind. The demo has accounts, so it is encrypted;
+    ``encrypted=False`` keeps a plain file (tests that look at pages, benchmarks of the plain file).
     """
     path = Path(path)
+    tell = on_recovery_code or (lambda _code: None)
     if path.exists():
-        _fill_demo(path, path, households, seed, progress, today, password)
+        code = _fill_demo(path, path, households, seed, progress, today, password, encrypted)
+        if code:
+            tell(code)
         return path
     needed = estimated_size(households)
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         with atomic_path(path, check=check_demo_file, what="演示数据库") as part:
-            _fill_demo(part, path, households, seed, progress, today, password)
+            code = _fill_demo(part, path, households, seed, progress, today, password, encrypted)
     except DiskFullError as exc:
         raise DiskFullError(exc.folder, needed=needed, what="演示数据库", estimate=True) from exc
+    if code:
+        tell(code)
     return path
 
 
+def begin_encrypted(target: Path) -> str | None:
+    """A demo has accounts, so it is encrypted from its first page: a new (or 0-byte) file gets a key
+    and keys file before anything is written. Returns the recovery code (None: an existing plain
+    file, converted once filled, or no SQLCipher)."""
+    if target.exists() and target.stat().st_size > 0 or not sqlite3.ENCRYPTION_AVAILABLE:
+        return None
+    return start_encrypted(target)[1]
+
+
+def finish_encrypted(target: Path, path: Path, password: str) -> str | None:
+    """After filling: convert a plain file that was filled in place, move a temporary file's keys
+    file to the final name, and let the login screen show the demo password when it is the default."""
+    code = convert_to_encrypted(target) if plain_with_accounts(target) else None
+    keys = KeyFile.load(target)
+    if keys is not None:
+        keys.data["demo_hint"] = password == DEMO_PASSWORD
+        keys.save()
+        if target != path:
+            os.replace(keys_path(target), keys_path(path))
+            key = key_for(target)
+            if key is not None:
+                remember_key(path, key)
+    return code
+
+
 def _fill_demo(target: Path, path: Path, households: int, seed: int, progress: Progress | None,
-               today: dt.date | None, password: str = DEMO_PASSWORD) -> None:
+               today: dt.date | None, password: str = DEMO_PASSWORD, encrypted: bool = True) -> str | None:
+    code = begin_encrypted(target) if encrypted else None
     db = open_database(target)
     try:
         if db.scalar("SELECT count(*) FROM household"):
@@ -968,6 +1004,7 @@ def _fill_demo(target: Path, path: Path, households: int, seed: int, progress: P
             forget_file_identity(db)
     finally:
         db.close()
+    return (finish_encrypted(target, path, password) or code) if encrypted else None
 
 
 def forget_file_identity(db: Database) -> None:
@@ -978,7 +1015,10 @@ def forget_file_identity(db: Database) -> None:
 
 def check_demo_file(part: Path) -> None:
     conn = sqlite3.connect(f"file:{part}?mode=ro", uri=True)
+    key = key_for(part)
     try:
+        if key is not None:
+            sqlite3.apply_key(conn, key)
         ok = conn.execute("SELECT count(*) FROM household").fetchone()[0] > 0
     except sqlite3.Error:
         ok = False

@@ -9,8 +9,9 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import re
-import sqlite3
 from types import ModuleType
+
+from app.models.core import sqlite as sqlite3
 
 _NAME = re.compile(r"^m(\d{4})_\w+$")
 

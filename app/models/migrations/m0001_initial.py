@@ -3,7 +3,7 @@ mediation, users, settings; plus the local change log, audit log and write conte
 
 from __future__ import annotations
 
-import sqlite3
+from app.models.core import sqlite as sqlite3
 
 # Foreign keys are DEFERRABLE INITIALLY DEFERRED so that a sync import may apply ops in any
 # order inside its one transaction (a person may arrive before its household).

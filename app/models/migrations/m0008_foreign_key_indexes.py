@@ -6,7 +6,7 @@ child table that references it without an index (an import measured 167 s instea
 
 from __future__ import annotations
 
-import sqlite3
+from app.models.core import sqlite as sqlite3
 
 INDEXES = {
     "visit_visitor_person": "visit(visitor_person_id)",

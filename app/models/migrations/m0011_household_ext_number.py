@@ -6,7 +6,7 @@ households by it, the registry shows and searches it, exports carry it.
 
 from __future__ import annotations
 
-import sqlite3
+from app.models.core import sqlite as sqlite3
 
 
 def up(conn: sqlite3.Connection) -> None:

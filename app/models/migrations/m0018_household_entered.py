@@ -5,7 +5,7 @@ Existing households keep NULL: their first visit stays due from the move-in date
 
 from __future__ import annotations
 
-import sqlite3
+from app.models.core import sqlite as sqlite3
 
 
 def up(conn: sqlite3.Connection) -> None:

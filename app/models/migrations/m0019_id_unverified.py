@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-import sqlite3
+from app.models.core import sqlite as sqlite3
 
 
 def up(conn: sqlite3.Connection) -> None:

@@ -13,11 +13,11 @@ from __future__ import annotations
 import bisect
 import json
 import os
-import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from app.models.core import sqlite as sqlite3
 from app.models.core.db import _q, new_id, synced_tables
 
 # Key fields: concurrent edits of these raise a conflict for a person to review.

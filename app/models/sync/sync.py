@@ -16,7 +16,6 @@ import json
 import re
 import secrets
 import socket
-import sqlite3
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from app.models.core import field_rules
+from app.models.core import sqlite as sqlite3
 from app.models.core.audit_events import Action, Outcome, record_event
 from app.models.core.db import Database, _q
 from app.models.core.errors import KnownError, PermissionDeniedError, ValidationError

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
@@ -15,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.models.core import accounts
+from app.models.core import accounts, unlock
 from app.models.core.access import ROLE_LABELS, Principal, Role
 from app.models.core.db import Database
 from app.models.core.errors import KnownError
@@ -47,10 +49,13 @@ class LoginDialog(QDialog):
 
     clock: accounts.Clock | None = None  # tests put a fake clock here
 
-    def __init__(self, db: Database, parent: QWidget | None = None, *, locked_by: Principal | None = None,
-                 preset_name: str | None = None, message: str | None = None) -> None:
+    def __init__(self, db: Database | None, parent: QWidget | None = None, *, locked_by: Principal | None = None,
+                 preset_name: str | None = None, message: str | None = None, path: Path | None = None) -> None:
+        """``db`` None: an encrypted file at ``path`` not yet unlocked; its accounts come from its
+        keys file and the password unwraps the key before the file is opened."""
         super().__init__(parent)
         self.db = db
+        self.path = Path(path) if path is not None else db.path  # type: ignore[union-attr]
         self.locked_by = locked_by
         self.principal: Principal | None = None
         self.setObjectName("lockScreen" if locked_by else "loginDialog")
@@ -64,13 +69,18 @@ class LoginDialog(QDialog):
             heading.setText(f"<b>程序已锁定</b><br>{locked_by.name} 离开后程序已锁定。请输入密码继续，"
                             "或选择其他账号切换用户。")
         else:
-            heading.setText(f"<b>安居台账</b><br>数据库：{db.path.name}")
+            heading.setText(f"<b>安居台账</b><br>数据库：{self.path.name}")
 
         self.user = QComboBox(self)
         self.user.setObjectName("loginUser")
         self.user.setAccessibleName("账号")
-        for account in accounts.list_accounts(db, enabled_only=True):
-            self.user.addItem(f"{account.name}（{account.role_label}）", account.name)
+        if db is None:
+            for name, role in unlock.login_names(self.path):
+                label = ROLE_LABELS.get(Role(role), "") if role in {r.value for r in Role} else ""
+                self.user.addItem(f"{name}（{label}）" if label else name, name)
+        else:
+            for account in accounts.list_accounts(db, enabled_only=True):
+                self.user.addItem(f"{account.name}（{account.role_label}）", account.name)
         wanted = locked_by.name if locked_by else preset_name
         if wanted is not None and self.user.findData(wanted) >= 0:
             self.user.setCurrentIndex(self.user.findData(wanted))
@@ -97,7 +107,8 @@ class LoginDialog(QDialog):
         layout.addWidget(heading)
         layout.addLayout(form)
         layout.addWidget(self.error)
-        hint = accounts.demo_password_hint(db)
+        hint = accounts.demo_password_hint(db) if db is not None else (
+            accounts.DEMO_PASSWORD if unlock.demo_hint(self.path) else None)
         if hint:
             demo = QLabel(f"演示数据库：各演示账号（管理员、楼栋长1 等）的密码都是 <b>{hint}</b>", self)
             demo.setObjectName("loginDemoHint")
@@ -133,7 +144,10 @@ class LoginDialog(QDialog):
             self.show_error("没有可用的账号，请联系系统管理员。")
             return
         try:
-            principal = accounts.authenticate(self.db, name, self.password.text(), via="gui", clock=self.clock)
+            if self.db is None:
+                principal = unlock.login_encrypted(self.path, name, self.password.text(), via="gui", clock=self.clock)
+            else:
+                principal = accounts.authenticate(self.db, name, self.password.text(), via="gui", clock=self.clock)
         except KnownError as exc:
             self.password.clear()
             self.password.setFocus()

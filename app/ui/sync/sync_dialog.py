@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import sqlite3
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -28,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.models.core import sqlite as sqlite3
 from app.models.core.errors import KnownError
 from app.models.sync.bundle import DEFAULT_SCRYPT_N
 from app.models.sync.sync import Refusal
