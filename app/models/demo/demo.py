@@ -983,6 +983,16 @@ def finish_encrypted(target: Path, path: Path, password: str) -> str | None:
 def _fill_demo(target: Path, path: Path, households: int, seed: int, progress: Progress | None,
                today: dt.date | None, password: str = DEMO_PASSWORD, encrypted: bool = True) -> str | None:
     code = begin_encrypted(target) if encrypted else None
+    try:
+        return _fill(target, path, households, seed, progress, today, password, encrypted) or code
+    except BaseException:
+        if code is not None:  # a demo that failed leaves no keys file of its own behind
+            keys_path(target).unlink(missing_ok=True)
+        raise
+
+
+def _fill(target: Path, path: Path, households: int, seed: int, progress: Progress | None,
+          today: dt.date | None, password: str, encrypted: bool) -> str | None:
     db = open_database(target)
     try:
         if db.scalar("SELECT count(*) FROM household"):
@@ -1004,7 +1014,7 @@ def _fill_demo(target: Path, path: Path, households: int, seed: int, progress: P
             forget_file_identity(db)
     finally:
         db.close()
-    return (finish_encrypted(target, path, password) or code) if encrypted else None
+    return finish_encrypted(target, path, password) if encrypted else None
 
 
 def forget_file_identity(db: Database) -> None:
