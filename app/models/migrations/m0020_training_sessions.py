@@ -14,10 +14,10 @@ them, whatever the order in which the PCs were upgraded.
 
 from __future__ import annotations
 
-import sqlite3
 import uuid
 from pathlib import Path
 
+from app.models.core import sqlite as sqlite3
 from app.models.migrations.m0001_initial import FK, run_script
 
 # Ids of sessions and presence rows made from existing data: the same on every PC.
