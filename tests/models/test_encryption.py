@@ -237,6 +237,7 @@ convert_to_encrypted(sys.argv[1], lambda d, t, s: print(d, flush=True))
 """
 
 
+@pytest.mark.slow
 def test_conversion_killed_at_random_points_leaves_a_usable_file(tmp_path):
     template = tmp_path / "template.db"
     counts = _plain_with_accounts(template, 30)
