@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import importlib
+from collections.abc import Callable
 
 import shiboken6
 from PySide6.QtCore import QByteArray, QTimer
@@ -13,7 +14,9 @@ from PySide6.QtWidgets import QApplication, QDialog, QLabel, QMessageBox, QTabWi
 
 from app import __version__
 from app.models.core import settings
-from app.models.core.errors import DatabaseError
+from app.models.core.changes import Changes
+from app.models.core.db import Database
+from app.models.core.errors import DatabaseError, KnownError
 from app.ui.common import events as ev
 from app.ui.common.context import AppContext
 from app.ui.common.extensions import EXTENSIONS
@@ -104,7 +107,7 @@ class MainWindow(Shell):
         today = dt.date.today()
         if today != self._day and not self._shutting_down:
             self._day = today
-            self.ctx.events.announce(ev.ALL)
+            self.ctx.events.broadcast(Changes.all())  # "today" moved: due dates, ages, time limits
         self._arm_day_timer()
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
@@ -138,12 +141,28 @@ class MainWindow(Shell):
         bar = self.menuBar()
         self.menu_file = bar.addMenu("文件(&F)")
         self.menu_file.setObjectName("menuFile")
+        self.menu_edit = bar.addMenu("编辑(&E)")
+        self.menu_edit.setObjectName("menuEdit")
         self.menu_tools = bar.addMenu("工具(&T)")
         self.menu_tools.setObjectName("menuTools")
         self.menu_print = bar.addMenu("打印(&P)")
         self.menu_print.setObjectName("menuPrint")
         self.menu_help = bar.addMenu("帮助(&H)")
         self.menu_help.setObjectName("menuHelp")
+
+        # Undo and redo of this user's own operations, named in the menu ("撤销“修改 张三 的电话”").
+        self.undo_action = QAction("撤销(&U)", self)
+        self.undo_action.setObjectName("actionUndo")
+        self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
+        self.undo_action.triggered.connect(self.undo)
+        self.redo_action = QAction("重做(&R)", self)
+        self.redo_action.setObjectName("actionRedo")
+        self.redo_action.setShortcuts([QKeySequence("Ctrl+Y"), QKeySequence("Ctrl+Shift+Z")])
+        self.redo_action.triggered.connect(self.redo)
+        self.menu_edit.addAction(self.undo_action)
+        self.menu_edit.addAction(self.redo_action)
+        self.menu_edit.aboutToShow.connect(self.update_undo_actions)
+        self.update_undo_actions()
 
         backup = QAction("备份数据库(&B)…", self)
         backup.setObjectName("actionBackup")
@@ -192,10 +211,38 @@ class MainWindow(Shell):
         )
         self.status_count.setText(f"在册居民：{n:,} 人")
 
-    def _on_data_changed(self, name: str) -> None:
-        if name in (ev.PERSONS, ev.HOUSEHOLDS, ev.ALL):
+    def update_undo_actions(self) -> None:
+        history = self.ctx.undo
+        writable = not self.ctx.db.read_only
+        undo, redo = history.undo_label, history.redo_label
+        self.undo_action.setText(f"撤销“{undo}”(&U)" if undo else "撤销(&U)")
+        self.undo_action.setEnabled(writable and undo is not None)
+        self.redo_action.setText(f"重做“{redo}”(&R)" if redo else "重做(&R)")
+        self.redo_action.setEnabled(writable and redo is not None)
+
+    def undo(self) -> None:
+        self._step(self.ctx.undo.undo, "撤销", "无法撤销")
+
+    def redo(self) -> None:
+        self._step(self.ctx.undo.redo, "重做", "无法重做")
+
+    def _step(self, run: Callable[[Database], Changes], verb: str, title: str) -> None:
+        label = self.ctx.undo.undo_label if verb == "撤销" else self.ctx.undo.redo_label
+        if label is None:
+            return
+        try:
+            run(self.ctx.db)  # a new operation: its Changes refresh the views like any other
+        except KnownError as exc:
+            QMessageBox.warning(self, title, str(exc))
+        else:
+            self.statusBar().showMessage(f"已{verb}：{label}", 8000)
+        self.update_undo_actions()
+
+    def _on_data_changed(self, changes: Changes) -> None:
+        self.update_undo_actions()
+        if changes.touches(ev.PERSONS | ev.HOUSEHOLDS):
             self._refresh_count()
-        if name in (ev.SETTINGS, ev.ALL):
+        if changes.touches(ev.SETTINGS):
             self._update_title()
 
     def _backup(self) -> None:

@@ -143,7 +143,6 @@ def test_idle_time_locks_the_window_and_activity_defers_it(qtbot, admin_window):
 def test_the_administrator_sets_the_idle_minutes(qtbot, admin_window):
     w = admin_window
     accounts.set_idle_lock_minutes(w.ctx.db, 3)
-    w.ctx.events.announce("settings")
     now = [0.0]
     w.session.clock = lambda: now[0]
     w.session.last_activity = 0.0

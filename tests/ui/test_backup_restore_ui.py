@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt
 
 from app.models.core import backup
 from app.models.core.access import Principal, Role
-from app.ui.common import events as ev
+from app.models.core.changes import Changes
 
 
 def _live(db, table: str) -> int:
@@ -49,7 +49,6 @@ def test_restore_drill_through_the_dialog(qtbot, main_window, answers):
     households = _live(ctx.db, "household")
     saved = backup.automatic_backup(ctx.db).path
     _remove_two_households(ctx.db)
-    ctx.events.announce(ev.HOUSEHOLDS, ev.PERSONS)
     changed_residents = main_window.status_count.text()
 
     dialog = _open_dialog(qtbot, main_window)
@@ -108,10 +107,10 @@ def test_restore_is_greyed_for_everyone_but_the_administrator(qtbot, main_window
     action = main_window.restore_action
     assert action.isEnabled()
     apply_principal(main_window.ctx, Principal("工作人员", Role.CLERK, account_id="c"))
-    main_window.ctx.events.announce(ev.ALL)
+    main_window.ctx.events.broadcast(Changes.all())  # as a switch of user does
     assert not action.isEnabled() and "系统管理员" in action.toolTip()
     apply_principal(main_window.ctx, Principal("管理员", Role.ADMIN, account_id="a"))
-    main_window.ctx.events.announce(ev.ALL)
+    main_window.ctx.events.broadcast(Changes.all())
     assert action.isEnabled()
 
 

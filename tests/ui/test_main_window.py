@@ -151,7 +151,6 @@ def test_settings_dialog_refuses_an_empty_office_name(qtbot, main_window, monkey
 def test_a_new_day_refreshes_every_view(qtbot, main_window):
     import datetime as dt
 
-    from app.ui.common import events
 
     heard: list[str] = []
     main_window.ctx.events.changed.connect(heard.append)
@@ -160,9 +159,9 @@ def test_a_new_day_refreshes_every_view(qtbot, main_window):
     assert main_window._day_timer.remainingTime() <= 3600 * 1000 * 1.05  # a coarse timer may run 5% late
     main_window._day = dt.date.today() - dt.timedelta(days=1)  # as if the clock passed midnight
     main_window._check_day()
-    assert heard == [events.ALL] and main_window._day == dt.date.today()
+    assert [c.everything for c in heard] == [True] and main_window._day == dt.date.today()
     employment = main_window.tabs.widget(2)
-    if employment._loaded:
+    if employment.loaded:
         qtbot.waitUntil(lambda: not employment._figures_running, timeout=10000)
     main_window.ctx.runner.wait_idle()
 

@@ -34,7 +34,7 @@ def tab(qtbot, ctx):
     qtbot.addWidget(t)
     t.resize(1200, 760)
     t.show()
-    qtbot.waitUntil(lambda: t._loaded)
+    qtbot.waitUntil(lambda: t.loaded)
     return t
 
 
@@ -131,7 +131,6 @@ def test_build_community_signs_heads_visits_and_due_list(qtbot, monkeypatch, ctx
         db, room_id(db, b1, 1, "101"), number="H2", move_in=long_ago, head="刘二", colour="yellow"
     )
     add_visit_row(db, h2, (today - dt.timedelta(days=3)).isoformat())  # yellow, due in 4 days
-    ctx.events.announce("households")
     tab.select("building", b1)
     qtbot.waitUntil(lambda: tab._items.get(("building", b1)) is not None)
     tab.select("building", b1)
@@ -240,7 +239,6 @@ def test_head_filter_and_print_document(qtbot, monkeypatch, ctx, tab):
     places.assign_role(db, "building", b2, staff_name="老周")
     h1 = add_household(db, room_id(db, b1, 1, "101"), number="A", move_in="2020-01-01")
     h2 = add_household(db, room_id(db, b2, 1, "101"), number="B", move_in="2020-01-01")
-    ctx.events.announce("places")
     qtbot.waitUntil(lambda: ("building", b2) in tab._items)
     tab.select("community", c)
     tab.due.load_heads()
@@ -262,7 +260,6 @@ def test_delete_building_with_households_explains_and_offers_to_move(qtbot, monk
     b1 = places.add_building(db, c, "1栋", floors=1, units=1, rooms_per_floor=2)
     b2 = places.add_building(db, c, "2栋", floors=1, units=1, rooms_per_floor=2)
     hid = add_household(db, room_id(db, b1, 1, "101"))
-    ctx.events.announce("places")
     qtbot.waitUntil(lambda: ("building", b1) in tab._items)
     tab.select("building", b1)
     shown: list[str] = []
@@ -304,7 +301,6 @@ def test_resident_head_rename_move_retire_and_sign_hint(qtbot, monkeypatch, ctx,
     b2 = places.add_building(db, c, "2栋", grid_id=g1, floors=1, units=1, rooms_per_floor=2)
     places.set_sign(db, "building", b2, "fish")
     hid = add_household(db, room_id(db, b1, 1, "101"), head="周红梅")
-    ctx.events.announce("places")
     qtbot.waitUntil(lambda: ("building", b1) in tab._items)
 
     # A resident as building head, found by typing her name.
@@ -372,7 +368,6 @@ def test_visit_entry_bad_input_and_undo(qtbot, monkeypatch, ctx, tab):
     b = places.add_building(db, c, "1栋", floors=5, units=1, rooms_per_floor=2)
     move_in = (dt.date.today() - dt.timedelta(days=2)).isoformat()
     hid = add_household(db, room_id(db, b, 1, "501"), move_in=move_in)
-    ctx.events.announce("places")
     qtbot.waitUntil(lambda: ("building", b) in tab._items)
     tab.select("building", b)
     tab.open_visit_entry()
@@ -430,7 +425,6 @@ def test_f2_puts_the_cursor_in_the_room_so_typing_never_switches_the_building(qt
     db = ctx.db
     make_site(db)
     hid, _ = add_hh(db, "1-2-501", "周艳")
-    ctx.events.announce("places")
     b1 = db.scalar("SELECT id FROM building WHERE name = '1栋'")
     qtbot.waitUntil(lambda: tab.select("building", b1))
     tab.activateWindow()

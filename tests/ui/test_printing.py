@@ -509,7 +509,7 @@ def test_print_buttons_on_the_tabs_preview_the_record_shown(main_window, qtbot, 
     bid = db.scalar("SELECT id FROM building WHERE deleted = 0 LIMIT 1")
     places = tabs["placesTab"]
     main_window.tabs.setCurrentWidget(places)
-    qtbot.waitUntil(lambda: places._loaded, timeout=10000)  # the tree loads on first show
+    qtbot.waitUntil(lambda: places.loaded, timeout=10000)  # the tree loads on first show
     assert places.select("building", bid)
     menu_of(places)["recordPrint_round_sheet"].trigger()
     assert calls[-1] == ("round-sheet", {"building": bid})

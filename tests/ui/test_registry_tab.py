@@ -403,7 +403,7 @@ def test_delete_asks_and_keeps_a_tombstone(qtbot, tab, site, monkeypatch):
 
 def test_current_export_matches_what_is_seen(qtbot, tab, site):
     search(qtbot, tab, "2栋")
-    kind, where, params = tab.current_export()
+    kind, where, params = tab.export_query()
     assert kind == "residents"
     rows = tab.ctx.db.query(
         "SELECT p.name FROM person p JOIN household h ON h.id = p.household_id LEFT JOIN room r ON r.id = h.room_id "
@@ -442,7 +442,6 @@ def test_new_household_from_the_keyboard(qtbot, tab, site, opened):
 
 def test_deleted_household_can_be_found_and_restored(qtbot, tab, site, opened, monkeypatch):
     households.delete(tab.ctx.db, site["shan"])
-    tab.ctx.events.announce("households")
     qtbot.waitUntil(lambda: site["shan"] not in listed(tab))
     tab.gone_filter.setCurrentIndex(tab.gone_filter.findData("deleted"))
     assert listed(tab) == [site["shan"]]

@@ -18,13 +18,14 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from app.models import migrations
 from app.models.core import sqlite as sqlite3
 from app.models.core.access import Principal
+from app.models.core.changes import NO_CHANGES, Changes, OpKind, describe_operation
 from app.models.core.db_keys import LockedDatabaseError, is_encrypted_file, key_for, keys_path
 from app.models.core.errors import (
     DamagedDatabaseError,
@@ -98,6 +99,10 @@ class Database:
         self._tx: Tx | None = None
         self.site_id: str = self.meta("site_id") or ""
         self._identity_checked = False
+        # Told what every committed operation changed (the window refreshes its views and keeps
+        # the undo history from it); inside collect() once, for the whole operation.
+        self.listeners: list[Callable[[Changes], None]] = []
+        self._collector: Collected | None = None
 
     @property
     def principal(self) -> Principal:
@@ -139,13 +144,17 @@ class Database:
 
     # -- writing ---------------------------------------------------------------------------
     @contextlib.contextmanager
-    def write(self, *, mode: str = "local") -> Iterator[Tx]:
+    def write(self, *, mode: str = "local", label: str | None = None) -> Iterator[Tx]:
         """One transaction. Writes inside it are logged as ops and audited; nested calls join it.
 
         ``mode="apply"`` is for the sync importer: rows change without new local ops, because
-        the importer stores the remote ops it applies itself.
+        the importer stores the remote ops it applies itself. ``label`` names the operation in
+        the undo menu ("修改 张三 的电话"); without it one is made from what the transaction wrote.
+        The transaction's :class:`Changes` are ``tx.changes`` once it has committed.
         """
         if self._tx is not None:
+            if label and not self._tx.label:
+                self._tx.label = label
             yield self._tx
             return
         self.ensure_writable()
@@ -181,9 +190,10 @@ class Database:
                 if "只读" in str(exc):  # the roll-up database's trigger (m0006) refuses every edit
                     raise DatabaseError("这是汇总数据库（只读），不能在这里修改数据。请在社区的电脑上修改后再汇总。") from exc
                 raise
-            tx = Tx(self, hlc)
+            tx = Tx(self, hlc, mode=mode, label=label)
             self._tx = tx
             yield tx
+            tx._finish()
             conn.execute("DELETE FROM write_ctx")
             conn.execute("COMMIT")
         except BaseException:
@@ -195,6 +205,32 @@ class Database:
         finally:
             self._tx = None
             scope.open_views(self, False)
+        self._committed(tx.changes)
+
+    def _committed(self, changes: Changes) -> None:
+        if not changes:
+            return
+        if self._collector is not None:
+            self._collector.changes = self._collector.changes | changes
+            return
+        for listener in list(self.listeners):
+            listener(changes)
+
+    @contextlib.contextmanager
+    def collect(self) -> Iterator[Collected]:
+        """One user action that may run several transactions: their Changes are merged into one
+        (one refresh, one undo step) and handed to the listeners when the action ends, also when
+        it fails after a transaction committed. Nested calls join the outer one."""
+        if self._collector is not None:
+            yield self._collector
+            return
+        collected = Collected()
+        self._collector = collected
+        try:
+            yield collected
+        finally:
+            self._collector = None
+            self._committed(collected.changes)
 
     @property
     def read_only(self) -> bool:
@@ -265,13 +301,66 @@ class Database:
         self.close()
 
 
-class Tx:
-    """The write path: every insert, update and tombstone of a synced row goes through here."""
+class Collected:
+    """What the transactions inside one :meth:`Database.collect` changed, merged."""
 
-    def __init__(self, db: Database, hlc: Hlc) -> None:
+    changes: Changes = NO_CHANGES
+
+
+class Tx:
+    """The write path: every insert, update and tombstone of a synced row goes through here.
+
+    It collects what it touched (:attr:`changes`) as it writes, and in local mode records the
+    operation in ``op_log`` (label, clock, the change-log range) so it can be undone.
+    """
+
+    def __init__(self, db: Database, hlc: Hlc, *, mode: str = "local", label: str | None = None) -> None:
         self.db = db
         self.conn = db.conn
         self.hlc = hlc
+        self.mode = mode
+        self.op_id = new_id()
+        # The undo menu's name for this operation; made from what was written when not given.
+        self.label = label
+        # An undo or redo says so, and which operations it reverted.
+        self.kind = OpKind.OP
+        self.reverts: tuple[str, ...] = ()
+        # A batch (import), a sync, a secret column: what was written cannot be put back.
+        self.undoable = mode == "local"
+        self._rows: dict[str, set[str]] = {}
+        self._audited: list[tuple[str, str, str, str | None, dict]] = []
+        self._log_from = int(self.conn.execute("SELECT coalesce(max(op_id), 0) FROM change_log").fetchone()[0])
+        self.changes: Changes = NO_CHANGES
+
+    def _touch(self, table: str, row_ids: Iterable[str]) -> None:
+        self._rows.setdefault(table, set()).update(row_ids)
+
+    def _finish(self) -> None:
+        """Just before COMMIT: record the operation and freeze what it changed."""
+        if not self._rows:
+            return
+        label = self.label or describe_operation(self.conn, self._audited)
+        op_ids: tuple[str, ...] = ()
+        if self.mode == "local":
+            log_to = int(self.conn.execute("SELECT coalesce(max(op_id), 0) FROM change_log").fetchone()[0])
+            self.conn.execute(
+                "INSERT INTO op_log(op_id, at, user, site_id, hlc, label, kind, reverts, undoable, log_from, log_to) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (self.op_id, self.now, self.db.user, self.db.site_id, str(self.hlc), label, str(self.kind),
+                 json.dumps(list(self.reverts)), int(self.undoable), self._log_from + 1, log_to),
+            )
+            op_ids = (self.op_id,)
+        self.changes = Changes(
+            rows={t: frozenset(ids) for t, ids in self._rows.items()},
+            label=label,
+            op_ids=op_ids,
+            # A sync applies rows with plain SQL: every view may be affected.
+            everything=self.mode == "apply",
+            undoable=self.undoable and bool(op_ids),
+            kind=self.kind,
+            reverts=self.reverts,
+            user=self.db.user,
+        )
 
     @property
     def now(self) -> str:
@@ -291,6 +380,7 @@ class Tx:
             f'VALUES ({", ".join("?" for _ in cols)})',
             [row[c] for c in cols],
         )
+        self._touch(table, (row["id"],))
         self._audit("insert", table, row["id"], summary, {k: v for k, v in row.items() if v is not None})
         return row["id"]
 
@@ -309,6 +399,8 @@ class Tx:
             f'VALUES ({", ".join("?" for _ in cols)})',
             [[r[c] for c in cols] for r in rows],
         )
+        self._touch(table, (r["id"] for r in rows))
+        self.undoable = False  # one audit entry for the batch: the rows are not listed to put back
         # One audit entry for the batch: each row's own insert is already in change_log, and a
         # per-row audit line would double the size of an imported ledger for no reader's benefit.
         self._audit(
@@ -338,6 +430,7 @@ class Tx:
         self.conn.execute(
             f'UPDATE main."{table}" SET {sets} WHERE id = ?', [v for _, v in changed.values()] + [row_id]
         )
+        self._touch(table, (row_id,))
         action = "delete" if changed.get("deleted", (0, 0))[1] == 1 else "update"
         self._audit(action, table, row_id, summary, {c: [o, n] for c, (o, n) in changed.items()})
         return changed
@@ -386,16 +479,22 @@ class Tx:
             action = "delete" if changed.get("deleted", (0, 0))[1] == 1 else "update"
             detail = {c: ("（已隐藏）" if c in SECRET_COLUMNS else [o, n]) for c, (o, n) in changed.items()}
             audits.append((now, user, site, action, table, row_id, summary,
-                           json.dumps(detail, ensure_ascii=False, default=str)))
+                           json.dumps(detail, ensure_ascii=False, default=str), self.op_id))
             done[row_id] = changed
+            if SECRET_COLUMNS.intersection(changed):
+                self.undoable = False
         for cols, params in groups.items():
             sets = ", ".join(f"{_q(c)} = ?" for c in cols)
             self.conn.executemany(f'UPDATE main."{table}" SET {sets} WHERE id = ?', params)
         self.conn.executemany(
-            "INSERT INTO audit_log(at, user, site_id, action, tbl, row_id, summary, detail) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO audit_log(at, user, site_id, action, tbl, row_id, summary, detail, op_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             audits,
         )
+        self._touch(table, done)
+        if audits and not self._audited:
+            a = audits[0]
+            self._audited.append((a[3], table, a[5], summary, json.loads(a[7])))
         return done
 
     def set_many(self, table: str, column: str, values: Mapping[str, Any], *, summary: str | None = None) -> int:
@@ -412,6 +511,8 @@ class Tx:
             f'UPDATE main."{table}" SET {_q(column)} = ? WHERE id = ? AND {_q(column)} IS NOT ?',
             [(v, row_id, v) for row_id, v in values.items()],
         )
+        self._touch(table, values)
+        self.undoable = False  # one audit entry for the batch: the old values are not kept
         first = next(iter(values))
         self._audit("update", table, "*", f"{summary or '批量修改'}（{len(values)} 行）",
                     {"column": column, "count": len(values), "changed": cur.rowcount, "first_id": first})
@@ -430,10 +531,14 @@ class Tx:
         self._audit("note", table, row_id, summary, {})
 
     def _audit(self, action: str, table: str, row_id: str, summary: str | None, detail: dict) -> None:
+        if SECRET_COLUMNS.intersection(detail):
+            self.undoable = False  # the audit does not keep the old value to put back
         detail = {k: ("（已隐藏）" if k in SECRET_COLUMNS else v) for k, v in detail.items()}
+        if len(self._audited) < 2:  # the label is made from the first entries
+            self._audited.append((action, table, row_id, summary, detail))
         self.conn.execute(
-            "INSERT INTO audit_log(at, user, site_id, action, tbl, row_id, summary, detail) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO audit_log(at, user, site_id, action, tbl, row_id, summary, detail, op_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 self.now,
                 self.db.user,
@@ -443,6 +548,7 @@ class Tx:
                 row_id,
                 summary,
                 json.dumps(detail, ensure_ascii=False, default=str),
+                self.op_id,
             ),
         )
 

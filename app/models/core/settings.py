@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
+from app.models.core import backup
 from app.models.core.db import Database
 from app.models.core.errors import PermissionDeniedError
 
@@ -61,3 +63,15 @@ def set_value(db: Database, key: str, value: Any) -> None:
             tx.insert("setting", {"id": key, "value": raw}, summary=f"设置 {key}")
         if changed:
             record_event(db, Action.SETTING_CHANGE, {"key": key, "old": old, "new": raw})
+
+
+def set_values(db: Database, values: Mapping[str, Any], *, second_place: str | None = None,
+               label: str = "修改单位设置") -> None:
+    """The 单位设置 form's save, all or nothing: the settings that change and, when given, this PC's
+    second backup place."""
+    with db.write(label=label):
+        for key, value in values.items():
+            if get(db, key) != value:
+                set_value(db, key, value)
+        if second_place is not None:
+            backup.set_second_place(db, second_place)

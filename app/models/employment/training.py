@@ -183,13 +183,21 @@ def _add_people(tx: Tx, course_id: str, start: str, ids: list[str], close_intent
     return added
 
 
+def remove_attendances(db: Database, attendance_ids: Iterable[str]) -> None:
+    """Take the chosen people off a course, all or none."""
+    with db.write():
+        for aid in attendance_ids:
+            remove_attendance(db, aid)
+
+
 def remove_attendance(db: Database, attendance_id: str) -> None:
     """Take a person off a course (entered by mistake); an intention it had met opens again."""
-    row = db.one("SELECT a.id, p.name, c.name AS course FROM training_attendance a JOIN person p ON p.id = a.person_id "
-                 "JOIN training_course c ON c.id = a.course_id WHERE a.id = ? AND a.deleted = 0", (attendance_id,))
-    if row is None:
-        raise NotFoundError("这条参训记录已不存在。")
     with db.write() as tx:
+        row = db.one("SELECT a.id, p.name, c.name AS course FROM training_attendance a "
+                     "JOIN person p ON p.id = a.person_id JOIN training_course c ON c.id = a.course_id "
+                     "WHERE a.id = ? AND a.deleted = 0", (attendance_id,))
+        if row is None:
+            raise NotFoundError("这条参训记录已不存在。")
         _remove_attendance(tx, attendance_id, row["name"], row["course"])
 
 

@@ -299,11 +299,12 @@ def add(db: Database, household_id: str, values: Mapping[str, Any], *, allow_nea
     """Add a member; raises DuplicateIdNumber if the ID number is registered anywhere."""
     checked = check(values, accept_unverified_id=accept_unverified_id)
     row = checked.values
-    _household_exists(db, household_id)
     row["household_id"] = household_id
     row["status"] = "在册"
     with db.write() as tx:
-        # Inside the transaction: the whole office is checked, also for a building head.
+        # Inside the transaction (no other connection can write between the checks and the insert):
+        # the whole office is checked, also for a building head.
+        _household_exists(db, household_id)
         if row["id_number"] and (dups := find_by_id_number(db, row["id_number"])):
             raise DuplicateIdNumber(dups)
         if not allow_near_match and near_matches(db, row["name"], row["birth_date"]):
@@ -320,13 +321,15 @@ def add(db: Database, household_id: str, values: Mapping[str, Any], *, allow_nea
 def update(db: Database, person_id: str, values: Mapping[str, Any], *,
            accept_unverified_id: bool = False) -> dict[str, tuple[Any, Any]]:
     """Change a person's fields (all of them are checked again); returns what changed."""
-    old = get(db, person_id)
-    merged = {**old, **values}
-    # A number already kept 待核实 stays so while it is unchanged; a new wrong number is asked about.
-    same_id = id_numbers.normalise(str(merged.get("id_number") or "")) == (old.get("id_number") or "")
-    checked = check(merged, accept_unverified_id=accept_unverified_id or (same_id and bool(old.get("id_unverified"))))
-    row = checked.values
     with db.write() as tx:
+        # Read and checked inside the transaction: what another connection wrote meanwhile counts.
+        old = get(db, person_id)
+        merged = {**old, **values}
+        # A number already kept 待核实 stays so while it is unchanged; a new wrong number is asked about.
+        same_id = id_numbers.normalise(str(merged.get("id_number") or "")) == (old.get("id_number") or "")
+        checked = check(merged,
+                        accept_unverified_id=accept_unverified_id or (same_id and bool(old.get("id_unverified"))))
+        row = checked.values
         if row["id_number"] and (dups := find_by_id_number(db, row["id_number"], person_id)):
             raise DuplicateIdNumber(dups)
         return tx.update("person", person_id, row, summary=f"修改成员 {row['name']}")

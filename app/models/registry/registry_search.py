@@ -401,6 +401,6 @@ def build(db: Database, text: str, filters: Filters | None = None) -> Search:
 
 
 def persons_where(search: Search) -> tuple[str, list[Any]]:
-    """The residents of the households `search` finds, as a WHERE over aliases p and h (see current_export)."""
+    """The residents of the households `search` finds, as a WHERE over aliases p and h (see RegistryTab.export_query)."""
     inner = f"SELECT o.household_id FROM {search.from_sql}" + (f" WHERE {search.where}" if search.where else "")
     return f"p.deleted = 0 AND h.id IN ({inner})", list(search.params)

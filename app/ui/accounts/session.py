@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QApplication, QDialog, QWidget
 from app.models.core import accounts
 from app.models.core.access import Principal
 from app.models.core.audit_events import Action, record_event
+from app.models.core.changes import Changes
 from app.ui.accounts.login_dialog import LoginDialog, describe
 from app.ui.common import events as ev
 from app.ui.shell import Shell
@@ -68,8 +69,8 @@ class Session(QObject):
     def _read_idle_seconds(self) -> float:
         return accounts.idle_lock_minutes(self.ctx.db) * 60.0
 
-    def _on_changed(self, name: str) -> None:
-        if name in (ev.SETTINGS, ev.ALL) and not self.ctx.db.closed:
+    def _on_changed(self, changes: Changes) -> None:
+        if changes.touches(ev.SETTINGS) and not self.ctx.db.closed:
             self._idle_seconds = self._read_idle_seconds()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
@@ -133,7 +134,7 @@ class Session(QObject):
         apply_principal(self.ctx, principal)
         update_chrome(self.window)
         if changed:
-            self.ctx.events.announce(ev.ALL)
+            self.ctx.events.broadcast(Changes.all())  # another scope: every list shows other rows
 
 
 def update_chrome(window: Shell) -> None:

@@ -17,7 +17,6 @@ from app.models.core.backup import AutoBackupResult
 from app.models.core.db import Database
 from app.models.core.errors import KnownError
 from app.models.core.safe_files import DiskFullError
-from app.ui.common import events as ev
 
 START_DELAY_MS = 60_000  # the day's backup waits until the start's own work is done
 CHECK_INTERVAL_MS = 10 * 60_000  # an office PC left on overnight backs up the new day too
@@ -220,7 +219,7 @@ def install(window: Any) -> None:
     window.restore_action = action
     update_restore_action(window)
     window.menu_tools.aboutToShow.connect(lambda: update_restore_action(window))
-    window.ctx.events.changed.connect(lambda name: update_restore_action(window) if name == ev.ALL else None)
+    window.ctx.events.changed.connect(lambda changes: update_restore_action(window) if changes.everything else None)
     window.auto_backup = AutoBackup(window)
     if window.auto_backup.enabled:
         QTimer.singleShot(REMINDER_DELAY_MS, lambda: None if window.ctx.db.closed else show_reminder(window))

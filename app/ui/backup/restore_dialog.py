@@ -25,11 +25,11 @@ from PySide6.QtWidgets import (
 )
 
 from app.models.core import accounts, backup, restore
+from app.models.core.changes import Changes
 from app.models.core.db import Database
 from app.models.core.errors import KnownError
 from app.models.core.restore import BackupReport, OtherCommunityError, PreparedRestore
 from app.models.core.safe_files import human_size
-from app.ui.common import events as ev
 from app.widgets import file_dialogs
 
 LIST_HEADERS = ["备份时间", "类型", "大小", "社区", "文件"]
@@ -301,7 +301,9 @@ def swap_database(window: Any, prepared: PreparedRestore) -> KnownError | None:
     db.reopen()
     if error is None:
         restore.record_restore(db, prepared, principal)
-    ctx.events.announce(ev.ALL)
+    if error is None:
+        ctx.undo.clear()  # the steps were operations of the file that was replaced
+    ctx.events.broadcast(Changes.all("从备份恢复"))  # another file: every view reads it again
     if error is None:
         _recheck_login(window)
     return error

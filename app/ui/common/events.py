@@ -1,26 +1,32 @@
-"""The one "data changed" signal: writers announce what changed, views refresh from it."""
+"""The one "data changed" signal: every committed operation's Changes, for the views that watch its tables.
+
+Nobody announces a change by hand: the UI connection hands each operation's :class:`Changes` to
+:meth:`DataEvents.broadcast` (see ``AppContext.wire``), and background jobs do the same through the
+runner. A view says which tables it shows (the groups below) and asks ``changes.touches(...)``.
+"""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
-# Names of what changed; a view refreshes when a name it shows is announced.
-HOUSEHOLDS = "households"
-PERSONS = "persons"
-PLACES = "places"
-VISITS = "visits"
-EMPLOYMENT = "employment"
-TRAINING = "training"
-INTENTIONS = "intentions"
-MEDIATION = "mediation"
-SETTINGS = "settings"
-ALL = "all"
+from app.models.core.changes import Changes
+
+# Groups of tables a view may watch.
+HOUSEHOLDS = frozenset({"household", "household_address", "income_check", "risk_change"})
+PERSONS = frozenset({"person"})
+PLACES = frozenset({"community", "district", "grid", "building", "unit", "room", "place_role"})
+VISITS = frozenset({"visit"})
+EMPLOYMENT = frozenset({"employment"})
+TRAINING = frozenset({"training_course", "training_attendance"})
+INTENTIONS = frozenset({"intention"})
+MEDIATION = frozenset({"mediation_case", "mediation_party", "mediation_event", "mediation_followup"})
+SETTINGS = frozenset({"setting"})
+ACCOUNTS = frozenset({"account", "account_building", "app_user"})
 
 
 class DataEvents(QObject):
-    changed = Signal(str)
+    changed = Signal(object)  # Changes
 
-    def announce(self, *names: str) -> None:
-        for name in names:
-            self.changed.emit(name)
-
+    def broadcast(self, changes: Changes) -> None:
+        if changes:
+            self.changed.emit(changes)

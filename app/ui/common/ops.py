@@ -1,8 +1,17 @@
-"""Running database, Excel and sync work off the UI thread (after Anki's CollectionOp/QueryOp).
+"""Running a clerk's operations: quick ones on the UI thread, long ones on a worker (after Anki's
+CollectionOp/QueryOp).
+
+:func:`perform` runs a quick action on the UI connection: what it changed (one undo step, however
+many transactions it made) reaches every view that watches those tables, and an expected failure
+(:class:`KnownError`) is shown to the clerk with nothing changed.
+
+    if perform(self.ctx, self, lambda db: employment.delete_job(db, job_id)):
+        ...
 
 One worker thread with its own database connection runs one job at a time; its result or
-error comes back on the UI thread through callbacks. A job may report progress and check
-for cancellation through the :class:`Progress` it is given.
+error comes back on the UI thread through callbacks, and whatever the job wrote is handed to
+``on_changes`` (the views, the undo history) like an operation on the UI thread. A job may
+report progress and check for cancellation through the :class:`Progress` it is given.
 
     runner.run(lambda db, progress: stats.compute(db), on_success=self.show_figures)
 """
@@ -14,14 +23,61 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+from PySide6.QtWidgets import QMessageBox, QWidget
 
 from app.models.core.access import Principal
+from app.models.core.changes import NO_CHANGES, Changes
 from app.models.core.db import Database, open_database
+from app.models.core.errors import KnownError
 from app.models.core.safe_files import disk_full_as_known
+
+if TYPE_CHECKING:
+    from app.ui.common.context import AppContext
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Outcome(Generic[T]):
+    """How :func:`perform` ended: true when the action succeeded (``value`` is what it returned)."""
+
+    ok: bool
+    value: T | None = None
+    error: KnownError | None = None
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+def perform(
+    ctx: AppContext,
+    parent: QWidget | None,
+    action: Callable[[Database], T],
+    *,
+    title: str = "无法完成",
+    on_error: Callable[[KnownError], None] | None = None,
+) -> Outcome[T]:
+    """Run one quick user action (a few ms: a form's save, a delete) on the UI connection.
+
+    Its transactions' Changes are merged into one operation (one refresh, one undo step) and
+    handed to the views. A KnownError goes to `on_error`, or a warning box titled `title`; the
+    action's own transaction has rolled back, so nothing of it was written.
+    """
+    try:
+        with ctx.db.collect():
+            value = action(ctx.db)
+    except KnownError as exc:
+        if on_error is not None:
+            on_error(exc)
+        else:
+            QMessageBox.warning(parent, title, str(exc))
+        return Outcome(False, None, exc)
+    return Outcome(True, value)
 
 
 class Cancelled(Exception):
@@ -51,29 +107,36 @@ class Progress:
 
 
 class _Bridge(QObject):
-    finished = Signal(int, bool, object)  # job id, ok, result or exception
+    finished = Signal(int, bool, object, object)  # job id, ok, result or exception, Changes
     progressed = Signal(int, int, int, str)  # job id, done, total, text
 
 
 class _Job(QRunnable):
-    def __init__(self, runner: OpRunner, job_id: int, fn: Callable[[Database, Progress], Any], progress: Progress):
+    def __init__(self, runner: OpRunner, job_id: int, fn: Callable[[Database, Progress], Any], progress: Progress,
+                 everything: bool = False):
         super().__init__()
         self.runner = runner
         self.job_id = job_id
         self.fn = fn
         self.progress = progress
+        self.everything = everything
 
     def run(self) -> None:  # runs on the worker thread
+        changes = NO_CHANGES
         try:
             db = self.runner._worker_db()
-            result = self.fn(db, self.progress)
-            self.runner._bridge.finished.emit(self.job_id, True, result)
+            try:
+                with db.collect() as collected:
+                    result = self.fn(db, self.progress)
+            finally:
+                changes = collected.changes | (Changes.all() if self.everything else NO_CHANGES)
+            self.runner._bridge.finished.emit(self.job_id, True, result, changes)
         except BaseException as exc:  # noqa: BLE001 - every failure goes back to the UI thread
             tb = traceback.format_exc()
             # A full disk met by SQLite or a file write reaches the clerk as advice, not a crash.
             exc = disk_full_as_known(exc, self.runner.db_path)
             exc.__anju_traceback__ = tb  # type: ignore[attr-defined]
-            self.runner._bridge.finished.emit(self.job_id, False, exc)
+            self.runner._bridge.finished.emit(self.job_id, False, exc, changes)
 
 
 class OpHandle:
@@ -113,6 +176,9 @@ class OpRunner(QObject):
         # thread state for every job, which empties a threading.local, so each job would open (and
         # leak) a connection of its own and lose what the connection caches between jobs.
         self._connections: dict[int, Database] = {}
+        # Told what each job wrote (on the UI thread, before its on_success): the views refresh
+        # and the undo history records it as for an operation on the UI thread.
+        self.on_changes: Callable[[Changes], None] | None = None
 
     def _worker_db(self) -> Database:
         ident = threading.get_ident()
@@ -133,12 +199,15 @@ class OpRunner(QObject):
         on_success: Callable[[Any], None] | None = None,
         on_failure: Callable[[BaseException], None] | None = None,
         on_progress: Callable[[int, int, str], None] | None = None,
+        everything: bool = False,
     ) -> OpHandle:
+        """Run `fn` on the worker. ``everything``: the job changes more than its transactions tell
+        (an import, a sync, a restore), so every view refreshes when it ends."""
         job_id = next(self._ids)
         progress = Progress(lambda d, t, s: self._bridge.progressed.emit(job_id, d, t, s))
         self._callbacks[job_id] = (on_success, on_failure, on_progress)
         self._started[job_id] = time.monotonic()
-        self._pool.start(_Job(self, job_id, fn, progress))
+        self._pool.start(_Job(self, job_id, fn, progress, everything))
         return OpHandle(job_id, progress)
 
     @property
@@ -153,12 +222,14 @@ class OpRunner(QObject):
     def wait_idle(self, msecs: int = 30000) -> bool:
         return self._pool.waitForDone(msecs)
 
-    @Slot(int, bool, object)
-    def _on_finished(self, job_id: int, ok: bool, payload: object) -> None:
+    @Slot(int, bool, object, object)
+    def _on_finished(self, job_id: int, ok: bool, payload: object, changes: object) -> None:
         if self._closed:
             return  # the window is gone: its views (and their connection) must not be touched
         on_success, on_failure, _ = self._callbacks.pop(job_id, (None, None, None))
         self._started.pop(job_id, None)
+        if changes and self.on_changes is not None:
+            self.on_changes(changes)  # type: ignore[arg-type]
         if ok:
             if on_success is not None:
                 on_success(payload)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QShowEvent, QStandardItem, QStandardItemModel
+from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
@@ -19,7 +19,9 @@ from PySide6.QtWidgets import (
 )
 
 from app.models.core.db import Database
+from app.ui.common import events as ev
 from app.ui.common.context import AppContext
+from app.ui.common.data_tab import DataTab
 from app.widgets.bar_chart import BarChart
 
 # (key in stats.compute, label, how to show it)
@@ -75,12 +77,12 @@ def load_overview(db: Database) -> dict[str, Any]:
     return {"figures": figures, "risk": risk, "kinds": kinds}
 
 
-class DashboardTab(QWidget):
+class DashboardTab(DataTab):
+    watches = (ev.HOUSEHOLDS | ev.PERSONS | ev.PLACES | ev.VISITS | ev.EMPLOYMENT | ev.TRAINING | ev.INTENTIONS
+               | ev.MEDIATION | ev.SETTINGS)
+
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.ctx = ctx
-        self._loaded = False
-        self._stale = True
+        super().__init__(ctx, parent)
         self.last_result: dict[str, Any] | None = None
 
         layout = QVBoxLayout(self)
@@ -137,20 +139,10 @@ class DashboardTab(QWidget):
         bottom.addWidget(self.refresh_button)
         layout.addLayout(bottom)
 
-        ctx.events.changed.connect(self._on_changed)
-
-    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
-        super().showEvent(event)
-        if self._stale:
-            self.reload()
-
-    def _on_changed(self, _name: str) -> None:
-        self._stale = True
-        if self.isVisible():
-            self.reload()
+    def load(self) -> None:
+        self.reload()
 
     def reload(self) -> None:
-        self._stale = False
         self.status.setText("正在计算……")
         self.refresh_button.setEnabled(False)
         self.ctx.runner.run(lambda db, _p: load_overview(db), on_success=self._show, on_failure=self._failed)
@@ -180,7 +172,6 @@ class DashboardTab(QWidget):
         self._draw_charts(result)
         self.refresh_button.setEnabled(True)
         self.status.setText("数据为当前数据库的实时统计。")
-        self._loaded = True
 
     def _draw_charts(self, result: dict[str, Any]) -> None:
         risk = result["risk"]

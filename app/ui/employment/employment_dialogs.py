@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 from shiboken6 import isValid
 
+from app.models.core.changes import Changes
 from app.models.core.db import Database
 from app.models.core.errors import KnownError
 from app.models.core.id_numbers import mask
@@ -294,7 +295,6 @@ class JobDialog(QDialog):
         except KnownError as exc:
             warn(self, exc, self.fields)
             return
-        self.ctx.events.announce(events.EMPLOYMENT, *([events.INTENTIONS] if close_ids else []))
         self.accept()
 
 
@@ -313,7 +313,6 @@ def end_job(ctx: AppContext, parent: QWidget, job_id: str) -> bool:
     except KnownError as exc:
         warn(parent, exc)
         return False
-    ctx.events.announce(events.EMPLOYMENT)
     return True
 
 
@@ -393,7 +392,6 @@ class IntentionDialog(QDialog):
         except KnownError as exc:
             warn(self, exc, self.fields)
             return
-        self.ctx.events.announce(events.INTENTIONS)
         self.accept()
 
 
@@ -423,7 +421,6 @@ def close_intention(ctx: AppContext, parent: QWidget, intention_id: str) -> bool
     except KnownError as exc:
         warn(parent, exc)
         return False
-    ctx.events.announce(events.INTENTIONS)
     return True
 
 
@@ -538,9 +535,8 @@ class FigureListDialog(QDialog):
 
             report_exception(exc)
 
-    def _on_changed(self, name: str) -> None:
-        if name in (events.EMPLOYMENT, events.TRAINING, events.PERSONS, events.HOUSEHOLDS, events.SETTINGS,
-                    events.ALL):
+    def _on_changed(self, changes: Changes) -> None:
+        if changes.touches(events.EMPLOYMENT | events.TRAINING | events.PERSONS | events.HOUSEHOLDS | events.SETTINGS):
             self.load()
 
     def closeEvent(self, event: Any) -> None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -24,11 +24,13 @@ from PySide6.QtWidgets import (
 )
 from shiboken6 import isValid
 
+from app.models.core.changes import Changes
 from app.models.core.db import Database
-from app.models.core.errors import KnownError
 from app.models.employment import employment, intentions, labour, training
 from app.ui.common import events
 from app.ui.common.context import AppContext
+from app.ui.common.data_tab import DataTab
+from app.ui.common.ops import perform
 from app.ui.common.table_models import SqlTableModel
 from app.ui.employment.employment_dialogs import (
     FigureListDialog,
@@ -63,8 +65,6 @@ FIGURE_ORDER: list[tuple[str, str]] = [
 ]
 # Which list opens when a ratio is clicked.
 CLICK_TARGET = {"employment_rate": "employed", "employed_per_household": "employed"}
-EVENT_NAMES = {events.EMPLOYMENT, events.TRAINING, events.INTENTIONS, events.PERSONS, events.HOUSEHOLDS,
-               events.SETTINGS, events.ALL}
 ALERT_FIGURES = {"zero_employment_households", "households_without_stable_job"}
 
 
@@ -179,15 +179,18 @@ LIVE_PERSON = "{col} NOT IN (SELECT id FROM person WHERE deleted = 1)"
 SEARCH_HINT = "姓名 / 拼音首字母 / 身份证号 / 房号（如 3-2-501）"
 
 
-class EmploymentTab(QWidget):
+class EmploymentTab(DataTab):
     """Figures row + sub-tabs: 劳动力台账, 就业台账, 培训, 需求台账."""
 
+    watches = (events.EMPLOYMENT | events.TRAINING | events.INTENTIONS | events.PERSONS | events.HOUSEHOLDS
+               | events.SETTINGS)
+    # The tab paints first, then the ledgers count (~70 ms at 100k).
+    load_after_paint = True
+
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.ctx = ctx
+        super().__init__(ctx, parent)
         self.setObjectName("employmentTab")
         self.setAccessibleName("就业培训")
-        self._loaded = False
         self._figures_pending = False
         self._figures_running = False
         self.figures: labour.LabourFigures | None = None
@@ -230,7 +233,6 @@ class EmploymentTab(QWidget):
         self._search_timer.timeout.connect(self.apply_filters)
         for edit in (self.ledger_search, self.jobs_search, self.course_search, self.intentions_search):
             edit.textChanged.connect(lambda _t: self._search_timer.start())
-        ctx.events.changed.connect(self._on_changed)
 
     # -- pages --------------------------------------------------------------------------------
     def _build_ledger_page(self) -> None:
@@ -391,21 +393,11 @@ class EmploymentTab(QWidget):
         self.inner.addTab(page, "需求台账")
 
     # -- lazy loading -------------------------------------------------------------------------
-    def showEvent(self, event: QShowEvent) -> None:
-        super().showEvent(event)
-        # Next event-loop turn: the tab paints first, then the ledgers count (~70 ms at 100k),
-        # so the switch and the loading are two short stalls rather than one long one.
-        if not self._loaded:
-            QTimer.singleShot(0, self.ensure_loaded)
-
     def preload(self) -> None:
         """Build the ledgers while the tab is still hidden (the main window calls this when idle)."""
         self.ensure_loaded()
 
-    def ensure_loaded(self) -> None:
-        if self._loaded:
-            return
-        self._loaded = True
+    def load(self) -> None:
         self._build_models()
         self.refresh_figures()
 
@@ -585,13 +577,11 @@ class EmploymentTab(QWidget):
             self._figures_pending = False
             self.refresh_figures()
 
-    def _on_changed(self, name: str) -> None:
-        if name not in EVENT_NAMES or not self._loaded:
-            return
+    def refresh(self, changes: Changes) -> None:
         # Figures first: the worker brings the snapshot forward for them, and the ledger and any
         # open figure list (queued after) then read it as it stands.
         self.refresh_figures()
-        if name in (events.SETTINGS, events.ALL):
+        if changes.touches(events.SETTINGS):
             self._build_models()
         else:
             self.refresh_tables()
@@ -605,6 +595,9 @@ class EmploymentTab(QWidget):
         return dialog
 
     # -- actions ------------------------------------------------------------------------------
+    def _perform(self, action: Callable[[Database], Any]) -> bool:
+        return bool(perform(self.ctx, self, action, on_error=lambda exc: warn(self, exc)))
+
     def _run_dialog(self, dialog: Any) -> Any:
         dialog.exec()
         return dialog
@@ -676,12 +669,7 @@ class EmploymentTab(QWidget):
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
         if answer != QMessageBox.StandardButton.Yes:
             return
-        try:
-            employment.delete_job(self.ctx.db, job_id)
-        except KnownError as exc:
-            warn(self, exc)
-            return
-        self.ctx.events.announce(events.EMPLOYMENT, events.INTENTIONS)
+        self._perform(lambda db: employment.delete_job(db, job_id))
 
     def selected_course_id(self) -> str | None:
         """The course chosen in the training list (the attendance print button uses it)."""
@@ -718,12 +706,7 @@ class EmploymentTab(QWidget):
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
         if answer != QMessageBox.StandardButton.Yes:
             return
-        try:
-            training.delete_course(self.ctx.db, cid)
-        except KnownError as exc:
-            warn(self, exc)
-            return
-        self.ctx.events.announce(events.TRAINING, events.INTENTIONS)
+        self._perform(lambda db: training.delete_course(db, cid))
 
     def _selected_attendance(self) -> list[str]:
         assert self.attendance_model is not None
@@ -735,8 +718,7 @@ class EmploymentTab(QWidget):
         if not ids:
             QMessageBox.information(self, "请先选择", "请先在参训人员中选中取得证书的人（可按住 Ctrl 多选）。")
             return
-        training.set_certificate(self.ctx.db, ids, obtained)
-        self.ctx.events.announce(events.TRAINING)
+        self._perform(lambda db: training.set_certificate(db, ids, obtained))
 
     def remove_attendance(self) -> None:
         ids = self._selected_attendance()
@@ -748,10 +730,7 @@ class EmploymentTab(QWidget):
                                       QMessageBox.StandardButton.No)
         if answer != QMessageBox.StandardButton.Yes:
             return
-        with self.ctx.db.write():
-            for aid in ids:
-                training.remove_attendance(self.ctx.db, aid)
-        self.ctx.events.announce(events.TRAINING, events.INTENTIONS)
+        self._perform(lambda db: training.remove_attendances(db, ids))
 
     def close_selected_intention(self) -> None:
         iid = self._need(self.intentions_table, "一条需求")
@@ -761,8 +740,7 @@ class EmploymentTab(QWidget):
     def reopen_selected_intention(self) -> None:
         iid = self._need(self.intentions_table, "一条需求")
         if iid:
-            intentions.reopen(self.ctx.db, iid)
-            self.ctx.events.announce(events.INTENTIONS)
+            self._perform(lambda db: intentions.reopen(db, iid))
 
     def delete_selected_intention(self) -> None:
         iid = self._need(self.intentions_table, "一条需求")
@@ -772,8 +750,7 @@ class EmploymentTab(QWidget):
                                       QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
                                       QMessageBox.StandardButton.No)
         if answer == QMessageBox.StandardButton.Yes:
-            intentions.delete(self.ctx.db, iid)
-            self.ctx.events.announce(events.INTENTIONS)
+            self._perform(lambda db: intentions.delete(db, iid))
 
 
 def _alive(widget: QWidget) -> bool:

@@ -31,8 +31,8 @@ from PySide6.QtWidgets import (
 from app.models.core import settings
 from app.models.core.errors import KnownError, NeedsConfirmation, ValidationError
 from app.models.employment import training
-from app.ui.common import events
 from app.ui.common.context import AppContext
+from app.ui.common.ops import perform
 from app.ui.employment.employment_dialogs import warn
 from app.ui.printing import printing
 from app.widgets.person_picker import PersonPicker
@@ -508,26 +508,34 @@ class CourseDialog(QDialog):
         ids = self.picker.selected_ids()
         sessions = self.session_inputs()
         args: dict[str, Any] = {"course_id": self.course_id, "close_intentions": self.close_intentions.isChecked()}
-        try:
-            try:
-                self.saved_id = training.save_course_sessions(self.ctx.db, self.values(), ids, sessions, **args)
-            except NeedsConfirmation as question:
-                answer = QMessageBox.question(self, "同一时间的两次课", str(question))
-                if answer != QMessageBox.StandardButton.Yes:
-                    self.tabs.setCurrentWidget(self.sessions_page)
-                    self.sessions_table.setFocus()
-                    return
-                self.saved_id = training.save_course_sessions(self.ctx.db, self.values(), ids, sessions,
-                                                              confirmed=True, **args)
-        except KnownError as exc:
+
+        def save(db: Any, confirmed: bool = False) -> str:
+            return training.save_course_sessions(db, self.values(), ids, sessions, confirmed=confirmed, **args)
+
+        questions: list[NeedsConfirmation] = []
+
+        def failed(exc: KnownError) -> None:
+            if isinstance(exc, NeedsConfirmation):
+                questions.append(exc)  # asked below, then saved again with the clerk's yes
+                return
             field = getattr(exc, "field", None)
             if field == "sessions":
                 self.tabs.setCurrentWidget(self.sessions_page)
             elif field == "people":
                 self.tabs.setCurrentWidget(self.people_page)
             warn(self, exc, self.fields)
+
+        done = perform(self.ctx, self, save, on_error=failed)
+        if questions:
+            answer = QMessageBox.question(self, "同一时间的两次课", str(questions[0]))
+            if answer != QMessageBox.StandardButton.Yes:
+                self.tabs.setCurrentWidget(self.sessions_page)
+                self.sessions_table.setFocus()
+                return
+            done = perform(self.ctx, self, lambda db: save(db, confirmed=True), on_error=failed)
+        if not done:
             return
-        self.ctx.events.announce(events.TRAINING, events.INTENTIONS)
+        self.saved_id = done.value
         self.accept()
 
     def print_sheet(self) -> None:

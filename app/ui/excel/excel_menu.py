@@ -12,7 +12,7 @@ from app.ui.shell import Shell
 def current_export(window: Shell) -> tuple[str, str, list] | None:
     """The visible tab's filter for "export what I see", when that tab offers one."""
     tab = window.tabs.currentWidget()
-    fn = getattr(tab, "current_export", None)
+    fn = getattr(tab, "export_query", None)
     if fn is None:
         return None
     try:

@@ -49,7 +49,6 @@ from app.models.excel.excel_read import (
     remembered_mapping,
     show_value,
 )
-from app.ui.common import events
 from app.ui.common.context import AppContext
 from app.ui.common.crash import report_exception
 from app.ui.common.ops import OpHandle
@@ -435,8 +434,9 @@ class ImportDialog(QDialog):
 
         self._busy(True)
         self.summary.setText("正在导入…（取消则不作任何改动）")
+        # An import writes in batches: every view refreshes when it ends (nothing to undo).
         self.handle = self.ctx.runner.run(job, on_success=self._applied, on_failure=self._failed,
-                                          on_progress=self._progress)
+                                          on_progress=self._progress, everything=True)
 
     def _applied(self, result: dict) -> None:
         self._busy(False)
@@ -446,7 +446,6 @@ class ImportDialog(QDialog):
         households = f"新建 {result['households_new']} 户，" if result.get("households_new") else ""
         self.summary.setText(f"<b>导入完成：</b>{households}新增 {result['new']} 条，更新 {result['updated']} 条"
                              f"{skipped}。")
-        self.ctx.events.announce(events.HOUSEHOLDS, events.PERSONS, events.EMPLOYMENT)
         self._update_buttons()
 
     # -- errors, progress, cancel ---------------------------------------------------------------

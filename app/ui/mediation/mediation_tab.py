@@ -24,12 +24,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.models.core.changes import Changes
 from app.models.core.errors import KnownError
 from app.models.mediation import mediation as med
 from app.models.mediation import mediation_report as rep
 from app.ui.common import events
 from app.ui.common.context import AppContext
 from app.ui.common.crash import report_exception
+from app.ui.common.data_tab import DataTab
+from app.ui.common.ops import perform
 from app.ui.common.table_models import Column, SqlTableModel
 from app.widgets.flow_layout import FlowLayout
 
@@ -39,16 +42,16 @@ NO_DATE = QDate(2000, 1, 1)
 REPORT_SCREEN_ROWS = 100
 
 
-class MediationTab(QWidget):
+class MediationTab(DataTab):
     """Cases in `mediationTable`, filters above, the selected case's detail and actions beside."""
 
+    watches = events.MEDIATION | events.PERSONS | events.HOUSEHOLDS | events.VISITS | events.SETTINGS | events.PLACES
+
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.ctx = ctx
+        super().__init__(ctx, parent)
         self.setObjectName("mediationTab")
         self.setAccessibleName("矛盾调解")
         self._limits = med.limits(ctx.db)
-        self._loaded_choices = False
 
         outer = QVBoxLayout(self)
         self.inner = QTabWidget(self)
@@ -171,7 +174,6 @@ class MediationTab(QWidget):
         QShortcut(QKeySequence("Ctrl+F"), self, activated=self.search.setFocus)
         enter = QShortcut(QKeySequence(Qt.Key.Key_Return), self.table, activated=self.change_status)
         enter.setContext(Qt.ShortcutContext.WidgetShortcut)
-        ctx.events.changed.connect(self._on_changed)
         self._show_detail()
 
     # -- building blocks --------------------------------------------------------------------------
@@ -223,14 +225,11 @@ class MediationTab(QWidget):
         return f"{med.urgency_sql(self._limits)} DESC, c.received_date DESC, c.number DESC"
 
     # -- events and filters -----------------------------------------------------------------------
-    def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
-        super().showEvent(event)
-        if not self._loaded_choices:
-            self._load_choices()
+    def load(self) -> None:
+        self._load_choices()
 
     def _load_choices(self) -> None:
         """Categories and buildings come from the database; loaded on first show, not in __init__."""
-        self._loaded_choices = True
         for box, items in ((self.category_box, [(c, c) for c in med.categories(self.ctx.db)]),
                            (self.building_box, [(n, i) for i, n in med.buildings(self.ctx.db)])):
             current = box.currentData()
@@ -244,10 +243,9 @@ class MediationTab(QWidget):
             box.blockSignals(False)
         self._update_count()
 
-    def _on_changed(self, name: str) -> None:
-        if name in (events.MEDIATION, events.PERSONS, events.HOUSEHOLDS, events.VISITS, events.ALL):
-            self.refresh()
-        elif name in (events.SETTINGS, events.PLACES):
+    def refresh(self, changes: Changes) -> None:
+        if changes.touches(events.SETTINGS | events.PLACES):
+            # The time limits are part of the list's SQL; the buildings fill a filter.
             current = self.current_case_id()
             self._limits = med.limits(self.ctx.db)
             self._make_model(self.model.where, self.model.params)
@@ -255,8 +253,10 @@ class MediationTab(QWidget):
             if current:
                 self.select_case(current)
             self._show_detail()
+        if changes.touches(events.MEDIATION | events.PERSONS | events.HOUSEHOLDS | events.VISITS):
+            self.refresh_cases()
 
-    def refresh(self) -> None:
+    def refresh_cases(self) -> None:
         current = self.current_case_id()
         self.party_names.cache.clear()
         self.model.refresh()
@@ -355,7 +355,7 @@ class MediationTab(QWidget):
 
     # -- actions ------------------------------------------------------------------------------------
     def _after_write(self, case_id: str | None) -> None:
-        self.ctx.events.announce(events.MEDIATION)
+        # The list has already refreshed: the write's Changes reached it when it committed.
         if case_id:
             self.select_case(case_id)
         self._show_detail()
@@ -463,19 +463,13 @@ class MediationTab(QWidget):
         )
         if answer != QMessageBox.StandardButton.Yes:
             return
-        try:
-            med.delete_case(self.ctx.db, case_id, reason=reason)
-        except KnownError as exc:
-            report_exception(exc)
-            return
-        self.ctx.events.announce(events.MEDIATION)
+        perform(self.ctx, self, lambda db: med.delete_case(db, case_id, reason=reason), title="无法删除")
 
     def edit_settings(self) -> None:
         from app.ui.mediation.mediation_dialogs import SettingsDialog
 
         db = self.ctx.db
-        if SettingsDialog.run(self, self.ctx, apply=lambda v: med.save_settings(db, **v) or True):
-            self.ctx.events.announce(events.SETTINGS)
+        SettingsDialog.run(self, self.ctx, apply=lambda v: med.save_settings(db, **v) or True)
 
     def print_agreement(self) -> None:
         from app.ui.printing.printing import preview_form  # the formal 调解协议书 (printing feature)

@@ -28,7 +28,6 @@ from PySide6.QtWidgets import (
 
 from app.models.core.errors import KnownError
 from app.models.places import places, rhythm
-from app.ui.common import events as ev
 from app.ui.common.context import AppContext
 from app.ui.common.crash import report_exception
 
@@ -282,7 +281,6 @@ class RoleDialog(_SafeDialog):
         ):
             return
         places.end_role(self.ctx.db, role_id)
-        self.ctx.events.announce(ev.PLACES)
         self._load_current()
 
     def _kind_changed(self, *_args: object) -> None:
@@ -420,7 +418,6 @@ class RiskColourDialog(_SafeDialog):
 
     def save(self) -> None:
         rhythm.set_risk_colour(self.ctx.db, self.household_id, self.colour.currentData(), self.reason.text())
-        self.ctx.events.announce(ev.HOUSEHOLDS)
 
 
 # -- relocating households before a place is retired or deleted ----------------------------------------
@@ -502,6 +499,5 @@ class RelocateDialog(QDialog):
         except KnownError as exc:
             report_exception(exc)
             return
-        self.ctx.events.announce(ev.HOUSEHOLDS)
         self.room.clear()
         self.refresh()

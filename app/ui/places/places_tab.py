@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.models.core.changes import Changes
 from app.models.core.errors import KnownError
 from app.models.places import places
 from app.models.places.places import Counts, PlaceNode
@@ -33,6 +34,7 @@ from app.models.places.signs import sign_name
 from app.ui.common import events as ev
 from app.ui.common.context import AppContext
 from app.ui.common.crash import report_exception
+from app.ui.common.data_tab import DataTab
 from app.ui.common.table_models import RISK_COLOURS, RISK_NAMES
 from app.ui.places.visits_due import VisitsDuePanel
 from app.widgets.sign_icon import sign_icon, sign_pixmap
@@ -53,16 +55,16 @@ _DELETE_SCOPE = {
 }
 
 
-class PlacesTab(QWidget):
+class PlacesTab(DataTab):
     """Tree of community → district → grid → building → unit (→ rooms on demand), with a page per place."""
 
+    watches = ev.PLACES | ev.HOUSEHOLDS | ev.PERSONS | ev.VISITS | ev.SETTINGS
+    load_after_paint = True
+
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.ctx = ctx
+        super().__init__(ctx, parent)
         self.setObjectName("placesTab")
         self.setAccessibleName("楼栋网格")
-        self._loaded = False
-        self._dirty = False
         self._counts: dict[tuple[str, str], Counts] = {}
         self._counts_generation = 0
         self._items: dict[tuple[str, str], QTreeWidgetItem] = {}
@@ -228,7 +230,6 @@ class PlacesTab(QWidget):
         self._counts_timer.setSingleShot(True)
         self._counts_timer.setInterval(800)
         self._counts_timer.timeout.connect(self.reload_counts)
-        ctx.events.changed.connect(self._on_changed)
         self._update_buttons()
 
     def _button(self, text: str, name: str, slot) -> QPushButton:  # noqa: ANN001 - a bound method
@@ -238,20 +239,17 @@ class PlacesTab(QWidget):
         return b
 
     # -- loading ----------------------------------------------------------------------------
-    def showEvent(self, event) -> None:  # noqa: ANN001, N802 - Qt override
-        super().showEvent(event)
-        if not self._loaded or self._dirty:
-            QTimer.singleShot(0, self.reload)
-
     def preload(self) -> None:
         """Build the tree while the tab is still hidden (the main window calls this when idle)."""
-        if not self._loaded:
-            self.reload()
+        self.ensure_loaded()
+
+    def load(self) -> None:
+        self.reload()
 
     def reload(self) -> None:
         """Rebuild the tree (places only: a few thousand rows at most); counts come from the runner."""
-        self._loaded = True
-        self._dirty = False
+        self.loaded = True
+        self.stale = False
         self._reloading = True  # selection changes below set the due list's scope without recomputing
         current = self.current()
         expanded = {key for key, item in self._items.items() if item.isExpanded()}
@@ -353,18 +351,11 @@ class PlacesTab(QWidget):
             if c and c.overdue:
                 item.setForeground(6, Qt.GlobalColor.red)
 
-    def _on_changed(self, name: str) -> None:
-        if name not in (ev.PLACES, ev.HOUSEHOLDS, ev.PERSONS, ev.VISITS, ev.SETTINGS, ev.ALL):
-            return
-        if not self._loaded:
-            return
-        if not self.isVisible():
-            self._dirty = True
-            return
-        if name in (ev.VISITS, ev.SETTINGS):
-            self._counts_timer.start()  # the tree itself did not change
-        else:
+    def refresh(self, changes: Changes) -> None:
+        if changes.touches(ev.PLACES | ev.HOUSEHOLDS | ev.PERSONS):
             self.reload()
+        else:
+            self._counts_timer.start()  # visits or settings: the tree itself did not change
 
     # -- selection --------------------------------------------------------------------------
     def current(self) -> tuple[str, str] | None:
@@ -558,9 +549,6 @@ class PlacesTab(QWidget):
                 menu.addAction(b.text(), b.click)
         menu.exec(self.tree.viewport().mapToGlobal(pos))
 
-    def _announce(self, *names: str) -> None:
-        self.ctx.events.announce(*names)
-
     def add_place(self, table: str) -> None:
         from app.ui.places.place_dialogs import add_place_interactive
 
@@ -573,7 +561,6 @@ class PlacesTab(QWidget):
             report_exception(exc)
             return
         if new:
-            self._announce(ev.PLACES)
             self.reload()
             self.select(table, new)
 
@@ -594,7 +581,6 @@ class PlacesTab(QWidget):
         except KnownError as exc:
             report_exception(exc)
             return
-        self._announce(ev.PLACES)
 
     def move_place(self) -> None:
         from app.ui.places.place_dialogs import choose_move_target
@@ -610,7 +596,6 @@ class PlacesTab(QWidget):
         except KnownError as exc:
             report_exception(exc)
             return
-        self._announce(ev.PLACES)
 
     def toggle_retired(self) -> None:
         cur = self.current()
@@ -631,7 +616,6 @@ class PlacesTab(QWidget):
         except KnownError as exc:
             self._explain_households(exc, table, pid)
             return
-        self._announce(ev.PLACES)
 
     def delete_place(self) -> None:
         cur = self.current()
@@ -658,7 +642,6 @@ class PlacesTab(QWidget):
         except KnownError as exc:
             self._explain_households(exc, table, pid)
             return
-        self._announce(ev.PLACES)
 
     def _explain_households(self, exc: KnownError | None, table: str, pid: str) -> None:
         """A place with households cannot go: say why, and offer to move the households first."""
@@ -698,7 +681,6 @@ class PlacesTab(QWidget):
             except KnownError as exc:
                 report_exception(exc)
                 continue
-            self._announce(ev.PLACES)
             break
 
     def assign_role(self) -> None:
@@ -708,8 +690,7 @@ class PlacesTab(QWidget):
         if not cur or cur[0] not in places.ROLE_FOR_PLACE:
             return
         dlg = RoleDialog(self.ctx, cur[0], cur[1], self)
-        if dlg.exec():
-            self._announce(ev.PLACES)
+        dlg.exec()
 
     def find_by_sign(self) -> None:
         """The sign board: pick a building by its picture and show it in the tree."""
@@ -738,7 +719,7 @@ class PlacesTab(QWidget):
         if not household_id:
             QMessageBox.information(self, "调整风险颜色", "请先选择一户（在房间列表或待走访清单中）。")
             return
-        RiskColourDialog(self.ctx, household_id, self).exec()  # the dialog announces the change
+        RiskColourDialog(self.ctx, household_id, self).exec()  # its write reaches the views by itself
 
     def _selected_household(self) -> str | None:
         rows = self.rooms_table.selectionModel().selectedRows() if self.rooms_table.selectionModel() else []

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.models.core import settings
+from app.models.core.changes import Changes
 from app.models.core.errors import KnownError, NeedsConfirmation, ValidationError
 from app.models.places import places, rhythm, visits
 from app.ui.common import events as ev
@@ -191,8 +192,8 @@ class VisitEntryDialog(QDialog):
         if current is not None and self.building.currentData() != current:
             self._building_changed()  # the chosen building was retired or deleted meanwhile
 
-    def _on_changed(self, name: str) -> None:
-        if name in (ev.PLACES, ev.ALL):
+    def _on_changed(self, changes: Changes) -> None:
+        if changes.touches(ev.PLACES):
             self.load_buildings()  # keeps the chosen building when it still exists
 
     def building_id(self) -> str | None:
@@ -362,7 +363,6 @@ class VisitEntryDialog(QDialog):
         self.status.setText(f"已保存：{label}。请输入下一户房号。")
         self.status.setStyleSheet("color: #2f9e44;")
         self._reset_for_next()
-        self.ctx.events.announce(ev.VISITS)
         return visit_id
 
     def _reset_for_next(self) -> None:
@@ -400,7 +400,6 @@ class VisitEntryDialog(QDialog):
         self.recent.takeItem(self.recent.row(item))
         self.status.setText("已删除这条走访记录。")
         self.status.setStyleSheet("")
-        self.ctx.events.announce(ev.VISITS)
         return True
 
     def to_mediation(self) -> str | None:
@@ -429,7 +428,6 @@ class VisitEntryDialog(QDialog):
             item.setData(Qt.ItemDataRole.UserRole + 1, False)
             item.setText(item.text() + f"　→ 调解案件 {number or ''}")
         self.mediation_button.setEnabled(False)
-        self.ctx.events.announce(ev.MEDIATION, ev.VISITS)
         return case_id
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override

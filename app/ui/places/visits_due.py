@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.models.core.changes import Changes
 from app.models.core.db import Database
 from app.models.excel import list_table
 from app.models.places import places, rhythm
@@ -230,12 +231,12 @@ class VisitsDuePanel(QWidget):
 
         report_exception(exc)
 
-    def _on_changed(self, name: str) -> None:
+    def _on_changed(self, changes: Changes) -> None:
         # The places tab reloads this list itself after place, household and person changes (and
         # when it is shown again); here only visits and settings, debounced while visible.
-        if name in (ev.PLACES, ev.ALL):
+        if changes.touches(ev.PLACES):
             self._heads_loaded = False  # heads are re-read on the next reload
-        elif name in (ev.VISITS, ev.SETTINGS) and self.isVisible():
+        elif changes.touches(ev.VISITS | ev.SETTINGS) and self.isVisible():
             self._reload_timer.start()
 
     def _activated(self, index: QModelIndex) -> None:

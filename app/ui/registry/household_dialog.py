@@ -30,7 +30,6 @@ from PySide6.QtWidgets import (
 from app.models.core import audit
 from app.models.core.errors import KnownError, ValidationError
 from app.models.registry import households, persons
-from app.ui.common import events
 from app.ui.common.context import AppContext
 from app.ui.registry.move_dialogs import (
     MoveHouseholdDialog,
@@ -455,7 +454,6 @@ class HouseholdDialog(GuardedDialog):
         except KnownError as exc:
             QMessageBox.warning(self, "无法保存", str(exc))
             return False
-        self.ctx.events.announce(events.HOUSEHOLDS, events.PERSONS)
         self.load()
         return True
 
@@ -517,7 +515,6 @@ class HouseholdDialog(GuardedDialog):
         except KnownError as exc:
             QMessageBox.warning(self, "无法更换户主", str(exc))
             return
-        self.ctx.events.announce(events.HOUSEHOLDS, events.PERSONS)
         self.load()
 
     def member_status(self) -> None:
@@ -545,7 +542,6 @@ class HouseholdDialog(GuardedDialog):
                        "（真实的迁出或死亡请用“迁出/死亡”登记，这样会保留在历史中。）"):
             return
         persons.remove(self.ctx.db, pid)
-        self.ctx.events.announce(events.PERSONS, events.HOUSEHOLDS)
         self.load()
 
     def restore_household(self) -> None:
@@ -556,7 +552,6 @@ class HouseholdDialog(GuardedDialog):
         except KnownError as exc:
             QMessageBox.warning(self, "无法恢复", str(exc))
             return
-        self.ctx.events.announce(events.HOUSEHOLDS, events.PERSONS)
         self.load()
 
     def move_household(self) -> None:

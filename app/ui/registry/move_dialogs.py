@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
 
 from app.models.core.errors import KnownError, ValidationError
 from app.models.registry import households, persons, registry_search
-from app.ui.common import events
 from app.ui.common.context import AppContext
 from app.ui.registry.person_dialog import ERROR_STYLE, GuardedDialog, combo
 from app.widgets.search_box import SearchField
@@ -81,7 +80,6 @@ class MoveHouseholdDialog(_FormDialog):
             self.fail(exc)
             self.room.setFocus()
             return
-        self.ctx.events.announce(events.HOUSEHOLDS, events.PERSONS)
         self.dirty = False
         self.accept()
 
@@ -118,7 +116,6 @@ class PersonStatusDialog(_FormDialog):
         except KnownError as exc:
             self.fail(exc)
             return
-        self.ctx.events.announce(events.PERSONS, events.HOUSEHOLDS)
         self.dirty = False
         self.accept()
 
@@ -177,7 +174,6 @@ class MovePersonDialog(_FormDialog):
         except KnownError as exc:
             self.fail(exc)
             return
-        self.ctx.events.announce(events.PERSONS, events.HOUSEHOLDS)
         self.dirty = False
         self.accept()
 

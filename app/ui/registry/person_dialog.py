@@ -27,7 +27,6 @@ from app.models.core import audit
 from app.models.core.errors import KnownError, ValidationError
 from app.models.core.id_numbers import IdInfo
 from app.models.registry import households, persons
-from app.ui.common import events
 from app.ui.common.context import AppContext
 from app.ui.registry.duplicate_dialog import CANCEL, OPEN, DuplicateDialog
 from app.widgets.id_number_edit import IdNumberEdit
@@ -373,7 +372,6 @@ class PersonDialog(GuardedDialog):
         except KnownError as exc:
             QMessageBox.warning(self, "无法保存", str(exc))
             return
-        self.ctx.events.announce(events.PERSONS, events.HOUSEHOLDS)
         self.dirty = False
         self.accept()
 

@@ -36,11 +36,14 @@ from PySide6.QtWidgets import (
 )
 
 from app.models.core import audit
+from app.models.core.changes import Changes
 from app.models.core.errors import KnownError
 from app.models.registry import households, persons, registry_search
 from app.models.registry.registry_search import Filters, Search
 from app.ui.common import events
 from app.ui.common.context import AppContext
+from app.ui.common.data_tab import DataTab
+from app.ui.common.ops import perform
 from app.ui.common.table_models import Column, SqlTableModel, risk_decoration, risk_display
 from app.widgets.flow_layout import FlowLayout
 from app.widgets.search_box import SearchBox
@@ -420,16 +423,16 @@ class HouseholdSummary(QWidget):
             item.setToolTip("已查看完整号码（已记入操作日志）")
 
 
-class RegistryTab(QWidget):
+class RegistryTab(DataTab):
     """户籍台账: search box + filters over a paged household list, a detail pane, dialogs to edit."""
 
+    # Employment makes the 零就业 tag; places fill the filters and the addresses.
+    watches = events.HOUSEHOLDS | events.PERSONS | events.PLACES | events.EMPLOYMENT
+
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.ctx = ctx
+        super().__init__(ctx, parent)
         self.setObjectName("registryTab")
         self.setAccessibleName("户籍台账")
-        self._filters_loaded = False
-        self._stale = False
         self._visit_dialog: Any = None
         self.last_search_ms = 0.0
 
@@ -534,14 +537,10 @@ class RegistryTab(QWidget):
         QShortcut(QKeySequence("F2"), self, self.open_visit_entry, context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
         QShortcut(QKeySequence.StandardKey.Delete, self.table, self.delete_current,
                   context=Qt.ShortcutContext.WidgetShortcut)
-        ctx.events.changed.connect(self._on_data_changed)
         self._summary_timer = QTimer(self)
         self._summary_timer.setSingleShot(True)
         self._summary_timer.setInterval(SUMMARY_DELAY_MS)
         self._summary_timer.timeout.connect(self._update_summary)
-        self._refresh_timer = QTimer(self)
-        self._refresh_timer.setSingleShot(True)
-        self._refresh_timer.timeout.connect(self.refresh)
         self._update_count()
 
     # -- building -----------------------------------------------------------------------------
@@ -556,11 +555,7 @@ class RegistryTab(QWidget):
         return combo
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
-        super().showEvent(event)
-        if not self._filters_loaded:
-            self.load_filter_choices()
-        if self._stale:
-            self.refresh()
+        super().showEvent(event)  # loads the filters the first time, refreshes when stale
         if not self.table.currentIndex().isValid() and self.model.rowCount():
             self.table.selectionModel().setCurrentIndex(
                 self.model.index(0, 0),
@@ -571,12 +566,10 @@ class RegistryTab(QWidget):
     def hideEvent(self, event: QHideEvent) -> None:  # noqa: N802 - Qt override
         # Pending refreshes wait for the tab to be seen again (and never outlive a closed tab).
         self._summary_timer.stop()
-        self._refresh_timer.stop()
         super().hideEvent(event)
 
     def load_filter_choices(self) -> None:
         """Buildings, grids and origin townships for the filters (small queries, done on first show)."""
-        self._filters_loaded = True
         db = self.ctx.db
         self._refill(self.building_filter, [
             (households.address_text(r["name"], None, None), r["id"])
@@ -642,7 +635,7 @@ class RegistryTab(QWidget):
             self._count_warning = warn
             self.count_label.setStyleSheet("color: #8a6100;" if warn else "")
 
-    def current_export(self) -> tuple[str, str, list]:
+    def export_query(self) -> tuple[str, str, list]:
         """What the clerk sees, for "export what I see": ("residents", where_sql, params).
 
         `where_sql` is a WHERE (without the word) over these aliases, to be applied to
@@ -743,28 +736,16 @@ class RegistryTab(QWidget):
         )
         if answer != QMessageBox.StandardButton.Yes:
             return
-        try:
-            households.delete(self.ctx.db, hid)
-        except KnownError as exc:
-            QMessageBox.warning(self, "无法删除", str(exc))
-            return
-        self.ctx.events.announce(events.HOUSEHOLDS, events.PERSONS)
+        perform(self.ctx, self, lambda db: households.delete(db, hid), title="无法删除")
 
     # -- refresh ---------------------------------------------------------------------------------
-    def _on_data_changed(self, name: str) -> None:
-        if name in (events.HOUSEHOLDS, events.PERSONS, events.PLACES, events.EMPLOYMENT, events.ALL):
-            if name in (events.PLACES, events.ALL):
-                self._filters_loaded = False
-            if self.isVisible():
-                self._refresh_timer.start(0)  # several names announced together refresh once
-            else:
-                self._stale = True  # refreshed when the tab is shown
+    def load(self) -> None:
+        self.load_filter_choices()
 
-    def refresh(self) -> None:
-        self._stale = False
-        hid = self.current_household_id()
-        if not self._filters_loaded and self.isVisible():
+    def refresh(self, changes: Changes) -> None:
+        if changes.touches(events.PLACES):
             self.load_filter_choices()
+        hid = self.current_household_id()
         self.model.set_search(registry_search.build(self.ctx.db, self.search_box.text(), self.filters()))
         self._update_count()
         row = self.model.find_row(hid) if hid else -1

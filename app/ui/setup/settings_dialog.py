@@ -17,9 +17,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.models.core import backup, settings
-from app.models.core.errors import KnownError
-from app.ui.common import events as ev
 from app.ui.common.context import AppContext
+from app.ui.common.ops import perform
 
 TEXT_FIELDS = [
     ("office_name", "单位名称（打印抬头）"),
@@ -100,14 +99,6 @@ class SettingsDialog(QDialog):
             return
         values = {k: e.text().strip() for k, e in self.texts.items()}
         values.update({k: s.value() for k, s in self.numbers.items()})
-        try:
-            with self.ctx.db.write():
-                for key, value in values.items():
-                    if settings.get(self.ctx.db, key) != value:
-                        settings.set_value(self.ctx.db, key, value)
-                backup.set_second_place(self.ctx.db, self.second_place.text())
-        except KnownError as exc:
-            QMessageBox.warning(self, "单位设置", str(exc))
-            return
-        self.ctx.events.announce(ev.SETTINGS)
-        self.accept()
+        second = self.second_place.text()
+        if perform(self.ctx, self, lambda db: settings.set_values(db, values, second_place=second), title="单位设置"):
+            self.accept()

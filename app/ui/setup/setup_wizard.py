@@ -34,7 +34,6 @@ from app.models.core.errors import KnownError
 from app.models.places import community_setup as setup
 from app.models.places import places
 from app.models.places.signs import sign_name
-from app.ui.common import events as ev
 from app.ui.common.context import AppContext
 from app.ui.shell import Shell
 from app.widgets import screen_fit
@@ -152,7 +151,6 @@ class CommunityPage(QWizardPage):
                 self.edits[field].setFocus()
             return False
         self.error.setText("")
-        self.wiz.ctx.events.announce(ev.PLACES, ev.SETTINGS)
         return True
 
 
@@ -626,7 +624,6 @@ class SetupWizard(QWizard):
         status_user = getattr(window, "status_user", None)
         if status_user is not None:
             status_user.setText(f"当前用户：{self.ctx.db.user}")
-        self.ctx.events.announce(ev.PLACES, ev.SETTINGS)
 
     # -- the ledgers ----------------------------------------------------------------------------
     def ask_open_file(self, title: str) -> str:

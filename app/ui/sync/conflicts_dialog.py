@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
 from app.models.core.errors import KnownError
 from app.models.core.id_numbers import mask
 from app.models.sync import sync
-from app.ui.common import events
 from app.ui.common.context import AppContext
 
 COLUMNS = ["类型", "记录", "项目", "现在的值", "一方的修改", "另一方的修改"]
@@ -191,7 +190,6 @@ class ConflictsDialog(QDialog):
         except KnownError as exc:
             self.detail.setText(f"未保存：{exc}")
             return
-        self.ctx.events.announce(events.ALL)
         self.merged_edit.clear()
         self.reload()
 

@@ -31,7 +31,6 @@ from app.models.core import sqlite as sqlite3
 from app.models.core.errors import KnownError
 from app.models.sync.bundle import DEFAULT_SCRYPT_N
 from app.models.sync.sync import Refusal
-from app.ui.common import events
 from app.ui.common.context import AppContext
 
 
@@ -196,7 +195,9 @@ class SyncDialog(QDialog):
             return sync_with_folder(db, folder, phrase, scrypt_n=n, allow_mass_delete=allowed,
                                     progress=lambda d, t, s: progress.report(d, t, s))
 
-        self.ctx.runner.run(job, on_success=self._done, on_failure=self._failed, on_progress=self._progress)
+        # Rows arrive from other PCs: every view refreshes when it ends.
+        self.ctx.runner.run(job, on_success=self._done, on_failure=self._failed, on_progress=self._progress,
+                            everything=True)
 
     def _progress(self, done: int, total: int, text: str) -> None:
         self.progress.setRange(0, max(total, 1))
@@ -224,7 +225,6 @@ class SyncDialog(QDialog):
         self.report_view.setPlainText("\n".join([head, *report.lines(), *tail]))
         with contextlib.suppress(sqlite3.Error):  # a local convenience: never worth failing the sync over
             self.ctx.db.set_meta("sync_last_folder", self.folder_edit.text().strip())
-        self.ctx.events.announce(events.ALL)
         asking = [r for r in report.mass_delete_refused if r.bundle_id]
         if asking and not self.mass_delete_confirmed and MassDeleteDialog.ask(self, asking):
             # Only the files the clerk saw in the dialog are allowed; anything new on the stick is judged again.
