@@ -52,6 +52,14 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
+def _records_ops(conn: sqlite3.Connection) -> bool:
+    """Whether the file has the operation log (m0027); a test may run today's code on an older schema."""
+    try:
+        return conn.execute("SELECT 1 FROM sqlite_schema WHERE name = 'op_log'").fetchone() is not None
+    except sqlite3.DatabaseError:
+        return False
+
+
 def _check_file(path: Path, key: bytes | None = None) -> None:
     """Refuse a file that is not a SQLite database before SQLite gets a chance to touch it.
 
@@ -103,6 +111,7 @@ class Database:
         # the undo history from it); inside collect() once, for the whole operation.
         self.listeners: list[Callable[[Changes], None]] = []
         self._collector: Collected | None = None
+        self.records_ops = _records_ops(conn)
 
     @property
     def principal(self) -> Principal:
@@ -284,6 +293,7 @@ class Database:
         self.read_only_reason = fresh.read_only_reason
         self.snapshot_dir = fresh.snapshot_dir
         self._healthy = fresh._healthy
+        self.records_ops = fresh.records_ops
         self._identity_checked = False
         self._tx = None
         self.closed = False
@@ -341,7 +351,7 @@ class Tx:
             return
         label = self.label or describe_operation(self.conn, self._audited)
         op_ids: tuple[str, ...] = ()
-        if self.mode == "local":
+        if self.mode == "local" and self.db.records_ops:
             log_to = int(self.conn.execute("SELECT coalesce(max(op_id), 0) FROM change_log").fetchone()[0])
             self.conn.execute(
                 "INSERT INTO op_log(op_id, at, user, site_id, hlc, label, kind, reverts, undoable, log_from, log_to) "
@@ -479,16 +489,18 @@ class Tx:
             action = "delete" if changed.get("deleted", (0, 0))[1] == 1 else "update"
             detail = {c: ("（已隐藏）" if c in SECRET_COLUMNS else [o, n]) for c, (o, n) in changed.items()}
             audits.append((now, user, site, action, table, row_id, summary,
-                           json.dumps(detail, ensure_ascii=False, default=str), self.op_id))
+                           json.dumps(detail, ensure_ascii=False, default=str),
+                           *((self.op_id,) if self.db.records_ops else ())))
             done[row_id] = changed
             if SECRET_COLUMNS.intersection(changed):
                 self.undoable = False
         for cols, params in groups.items():
             sets = ", ".join(f"{_q(c)} = ?" for c in cols)
             self.conn.executemany(f'UPDATE main."{table}" SET {sets} WHERE id = ?', params)
+        op = ", op_id" if self.db.records_ops else ""
         self.conn.executemany(
-            "INSERT INTO audit_log(at, user, site_id, action, tbl, row_id, summary, detail, op_id) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO audit_log(at, user, site_id, action, tbl, row_id, summary, detail{op}) "
+            f"VALUES (?, ?, ?, ?, ?, ?, ?, ?{', ?' if op else ''})",
             audits,
         )
         self._touch(table, done)
@@ -536,9 +548,10 @@ class Tx:
         detail = {k: ("（已隐藏）" if k in SECRET_COLUMNS else v) for k, v in detail.items()}
         if len(self._audited) < 2:  # the label is made from the first entries
             self._audited.append((action, table, row_id, summary, detail))
+        op = ", op_id" if self.db.records_ops else ""
         self.conn.execute(
-            "INSERT INTO audit_log(at, user, site_id, action, tbl, row_id, summary, detail, op_id) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO audit_log(at, user, site_id, action, tbl, row_id, summary, detail{op}) "
+            f"VALUES (?, ?, ?, ?, ?, ?, ?, ?{', ?' if op else ''})",
             (
                 self.now,
                 self.db.user,
@@ -548,7 +561,7 @@ class Tx:
                 row_id,
                 summary,
                 json.dumps(detail, ensure_ascii=False, default=str),
-                self.op_id,
+                *((self.op_id,) if op else ()),
             ),
         )
 
