@@ -4,6 +4,43 @@ ethnic groups, relations to the head of household, labour ability."""
 from __future__ import annotations
 
 import difflib
+from enum import StrEnum
+
+
+# Stored words with a fixed meaning in code. Each value is the exact text in the database (and
+# in Excel and on paper), so a member compares equal to what a query returns.
+class PersonStatus(StrEnum):
+    REGISTERED = "在册"
+    MOVED_OUT = "迁出"
+    DECEASED = "死亡"
+
+
+class HouseholdStatus(StrEnum):
+    LIVING = "在住"
+    MOVED_OUT = "迁出"
+    CANCELLED = "注销"
+
+
+class LabourAbility(StrEnum):
+    FULL = "全"
+    PARTIAL = "半"
+    NONE = "无"
+
+
+class CaseLevel(StrEnum):
+    BUILDING = "楼栋"
+    COMMUNITY = "社区"
+    STREET = "街道"
+
+
+class CaseStatus(StrEnum):
+    RECEIVED = "受理"
+    MEDIATING = "调解中"
+    SETTLED = "已调解"
+    FAILED = "调解不成"
+    REFERRED = "已移交"
+    FOLLOWED_UP = "已回访"
+    CLOSED = "结案"
 
 # GB 3304 order, except that the groups of this region's sites come right after 汉族.
 ETHNICITIES: tuple[str, ...] = (

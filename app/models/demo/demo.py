@@ -20,6 +20,7 @@ from app.models.core.encryption import convert_to_encrypted, plain_with_accounts
 from app.models.core.errors import KnownError
 from app.models.core.pinyin import name_pinyin
 from app.models.core.safe_files import DiskFullError, atomic_path
+from app.models.core.vocab import HouseholdStatus, PersonStatus
 from app.models.migrations.m0020_training_sessions import presence_id
 from app.models.places.signs import SIGNS, all_signs
 
@@ -333,7 +334,7 @@ class _Builder:
                 "residence_permit": "已办" if hukou else _weighted(rng, [("已办", 6), ("办理中", 2), ("未办", 2)]),
                 "property_cert": _weighted(rng, [("已办", 60), ("办理中", 25), ("未办", 15)]),
                 "garden_plot_m2": float(rng.choice([20, 20, 25, 30])) if rng.random() < 0.35 else None,
-                "status": "在住", "notes": None,
+                "status": HouseholdStatus.LIVING, "notes": None,
             })
             household["_building"] = building
             self.household_rows.append(household)
@@ -406,7 +407,7 @@ class _Builder:
                 "sg_elderly_alone": 1 if elderly_only and (len(members) == 1 or rng.random() < 0.3) else 0,
                 "sg_disabled": disabled, "sg_incapacitated": incapacitated, "sg_hospitalised": hospitalised,
                 "party_member": 1 if age >= 22 and rng.random() < (0.08 if sex == "男" else 0.03) else 0,
-                "student": student, "status": "在册", "status_date": None, "notes": None,
+                "student": student, "status": PersonStatus.REGISTERED, "status_date": None, "notes": None,
             })
             person["_age"] = age
             person["_household"] = household

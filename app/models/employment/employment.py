@@ -10,6 +10,7 @@ from typing import Any
 from app.models.core import settings
 from app.models.core.db import Database, Tx
 from app.models.core.errors import KnownError, NotFoundError, ValidationError
+from app.models.core.vocab import PersonStatus
 from app.models.employment import labour
 
 KINDS = ("外出务工", "就近就业", "公益性岗位", "灵活就业", "自主创业")
@@ -133,7 +134,7 @@ def validate(db: Database, values: Mapping[str, Any], *, job_id: str | None = No
             f"（劳动力台账只收 {age_min} 周岁以上的居民）。",
             field="start_date",
         )
-    if person.get("status") != "在册":
+    if person.get("status") != PersonStatus.REGISTERED:
         gone = person.get("status_date")
         if not gone or start > gone:
             when = f"已于 {gone} " if gone else "已"

@@ -16,6 +16,7 @@ from typing import Any
 from app.models.core import settings
 from app.models.core.db import Database, Tx
 from app.models.core.errors import NeedsConfirmation, NotFoundError, ValidationError
+from app.models.core.vocab import PersonStatus
 from app.models.employment import intentions, labour
 from app.models.employment.employment import parse_date
 from app.models.migrations.m0020_training_sessions import presence_id, whole_course_session_id
@@ -82,7 +83,7 @@ def check_participants(db: Database, course_start: str, person_ids: Iterable[str
         if r is None or r["deleted"]:
             problems.append("有一位所选居民已被删除")
             continue
-        if r["status"] != "在册":
+        if r["status"] != PersonStatus.REGISTERED:
             gone = r["status_date"]
             if not gone:
                 problems.append(f"{r['name']}（已{r['status']}，无日期）")

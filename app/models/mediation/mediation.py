@@ -32,11 +32,12 @@ from app.models.core import settings
 from app.models.core.db import Database, Tx
 from app.models.core.errors import NotFoundError, ValidationError
 from app.models.core.pinyin import name_pinyin
+from app.models.core.vocab import CaseLevel, CaseStatus
 
 SOURCES = ["走访发现", "来访", "网格上报", "热线", "其他"]
-LEVELS = ["楼栋", "社区", "街道"]
-STATUSES = ["受理", "调解中", "已调解", "调解不成", "已移交", "已回访", "结案"]
-OPEN_STATUSES = ("受理", "调解中")
+LEVELS = list(CaseLevel)
+STATUSES = list(CaseStatus)
+OPEN_STATUSES = (CaseStatus.RECEIVED, CaseStatus.MEDIATING)
 CONCLUDED = ("已调解", "调解不成", "已移交")
 OUTCOMES_FOLLOWUP = ["满意", "基本满意", "不满意"]
 

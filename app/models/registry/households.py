@@ -11,6 +11,7 @@ from typing import Any
 from app.models.core import settings
 from app.models.core.db import Database
 from app.models.core.errors import NotFoundError, ValidationError
+from app.models.core.vocab import HouseholdStatus
 
 TAGS: dict[str, str] = {
     "tag_lifted": "脱贫户",
@@ -22,7 +23,7 @@ ZERO_EMPLOYMENT = "零就业家庭"  # derived, never stored
 ALL_TAGS = [*TAGS.values(), ZERO_EMPLOYMENT]
 RISK_COLOURS = {"red": "红", "yellow": "黄", "green": "绿"}
 CERT_STATES = ["未办", "办理中", "已办"]
-HOUSEHOLD_STATES = ["在住", "迁出", "注销"]
+HOUSEHOLD_STATES = list(HouseholdStatus)
 
 # The address of a household as SQL over the aliases b (building), u (unit), r (room).
 ADDRESS_SQL = (
@@ -228,7 +229,7 @@ def check(values: Mapping[str, Any]) -> dict[str, Any]:
             raise ValidationError("微菜园面积应是数字（平方米）。", field="garden_plot_m2") from None
         if not 0 <= out["garden_plot_m2"] <= 10000:
             raise ValidationError("微菜园面积应在 0 到 10000 平方米之间。", field="garden_plot_m2")
-    status = values.get("status") or "在住"
+    status = values.get("status") or HouseholdStatus.LIVING
     if status not in HOUSEHOLD_STATES:
         raise ValidationError(f"户状态只能是：{'、'.join(HOUSEHOLD_STATES)}。", field="status")
     out["status"] = status
@@ -347,7 +348,7 @@ def update(db: Database, household_id: str, values: Mapping[str, Any], *, risk_r
     ):
         raise ValidationError(f"户号 {row['number']} 已被使用。", field="number")
     with db.write() as tx:
-        if row["status"] == "在住" and old["status"] != "在住" and old["room_id"]:
+        if row["status"] == HouseholdStatus.LIVING and old["status"] != HouseholdStatus.LIVING and old["room_id"]:
             room_free(db, old["room_id"], household_id)  # back from 迁出: its room may be taken
         changed = tx.update("household", household_id, row, summary=f"修改住户 {row['number']}")
         if "risk_colour" in changed:
@@ -410,6 +411,6 @@ def restore(db: Database, household_id: str) -> None:
     """Undo a delete; refused if another household has since moved into its room."""
     h = get(db, household_id)
     with db.write() as tx:
-        if h["room_id"] and h["status"] == "在住":
+        if h["room_id"] and h["status"] == HouseholdStatus.LIVING:
             room_free(db, h["room_id"], household_id)
         tx.restore("household", household_id, summary="恢复住户")

@@ -12,15 +12,16 @@ from app.models.core import id_numbers, pinyin, vocab
 from app.models.core.db import Database
 from app.models.core.errors import NotFoundError, PermissionDeniedError, ValidationError
 from app.models.core.text_rules import control_problem
+from app.models.core.vocab import LabourAbility, PersonStatus
 
 SEXES = ["男", "女"]
-LABOUR_ABILITIES = ["全", "半", "无"]
+LABOUR_ABILITIES = list(LabourAbility)
 RELATIONS = ["户主", "配偶", "子", "女", "儿媳", "女婿", "孙子", "孙女", "外孙子", "外孙女", "父亲", "母亲",
              "祖父", "祖母", "兄弟", "姐妹", "其他"]
 EDUCATIONS = ["学龄前", "文盲或半文盲", "小学", "初中", "高中", "中专/中职", "大专", "本科及以上", "小学（在读）",
               "初中（在读）", "高中/中职（在读）", "大专（在读）", "本科（在读）"]
 ETHNICITIES = [*vocab.ETHNICITIES, "其他"]  # the 56 official names; "苗" typed or imported becomes "苗族"
-PERSON_STATES = ["在册", "迁出", "死亡"]
+PERSON_STATES = list(PersonStatus)
 FLAGS = {
     "sg_left_behind_child": "留守儿童",
     "sg_elderly_alone": "孤寡老人",
@@ -300,7 +301,7 @@ def add(db: Database, household_id: str, values: Mapping[str, Any], *, allow_nea
     checked = check(values, accept_unverified_id=accept_unverified_id)
     row = checked.values
     row["household_id"] = household_id
-    row["status"] = "在册"
+    row["status"] = PersonStatus.REGISTERED
     with db.write() as tx:
         # Inside the transaction (no other connection can write between the checks and the insert):
         # the whole office is checked, also for a building head.
@@ -340,7 +341,7 @@ def set_head(db: Database, household_id: str, person_id: str, *, old_head_relati
     p = get(db, person_id)
     if p["household_id"] != household_id or p["deleted"]:
         raise ValidationError("户主必须是本户的成员。", field="head")
-    if p["status"] != "在册":
+    if p["status"] != PersonStatus.REGISTERED:
         raise ValidationError(f"{p['name']}已{p['status']}，不能当户主。", field="head")
     old_head = db.scalar("SELECT head_person_id FROM household WHERE id = ?", (household_id,))
     if old_head == person_id:
@@ -360,12 +361,12 @@ def record_status(db: Database, person_id: str, status: str, on: Any = None, not
     day = clean_date(on, "status_date", "日期") or dt.date.today().isoformat()
     note = clean_text(note, "notes", "说明", 200)
     p = get(db, person_id)
-    changes: dict[str, Any] = {"status": status, "status_date": None if status == "在册" else day}
+    changes: dict[str, Any] = {"status": status, "status_date": None if status == PersonStatus.REGISTERED else day}
     if note:
         changes["notes"] = ((p["notes"] or "") + f"\n{day} {status}：{note}").strip()
     with db.write() as tx:
         tx.update("person", person_id, changes, summary=f"{p['name']} {status}")
-        if status != "在册" and p["household_id"]:
+        if status != PersonStatus.REGISTERED and p["household_id"]:
             head = tx.conn.execute("SELECT head_person_id FROM household WHERE id = ?", (p["household_id"],)).fetchone()
             if head and head[0] == person_id:
                 # A household keeps no dead or departed head: the clerk picks a new one.

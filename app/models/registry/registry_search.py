@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.models.core.db import Database
+from app.models.core.vocab import LabourAbility
 from app.models.registry import households
 
 MATCH_CAP = 2000  # people per broad branch of a one-word search (see person_matches)
@@ -32,7 +33,7 @@ SPECIAL_GROUPS: dict[str, str] = {
     "sg_incapacitated": "失能",
     "sg_hospitalised": "住院",
 }
-LABOUR_ABILITIES = ["全", "半", "无"]
+LABOUR_ABILITIES = list(LabourAbility)
 
 _DIGITS = re.compile(r"^[0-9]+[Xx]?$")
 _LETTERS = re.compile(r"^[A-Za-z]+$")

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from app.models.core import audit
 from app.models.core.errors import KnownError, ValidationError
+from app.models.core.vocab import PersonStatus
 from app.models.registry import households, persons
 from app.ui.common.context import AppContext
 from app.ui.registry.move_dialogs import (
@@ -376,7 +377,7 @@ class HouseholdDialog(GuardedDialog):
                       m["status"] + (f" {m['status_date']}" if m["status_date"] else "")]
             for j, v in enumerate(values):
                 item = QTableWidgetItem(v)
-                if m["status"] != "在册":
+                if m["status"] != PersonStatus.REGISTERED:
                     item.setForeground(QColor("#999"))
                 if j == 4 and not m["id_number"]:
                     item.setForeground(QColor("#b02a30"))

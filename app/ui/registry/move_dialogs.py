@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.models.core.errors import KnownError, ValidationError
+from app.models.core.vocab import PersonStatus
 from app.models.registry import households, persons, registry_search
 from app.ui.common.context import AppContext
 from app.ui.registry.person_dialog import ERROR_STYLE, GuardedDialog, combo
@@ -95,7 +96,7 @@ class PersonStatusDialog(_FormDialog):
         self.form.addRow("姓名", QLabel(p["name"]))
         self.status = combo(persons.PERSON_STATES, blank=False)
         self.status.setObjectName("personStatus")
-        self.status.setCurrentIndex(1 if p["status"] == "在册" else 0)
+        self.status.setCurrentIndex(1 if p["status"] == PersonStatus.REGISTERED else 0)
         self.date = QLineEdit(dt.date.today().isoformat())
         self.date.setObjectName("personStatusDate")
         self.note = QLineEdit()

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from app.models.core import audit
 from app.models.core.errors import KnownError, ValidationError
 from app.models.core.id_numbers import IdInfo
+from app.models.core.vocab import PersonStatus
 from app.models.registry import households, persons
 from app.ui.common.context import AppContext
 from app.ui.registry.duplicate_dialog import CANCEL, OPEN, DuplicateDialog
@@ -229,7 +230,7 @@ class PersonDialog(GuardedDialog):
         self.notes.setPlainText(p["notes"] or "")
         change = audit.last_change(self.ctx.db, "person", p["id"])
         self.last_change.setText(change.describe(self.ctx.db.site_id) if change else "")
-        if p["status"] != "在册":
+        if p["status"] != PersonStatus.REGISTERED:
             self.setWindowTitle(f"编辑成员（{p['status']} {p['status_date'] or ''}）")
 
     def _id_changed(self) -> None:

@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 from app.models.core import audit
 from app.models.core.changes import Changes
 from app.models.core.errors import KnownError
+from app.models.core.vocab import PersonStatus
 from app.models.registry import households, persons, registry_search
 from app.models.registry.registry_search import Filters, Search
 from app.ui.common import events
@@ -399,7 +400,7 @@ class HouseholdSummary(QWidget):
                       persons.id_display(m)]
             for j, v in enumerate(values):
                 item = QTableWidgetItem(str(v))
-                if m["status"] != "在册":
+                if m["status"] != PersonStatus.REGISTERED:
                     item.setForeground(Qt.GlobalColor.gray)
                 self.members.setItem(i, j, item)
         change = audit.last_change(db, "household", household_id)
