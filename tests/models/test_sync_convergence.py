@@ -1,7 +1,9 @@
 """Convergence: three simulated PCs edit at random and swap bundles in random orders, with repeats and gaps.
 
 The oracle for "concurrent" is independent of the code under test: the test itself records, for
-every op a PC makes, which ops that PC held at that moment (read from its change_log).
+every op a PC makes, which ops that PC held at that moment (its per-site prefix of ops) and the op
+itself (read from its change_log right after the write). PCs compact their change logs at random
+(and after every sync round), so everything here also holds on compacted databases.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from app.models.core.db import open_database
 from app.models.sync import sync
-from app.models.sync.merge import KEY_FIELDS
+from app.models.sync.compact import compact
+from app.models.sync.merge import KEY_FIELDS, have_vector
 from tests.models.test_sync import PASS, snapshot
 
 N = 16
@@ -47,8 +50,9 @@ def template() -> tuple[Path, dict]:
             for i in range(3):
                 ids["person"].append(tx.insert("person", {"name": NAMES[i], "household_id": ids["household"][i % 2]}))
             ids["case"] = [tx.insert("mediation_case", {"number": "C1", "received_date": "2026-01-01", "title": "t"})]
+        ops = [tuple(r) for r in db.query("SELECT site_id, seq, tbl, row_id, col, value FROM change_log")]
         db.close()
-        _TEMPLATE.update(path=folder / "tpl.db", ids=ids)
+        _TEMPLATE.update(path=folder / "tpl.db", ids=ids, ops=ops)
     return _TEMPLATE["path"], _TEMPLATE["ids"]  # type: ignore[return-value]
 
 
@@ -68,7 +72,8 @@ class SyncMachine(RuleBasedStateMachine):
         self.persons = list(ids["person"])
         self.households = list(ids["household"])
         self.case = ids["case"][0]
-        self.past: dict[tuple[str, int], frozenset] = {}  # op -> ops its PC held when making it
+        self.past: dict[tuple[str, int], dict[str, int]] = {}  # op -> the ops its PC held when making it
+        self.ops: list[tuple] = list(_TEMPLATE["ops"])  # every op made: (site, seq, tbl, row_id, col, value)
         self.bundles: list[Path] = []
 
     def teardown(self) -> None:
@@ -82,16 +87,27 @@ class SyncMachine(RuleBasedStateMachine):
             shutil.rmtree(getattr(self, "dir", "/nonexistent"), ignore_errors=True)
 
     # -- helpers -------------------------------------------------------------------------
-    def _held(self, db) -> frozenset:
-        return frozenset((r[0], r[1]) for r in db.query("SELECT site_id, seq FROM change_log"))
+    def _held(self, db) -> dict[str, int]:
+        return have_vector(db.conn, db.site_id)
+
+    def _recorded(self, db, fn) -> None:
+        """Run `fn`; every op it makes is remembered with what its PC held before."""
+        before = self._held(db)
+        start = before.get(db.site_id, 0)
+        fn()
+        for r in db.query("SELECT site_id, seq, tbl, row_id, col, value FROM change_log WHERE site_id = ? AND seq > ?",
+                          (db.site_id, start)):
+            self.past[(r[0], r[1])] = before
+            self.ops.append(tuple(r))
 
     def _local_write(self, i: int, fn) -> None:
         db = self.pcs[i]
-        before = self._held(db)
-        with db.write() as tx:
-            fn(tx, db)
-        for op in self._held(db) - before:
-            self.past[op] = before
+
+        def go() -> None:
+            with db.write() as tx:
+                fn(tx, db)
+
+        self._recorded(db, go)
 
     def _live(self, db, table: str, pool: list[str]) -> list[str]:
         return [x for x in pool if db.scalar(f"SELECT 1 FROM {table} WHERE id = ?", (x,))]
@@ -179,10 +195,11 @@ class SyncMachine(RuleBasedStateMachine):
             return
         c = open_[pick % len(open_)]
         value = [c.loser.value, c.winner.value][pick % 2]
-        before = self._held(db)
-        sync.resolve_conflict(db, c, value)
-        for op in self._held(db) - before:
-            self.past[op] = before
+        self._recorded(db, lambda: sync.resolve_conflict(db, c, value))
+
+    @rule(i=st.integers(0, 2))
+    def compact(self, i):
+        compact(self.pcs[i].conn, self.pcs[i].site_id, horizon_ms=0)
 
     @invariant()
     def integrity(self):
@@ -200,21 +217,27 @@ class SyncMachine(RuleBasedStateMachine):
         assert held[0] == held[1] == held[2]
         assert all(db.scalar("SELECT count(*) FROM sync_pending") == 0 for db in self.pcs)
         # Oracle: every pair of differing key-field edits where neither op's PC held the other.
-        ops = self.pcs[0].query("SELECT site_id, seq, tbl, row_id, col, value FROM change_log")
         by_field: dict[tuple, list] = {}
-        for o in ops:
-            if o["col"] in KEY_FIELDS.get(o["tbl"], ()):
-                by_field.setdefault((o["tbl"], o["row_id"], o["col"]), []).append(o)
+        for o in self.ops:
+            if o[4] in KEY_FIELDS.get(o[2], ()):
+                by_field.setdefault((o[2], o[3], o[4]), []).append(o)
+
+        class _Held:
+            def __init__(self, vector: dict[str, int]) -> None:
+                self.vector = vector
+
+            def __contains__(self, op: tuple[str, int]) -> bool:
+                return self.vector.get(op[0], 0) >= op[1]
 
         def past(op):
-            return self.past.get(op, frozenset())  # template ops: made before any PC existed
+            return _Held(self.past.get(op, {}))  # template ops: made before any PC existed
 
         expected = set()
         expected_open = set()
         for field, fops in by_field.items():
             for a, b in itertools.combinations(fops, 2):
                 ka, kb = (a[0], a[1]), (b[0], b[1])
-                if json.loads(a["value"]) == json.loads(b["value"]) or ka in past(kb) or kb in past(ka):
+                if json.loads(a[5]) == json.loads(b[5]) or ka in past(kb) or kb in past(ka):
                     continue
                 pair = frozenset([ka, kb])
                 expected.add((field, pair))

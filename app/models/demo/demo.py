@@ -1011,6 +1011,10 @@ def _fill(target: Path, path: Path, households: int, seed: int, progress: Progre
         finally:
             if fresh:
                 db.conn.execute("PRAGMA journal_mode = WAL")
+        # A fresh demo has no other PC: its ops are folded into the rows at once (a new PC joins by snapshot).
+        from app.models.sync.compact import compact
+
+        compact(db.conn, db.site_id, horizon_ms=0)
         if target != path:
             forget_file_identity(db)
     finally:

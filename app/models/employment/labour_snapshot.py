@@ -103,7 +103,9 @@ def snapshot(db: Database, rules: LabourRules) -> Snapshot:
         stamp = int(conn.execute("SELECT coalesce(max(op_id), 0) FROM change_log").fetchone()[0])
         rollup = db.meta("read_only") == "1"
         cached = None if rollup else _SNAPSHOTS.get(db)
-        if cached is None or cached.rules != rules or stamp < cached.stamp:
+        # Compaction may have removed ops newer than the cached stamp: the changes they told are unknown.
+        folded = int(db.meta("compacted_at_op") or 0)
+        if cached is None or cached.rules != rules or stamp < cached.stamp or folded > cached.stamp:
             snap = _build(db, rules, stamp)
         elif stamp == cached.stamp:
             snap = cached  # no op since: inside a write too, the rows are the committed ones

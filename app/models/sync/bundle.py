@@ -11,6 +11,7 @@ import os
 import secrets
 import struct
 import zlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,13 @@ from app.models.core.safe_files import DiskFullError, atomic_file
 
 MAGIC = b"ANJUSYN1"
 FORMAT = 1
+# A snapshot (every row instead of the ops that made them) is written and read in chunks, each
+# sealed on its own, so neither side ever holds the whole body.
+FORMAT_STREAM = 2
+CHUNK_BYTES = 1 << 20  # JSON per chunk before compression
+MAX_CHUNK_CIPHER = 16 << 20
+MAX_CHUNK_PLAIN = 64 << 20
+MAX_CHUNKS = 1 << 16
 EXTENSION = ".anjusync"
 # scrypt cost: about 0.1 s and 32 MB per key on an office PC; tests pass a lower cost.
 DEFAULT_SCRYPT_N = 2**15
@@ -159,13 +167,16 @@ def _split(data: bytes, name: str) -> tuple[dict[str, Any], bytes, bytes]:
         for k in ("bundle_id", "community", "sender", "check", "nonce"):
             if not isinstance(header[k], str):
                 raise ValueError(k)
-        if not isinstance(header["body_bytes"], int) or not isinstance(header["schema"], int):
+        stream = header.get("format") == FORMAT_STREAM
+        if not isinstance(0 if stream else header["body_bytes"], int) or not isinstance(header["schema"], int):
             raise ValueError("sizes")
         if not isinstance(header.get("ranges"), dict):
             raise ValueError("ranges")
     except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
         raise BundleError(f"“{name}”的文件头已损坏，未导入。") from exc
     cipher = data[_PREFIX + hlen :]
+    if header.get("format") == FORMAT_STREAM:
+        return header, data[: _PREFIX + hlen], cipher
     if len(cipher) < header["body_bytes"]:
         raise BundleError(f"“{name}”不完整（文件被截断，可能写入时拔出了U盘），未导入。")
     if len(cipher) != header["body_bytes"]:
@@ -173,9 +184,22 @@ def _split(data: bytes, name: str) -> tuple[dict[str, Any], bytes, bytes]:
     return header, data[: _PREFIX + hlen], cipher
 
 
+def _read_head(path: Path) -> bytes:
+    """The file's first bytes, enough for its header (a streamed bundle is never read whole)."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(_PREFIX + MAX_HEADER_BYTES)
+    except OSError as exc:
+        raise BundleError(f"无法读取“{path.name}”：{exc}") from exc
+
+
 def read_header(path: Path) -> dict[str, Any]:
     """The header alone, UNAUTHENTICATED: for showing a file's details, never for deciding anything."""
     path = Path(path)
+    head = _read_head(path)
+    header = _split(head, path.name)[0] if len(head) >= _PREFIX else None
+    if header is not None and header.get("format") == FORMAT_STREAM:
+        return header
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -183,13 +207,179 @@ def read_header(path: Path) -> dict[str, Any]:
     return _split(data, path.name)[0]
 
 
+def _key_of(header: dict[str, Any], passphrase: str, name: str) -> tuple[bytes, bytes]:
+    """(key, nonce) for a header, after checking its key parameters and the passphrase."""
+    try:
+        kdf = header["kdf"]
+        n, r, p = kdf["n"], kdf["r"], kdf["p"]
+        salt = base64.b64decode(kdf["salt"], validate=True)
+        nonce = base64.b64decode(header["nonce"], validate=True)
+        alg = kdf.get("alg")
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise BundleError(f"“{name}”的文件头已损坏，未导入。") from exc
+    # Memory is 128 * n * r bytes: cap it (1 GiB) so a crafted header cannot exhaust the PC.
+    if alg != "scrypt" or n < 2 or n > MAX_SCRYPT_N or n & (n - 1) or not 1 <= r <= 16 or not 1 <= p <= 4 \
+            or 128 * n * r > 1 << 30:
+        raise BundleError(f"“{name}”的文件头已损坏（密钥参数无效），未导入。")
+    if len(nonce) != 12 or len(salt) < 8:
+        raise BundleError(f"“{name}”的文件头已损坏，未导入。")
+    key = derive_key(passphrase, salt, n, r, p)
+    if not hmac.compare_digest(_key_check(key), header["check"]):
+        raise WrongPassphrase(f"同步口令不对，无法打开“{name}”。请向本社区管理员确认同步口令。")
+    return key, nonce
+
+
+def _stream_key(key: bytes, nonce: bytes) -> bytes:
+    # One key per streamed file: its chunks' nonces are then a plain counter, never reused under a key.
+    return hmac.new(key, b"anju-stream" + nonce, hashlib.sha256).digest()
+
+
+def _chunk_nonce(i: int) -> bytes:
+    return b"\0\0\0\0" + struct.pack(">Q", i)
+
+
+def write_stream_bundle(
+    folder: Path, header: dict[str, Any], payloads: Iterable[dict[str, Any]], passphrase: str, *,
+    scrypt_n: int = DEFAULT_SCRYPT_N, salt: bytes | None = None,
+) -> Path:
+    """A bundle whose body is a sequence of separately sealed chunks (each a JSON object), written
+    as `payloads` yields them: temporary name, fsync, rename, read back and verified like write_bundle."""
+    if not passphrase:
+        raise BundleError("同步口令不能为空。")
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise BundleError(f"找不到文件夹“{folder}”（U盘是否已插好？）。")
+    salt = salt if salt is not None and len(salt) >= 8 else os.urandom(16)
+    nonce = os.urandom(12)
+    key = derive_key(passphrase, salt, scrypt_n)
+    head = dict(header)
+    head.update(
+        format=FORMAT_STREAM,
+        kdf={"alg": "scrypt", "n": scrypt_n, "r": SCRYPT_R, "p": SCRYPT_P, "salt": base64.b64encode(salt).decode()},
+        nonce=base64.b64encode(nonce).decode(),
+        check=_key_check(key),
+    )
+    head_bytes = json.dumps(head, ensure_ascii=False, sort_keys=True).encode("utf-8")
+    prefix = MAGIC + struct.pack(">I", len(head_bytes)) + head_bytes
+    aead = AESGCM(_stream_key(key, nonce))
+    final = folder / bundle_name(head.get("community", "x"), head.get("sender", "x"))
+    written = 0
+
+    def read_back(part: Path) -> None:
+        check = read_bundle(part, passphrase, parse_body=False)
+        if check.header.get("bundle_id") != header.get("bundle_id"):
+            raise BundleError(f"写入U盘后读回校验失败：“{final.name}”。请换一个U盘重试。")
+
+    def seal(fh: Any, i: int, payload: dict[str, Any] | None) -> int:
+        last = payload is None
+        plain = zlib.compress(json.dumps(payload or {}, ensure_ascii=False, separators=(",", ":")).encode("utf-8"), 1)
+        cipher = aead.encrypt(_chunk_nonce(i), plain, prefix + struct.pack(">QB", i, last))
+        fh.write(struct.pack(">BI", last, len(cipher)))
+        fh.write(cipher)
+        return 5 + len(cipher)
+
+    try:
+        with atomic_file(final, check=read_back, what="同步文件", replace=False) as fh:
+            fh.write(prefix)
+            written = len(prefix)
+            i = 0
+            for payload in payloads:
+                written += seal(fh, i, payload)
+                i += 1
+            written += seal(fh, i, None)
+    except DiskFullError as exc:
+        raise DiskFullError(exc.folder, needed=written * 2, what="同步文件", estimate=True) from exc
+    return final
+
+
+def iter_chunks(bundle: Bundle, passphrase: str, *, decode: bool = True) -> Iterator[dict[str, Any]]:
+    """The chunks of a streamed bundle, each authenticated (and decoded) as it is read.
+
+    Raises BundleError for a truncated, damaged or tampered file at the chunk where it shows.
+    """
+    path, header = bundle.path, bundle.header
+    name = path.name
+    key, nonce = _key_of(header, passphrase, name)
+    aead = AESGCM(_stream_key(key, nonce))
+    truncated = f"“{name}”不完整（文件被截断，可能写入时拔出了U盘），未导入。"
+    damaged = f"“{name}”已损坏或被改动过（校验失败），未导入。"
+    try:
+        fh = open(path, "rb")  # noqa: SIM115 - held across the generator's life
+    except OSError as exc:
+        raise BundleError(f"无法读取“{name}”：{exc}") from exc
+    with fh:
+        prefix = fh.read(_PREFIX)
+        if len(prefix) < _PREFIX:
+            raise BundleError(truncated)
+        (hlen,) = struct.unpack(">I", prefix[len(MAGIC):_PREFIX])
+        if hlen > MAX_HEADER_BYTES:
+            raise BundleError(damaged)
+        prefix += fh.read(hlen)
+        # The chunks are sealed under these very bytes: they must be the header already judged.
+        try:
+            same = len(prefix) == _PREFIX + hlen and json.loads(prefix[_PREFIX:].decode("utf-8")) == header
+        except (ValueError, UnicodeDecodeError):
+            same = False
+        if not same:
+            raise BundleError(damaged)
+        i = 0
+        while True:
+            if i >= MAX_CHUNKS:
+                raise BundleError(f"“{name}”分块过多，不是正常的同步文件，未导入。")
+            frame = fh.read(5)
+            if len(frame) < 5:
+                raise BundleError(truncated)
+            last, size = struct.unpack(">BI", frame)
+            if last not in (0, 1) or size > MAX_CHUNK_CIPHER or size < 16:
+                raise BundleError(damaged)
+            cipher = fh.read(size)
+            if len(cipher) < size:
+                raise BundleError(truncated)
+            try:
+                plain = aead.decrypt(_chunk_nonce(i), cipher, prefix + struct.pack(">QB", i, last))
+            except InvalidTag as exc:
+                raise BundleError(damaged) from exc
+            if last:
+                if fh.read(1):
+                    raise BundleError(f"“{name}”已损坏（结尾有多余数据），未导入。")
+                return
+            i += 1
+            if not decode:
+                continue
+            try:
+                inflater = zlib.decompressobj()
+                raw = inflater.decompress(plain, MAX_CHUNK_PLAIN)
+                if inflater.unconsumed_tail:
+                    raise BundleError(f"“{name}”解压后超过 {MAX_CHUNK_PLAIN >> 20} MB，不是正常的同步文件，未导入。")
+                payload = json.loads(raw.decode("utf-8"))
+                if not isinstance(payload, dict):
+                    raise ValueError("chunk")
+            except (ValueError, zlib.error, UnicodeDecodeError, RecursionError) as exc:
+                raise BundleError(f"“{name}”内容无法解析，未导入。") from exc
+            yield payload
+
+
+def is_stream(bundle: Bundle) -> bool:
+    return bundle.header.get("format") == FORMAT_STREAM
+
+
 def read_bundle(path: Path, passphrase: str, *, parse_body: bool = True) -> Bundle:
     """Read, authenticate header and body together (the header is the cipher's associated data), decode.
 
     Raises BundleError; nothing of the header may be trusted unless this returned. Without
-    `parse_body` the body is authenticated but not decompressed (``body`` stays None).
+    `parse_body` the body is authenticated but not decompressed (``body`` stays None). A streamed
+    bundle (a snapshot) is authenticated chunk by chunk and never decoded here: its ``body``
+    stays None and :func:`iter_chunks` reads it.
     """
     path = Path(path)
+    head = _read_head(path)
+    header, prefix, _ = _split(head, path.name)
+    if header.get("format") == FORMAT_STREAM:
+        _key_of(header, passphrase, path.name)
+        stream = Bundle(path, header)
+        for _ in iter_chunks(stream, passphrase, decode=False):
+            pass
+        return stream
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -198,23 +388,7 @@ def read_bundle(path: Path, passphrase: str, *, parse_body: bool = True) -> Bund
     if header.get("format") != FORMAT:
         raise BundleError(f"“{path.name}”的文件格式（第 {str(header.get('format'))[:8]} 版）本程序不认识："
                           "可能来自较新版本的安居台账（请升级本机程序），也可能文件已损坏。未导入。")
-    try:
-        kdf = header["kdf"]
-        n, r, p = kdf["n"], kdf["r"], kdf["p"]
-        salt = base64.b64decode(kdf["salt"], validate=True)
-        nonce = base64.b64decode(header["nonce"], validate=True)
-        alg = kdf.get("alg")
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        raise BundleError(f"“{path.name}”的文件头已损坏，未导入。") from exc
-    # Memory is 128 * n * r bytes: cap it (1 GiB) so a crafted header cannot exhaust the PC.
-    if alg != "scrypt" or n < 2 or n > MAX_SCRYPT_N or n & (n - 1) or not 1 <= r <= 16 or not 1 <= p <= 4 \
-            or 128 * n * r > 1 << 30:
-        raise BundleError(f"“{path.name}”的文件头已损坏（密钥参数无效），未导入。")
-    if len(nonce) != 12 or len(salt) < 8:
-        raise BundleError(f"“{path.name}”的文件头已损坏，未导入。")
-    key = derive_key(passphrase, salt, n, r, p)
-    if not hmac.compare_digest(_key_check(key), header["check"]):
-        raise WrongPassphrase(f"同步口令不对，无法打开“{path.name}”。请向本社区管理员确认同步口令。")
+    key, nonce = _key_of(header, passphrase, path.name)
     try:
         plain = AESGCM(key).decrypt(nonce, cipher, prefix)
     except InvalidTag as exc:

@@ -238,6 +238,13 @@ def materialize(
     return len(plans), len(pending)
 
 
+def is_empty(conn: sqlite3.Connection) -> bool:
+    """No op and no synced row: a first sync may insert rows without looking for existing ones."""
+    if conn.execute("SELECT 1 FROM change_log LIMIT 1").fetchone() is not None:
+        return False
+    return all(conn.execute(f"SELECT 1 FROM {_q(t)} LIMIT 1").fetchone() is None for t in synced_tables(conn))
+
+
 def _file_marker(path: Path) -> str | None:
     try:
         real = os.path.normcase(os.path.realpath(path))

@@ -26,7 +26,7 @@ from typing import Any
 from app.models.core import field_rules
 from app.models.core import sqlite as sqlite3
 from app.models.core.audit_events import Action, Outcome, record_event
-from app.models.core.db import Database, _q
+from app.models.core.db import Database, _q, synced_tables
 from app.models.core.errors import KnownError, PermissionDeniedError, ValidationError
 from app.models.core.hlc import Hlc, observe, wall_ms
 from app.models.sync import merge
@@ -37,9 +37,13 @@ from app.models.sync.bundle import (
     Bundle,
     BundleError,
     WrongPassphrase,
+    is_stream,
+    iter_chunks,
     read_bundle,
     write_bundle,
+    write_stream_bundle,
 )
+from app.models.sync.compact import compact, compacted_vector, last_op_id
 from app.models.sync.merge import claim_identity, have_vector  # noqa: F401 - part of this module's API
 
 # An op stamped more than this ahead of our clock comes from a PC whose clock is wrong: taking it
@@ -231,6 +235,12 @@ def export_to_folder(
         raise SyncError("本机数据库还没有社区信息，无法导出。请先建立社区，或从U盘导入其他电脑的数据。")
     have = have_vector(db.conn, db.site_id)
     covered = {} if full else _stick_coverage(db, folder)
+    # Ops folded into the rows cannot be sent again: a stick lacking them gets a snapshot instead.
+    compacted = compacted_vector(db.conn)
+    for site, top in have.items():
+        need = _subtract(1, top, covered.get(site, []))
+        if need and need[0][0] <= compacted.get(site, 0):
+            return _export_snapshot(db, folder, passphrase, salt, community, have, scrypt_n, progress)
     sites: list[str] = []
     ops: list[list[Any]] = []
     ranges: dict[str, list[list[int]]] = {}
@@ -250,8 +260,10 @@ def export_to_folder(
                 ops.append([idx, *r])
     if progress:
         progress(1, 3, f"准备导出 {len(ops)} 条修改")
-    if not ops:
+    if not ops and json.loads(db.meta("seen_sent") or "{}") == have:
         return None, 0
+    # Without ops of its own to send, a PC that has received new ones still writes a small bundle:
+    # it tells the others what it has seen, so they may fold those ops away.
     knowledge = [list(r) for r in db.conn.execute(
         "SELECT site_id, after_seq, seen_site, seen_seq FROM sync_knowledge")]
     bundle_id = str(uuid.uuid4())
@@ -266,22 +278,84 @@ def export_to_folder(
         "created": dt.datetime.now().isoformat(timespec="seconds"),
         "ops": len(ops),
         "ranges": ranges,
+        "seen": have,
     }
     body = {"sites": sites, "ops": ops, "knowledge": knowledge}
     path = write_bundle(folder, header, body, passphrase, scrypt_n=scrypt_n, salt=bytes.fromhex(salt))
     if progress:
         progress(2, 3, "已写入并校验")
+    _record_out(db, header, path, len(ops), folder)
+    return path, len(ops)
+
+
+def _record_out(db: Database, header: dict[str, Any], path: Path, count: int, folder: Path) -> None:
     with db.write(mode="apply"):
+        db.set_meta("seen_sent", json.dumps(header["seen"], sort_keys=True))
         db.conn.execute(
             "INSERT INTO sync_bundle(bundle_id, direction, file_name, size, sender, sender_user, sender_pc, created, "
             "done_at, op_count, ranges) VALUES (?, 'out', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (bundle_id, path.name, path.stat().st_size, db.site_id, db.user, header["sender_pc"], header["created"],
-             dt.datetime.now().isoformat(timespec="seconds"), len(ops), json.dumps(ranges)),
+            (header["bundle_id"], path.name, path.stat().st_size, db.site_id, db.user, header["sender_pc"],
+             header["created"], dt.datetime.now().isoformat(timespec="seconds"), count, json.dumps(header["ranges"])),
         )
         if not db.meta("sync_community"):
-            db.set_meta("sync_community", community[0])
-        record_event(db, Action.SYNC_OUT, {"file": path.name, "folder": str(folder), "ops": len(ops)})
-    return path, len(ops)
+            db.set_meta("sync_community", header["community"])
+        record_event(db, Action.SYNC_OUT, {"file": path.name, "folder": str(folder), "ops": count})
+
+
+SNAPSHOT_ROWS = 2000  # rows (or ops) per chunk: about 1 MB of JSON
+
+
+def _export_snapshot(db: Database, folder: Path, passphrase: str, salt: str, community: tuple[str, str],
+                     have: dict[str, int], scrypt_n: int, progress: Progress | None) -> tuple[Path, int]:
+    """A snapshot bundle: every row as it is, the ops still kept, the knowledge; read by cursor
+    and written chunk by chunk, so memory stays flat whatever the size of the community."""
+    conn = db.conn
+    sites = sorted(have)
+    index = {s: i for i, s in enumerate(sites)}
+    counts = {"rows": 0, "ops": 0}
+    bundle_id = str(uuid.uuid4())
+    header = {
+        "bundle_id": bundle_id, "kind": "snapshot", "schema": db.schema_version,
+        "community": community[0], "community_name": community[1], "sender": db.site_id,
+        "sender_user": db.user, "sender_pc": pc_name(), "created": dt.datetime.now().isoformat(timespec="seconds"),
+        "ranges": {s: [[1, top]] for s, top in have.items() if top > 0}, "seen": have, "sites": sites,
+        "hlc": db.meta("hlc") or str(Hlc(0, 0)),
+    }
+
+    def payloads() -> Iterable[dict[str, Any]]:
+        conn.execute("BEGIN")  # one read snapshot: rows, ops and knowledge agree
+        try:
+            for table in synced_tables(conn):
+                cols = [r[1] for r in conn.execute(f"PRAGMA table_info({_q(table)})")]
+                cur = conn.cursor()
+                cur.row_factory = None
+                cur.execute(f"SELECT {', '.join(_q(c) for c in cols)} FROM {_q(table)}")
+                while batch := cur.fetchmany(SNAPSHOT_ROWS):
+                    counts["rows"] += len(batch)
+                    yield {"t": table, "c": cols, "r": batch}
+            if progress:
+                progress(1, 3, f"已写入 {counts['rows']} 条记录")
+            cur = conn.cursor()
+            cur.row_factory = None
+            cur.execute("SELECT site_id, seq, tbl, row_id, col, value, hlc, user FROM change_log ORDER BY op_id")
+            while batch := cur.fetchmany(SNAPSHOT_ROWS):
+                ops = [[index[r[0]], *r[1:]] for r in batch if r[0] in index]
+                counts["ops"] += len(ops)
+                yield {"o": ops}
+            cur = conn.cursor()
+            cur.row_factory = None
+            cur.execute("SELECT site_id, after_seq, seen_site, seen_seq FROM sync_knowledge")
+            while batch := cur.fetchmany(SNAPSHOT_ROWS * 5):
+                yield {"k": batch}
+        finally:
+            conn.execute("COMMIT")
+
+    path = write_stream_bundle(folder, header, payloads(), passphrase, scrypt_n=scrypt_n, salt=bytes.fromhex(salt))
+    if progress:
+        progress(2, 3, "已写入并校验")
+    total = counts["rows"] + counts["ops"]
+    _record_out(db, header, path, total, folder)
+    return path, total
 
 
 # -- import ---------------------------------------------------------------------------------
@@ -347,6 +421,21 @@ def _check_header(b: Bundle) -> None:
             if not ok:
                 bad.append("ranges")
                 break
+    seen = h.get("seen")
+    if seen is not None and not (isinstance(seen, dict) and all(
+            _short(k) and type(v) is int and 0 <= v < 1 << 53 for k, v in seen.items())):
+        bad.append("seen")
+    if is_stream(b):
+        sites = h.get("sites")
+        if h.get("kind") != "snapshot" or not isinstance(sites, list) or not all(_short(x) for x in sites) \
+                or len(set(sites)) != len(sites):
+            bad.append("sites")
+        elif isinstance(ranges, dict) and not all(
+                site in sites and isinstance(ivs, list) and len(ivs) == 1 and ivs[0][0] == 1
+                for site, ivs in ranges.items()):
+            bad.append("ranges")
+        if not isinstance(h.get("hlc"), str) or not _HLC.match(h["hlc"]):
+            bad.append("hlc")
     if bad:
         raise Refused(b, f"“{name}”的文件头内容不对（{'、'.join(dict.fromkeys(bad))}），不是本程序写出的同步文件，未导入。")
 
@@ -360,6 +449,42 @@ def _op_where(name: str, i: int, tbl: Any = None, col: Any = None) -> str:
     return f"“{name}”第 {i + 1} 条修改"
 
 
+def _check_op(b: Bundle, rules: field_rules.Rules, sites: list[str], ranges: dict[str, Any], i: int,
+              op: Any) -> None:
+    """One op typed and passing the same field rules as a local edit; raises Refused naming op and field."""
+    name = b.path.name
+    if not isinstance(op, list) or len(op) != 8:
+        raise Refused(b, f"{_op_where(name, i)}格式不对：应是一组 8 项的数据，未导入。")
+    idx, seq, tbl, row_id, col, value, hlc, user = op
+
+    def where(i: int = i, tbl: Any = tbl, col: Any = col) -> str:
+        return _op_where(name, i, tbl, col)
+
+    if type(idx) is not int or not 0 <= idx < len(sites) or type(seq) is not int or seq < 1:
+        raise Refused(b, f"{where()}的编号无效，未导入。")
+    if not isinstance(tbl, str) or not isinstance(col, str) or not isinstance(value, str):
+        raise Refused(b, f"{where()}格式不对（表名、字段或值的类型错误），未导入。")
+    if not isinstance(hlc, str) or not _HLC.match(hlc):
+        raise Refused(b, f"{where()}的修改时间“{str(hlc)[:24]}”格式不对，未导入。")
+    if user is not None and not (isinstance(user, str) and len(user) <= _SHORT_TEXT):
+        raise Refused(b, f"{where()}的修改人无效，未导入。")
+    try:
+        field_rules.check_row_id(row_id)
+        parsed = json.loads(value)
+    except ValidationError as exc:
+        raise Refused(b, f"{where()}：{exc}未导入。") from None
+    except (ValueError, RecursionError):
+        raise Refused(b, f"{where()}的值不是有效的数据（JSON），未导入。") from None
+    try:
+        rules.check(tbl, col, parsed)
+    except ValidationError as exc:
+        raise Refused(b, f"{where()}：{exc} 未导入。") from None
+    if isinstance(parsed, dict) and "id" in parsed and parsed["id"] != row_id:
+        raise Refused(b, f"{where()}的记录编号前后不一致，未导入。")
+    if not any(a <= seq <= z for a, z in ranges.get(sites[idx], [])):
+        raise Refused(b, f"“{name}”内容与文件头不符（第 {i + 1} 条修改不在文件头声明的范围内），未导入。")
+
+
 def _validate_body(b: Bundle, rules: field_rules.Rules) -> tuple[list[str], list[list[Any]], list[list[Any]]]:
     """Every op typed and passing the same field rules as a local edit; raises Refused naming op and field."""
     body = b.body or {}
@@ -371,41 +496,16 @@ def _validate_body(b: Bundle, rules: field_rules.Rules) -> tuple[list[str], list
         raise Refused(b, f"“{name}”内容格式不对（电脑编号无效），未导入。")
     ranges = b.header["ranges"]
     for i, op in enumerate(ops):
-        if not isinstance(op, list) or len(op) != 8:
-            raise Refused(b, f"{_op_where(name, i)}格式不对：应是一组 8 项的数据，未导入。")
-        idx, seq, tbl, row_id, col, value, hlc, user = op
-
-        def where(i: int = i, tbl: Any = tbl, col: Any = col) -> str:
-            return _op_where(name, i, tbl, col)
-
-        if type(idx) is not int or not 0 <= idx < len(sites) or type(seq) is not int or seq < 1:
-            raise Refused(b, f"{where()}的编号无效，未导入。")
-        if not isinstance(tbl, str) or not isinstance(col, str) or not isinstance(value, str):
-            raise Refused(b, f"{where()}格式不对（表名、字段或值的类型错误），未导入。")
-        if not isinstance(hlc, str) or not _HLC.match(hlc):
-            raise Refused(b, f"{where()}的修改时间“{str(hlc)[:24]}”格式不对，未导入。")
-        if user is not None and not (isinstance(user, str) and len(user) <= _SHORT_TEXT):
-            raise Refused(b, f"{where()}的修改人无效，未导入。")
-        try:
-            field_rules.check_row_id(row_id)
-            parsed = json.loads(value)
-        except ValidationError as exc:
-            raise Refused(b, f"{where()}：{exc}未导入。") from None
-        except (ValueError, RecursionError):
-            raise Refused(b, f"{where()}的值不是有效的数据（JSON），未导入。") from None
-        try:
-            rules.check(tbl, col, parsed)
-        except ValidationError as exc:
-            raise Refused(b, f"{where()}：{exc} 未导入。") from None
-        if isinstance(parsed, dict) and "id" in parsed and parsed["id"] != row_id:
-            raise Refused(b, f"{where}的记录编号前后不一致，未导入。")
-        if not any(a <= seq <= z for a, z in ranges.get(sites[idx], [])):
-            raise Refused(b, f"“{name}”内容与文件头不符（第 {i + 1} 条修改不在文件头声明的范围内），未导入。")
+        _check_op(b, rules, sites, ranges, i, op)
     for k in knowledge:
-        if (not isinstance(k, list) or len(k) != 4 or not _short(k[0]) or not _short(k[2])
-                or type(k[1]) is not int or type(k[3]) is not int or k[1] < 0 or k[3] < 0):
-            raise Refused(b, f"“{name}”内容格式不对（同步进度记录无效），未导入。")
+        _check_knowledge(b, k)
     return sites, ops, knowledge
+
+
+def _check_knowledge(b: Bundle, k: Any) -> None:
+    if (not isinstance(k, list) or len(k) != 4 or not _short(k[0]) or not _short(k[2])
+            or type(k[1]) is not int or type(k[3]) is not int or k[1] < 0 or k[3] < 0):
+        raise Refused(b, f"“{b.path.name}”内容格式不对（同步进度记录无效），未导入。")
 
 
 def _check_sites(inc: _Incoming, local: str, own_max: int, own_knowledge: set[tuple], bound: int) -> None:
@@ -583,7 +683,22 @@ def _import_files(
             message = (f"“{path.name}”无法用本社区的同步口令打开：文件已损坏，或是用别的口令写的"
                        "（例如其他社区的文件）。未导入。")
         report.refuse(path.name, message)
-    own_max = db.scalar("SELECT coalesce(max(seq), 0) FROM change_log WHERE site_id = ?", (local,))
+    snapshots = sorted((b for b in opened if is_stream(b)),
+                       key=lambda b: -sum(ivs[0][1] for ivs in b.header["ranges"].values()))
+    for b in snapshots:
+        try:
+            _apply_snapshot(db, b, passphrase, rules, report, now_ms, allow_mass_delete)
+        except (BundleError, OSError) as exc:
+            report.refuse(b.path.name, str(exc), bundle_id=b.bundle_id)
+        except Refused as exc:
+            report.refuse(b.path.name, exc.reason, bundle_id=b.bundle_id, mass_delete=exc.mass_delete)
+        except sqlite3.IntegrityError as exc:
+            report.refuse(b.path.name, f"“{b.path.name}”的内容不符合数据库的约束（{exc}），未导入。",
+                          bundle_id=b.bundle_id)
+    opened = [b for b in opened if not is_stream(b)]
+    if snapshots and community is None:
+        community = community_of(db)
+    own_max = have_vector(db.conn, local).get(local, 0)
     own_knowledge = {tuple(r) for r in db.query(
         "SELECT site_id, after_seq, seen_site, seen_seq FROM sync_knowledge WHERE site_id = ?", (local,))}
     have = have_vector(db.conn, local)
@@ -599,8 +714,7 @@ def _import_files(
             report.refuse(b.path.name, str(exc), bundle_id=b.bundle_id)
         except Refused as exc:
             report.refuse(b.path.name, exc.reason, bundle_id=b.bundle_id)
-    bound = (db.scalar("SELECT coalesce(max(op_id), 0) FROM change_log")
-             + sum(len(inc.ops) for inc in incoming) + SEQ_SLACK)
+    bound = last_op_id(db.conn) + sum(len(inc.ops) for inc in incoming) + SEQ_SLACK
     accepted: list[_Incoming] = []
     for inc in incoming:
         b = inc.bundle
@@ -638,7 +752,7 @@ def _apply_accepted(db: Database, accepted: list[_Incoming], report: SyncReport,
     # A first sync into an empty database: materialize() already holds back every row whose
     # referenced row is missing, so SQLite's own per-row foreign-key work (a third of the insert
     # time) is redundant there. The pragma only takes effect outside a transaction.
-    fresh = db._tx is None and db.scalar("SELECT 1 FROM change_log LIMIT 1") is None
+    fresh = db._tx is None and merge.is_empty(db.conn)
     if fresh:
         db.conn.execute("PRAGMA foreign_keys = OFF")
     try:
@@ -670,6 +784,197 @@ def _apply_accepted(db: Database, accepted: list[_Incoming], report: SyncReport,
     finally:
         if fresh:
             db.conn.execute("PRAGMA foreign_keys = ON")
+
+
+def _apply_snapshot(db: Database, b: Bundle, passphrase: str, rules: field_rules.Rules, report: SyncReport,
+                    now_ms: int, allow_mass_delete: AllowMassDelete) -> None:
+    """Apply a snapshot in one transaction, chunk by chunk as it is read (refused whole on any bad chunk).
+
+    Into an empty database the rows go in as they are. Into a database with rows (a PC whose seen
+    vector predates what the sender folded away) the ops the snapshot covers are dropped, its rows
+    written over, and the ops it does not cover (this PC's unsent edits) folded again on top: rows
+    without ops fold as the lowest clock on every PC, so both sides end with the same rows.
+    """
+    conn = db.conn
+    h, name, local = b.header, b.path.name, db.site_id
+    if h["schema"] > db.schema_version:
+        raise Refused(b, f"“{name}”来自较新版本的安居台账（数据结构第 {h['schema']} 版），"
+                         f"本机只支持到第 {db.schema_version} 版。请先升级本机程序，未导入。")
+    community = community_of(db)
+    if community is not None and h["community"] != community[0]:
+        report.other_community.append(name)
+        return
+    have = have_vector(conn, local)
+    tops = {s: ivs[0][1] for s, ivs in h["ranges"].items()}
+    if tops.get(local, 0) > have.get(local, 0):
+        raise Refused(b, f"“{name}”含有以本机名义写的修改（编号到 {tops[local]}，本机只写到 {have.get(local, 0)}）。"
+                         "只有本机能写这些修改，此文件是伪造或损坏的，未导入。")
+    bound = last_op_id(conn) + 20 * SEQ_SLACK
+    if any(top > bound for top in tops.values()):
+        raise Refused(b, f"“{name}”声明的修改编号远超任何电脑可能写到的数目，未导入。")
+    if Hlc.parse(h["hlc"]).ms > now_ms + MAX_CLOCK_SKEW_MS:
+        raise Refused(b, f"“{name}”来自时钟不准的电脑（{h.get('sender_pc') or h['sender'][:8]}），"
+                         "为免它的修改盖过以后所有修改，未导入。请先校正那台电脑的日期和时间，再重新导出。")
+    if all(top <= have.get(s, 0) for s, top in tops.items()):
+        with db.write(mode="apply") as tx:
+            _record_in(conn, b, tx.now, 0)  # nothing new in it: known from now on
+        report.files_known += 1
+        return
+    own_knowledge = {tuple(r) for r in conn.execute(
+        "SELECT site_id, after_seq, seen_site, seen_seq FROM sync_knowledge WHERE site_id = ?", (local,))}
+    schema = merge.Schema(conn)
+    fresh = merge.is_empty(conn)
+    deletes: dict[str, int] = defaultdict(int)
+    # Random UUID keys scatter the inserts over every index: with SQLite's default 2 MB page cache a
+    # 100,000-resident snapshot thrashes, so the cache is raised while it applies. Into an empty
+    # database the foreign keys are checked once at the end instead of row by row.
+    old_cache = conn.execute("PRAGMA cache_size").fetchone()[0]
+    conn.execute(f"PRAGMA cache_size = {-SNAPSHOT_CACHE_KB}")
+    if fresh:
+        conn.execute("PRAGMA foreign_keys = OFF")
+    try:
+        _apply_snapshot_tx(db, b, passphrase, rules, report, schema, fresh, have, tops, own_knowledge, deletes,
+                           allow_mass_delete)
+    finally:
+        conn.execute(f"PRAGMA cache_size = {int(old_cache)}")
+        if fresh:
+            conn.execute("PRAGMA foreign_keys = ON")
+
+
+SNAPSHOT_CACHE_KB = 256 << 10
+
+
+def _apply_snapshot_tx(db: Database, b: Bundle, passphrase: str, rules: field_rules.Rules, report: SyncReport,
+                       schema: merge.Schema, fresh: bool, have: dict[str, int], tops: dict[str, int],
+                       own_knowledge: set[tuple], deletes: dict[str, int], allow_mass_delete: AllowMassDelete) -> None:
+    conn = db.conn
+    h, name, local = b.header, b.path.name, db.site_id
+    sites = h["sites"]
+    new_ops: list[merge.Op] = []
+    top_hlc = h["hlc"]
+    rows = 0
+    with db.write(mode="apply") as tx:
+        if not db.meta("sync_community"):
+            db.set_meta("sync_community", h["community"])
+        # Into an empty database each index is built once from the loaded rows (a sort) instead of
+        # taking every row at a random place; a unique index that cannot be built refuses the file.
+        indexes = [] if not fresh else [tuple(r) for r in conn.execute(
+            "SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN "
+            f"({', '.join('?' for _ in schema.columns)}, 'person_search')", list(schema.columns))]
+        triggers = " ".join(r[0] for r in conn.execute("SELECT sql FROM sqlite_schema WHERE type = 'trigger'"))
+        indexes = [(n, q) for n, q in indexes if n not in triggers]  # a trigger may name its index
+        for index_name, _sql in indexes:
+            conn.execute(f"DROP INDEX {_q(index_name)}")
+        if not fresh:
+            if have.get(local):  # this PC's last seq must outlive its ops
+                conn.execute("INSERT OR REPLACE INTO sync_state(site_id, max_seq) VALUES (?, ?)", (local, have[local]))
+            conn.executemany("DELETE FROM change_log WHERE site_id = ? AND seq <= ?", list(tops.items()))
+        for chunk in iter_chunks(b, passphrase):
+            if "t" in chunk:
+                rows += _snapshot_rows(db, b, rules, schema, chunk, fresh, deletes)
+            elif "o" in chunk and isinstance(chunk["o"], list):
+                taken = []
+                for i, op in enumerate(chunk["o"]):
+                    _check_op(b, rules, sites, h["ranges"], i, op)
+                    o = (sites[op[0]], *op[1:])
+                    taken.append(o)
+                    if o[1] > have.get(o[0], 0):
+                        new_ops.append(o)  # type: ignore[arg-type]
+                        top_hlc = max(top_hlc, o[6])
+                conn.executemany("INSERT OR IGNORE INTO change_log(site_id, seq, tbl, row_id, col, value, hlc, user) "
+                                 "VALUES (?,?,?,?,?,?,?,?)", taken)
+            elif "k" in chunk and isinstance(chunk["k"], list):
+                for k in chunk["k"]:
+                    _check_knowledge(b, k)
+                    if k[0] == local and tuple(k) not in own_knowledge:
+                        raise Refused(b, f"“{name}”含有关于本机同步进度的记录，而本机并无此记录（只有本机能写），未导入。")
+                conn.executemany("INSERT OR IGNORE INTO sync_knowledge(site_id, after_seq, seen_site, seen_seq) "
+                                 "VALUES (?, ?, ?, ?)", [tuple(k) for k in chunk["k"]])
+            else:
+                raise Refused(b, f"“{name}”内容格式不对（未知的数据块），未导入。")
+        for _name, index_sql in indexes:
+            conn.execute(index_sql)
+        if fresh:
+            broken = conn.execute("PRAGMA foreign_key_check").fetchone()
+            if broken is not None:
+                label = field_rules.TABLE_LABELS.get(broken[0], broken[0])
+                raise Refused(b, f"“{name}”中的{label}记录指向不存在的{field_rules.TABLE_LABELS.get(broken[2], broken[2])}，"
+                                 "是错误或伪造的数据，未导入。")
+        if deletes and is_mass_delete(db, deletes):
+            allowed = allow_mass_delete is True or (
+                isinstance(allow_mass_delete, set) and b.bundle_id in allow_mass_delete)
+            if not allowed:
+                counts = _labelled(deletes)
+                raise Refused(b, f"“{name}”要删除 {_counts_text(counts)}，超过一次同步允许的数量，未导入。"
+                                 "请先与写出此文件的电脑核实；确认无误后，在同步窗口中确认删除，"
+                                 "或在命令行加 --allow-mass-delete 重新导入。", counts)
+            report.mass_deleted.append((name, _labelled(deletes)))
+        after = last_op_id(conn)
+        for s, top in tops.items():
+            if s != local and top > have.get(s, 0):
+                conn.execute("INSERT OR REPLACE INTO sync_state(site_id, max_seq) VALUES (?, ?)", (s, top))
+                conn.execute("INSERT OR IGNORE INTO sync_knowledge(site_id, after_seq, seen_site, seen_seq) "
+                             "VALUES (?, ?, ?, ?)", (local, after, s, top))
+        # Rows whose ops the snapshot carries (or this PC kept) are folded again over the rows written.
+        keys = [tuple(r) for r in conn.execute("SELECT DISTINCT tbl, row_id FROM change_log")] if not fresh \
+            else list(dict.fromkeys((o[2], o[3]) for o in new_ops))
+        if keys:
+            merge.materialize(conn, schema, keys)
+        report.conflicts += merge.detect_conflicts(conn, new_ops, tx.now)
+        last = db.meta("hlc")
+        db.set_meta("hlc", str(observe(Hlc.parse(last) if last else None, Hlc.parse(top_hlc))))
+        # What the sender folded away is folded away here too: a stick lacking it needs a snapshot.
+        done = compacted_vector(conn)
+        for s, top in tops.items():
+            done[s] = max(done.get(s, 0), top)
+        db.set_meta("compacted", json.dumps(done, sort_keys=True))
+        _record_in(conn, b, tx.now, rows + len(new_ops))
+    report.applied += rows + len(new_ops)
+    report.files_applied.append(name)
+    pc, user = h.get("sender_pc") or "", h.get("sender_user") or ""
+    report.from_pcs[f"电脑 {pc or h['sender'][:8]}（{user or '未知'}）"] = rows + len(new_ops)
+
+
+def _snapshot_rows(db: Database, b: Bundle, rules: field_rules.Rules, schema: merge.Schema, chunk: dict[str, Any],
+                   fresh: bool, deletes: dict[str, int]) -> int:
+    """Write one chunk of a snapshot's rows after checking each against the field rules."""
+    name = b.path.name
+    tbl, cols, rows = chunk.get("t"), chunk.get("c"), chunk.get("r")
+    if not isinstance(tbl, str) or tbl not in schema.colsets:
+        raise Refused(b, f"“{name}”含有本程序不认识的数据表“{str(tbl)[:40]}”，未导入。")
+    label = field_rules.TABLE_LABELS.get(tbl, tbl)
+    if (not isinstance(cols, list) or "id" not in cols or len(set(cols)) != len(cols)
+            or not all(isinstance(c, str) and c in schema.colsets[tbl] for c in cols)
+            or not isinstance(rows, list) or not all(isinstance(r, list) and len(r) == len(cols) for r in rows)):
+        raise Refused(b, f"“{name}”中的{label}记录格式不对，未导入。")
+    at = cols.index("id")
+    for r in rows:
+        values = dict(zip(cols, r, strict=True))
+        try:
+            field_rules.check_row_id(r[at])
+            rules.check_insert(tbl, values)
+        except ValidationError as exc:
+            raise Refused(b, f"“{name}”中的{label}记录（{str(r[at])[:8]}）：{exc} 未导入。") from None
+    names = ", ".join(_q(c) for c in cols)
+    marks = ", ".join("?" for _ in cols)
+    conn = db.conn
+    if fresh:
+        conn.executemany(f"INSERT INTO {_q(tbl)} ({names}) VALUES ({marks})", rows)
+        return len(rows)
+    if "deleted" in cols:
+        d = cols.index("deleted")
+        gone = [r[at] for r in rows if r[d] == 1]
+        for i in range(0, len(gone), 500):
+            part = gone[i:i + 500]
+            n = conn.execute(f"SELECT count(*) FROM {_q(tbl)} WHERE deleted = 0 AND id IN "
+                             f"({', '.join('?' for _ in part)})", part).fetchone()[0]
+            if n:
+                deletes[tbl] += n
+    sets = ", ".join(f"{_q(c)} = excluded.{_q(c)}" for c in cols if c != "id")
+    differs = " OR ".join(f"{_q(c)} IS NOT excluded.{_q(c)}" for c in cols if c != "id") or "0"
+    conn.executemany(f"INSERT INTO {_q(tbl)} ({names}) VALUES ({marks}) ON CONFLICT (id) DO UPDATE SET {sets} "
+                     f"WHERE {differs}", rows)
+    return len(rows)
 
 
 class _Trial(Exception):
@@ -756,7 +1061,7 @@ def _apply(db: Database, now: str, accepted: list[_Incoming], report: SyncReport
     local = db.site_id
     if not db.meta("sync_community"):
         db.set_meta("sync_community", community[0])
-    fresh = conn.execute("SELECT 1 FROM change_log LIMIT 1").fetchone() is None
+    fresh = merge.is_empty(conn)
     have = have_vector(conn, local)
     start = dict(have)
     # Per bundle: pieces (site, lo, hi, ops of that site sorted by seq), taken when they join the prefix.
@@ -851,14 +1156,25 @@ def _apply(db: Database, now: str, accepted: list[_Incoming], report: SyncReport
         b, ops = inc.bundle, inc.ops
         if b.bundle_id in waiting_bundles:
             continue  # try again next time: the bundle it waits for may come later
-        h = b.header
-        conn.execute(
-            "INSERT OR IGNORE INTO sync_bundle(bundle_id, direction, file_name, size, sender, sender_user, sender_pc, "
-            "created, done_at, op_count, ranges) VALUES (?, 'in', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (h["bundle_id"], b.path.name, b.path.stat().st_size, h["sender"], h.get("sender_user"),
-             h.get("sender_pc"), h.get("created"), now, len(ops), json.dumps(h["ranges"])),
-        )
+        _record_in(conn, b, now, len(ops))
         report.files_applied.append(b.path.name)
+
+
+def _record_in(conn: sqlite3.Connection, b: Bundle, now: str, count: int) -> None:
+    """The bundle is applied here; what its sender had seen (for compaction) is remembered."""
+    h = b.header
+    conn.execute(
+        "INSERT OR IGNORE INTO sync_bundle(bundle_id, direction, file_name, size, sender, sender_user, sender_pc, "
+        "created, done_at, op_count, ranges) VALUES (?, 'in', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (h["bundle_id"], b.path.name, b.path.stat().st_size, h["sender"], h.get("sender_user"),
+         h.get("sender_pc"), h.get("created"), now, count, json.dumps(h["ranges"])),
+    )
+    have = merge.have_vector(conn, conn.execute("SELECT value FROM meta WHERE key = 'site_id'").fetchone()[0])
+    for site, seq in (h.get("seen") or {}).items():
+        seq = min(seq, have.get(site, 0))  # what the sender saw beyond what we hold folds nothing here
+        conn.execute(
+            "INSERT INTO sync_peer(site_id, seen_site, seen_seq) VALUES (?, ?, ?) ON CONFLICT (site_id, seen_site) "
+            "DO UPDATE SET seen_seq = max(seen_seq, excluded.seen_seq)", (h["sender"], site, seq))
 
 
 def _count_duplicates(conn: sqlite3.Connection, persons: set[str]) -> int:
@@ -892,6 +1208,8 @@ def sync_with_folder(
 ) -> SyncReport:
     """The one button: import every new bundle on the stick, then write this PC's bundle."""
     report = import_from_folder(db, folder, passphrase, progress=progress, allow_mass_delete=allow_mass_delete)
+    if report.files_applied and db.can_write():
+        compact(db.conn, db.site_id)  # what every PC now holds is folded into the rows
     path, n = export_to_folder(db, folder, passphrase, scrypt_n=scrypt_n)
     if path is not None:
         report.exported_file = path.name

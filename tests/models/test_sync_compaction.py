@@ -1,0 +1,177 @@
+"""Change-log compaction and snapshots: ops every PC holds are folded away, and sync, conflicts,
+audit and new PCs still work on compacted databases."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from app.models.core.audit import last_change
+from app.models.core.db import open_database
+from app.models.sync import sync
+from app.models.sync.bundle import iter_chunks, read_bundle
+from app.models.sync.compact import compact, compacted_vector, stable_vector
+from app.models.sync.merge import have_vector
+from tests.models.test_sync import PASS, N, exchange, make_office, snapshot
+
+
+@pytest.fixture
+def two(tmp_path):
+    """PC A with an office, PC B joined from A's bundle."""
+    stick = tmp_path / "stick"
+    stick.mkdir()
+    a, ids = make_office(tmp_path / "a.db")
+    sync.export_to_folder(a, stick, PASS, scrypt_n=N)
+    b = open_database(tmp_path / "b.db", user="乙")
+    assert sync.import_from_folder(b, stick, PASS).applied > 0
+    yield a, b, ids, stick
+    a.close()
+    b.close()
+
+
+def _ops(db) -> int:
+    return db.scalar("SELECT count(*) FROM change_log")
+
+
+def test_a_lone_pc_folds_everything_and_a_new_pc_joins_by_snapshot(tmp_path):
+    stick = tmp_path / "stick"
+    stick.mkdir()
+    a, ids = make_office(tmp_path / "a.db")
+    audit_before = a.scalar("SELECT count(*) FROM audit_log")
+    report = compact(a.conn, a.site_id, horizon_ms=0)
+    assert report.removed > 0 and _ops(a) == 0
+    assert a.scalar("SELECT count(*) FROM audit_log") == audit_before  # the audit is never folded
+    assert last_change(a, "person", ids["p1"]) is not None  # told by the audit log now
+    own = have_vector(a.conn, a.site_id)[a.site_id]
+    assert own > 0 and compacted_vector(a.conn) == {a.site_id: own}
+    with a.write() as tx:  # new ops continue the sequence: nothing is numbered twice
+        tx.update("person", ids["p2"], {"phone": "13800000000"})
+    assert have_vector(a.conn, a.site_id)[a.site_id] == own + 1
+    path, n = sync.export_to_folder(a, stick, PASS, scrypt_n=N)
+    bundle = read_bundle(path, PASS)
+    assert bundle.header["kind"] == "snapshot" and n > 0
+    kinds = {next(iter(chunk)) for chunk in iter_chunks(bundle, PASS)}
+    assert kinds == {"t", "o"}  # rows, and the one op still kept (no other PC has it yet)
+    b = open_database(tmp_path / "b.db", user="乙")
+    rep = sync.import_from_folder(b, stick, PASS)
+    assert rep.rejected == 0 and rep.applied > 0
+    assert snapshot(b) == snapshot(a)
+    # B now holds everything A had: once A hears so, A folds its last op too.
+    exchange(a, b, stick)
+    compact(a.conn, a.site_id, horizon_ms=0)
+    assert _ops(a) == 0
+    with b.write() as tx:
+        tx.update("person", ids["p1"], {"phone": "13900000000"})
+    exchange(a, b, stick)
+    assert snapshot(a) == snapshot(b)
+    assert a.scalar("SELECT phone FROM person WHERE id = ?", (ids["p1"],)) == "13900000000"
+    a.close()
+    b.close()
+
+
+def test_ops_wait_until_every_known_pc_has_them(two):
+    a, b, ids, stick = two
+    with b.write() as tx:
+        tx.update("person", ids["p2"], {"phone": "13100000000"})
+    exchange(a, b, stick)  # A has heard from B (a PC that never edits never writes a bundle)
+    with a.write() as tx:
+        tx.update("person", ids["p1"], {"phone": "13700000000"})
+    sync.export_to_folder(a, stick, PASS, scrypt_n=N)
+    sync.import_from_folder(b, stick, PASS)
+    compact(a.conn, a.site_id, horizon_ms=0)
+    # A has not heard from B since it made the edit: it keeps the op.
+    assert a.scalar("SELECT count(*) FROM change_log WHERE tbl = 'person' AND row_id = ? AND col = 'phone'",
+                    (ids["p1"],)) == 1
+    assert stable_vector(a.conn, a.site_id).get(a.site_id, 0) < have_vector(a.conn, a.site_id)[a.site_id]
+    sync.sync_with_folder(b, stick, PASS, scrypt_n=N)  # B's bundle says what B has seen
+    sync.import_from_folder(a, stick, PASS)
+    compact(a.conn, a.site_id, horizon_ms=0)
+    assert _ops(a) == 0
+    assert snapshot(a) == snapshot(b)
+
+
+def test_a_conflict_on_a_compacted_row_is_still_detected_and_kept(two):
+    a, b, ids, stick = two
+    exchange(a, b, stick)
+    for db in (a, b):
+        compact(db.conn, db.site_id, horizon_ms=0)
+    assert _ops(a) == 0 and _ops(b) == 0
+    # Both change the same key field before they meet again.
+    with a.write() as tx:
+        tx.update("person", ids["p1"], {"name": "张叁"})
+    with b.write() as tx:
+        tx.update("person", ids["p1"], {"name": "张三丰"})
+    exchange(a, b, stick)
+    assert snapshot(a) == snapshot(b)
+    for db in (a, b):
+        compact(db.conn, db.site_id, horizon_ms=0)
+        conflicts = sync.open_conflicts(db)
+        assert [(c.tbl, c.col) for c in conflicts] == [("person", "name")]
+        # The conflicting ops stay for the review even after compaction.
+        assert {conflicts[0].loser.value, conflicts[0].winner.value} == {"张叁", "张三丰"}
+    sync.resolve_conflict(a, sync.open_conflicts(a)[0], "张三丰")
+    exchange(a, b, stick)
+    assert sync.open_conflicts(a) == [] and sync.open_conflicts(b) == []
+    assert a.scalar("SELECT name FROM person WHERE id = ?", (ids["p1"],)) == "张三丰"
+    assert snapshot(a) == snapshot(b)
+
+
+def test_a_stale_copy_converges_with_a_compacted_pc_through_a_snapshot(tmp_path):
+    stick = tmp_path / "stick"
+    stick.mkdir()
+    a, ids = make_office(tmp_path / "a.db")
+    a.close()
+    shutil.copy(tmp_path / "a.db", tmp_path / "b.db")  # a second PC set up from a copy of the file
+    a = open_database(tmp_path / "a.db", user="甲")
+    b = open_database(tmp_path / "b.db", user="乙")
+    with a.write() as tx:
+        tx.update("person", ids["p1"], {"phone": "13600000000"})
+        tx.update("household", ids["h2"], {"risk_colour": "red"})
+    compact(a.conn, a.site_id, horizon_ms=0)  # A knows no other PC: everything is folded
+    assert _ops(a) == 0
+    with b.write() as tx:  # B edits before it ever synced
+        tx.update("person", ids["p2"], {"phone": "13500000000"})
+        tx.insert("visit", {"household_id": ids["h1"], "visit_date": "2026-03-01", "kind": "月访"})
+    for _ in range(2):
+        exchange(a, b, stick)
+    assert snapshot(a) == snapshot(b)
+    assert b.scalar("SELECT phone FROM person WHERE id = ?", (ids["p1"],)) == "13600000000"
+    assert a.scalar("SELECT phone FROM person WHERE id = ?", (ids["p2"],)) == "13500000000"
+    assert a.scalar("SELECT count(*) FROM visit") == 1
+    a.close()
+    b.close()
+
+
+def test_a_damaged_or_cut_snapshot_is_refused_whole(tmp_path):
+    stick = tmp_path / "stick"
+    stick.mkdir()
+    a, _ids = make_office(tmp_path / "a.db")
+    compact(a.conn, a.site_id, horizon_ms=0)
+    path, _ = sync.export_to_folder(a, stick, PASS, scrypt_n=N)
+    data = path.read_bytes()
+    for name, broken in (("flip", data[:-40] + bytes([data[-40] ^ 1]) + data[-39:]), ("cut", data[:-30])):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / path.name).write_bytes(broken)
+        b = open_database(tmp_path / f"{name}.db", user="乙")
+        rep = sync.import_from_folder(b, folder, PASS)
+        assert rep.rejected == 1 and rep.applied == 0, name
+        assert b.scalar("SELECT count(*) FROM person") == 0
+        b.close()
+    a.close()
+
+
+def test_recent_rows_keep_their_last_ops_for_a_pc_nobody_has_heard_of_yet(two):
+    a, b, ids, stick = two  # B joined from the stick and has not written to it yet
+    with a.write() as tx:
+        tx.update("person", ids["p1"], {"name": "张叁"})
+        tx.update("person", ids["p1"], {"name": "张叁丰"})  # supersedes the first edit
+    compact(a.conn, a.site_id)  # the default horizon: recent rows keep their last ops
+    names = [r[0] for r in a.query("SELECT value FROM change_log WHERE row_id = ? AND col = 'name'", (ids["p1"],))]
+    assert names == ['"张叁丰"']
+    with b.write() as tx:  # B's concurrent edit, made before it saw A's
+        tx.update("person", ids["p1"], {"name": "张三丰"})
+    exchange(a, b, stick)
+    assert snapshot(a) == snapshot(b)
+    assert [(c.tbl, c.col) for c in sync.open_conflicts(a)] == [("person", "name")]
