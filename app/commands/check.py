@@ -1,4 +1,5 @@
-"""`anju check`: verify a database file without changing it; `--rescue-to` copies what is still readable."""
+"""`anju check`: verify a database file without changing it; `--rescue-to` copies what is still readable;
+`--compact` folds the change log (what every PC holds) into the rows and shrinks the file."""
 
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--rescue-to", type=Path, metavar="NEW.db",
                    help="copy every row still readable into this new database file (the damaged file is not changed)")
+    p.add_argument("--compact", action="store_true",
+                   help="fold the change-log entries every office PC already has into the records, then shrink "
+                        "the file (整理变更记录并压缩文件)")
     p.set_defaults(func=run)
 
 
@@ -26,6 +30,8 @@ def run(args: argparse.Namespace) -> int:
     if args.rescue_to:
         unlock_if_encrypted(args, path)  # an encrypted file is rescued into an encrypted copy
         return _rescue(path, args.rescue_to)
+    if args.compact:
+        return _compact(args, path)
     # Read-only: checking a file must never change it, whatever state it is in.
     db = open_db(args, path=path, read_only=True, old_ok=True, damaged_ok=True)
     try:
@@ -58,4 +64,22 @@ def _rescue(path: Path, target: Path) -> int:
         print(file=sys.stderr)
     for line in report.lines():
         print(line)
+    return 0
+
+
+def _compact(args: argparse.Namespace, path: Path) -> int:
+    from app.models.compact import compact
+
+    db = open_db(args, path=path, read_only=False)
+    try:
+        db.ensure_writable()
+        report = compact(db.conn, db.site_id)
+    finally:
+        db.close()
+    print(f"已整理变更记录 / compacted：移除 {report.removed:,} 条，保留 {report.kept:,} 条；"
+          f"文件 {report.size_before / 1e6:.1f} MB → {report.size_after / 1e6:.1f} MB"
+          f"{'（已压缩）' if report.vacuumed else ''}。")
+    if args.json:
+        print(json.dumps({"removed": report.removed, "kept": report.kept, "size_before": report.size_before,
+                          "size_after": report.size_after, "vacuumed": report.vacuumed}))
     return 0

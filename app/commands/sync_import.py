@@ -51,6 +51,10 @@ def run(args: argparse.Namespace) -> int:
         db = open_db(args, path=path)
         try:
             report = import_from_folder(db, args.source, phrase, allow_mass_delete=args.allow_mass_delete)
+            if report.files_applied:
+                from app.models.compact import compact
+
+                compact(db.conn, db.site_id)  # what every PC now holds is folded into the rows
         finally:
             db.close()
     else:
