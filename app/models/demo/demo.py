@@ -155,11 +155,25 @@ class _Builder:
         self.cfg = settings_values
         self.rows: dict[str, list[Row]] = {}
         self.used_ids: set[str] = set()
+        # Where rows of the STREAMED tables go as they are made (None: kept like the others).
+        self.sink: Callable[[str, list[Row]], None] | None = None
 
     def add(self, table: str, row: Row) -> Row:
         row.setdefault("id", new_id())
+        if table in STREAMED and self.sink is not None:
+            # No later step looks at these rows again: they go to the database in batches.
+            buf = self.rows.setdefault(table, [])
+            buf.append(row)
+            if len(buf) >= BATCH:
+                self.flush(table)
+            return row
         self.rows.setdefault(table, []).append(row)
         return row
+
+    def flush(self, table: str) -> None:
+        rows = self.rows.pop(table, [])
+        if rows and self.sink is not None:
+            self.sink(table, rows)
 
     def days_ago(self, days: int) -> dt.date:
         return self.today - dt.timedelta(days=days)
@@ -851,6 +865,24 @@ class _Builder:
         return names
 
 
+# Leaf tables no later generation step reads: written in batches while the rest is generated,
+# so a 100,000-resident demo never holds its 200,000 visits in memory at once.
+STREAMED = frozenset({"visit", "income_check"})
+BATCH = 5000
+
+
+def _write_rows(tx: Any, table: str, rows: list[Row]) -> None:
+    """Insert `rows` in key order (the primary key and the logs' row indexes grow at one end), a
+    batch at a time, emptying each row dict once written so its values can be freed."""
+    rows.sort(key=lambda r: r["id"])
+    for i in range(0, len(rows), BATCH):
+        part = rows[i:i + BATCH]
+        tx.insert_many(table, [{k: v for k, v in r.items() if not k.startswith("_")} for r in part],
+                       summary="生成演示数据")
+        for r in part:
+            r.clear()
+
+
 # Insert order: parents before children is not required (foreign keys are deferred) but reads well.
 TABLE_ORDER = [
     "community", "district", "grid", "building", "unit", "room", "household", "person", "household_address",
@@ -882,33 +914,33 @@ def generate(db: Database, households: int, seed: int = 1, progress: Progress | 
 
     cfg = settings.get_all(db)
     b = _Builder(households, seed, today, cfg)
-    b.places()
-    step("生成楼栋和房间")
-    b.households()
-    b.roles()
-    step("生成住户和人口")
-    b.employment()
-    b.training()
-    b.intentions()
-    step("生成就业和培训")
-    b.visits()
-    b.income_checks()
-    clerks = b.users()
-    columns = {r[1] for t in ("mediation_case", "mediation_party") for r in db.query(f"PRAGMA table_info({t})")}
-    b.mediation(list(cfg["mediation_categories"]), clerks, columns)
-    step("生成走访和调解")
     # Random UUID keys scatter inserts over every index; with SQLite's default 2 MB page cache a
     # 100,000-resident write thrashes (minutes instead of seconds), so the cache is raised meanwhile.
     old_cache = db.scalar("PRAGMA cache_size")
-    db.conn.execute("PRAGMA cache_size = -524288")
+    db.conn.execute(f"PRAGMA cache_size = {-DEMO_CACHE_KB}")
     try:
         with db.write() as tx:
+            b.sink = lambda table, rows: _write_rows(tx, table, rows)
+            b.places()
+            step("生成楼栋和房间")
+            b.households()
+            b.roles()
+            step("生成住户和人口")
+            b.employment()
+            b.training()
+            b.intentions()
+            step("生成就业和培训")
+            b.visits()
+            b.income_checks()
+            clerks = b.users()
+            columns = {r[1] for t in ("mediation_case", "mediation_party") for r in db.query(f"PRAGMA table_info({t})")}
+            b.mediation(list(cfg["mediation_categories"]), clerks, columns)
+            step("生成走访和调解")
             for table in TABLE_ORDER:
-                # In key order, so the primary key and the change/audit logs' row indexes grow at one end.
-                rows = sorted(({k: v for k, v in r.items() if not k.startswith("_")} for r in b.rows.get(table, [])),
-                              key=lambda r: r["id"])
-                tx.insert_many(table, rows, summary="生成演示数据")
-                del rows
+                if table in STREAMED:
+                    b.flush(table)
+                else:
+                    _write_rows(tx, table, b.rows.pop(table, []))
                 step(f"写入 {table}")
             settings.set_value(db, "office_name", f"{COMMUNITY}服务中心")
             settings.set_value(db, "office_address", f"{COUNTY}{STREET}红路馨居大道 1 号")
@@ -917,6 +949,9 @@ def generate(db: Database, households: int, seed: int = 1, progress: Progress | 
             create_demo_accounts(db, password)
     finally:
         db.conn.execute(f"PRAGMA cache_size = {int(old_cache)}")
+
+
+DEMO_CACHE_KB = 64 << 10
 
 
 # Measured on generated demos: about 40 KB of database per household, plus the empty schema.
