@@ -68,7 +68,7 @@ def _rescue(path: Path, target: Path) -> int:
 
 
 def _compact(args: argparse.Namespace, path: Path) -> int:
-    from app.models.compact import compact
+    from app.models.sync.compact import compact
 
     db = open_db(args, path=path, read_only=False)
     try:

@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             report = import_from_folder(db, args.source, phrase, allow_mass_delete=args.allow_mass_delete)
             if report.files_applied:
-                from app.models.compact import compact
+                from app.models.sync.compact import compact
 
                 compact(db.conn, db.site_id)  # what every PC now holds is folded into the rows
         finally:

@@ -23,6 +23,7 @@ from app.models.core.safe_files import DiskFullError, atomic_path
 from app.models.core.vocab import HouseholdStatus, PersonStatus
 from app.models.migrations.m0020_training_sessions import presence_id
 from app.models.places.signs import SIGNS, all_signs
+from app.models.sync.compact import compact
 
 Progress = Callable[[int, int, str], None]
 Row = dict[str, Any]
@@ -1047,8 +1048,6 @@ def _fill(target: Path, path: Path, households: int, seed: int, progress: Progre
             if fresh:
                 db.conn.execute("PRAGMA journal_mode = WAL")
         # A fresh demo has no other PC: its ops are folded into the rows at once (a new PC joins by snapshot).
-        from app.models.sync.compact import compact
-
         compact(db.conn, db.site_id, horizon_ms=0)
         if target != path:
             forget_file_identity(db)
