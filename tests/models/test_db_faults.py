@@ -398,7 +398,7 @@ def test_explicit_create_commands_still_fill_a_zero_byte_file(tmp_path, capsys):
 
 
 def test_rows_on_a_damaged_page_are_rebuilt_from_their_ops(tmp_path, capsys):
-    from app.models.demo import generate
+    from app.models.demo.demo import generate
 
     db = tmp_path / "office.db"
     # Written as ops and not compacted (an office whose PCs have not all synced the rows yet):
