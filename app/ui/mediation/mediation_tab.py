@@ -171,8 +171,9 @@ class MediationTab(DataTab):
             box.currentIndexChanged.connect(lambda _i: self.apply_filter())
         for d in (self.date_from, self.date_to):
             d.dateChanged.connect(lambda _d: self.apply_filter())
-        QShortcut(QKeySequence("Ctrl+F"), self, activated=self.search.setFocus)
-        enter = QShortcut(QKeySequence(Qt.Key.Key_Return), self.table, activated=self.change_status)
+        QShortcut(QKeySequence("Ctrl+F"), self).activated.connect(self.search.setFocus)
+        enter = QShortcut(QKeySequence(Qt.Key.Key_Return), self.table)
+        enter.activated.connect(self.change_status)
         enter.setContext(Qt.ShortcutContext.WidgetShortcut)
         self._show_detail()
 
@@ -389,7 +390,11 @@ class MediationTab(DataTab):
         if not case_id:
             return
         db = self.ctx.db
-        if CaseDialog.run(self, self.ctx, case_id, apply=lambda v: med.update_case(db, case_id, **v) or True):
+        def apply(values: dict) -> bool:
+            med.update_case(db, case_id, **values)
+            return True
+
+        if CaseDialog.run(self, self.ctx, case_id, apply=apply):
             self._after_write(case_id)
 
     def change_status(self) -> None:
@@ -444,7 +449,11 @@ class MediationTab(DataTab):
         if not case_id:
             return
         db = self.ctx.db
-        if NoteDialog.run(self, self.ctx, apply=lambda v: med.add_note(db, case_id, **v) or True):
+        def apply(values: dict) -> bool:
+            med.add_note(db, case_id, **values)
+            return True
+
+        if NoteDialog.run(self, self.ctx, apply=apply):
             self._after_write(case_id)
 
     def delete_case(self) -> None:
@@ -469,7 +478,11 @@ class MediationTab(DataTab):
         from app.ui.mediation.mediation_dialogs import SettingsDialog
 
         db = self.ctx.db
-        SettingsDialog.run(self, self.ctx, apply=lambda v: med.save_settings(db, **v) or True)
+        def apply(values: dict) -> bool:
+            med.save_settings(db, **values)
+            return True
+
+        SettingsDialog.run(self, self.ctx, apply=apply)
 
     def print_agreement(self) -> None:
         from app.ui.printing.printing import preview_form  # the formal 调解协议书 (printing feature)

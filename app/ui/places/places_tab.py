@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
@@ -39,6 +40,9 @@ from app.ui.common.table_models import RISK_COLOURS, RISK_NAMES
 from app.ui.places.visits_due import VisitsDuePanel
 from app.widgets.sign_icon import sign_icon, sign_pixmap
 
+if TYPE_CHECKING:
+    from app.ui.places.visit_entry import VisitEntryDialog
+
 ROLE_TABLE = Qt.ItemDataRole.UserRole
 ROLE_ID = Qt.ItemDataRole.UserRole + 1
 ROLE_COMMUNITY = Qt.ItemDataRole.UserRole + 2
@@ -68,7 +72,7 @@ class PlacesTab(DataTab):
         self._counts: dict[tuple[str, str], Counts] = {}
         self._counts_generation = 0
         self._items: dict[tuple[str, str], QTreeWidgetItem] = {}
-        self._visit_dialog = None
+        self._visit_dialog: VisitEntryDialog | None = None
         self._reloading = False
 
         # Tree.
@@ -265,7 +269,9 @@ class PlacesTab(DataTab):
                 self._items[key].setExpanded(True)
         if not expanded:
             for i in range(self.tree.topLevelItemCount()):
-                self.tree.topLevelItem(i).setExpanded(True)
+                top = self.tree.topLevelItem(i)
+                if top is not None:
+                    top.setExpanded(True)
         target = self._items.get(current) if current else None
         if target is None and self.tree.topLevelItemCount():
             target = self.tree.topLevelItem(0)
@@ -306,7 +312,8 @@ class PlacesTab(DataTab):
             QTreeWidgetItem(item, [_LAZY])  # rooms are loaded when the unit is opened
 
     def _expanded(self, item: QTreeWidgetItem) -> None:
-        if item.data(0, ROLE_TABLE) != "unit" or item.childCount() != 1 or item.child(0).text(0) != _LAZY:
+        first = item.child(0)
+        if item.data(0, ROLE_TABLE) != "unit" or item.childCount() != 1 or first is None or first.text(0) != _LAZY:
             return
         item.takeChild(0)
         for r in places.rooms_of_unit(self.ctx.db, item.data(0, ROLE_ID)):
@@ -705,7 +712,8 @@ class PlacesTab(DataTab):
         from app.ui.places.visit_entry import VisitEntryDialog
 
         building_id = building_id or self.current_building()
-        if household_id is None and self.current() and self.current()[0] == "room":
+        current = self.current()
+        if household_id is None and current is not None and current[0] == "room":
             household_id = self._selected_household()  # a room picked in the tree: that household
         if self._visit_dialog is None:
             self._visit_dialog = VisitEntryDialog(self.ctx, building_id, self)

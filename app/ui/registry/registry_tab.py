@@ -10,6 +10,7 @@ from typing import Any
 from PySide6.QtCore import (
     QItemSelectionModel,
     QModelIndex,
+    QModelRoleData,
     QModelRoleDataSpan,
     QPersistentModelIndex,
     Qt,
@@ -47,6 +48,7 @@ from app.ui.common.data_tab import DataTab
 from app.ui.common.ops import perform
 from app.ui.common.table_models import Column, SqlTableModel, risk_decoration, risk_display
 from app.widgets.flow_layout import FlowLayout
+from app.widgets.qt_checked import cell
 from app.widgets.search_box import SearchBox
 
 LIST_PAGE = 100
@@ -122,7 +124,9 @@ class HouseholdListModel(SqlTableModel):
             return None if row is None else row.get("_id")
         return None
 
-    def multiData(self, index: QModelIndex | QPersistentModelIndex, span: QModelRoleDataSpan) -> None:  # noqa: N802
+    def multiData(  # noqa: N802 - Qt override
+        self, index: QModelIndex | QPersistentModelIndex, span: QModelRoleDataSpan | QModelRoleData
+    ) -> None:
         """All roles of one cell in one call: the item delegate asks for 7 roles per cell on every
         paint, and one Python call per cell instead of seven takes a third off a repaint."""
         if not index.isValid():
@@ -132,7 +136,8 @@ class HouseholdListModel(SqlTableModel):
             return
         col = self.columns[index.column()]
         # The delegate reuses one span for every cell: each role must be set or cleared.
-        for item in span:
+        items = [span] if isinstance(span, QModelRoleData) else span
+        for item in items:  # type: ignore[union-attr]  # a span iterates over its roles; the stub omits __iter__
             role = item.role()
             if role == 0:
                 value = row.get(col.key)
@@ -318,7 +323,7 @@ class HouseholdSummary(QWidget):
         self.members.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.member_ids: list[str] = []
         self._has_id: list[bool] = []
-        self.members.cellDoubleClicked.connect(lambda row, col: col == 5 and self.reveal_id(row))
+        self.members.cellDoubleClicked.connect(self._member_double_clicked)
         self.members.itemSelectionChanged.connect(self._member_selected)
         self.last_change = QLabel()
         self.last_change.setObjectName("householdLastChange")
@@ -410,16 +415,20 @@ class HouseholdSummary(QWidget):
         row = self.members.currentRow()
         self.reveal_button.setEnabled(0 <= row < len(self.member_ids) and self._has_id[row])
 
+    def _member_double_clicked(self, row: int, column: int) -> None:
+        if column == 5:  # the ID number column
+            self.reveal_id(row)
+
     def reveal_id(self, row: int) -> None:
         """Ask for a reason, then show this member's whole ID number in the pane (until it reloads)."""
         if not (0 <= row < len(self.member_ids)) or not self._has_id[row]:
             return
         from app.ui.registry.reveal_id import reveal
 
-        who = self.members.item(row, 0).text()
+        who = cell(self.members, row, 0).text()
         number = reveal(self.ctx.db, self.member_ids[row], who, self)
         if number:
-            item = self.members.item(row, 5)
+            item = cell(self.members, row, 5)
             item.setText(number)
             item.setToolTip("已查看完整号码（已记入操作日志）")
 
