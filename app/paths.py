@@ -63,7 +63,8 @@ def _this_pc() -> UserDirs:
 def data_dir() -> Path:
     """The per-user data folder (created on demand)."""
     base = Path(_this_pc().data)
-    base.mkdir(parents=True, exist_ok=True)
+    if not base.is_dir():
+        base.mkdir(parents=True, exist_ok=True, mode=0o700)  # residents' data: owner only
     return base
 
 
@@ -85,5 +86,6 @@ def backup_dir() -> Path:
 def log_dir() -> Path:
     """The per-user folder for crash reports and logs (created on demand)."""
     path = Path(_this_pc().logs)
-    path.mkdir(parents=True, exist_ok=True)
+    if not path.is_dir():
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)  # logs and crash reports: owner only
     return path

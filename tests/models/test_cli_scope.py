@@ -81,7 +81,7 @@ def test_a_building_head_on_the_command_line(office):
     # Writes outside the scope: an import of the whole office, a backup, a sync: all refused.
     everything = folder / "all.xlsx"
     assert anju("export-excel", "--db", str(path), "--ledger", "residents", "--out", str(everything),
-                **admin).returncode == 0
+                "--reason", "数据核查", **admin).returncode == 0
     def ops() -> int:
         with open_database(path) as db:
             return db.scalar("SELECT count(*) FROM change_log")

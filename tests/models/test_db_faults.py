@@ -124,7 +124,8 @@ def _reading_commands(db: Path, out: Path) -> list[list[str]]:
     return [
         ["stats", "--db", str(db), "--json"],
         ["check", "--db", str(db)],
-        ["export-excel", "--db", str(db), "--ledger", "residents", "--out", str(out / "residents.xlsx")],
+        ["export-excel", "--db", str(db), "--ledger", "residents", "--out", str(out / "residents.xlsx"),
+         "--reason", "数据核查"],
         ["print", "household-card", "--db", str(db), "--household", "HLX-000001", "--pdf", str(out / "card.pdf"),
          "--quiet"],
         ["backup", "--db", str(db), "--to", str(out)],
@@ -193,7 +194,8 @@ def test_read_only_folder_with_a_pending_wal_reads_its_rows(demo_template, share
     folder.chmod(0o555)
     before = _digest(db)
     xlsx = home / "households.xlsx"
-    (code, out, err), = _cli_many([["export-excel", "--db", str(db), "--ledger", "households", "--out", str(xlsx)]], home)
+    (code, out, err), = _cli_many([["export-excel", "--db", str(db), "--ledger", "households", "--out", str(xlsx),
+                                  "--reason", "数据核查"]], home)
     assert code == 0, err
     from python_calamine import CalamineWorkbook
 
@@ -270,11 +272,12 @@ def test_damaged_database_every_command_reports_and_never_writes(fraction, demo_
     phrase = tmp_path / "phrase.txt"
     phrase.write_text("口令", encoding="utf-8")
     xlsx = tmp_path / "in.xlsx"
-    assert main(["export-excel", "--db", str(demo_template), "--ledger", "residents", "--out", str(xlsx)]) == 0
+    assert main(["export-excel", "--db", str(demo_template), "--ledger", "residents", "--out", str(xlsx),
+                 "--reason", "数据核查"]) == 0
     capsys.readouterr()
     for args in (
         ["stats", "--json"],
-        ["export-excel", "--ledger", "residents", "--out", str(tmp_path / "out.xlsx")],
+        ["export-excel", "--ledger", "residents", "--out", str(tmp_path / "out.xlsx"), "--reason", "数据核查"],
         ["export-excel", "--ledger", "visits", "--out", str(tmp_path / "visits.xlsx")],
         ["sync-export", "--to", str(stick), "--passphrase-file", str(phrase)],
         ["import-excel", str(xlsx)],

@@ -13,6 +13,7 @@ import pytest
 from PySide6.QtCore import QSizeF, Qt
 from PySide6.QtGui import QFont, QTextDocument
 
+from app.models.core import masking
 from app.models.core.db import open_database
 from app.models.core.id_numbers import mask
 from app.models.forms import forms
@@ -203,8 +204,8 @@ def test_training_sheet_40_rows_break_without_splitting(office):
         pages_with_id = [n for n, page in enumerate(texts) if mask(r["id_number"]) in page]
         assert len(pages_with_id) == 1, r["name"]
         page = texts[pages_with_id[0]]
-        assert r["phone"] in page and r["name"] in page  # the whole row is on that page
-        assert r["id_number"] not in page
+        assert masking.phone(r["phone"]) in page and r["name"] in page  # the whole row is on that page
+        assert r["id_number"] not in page and r["phone"] not in page
 
 
 def test_rows_with_wrapped_text_move_whole_to_the_next_page(qapp):
@@ -288,7 +289,7 @@ def test_cli_prints_a_building_and_reports_bad_input(office, tmp_path, capsys):
 def test_print_menu_lists_every_form(qtbot, office):
     from PySide6.QtWidgets import QMainWindow
 
-    from app.ui.printing import print_menu
+    from app.ui.printing.printing import print_menu
 
     window = QMainWindow()
     qtbot.addWidget(window)
@@ -300,9 +301,9 @@ def test_print_menu_lists_every_form(qtbot, office):
 
 
 def test_chooser_finds_a_household_and_saves_pdf(qtbot, office, tmp_path, monkeypatch):
+    from app.ui.printing.printing.print_menu import PrintChooser
     from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-    from app.ui.printing.print_menu import PrintChooser
     from app.widgets import file_dialogs
 
     out = tmp_path / "卡片.pdf"
@@ -319,7 +320,7 @@ def test_chooser_finds_a_household_and_saves_pdf(qtbot, office, tmp_path, monkey
     assert search.value() == "HL0003"
     qtbot.mouseClick(dlg.pdf_button, Qt.MouseButton.LeftButton)
     assert out.exists()
-    assert shown and "已保存 1 页" in shown[0] and "已遮挡" in shown[0]
+    assert shown and "已保存 1 页" in shown[0] and "已脱敏" in shown[0]
     # Started in Documents, not the database's folder; the name carries the household and the day.
     first = Path(suggested[0])
     assert first.parent == file_dialogs.documents_folder() != office.db.path.parent
@@ -330,9 +331,8 @@ def test_chooser_finds_a_household_and_saves_pdf(qtbot, office, tmp_path, monkey
 
 
 def test_chooser_needs_a_choice(qtbot, office):
+    from app.ui.printing.printing.print_menu import PrintChooser
     from PySide6.QtWidgets import QLabel
-
-    from app.ui.printing.print_menu import PrintChooser
 
     dlg = PrintChooser(types.SimpleNamespace(db=office.db), "residence-certificate")
     qtbot.addWidget(dlg)
@@ -389,12 +389,12 @@ def test_preview_of_a_missing_record_shows_the_message(office, monkeypatch):
     assert shown == ["找不到名为“不存在的楼”的楼栋。"]
 
 
-# -- the demo community (app.models.demo.demo) ---------------------------------------------------
+# -- the demo community (app.models.demo.demo.demo) ---------------------------------------------------
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory, qapp):
-    from app.models.demo.demo import create_demo_database
+    from app.models.demo.demo.demo import create_demo_database
 
     path = tmp_path_factory.mktemp("demo") / "demo.db"
     create_demo_database(path, households=120, seed=7)
@@ -466,7 +466,7 @@ def test_every_form_on_the_demo_database(demo):
 def test_record_button_previews_the_shown_record(qtbot, office, monkeypatch):
     from PySide6.QtWidgets import QWidget
 
-    from app.ui.printing import print_menu
+    from app.ui.printing.printing import print_menu
 
     calls = []
     monkeypatch.setattr(printing, "preview_form", lambda ctx, form, parent, **sel: calls.append((form, sel)))

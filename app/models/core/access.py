@@ -67,6 +67,12 @@ class Principal:
         return self.role in (None, Role.ADMIN)
 
     @property
+    def may_export_full(self) -> bool:
+        """May write whole ID numbers and phones into a file (with a reason, audited); every other
+        role's exports and prints are the masked variant (app.models.core.masking)."""
+        return self.role in (None, Role.ADMIN, Role.CLERK)
+
+    @property
     def can_read_audit(self) -> bool:
         return self.role in (None, Role.ADMIN, Role.AUDITOR)
 

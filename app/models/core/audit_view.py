@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from app.models.core import masking
 from app.models.core.audit_events import (
     ACTION_LABELS,
     OUTCOME_LABELS,
@@ -125,7 +126,7 @@ _KEY_LABELS = {
     "files": "文件", "applied": "新增修改", "already_had": "已有", "conflicts": "冲突", "rejected": "拒收",
     "other_community": None, "ops": "修改条数", "folder": "文件夹", "bytes": None, "key": "设置项", "old": "原值",
     "new": "新值", "person": "居民", "household": "户号", "id_masked": "身份证号", "reason": "理由", "note": "说明",
-    "error": "错误",
+    "error": "错误", "forced": None,
 }
 
 
@@ -177,8 +178,10 @@ def export(db: Database, f: AuditFilter, out: str | Path) -> int:
             ws.freeze_panes(1, 0)
             for e in entries(db, f):
                 n += 1
-                values = [str(e["id"]), e["at"], e["user"] or "", action_label(e["action"]), describe(e["detail"]),
-                          outcome_label(e["outcome"]), e["site_id"] or ""]
+                # The audit leaves the office masked: an ID or phone typed into a note, a setting or a
+                # file name is masked like any other (app.models.core.masking).
+                values = [str(e["id"]), e["at"], e["user"] or "", action_label(e["action"]),
+                          masking.text(describe(e["detail"])), outcome_label(e["outcome"]), e["site_id"] or ""]
                 for c, v in enumerate(values):
                     ws.write_string(n, c, v)
         finally:

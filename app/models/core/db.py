@@ -36,7 +36,7 @@ from app.models.core.errors import (
 )
 from app.models.core.hlc import Hlc, tick
 from app.models.core.natural import natural_compare
-from app.models.core.safe_files import DiskFullError, is_disk_full
+from app.models.core.safe_files import DiskFullError, create_private_file, is_disk_full, private_folder
 from app.models.core.scope import ScopedConnection, check_write
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -185,7 +185,7 @@ class Database:
             if not self._identity_checked:
                 # A file copied to another PC (or restored) must not keep making ops under the
                 # original's site id: sync gives it its own identity before its first write.
-                from app.models.sync.merge import claim_identity
+                from app.models.sync.sync.merge import claim_identity
 
                 self.site_id = claim_identity(conn, self.path)
                 self._identity_checked = True
@@ -637,8 +637,11 @@ def open_database(
     if read_only is True:
         return _open_read_only(path, user, "按只读方式打开", old_ok=old_ok, key=key)
     if reason is None:
-        if not path.parent.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(path.parent)
+        # SQLite would create the file with the umask's mode (0644); made here first it is owner-only,
+        # and SQLite gives the -wal and -shm it makes beside it the database's own mode.
+        if not exists:
+            create_private_file(path)
         try:
             return _open_writable(path, user, create, key)
         except _CannotWrite as exc:

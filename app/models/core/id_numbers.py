@@ -10,6 +10,8 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+from app.models.core import masking
+
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
 _ID18 = re.compile(r"^\d{17}[\dX]$")
@@ -87,9 +89,5 @@ def make(region: str, birth: dt.date, sequence: int, sex: str) -> str:
 
 
 def mask(number: str | None) -> str:
-    """First 6 and last 4 kept: what may leave the office."""
-    if not number:
-        return ""
-    if len(number) <= 10:
-        return number
-    return number[:6] + "*" * (len(number) - 10) + number[-4:]
+    """First 6 and last 4 kept: what may leave the office (the policy is app.models.core.masking's)."""
+    return masking.id_number(number)

@@ -38,6 +38,12 @@ CHUNK = 1 << 20
 
 Check = Callable[[Path], None]
 
+# Residents' data (the database and its -wal/-shm, backups, exports, PDFs, logs, crash reports)
+# is readable by its owner only. On Windows the files live in the user's own profile folders,
+# whose ACLs already keep other users out; os.chmod there only toggles the read-only flag.
+PRIVATE_FILE = 0o600
+PRIVATE_FOLDER = 0o700
+
 
 FILE_OUTCOME = "已删除未写完的部分，没有生成任何文件。"
 DATABASE_OUTCOME = "本次操作已全部撤销，数据库文件完好（并未损坏）。"
@@ -201,6 +207,35 @@ def disk_full_as_known(exc: BaseException, db_path: str | Path | None = None) ->
     return DiskFullError(Path(filename).parent)
 
 
+# -- private files and folders ------------------------------------------------------------------
+def make_private(path: str | Path) -> None:
+    """Owner-only read and write (0600) on a file this program made (no-op where it cannot)."""
+    if sys.platform.startswith("win"):
+        return
+    with contextlib.suppress(OSError):
+        os.chmod(path, PRIVATE_FILE)
+
+
+def create_private_file(path: str | Path) -> bool:
+    """Create `path` empty with mode 0600 unless it exists (True when it was created here), so a
+    file another library then opens by name (SQLite, and its -wal/-shm after it) is born private."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), PRIVATE_FILE)
+    except FileExistsError:
+        return False
+    os.close(fd)
+    return True
+
+
+def private_folder(path: str | Path) -> Path:
+    """`path` as a folder, created owner-only (0700) when this program creates it; an existing
+    folder (one the clerk chose, a USB stick) keeps its own permissions."""
+    path = Path(path)
+    if not path.is_dir():
+        path.mkdir(parents=True, exist_ok=True, mode=PRIVATE_FOLDER)
+    return path
+
+
 # -- the write ------------------------------------------------------------------------------------
 def part_path(target: Path) -> Path:
     return target.with_name(target.name + PART_SUFFIX)
@@ -216,7 +251,7 @@ class _PartFile:
 
     def __init__(self, path: Path) -> None:
         flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
-        self.fd = os.open(path, flags, 0o644)
+        self.fd = os.open(path, flags, PRIVATE_FILE)
         self.written = 0
         self.closed = False
         self._final_pos = 0
@@ -297,6 +332,7 @@ def _finish(part: Path, target: Path, check: Check | None, *, replace: bool) -> 
         raise WriteError(f"写入“{target}”失败：文件是空的（0 字节）。未生成任何文件。")
     if check is not None:
         check(part)
+    make_private(part)  # a library that wrote by name may have made the file anew
     _fsync_path(part)
     if not replace and target.exists():
         raise WriteError(f"“{target}”已经存在，未覆盖。请换一个名字。")
@@ -337,7 +373,7 @@ def _guarded(target: Path, what: str, written: Callable[[], int | None]) -> Iter
 def _lock(part: Path) -> int:
     """Create the temporary file and hold a lock on it, so a cleanup running meanwhile (another
     window, another command) leaves it alone. Libraries reopen it by name; the lock stays ours."""
-    fd = os.open(part, os.O_WRONLY | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o644)
+    fd = os.open(part, os.O_WRONLY | os.O_CREAT | getattr(os, "O_BINARY", 0), PRIVATE_FILE)
     try:
         import fcntl
 

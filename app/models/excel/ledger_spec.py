@@ -13,10 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-# Column kinds decide how a value is written: text (never a number or formula), id (an ID
-# number: text, maskable), phone (text), date (a real date), money (fen → yuan, 2 decimals),
-# int, number.
+# Column kinds decide how a value is written and how it is masked (app.models.excel.ledgers.
+# masked_view): text (never a number or formula; masked: ID and mobile numbers inside it), id (an
+# ID number), phone, birth (a birth date, written as a date), age (whole years, written as a
+# number), date (a real date), money (fen → yuan, 2 decimals), int, number.
 TEXT, ID, PHONE, DATE, MONEY, INT, NUMBER = "text", "id", "phone", "date", "money", "int", "number"
+BIRTH, AGE = "birth", "age"
 
 # What a masked export hides of a field (the masking policy decides how).
 MASK_ID, MASK_PHONE, MASK_BIRTHDATE = "id", "phone", "birthdate"

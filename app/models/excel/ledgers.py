@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.models.core import masking
 from app.models.core.db import Database
 from app.models.core.errors import KnownError
 from app.models.dashboard import stats
@@ -16,11 +17,14 @@ from app.models.excel.excel_read import RESIDENTS as RESIDENT_SPEC
 # Column kinds (how a value is written) and the residents' SQL pieces are defined with the fields
 # in ledger_spec.
 from app.models.excel.ledger_spec import (
+    AGE,
+    BIRTH,
     DATE,
     ID,
     INT,
     JOB_STATUS_SQL,
     LABOUR_SQL,
+    MASK_BIRTHDATE,
     MONEY,
     NUMBER,
     PHONE,
@@ -28,6 +32,10 @@ from app.models.excel.ledger_spec import (
     TAGS_SQL,
     TEXT,
 )
+
+# Kinds a masked document leaves out altogether: they give back the hidden digits of an ID
+# number (see app.models.core.masking).
+DROPPED_WHEN_MASKED = frozenset({BIRTH, AGE})
 
 
 @dataclass(frozen=True)
@@ -77,9 +85,22 @@ class Ledger:
         return sql
 
     def rows(
-        self, db: Database, where: str = "", params: Sequence[Any] = (), options: dict | None = None
+        self, db: Database, where: str = "", params: Sequence[Any] = (), options: dict | None = None,
+        *, masked: bool = False,
     ) -> tuple[list[LedgerColumn], int, Iterator[tuple]]:
-        """(columns, row count, row iterator); the iterator streams from SQLite."""
+        """(columns, row count, row iterator); the iterator streams from SQLite.
+
+        ``masked``: the columns and rows of the masked variant (:func:`masked_view`), so every
+        writer of a ledger gets the masking with the rows.
+        """
+        columns, total, rows = self._rows(db, where, params, options)
+        if masked:
+            columns, rows = masked_view(columns, rows)
+        return columns, total, rows
+
+    def _rows(
+        self, db: Database, where: str, params: Sequence[Any], options: dict | None
+    ) -> tuple[list[LedgerColumn], int, Iterator[tuple]]:
         if where and not self.filterable:
             raise KnownError(f"“{self.title}”不支持按当前筛选导出。")
         if self.producer is not None:
@@ -98,6 +119,39 @@ class Ledger:
         return list(self.columns), total, iter(cursor)
 
 
+def has_personal_columns(columns: Sequence[LedgerColumn]) -> bool:
+    """Whether the masked and the full variant differ in kind (ID numbers, phones, birth dates)."""
+    return any(c.kind in (ID, PHONE, BIRTH, AGE) for c in columns)
+
+
+def masked_view(columns: Sequence[LedgerColumn], rows: Iterable[Sequence[Any]]
+                ) -> tuple[list[LedgerColumn], Iterator[tuple]]:
+    """The masked variant of a table: birth dates and ages left out, ID numbers and phones masked,
+    ID and mobile numbers inside text masked (the policy of app.models.core.masking)."""
+    keep = [i for i, c in enumerate(columns) if c.kind not in DROPPED_WHEN_MASKED]
+    maskers = []
+    for i in keep:
+        kind = columns[i].kind
+        if kind == ID:
+            maskers.append((i, masking.id_number))
+        elif kind == PHONE:
+            maskers.append((i, masking.phone))
+        elif kind == TEXT:
+            maskers.append((i, masking.text))
+        else:
+            maskers.append((i, None))
+
+    def masked_rows() -> Iterator[tuple]:
+        for row in rows:
+            out = []
+            for i, fn in maskers:
+                value = row[i]
+                out.append(value if fn is None or value is None or value == "" else fn(str(value)))
+            yield tuple(out)
+
+    return [columns[i] for i in keep], masked_rows()
+
+
 # -- shared SQL pieces -------------------------------------------------------------------------
 PLACE_JOINS = (
     "LEFT JOIN room r ON r.id = h.room_id LEFT JOIN unit u ON u.id = r.unit_id "
@@ -106,8 +160,10 @@ PLACE_JOINS = (
 HEAD_NAME = "(SELECT hp.name FROM person hp WHERE hp.id = h.head_person_id)"
 YES_NO = "CASE WHEN {0} THEN '是' ELSE '否' END"
 
-# The resident ledger's columns: its fields' one definition, shared with the import.
-RESIDENT_COLUMNS = tuple(LedgerColumn(f.header, f.sql, f.kind, f.width) for f in RESIDENT_SPEC.exported)
+# The resident ledger's columns: its fields' one definition, shared with the import. The birth
+# date is written as a date, and left out of the masked variant.
+RESIDENT_COLUMNS = tuple(LedgerColumn(f.header, f.sql, BIRTH if f.mask == MASK_BIRTHDATE else f.kind, f.width)
+                         for f in RESIDENT_SPEC.exported)
 
 RESIDENTS = Ledger(
     name=RESIDENT_SPEC.name,
@@ -171,7 +227,7 @@ LABOUR = Ledger(
         LedgerColumn("姓名", "p.name", TEXT, 10),
         LedgerColumn("身份证号", "p.id_number", ID, 21),
         LedgerColumn("性别", "p.sex", TEXT, 6),
-        LedgerColumn("年龄", AGE_SQL, INT, 6),
+        LedgerColumn("年龄", AGE_SQL, AGE, 6),
         LedgerColumn("文化程度", "p.education", TEXT, 10),
         LedgerColumn("劳动能力", LABOUR_SQL, TEXT, 10),
         LedgerColumn("就业状态", JOB_STATUS_SQL, TEXT, 10),
@@ -195,7 +251,7 @@ LABOUR = Ledger(
     sql_source=lambda db: _labour_source(db),
 )
 
-LABOUR_KINDS = {"id_number": ID, "age": INT}
+LABOUR_KINDS = {"id_number": ID, "age": AGE, "phone": PHONE}
 LABOUR_WIDTHS = {"name": 10, "id_number": 21, "household": 12, "address": 18, "age": 6, "labour_ability": 10,
                  "current_job": 24, "last_training": 24, "intention": 12}
 
@@ -203,7 +259,7 @@ LABOUR_WIDTHS = {"name": 10, "id_number": 21, "household": 12, "address": 18, "a
 def _labour_source(db: Database) -> tuple[list[LedgerColumn], str, list] | None:
     """The employment feature's labour-force ledger (same people as its 劳动力 figure), when present."""
     try:
-        from app.models.employment import labour
+        from app.models.employment.employment import labour
     except ImportError:
         return None
     if not hasattr(labour, "labour_ledger_sql"):
@@ -389,7 +445,7 @@ def monthly_disputes(db: Database, options: dict) -> tuple[list[LedgerColumn], l
     """矛盾纠纷排查情况表 of the month: the mediation feature's monthly report when present."""
     month = _month(options)
     try:
-        from app.models.mediation import mediation_report
+        from app.models.mediation.mediation import mediation_report
     except ImportError:
         mediation_report = None  # type: ignore[assignment]
     if mediation_report is not None and hasattr(mediation_report, "monthly_report"):

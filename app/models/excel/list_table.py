@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from app.models.core.db import Database
 from app.models.employment import labour
-from app.models.excel.ledgers import DATE, ID, INT, TEXT, LedgerColumn
+from app.models.excel.ledgers import AGE, DATE, ID, INT, PHONE, TEXT, LedgerColumn
 from app.models.places.rhythm import DueRow
 from app.models.registry import households
 
@@ -31,9 +31,9 @@ class ListTable:
 
 # Kinds and widths (characters) of the figure lists' columns; anything else is text of width 10.
 _FIGURE_KINDS = {
-    "id_number": (ID, 21), "age": (INT, 6), "labour": (INT, 8), "employed": (INT, 8), "stable": (INT, 8),
+    "id_number": (ID, 21), "age": (AGE, 6), "labour": (INT, 8), "employed": (INT, 8), "stable": (INT, 8),
     "start_date": (DATE, 12), "address": (TEXT, 16), "current_job": (TEXT, 26), "last_training": (TEXT, 24),
-    "course": (TEXT, 22), "number": (TEXT, 12), "household": (TEXT, 12), "phone": (TEXT, 14),
+    "course": (TEXT, 22), "number": (TEXT, 12), "household": (TEXT, 12), "phone": (PHONE, 14),
 }
 FIGURE_UNITS = {"people": "人", "households": "户", "attendance": "人次"}
 

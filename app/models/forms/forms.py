@@ -8,9 +8,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from app.models.core import settings
+from app.models.core import masking, settings
 from app.models.core.db import Database
-from app.models.core.errors import NotFoundError, ValidationError
+from app.models.core.errors import NotFoundError, PermissionDeniedError, ValidationError
 from app.models.core.id_numbers import mask
 from app.models.employment.employment import parse_date
 from app.models.places.signs import sign_name
@@ -263,6 +263,7 @@ def records(db: Database, form: str, **selector: str | None) -> list[str | None]
     ``None`` in the result stands for a blank form (visit form without a household).
     """
     fs = spec(form)
+    require_form_access(db, form)
     given = {k: v for k, v in selector.items() if v not in (None, "")}
     unknown = [k for k in given if k not in fs.selectors]
     if unknown:
@@ -364,8 +365,37 @@ def _non_empty(ids: list[str], message: str) -> list[str | None]:
 def gather(db: Database, form: str, record_id: str | None, *, today: dt.date | None = None) -> dict[str, Any]:
     """Everything one printed copy of `form` shows for the record `record_id`."""
     today = today or dt.date.today()
+    require_form_access(db, form)
     data = _common(db, form, today)
     data.update(_GATHERERS[form](db, record_id, today))
+    data.pop("_row", None)
+    if not FORMS[form].full_id_numbers:
+        data = mask_form_data(data)
+    return data
+
+
+def require_form_access(db: Database, form: str) -> None:
+    """A form with whole ID numbers is printed only by roles that may have them (the others print
+    masked forms only); the print itself is recorded in the audit."""
+    if form in FORMS and FORMS[form].full_id_numbers and not db.principal.may_export_full:
+        raise PermissionDeniedError(
+            f"“{db.principal.name}”的账号只能打印脱敏的表单；{FORMS[form].title}含完整身份证号，请由社区工作人员打印。")
+
+
+# Keys of a form's data that hold a phone number; "office" (the office's own contact) stays whole.
+_PHONE_KEYS = frozenset({"phone", "head_phone", "outsider_phone"})
+_DROPPED_KEYS = frozenset({"birth_date", "age"})
+
+
+def mask_form_data(data: Any, key: str = "") -> Any:
+    """The data of a masked form under the one masking policy (app.models.core.masking): phones
+    masked, birth dates and ages left out, ID and mobile numbers inside any text masked."""
+    if isinstance(data, dict):
+        return {k: (v if k == "office" else mask_form_data(v, k)) for k, v in data.items() if k not in _DROPPED_KEYS}
+    if isinstance(data, list):
+        return [mask_form_data(v, key) for v in data]
+    if isinstance(data, str):
+        return masking.phone(data) if key in _PHONE_KEYS else masking.text(data)
     return data
 
 
@@ -516,7 +546,7 @@ def residence_certificate(db: Database, person_id: str | None, today: dt.date) -
 def next_due_dates(db: Database, building_id: str, today: dt.date) -> dict[str, str]:
     """household id → next visit due date (ISO) for every household of a building; the due
     list's own rule, so the sheet and the list never disagree. Never seen and no date: today."""
-    from app.models.places import rhythm
+    from app.models.places.places import rhythm
 
     return {hid: due or today.isoformat() for hid, due in rhythm.due_dates(db, today, building_id).items()}
 
@@ -630,7 +660,7 @@ def mediation_agreement(db: Database, case_id: str | None, today: dt.date) -> di
     c = db.one("SELECT * FROM mediation_case WHERE id = ? AND deleted = 0", (_required(case_id),))
     if c is None:
         raise NotFoundError("找不到该调解案件（可能已删除）。")
-    from app.models.mediation.mediation import agreement
+    from app.models.mediation.mediation.mediation import agreement
 
     # The mediation module decides which cases may have an agreement (settled, with terms).
     got = agreement(db, c["id"])
@@ -679,7 +709,7 @@ def _chinese_ordinal(n: int) -> str:
 
 def monthly_disputes(db: Database, month: str | None, today: dt.date) -> dict[str, Any]:
     """The month's figures as the mediation module defines them, and the list of its cases."""
-    from app.models.mediation.mediation_report import monthly_report, percent
+    from app.models.mediation.mediation.mediation_report import monthly_report, percent
 
     month = check_month(_required(month))
     report = monthly_report(db, month, today=today)

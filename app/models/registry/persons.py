@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.models.core import id_numbers, pinyin, vocab
+from app.models.core import id_numbers, masking, pinyin, vocab
 from app.models.core.db import Database
 from app.models.core.errors import NotFoundError, PermissionDeniedError, ValidationError
 from app.models.core.text_rules import control_problem
@@ -251,7 +251,7 @@ def get(db: Database, person_id: str) -> dict[str, Any]:
     return dict(row)
 
 
-REVEAL_REASONS = ("办理业务核对身份", "开具证明", "数据核查", "其他")
+REVEAL_REASONS = masking.FULL_REASONS
 
 
 def reveal_id_number(db: Database, person_id: str, reason: str, note: str | None = None) -> str:

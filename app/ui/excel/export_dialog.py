@@ -20,12 +20,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.models.core import masking
 from app.models.core.errors import KnownError
 from app.models.excel.excel_export import default_file_name, export_ledger
-from app.models.excel.ledgers import LEDGERS
+from app.models.excel.ledgers import LEDGERS, has_personal_columns
 from app.ui.common.context import AppContext
 from app.ui.common.crash import report_exception
 from app.ui.common.ops import Cancelled, OpHandle
+from app.ui.registry.reveal_id import full_export_reason
 from app.widgets import file_dialogs
 
 
@@ -61,8 +63,14 @@ class ExportDialog(QDialog):
         self.month.setObjectName("exportMonthEdit")
         self.month.setAccessibleName("月份")
         self.month.setPlaceholderText("YYYY-MM")
-        self.masked = QCheckBox("证件号脱敏（只保留前 6 位和后 4 位，用于报送外单位）", self)
+        self.masked = QCheckBox("脱敏（身份证号只留前 6 位和后 4 位、电话遮挡、不含出生日期；报送外单位用）", self)
         self.masked.setObjectName("exportMaskedCheck")
+        self.masked.setToolTip(masking.describe())
+        if not ctx.db.principal.may_export_full:
+            # The data layer masks every export of this role; the box says so.
+            self.masked.setChecked(True)
+            self.masked.setEnabled(False)
+            self.masked.setToolTip("您的账号只能导出脱敏版本。")
         self.filtered = QCheckBox("只导出当前筛选结果（当前页面正在显示的记录）", self)
         self.filtered.setObjectName("exportFilterCheck")
         self.filtered.setChecked(current is not None)
@@ -140,6 +148,13 @@ class ExportDialog(QDialog):
             where, params = self.current[1], list(self.current[2])
         options = {"month": self.month.text().strip()} if name == "monthly-disputes" else {}
         out = Path(path)
+        reason = note = ""
+        if not masked and has_personal_columns(LEDGERS[name].columns):
+            answer = full_export_reason(self.ctx.db, LEDGERS[name].title, self)
+            if answer is None:
+                self.status.setText("已取消导出。")
+                return
+            reason, note = answer
 
         def job(db, progress):
             def report(done: int, total: int) -> None:
@@ -147,7 +162,7 @@ class ExportDialog(QDialog):
                 progress.report(done, total, f"已写入 {done} / {total} 行")
 
             return export_ledger(db, name, out, where=where, params=params, masked=masked,
-                                 options=options, progress=report)
+                                 options=options, progress=report, reason=reason, note=note)
 
         self._busy(True)
         self.status.setText("正在导出…")

@@ -7,11 +7,13 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QCheckBox, QMessageBox, QPushButton, QWidget
 
+from app.models.core import masking
 from app.models.core.db import Database
 from app.models.core.errors import KnownError
 from app.models.excel.excel_export import default_table_file_name, export_table
 from app.models.excel.list_table import ListTable
 from app.ui.common.context import AppContext
+from app.ui.registry.reveal_id import full_export_reason
 from app.widgets import file_dialogs
 
 TableOf = Callable[[Database], ListTable]
@@ -41,10 +43,13 @@ class ListOutput:
         self.print_button.setObjectName(f"{prefix}PrintButton")
         self.print_button.setToolTip("预览并打印这份名单，也可保存为 PDF；身份证号遮挡打印")
         self.print_button.clicked.connect(lambda _checked=False: self.print_preview())
-        self.masked = QCheckBox("证件号脱敏", parent)
+        self.masked = QCheckBox("脱敏", parent)
         self.masked.setObjectName(f"{prefix}MaskedCheck")
-        self.masked.setToolTip("导出的身份证号只保留前 6 位和后 4 位（报送外单位时请勾选）")
+        self.masked.setToolTip(masking.describe() + "（报送外单位时请勾选）")
         self.masked.setChecked(True)
+        if not ctx.db.principal.may_export_full:
+            self.masked.setEnabled(False)
+            self.masked.setToolTip("您的账号只能导出脱敏版本。")
         self.masked.setVisible(with_ids)
         self.with_ids = with_ids
         self.last_export: Path | None = None
@@ -64,9 +69,15 @@ class ListOutput:
             if not path:
                 return
         out = Path(path)
+        reason = note = ""
+        if not masked and self.with_ids:
+            answer = full_export_reason(self.ctx.db, self.title(), self.parent)
+            if answer is None:
+                return
+            reason, note = answer
         self.exporting = True
         self.export_button.setEnabled(False)
-        self.ctx.runner.run(lambda db, _p: export_table(db, table_of(db), out, masked=masked),
+        self.ctx.runner.run(lambda db, _p: export_table(db, table_of(db), out, masked=masked, reason=reason, note=note),
                             on_success=lambda n: self._exported(out, n), on_failure=self._failed)
 
     def _exported(self, out: Path, count: int) -> None:
@@ -86,11 +97,11 @@ class ListOutput:
         report_exception(exc)
 
     def print_job(self):  # noqa: ANN201 - printing.ListPrintJob, imported late (printing loads fonts)
-        from app.ui.printing.printing import ListPrintJob
+        from app.ui.printing.printing.printing import ListPrintJob
 
         return ListPrintJob(self.snapshot()(self.ctx.db))
 
     def print_preview(self) -> None:
-        from app.ui.printing.printing import PrintPreview
+        from app.ui.printing.printing.printing import PrintPreview
 
         PrintPreview(self.ctx, self.print_job(), self.parent).exec()

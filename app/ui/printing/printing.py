@@ -26,11 +26,11 @@ from PySide6.QtGui import (
     QTextDocument,
 )
 
+from app.models.core import masking
 from app.models.core.db import Database
 from app.models.core.errors import KnownError
-from app.models.core.id_numbers import mask
 from app.models.core.safe_files import DiskFullError
-from app.models.excel.ledgers import ID
+from app.models.excel.ledgers import has_personal_columns, masked_view
 from app.models.excel.list_table import ListTable
 from app.models.forms import forms
 from app.paths import resource_dir
@@ -187,7 +187,7 @@ def sign_image(key: str) -> QImage:
     from app.widgets.sign_icon import paint_sign
 
     if not paint_sign(painter, key, QRectF(8, 8, SIGN_PIXELS - 16, SIGN_PIXELS - 16)):
-        from app.models.places.signs import sign_name
+        from app.models.places.places.signs import sign_name
 
         pen = QPen(QColor("black"))
         pen.setWidth(12)
@@ -451,7 +451,7 @@ class PrintJob:
     def id_notice(self) -> str:
         if self.spec.full_id_numbers:
             return "本表含完整身份证号码（依规定需要），请妥善交付本人，勿外传。"
-        return "本表身份证号已遮挡（保留前 6 位和后 4 位）。"
+        return "本表已脱敏：" + masking.describe() + "。"
 
     def documents(
         self, db: Database, device: QPagedPaintDevice, progress: ProgressFn | None = None, limit: int | None = None
@@ -487,7 +487,7 @@ LIST_ROWS_PER_PAGE = {True: 24, False: 38}
 class ListPrintJob(PrintJob):
     """A list window's table (零就业家庭名单, 待走访住户清单 …) printed as one simple table form.
 
-    ID numbers are masked, as on screen. Wide lists go across the page. The rows are laid out a
+    The list is printed in its masked variant (ID numbers, phones; no birth dates or ages). Wide lists go across the page. The rows are laid out a
     page at a time: one document of 3,000 rows took minutes to keep its rows whole across pages.
     """
 
@@ -509,17 +509,18 @@ class ListPrintJob(PrintJob):
 
     def data(self, db: Database, start: int = 0, stop: int | None = None) -> dict[str, Any]:
         """The template's data for rows [start:stop] (all of them by default) as one document."""
-        id_cols = {i for i, c in enumerate(self.table.columns) if c.kind == ID}
         stop = len(self.table.rows) if stop is None else stop
+        columns, masked_rows = masked_view(self.table.columns, self.table.rows[start:stop])
         rows = [
-            {"no": n, "cells": [mask(str(v)) if i in id_cols and v else ("" if v is None else str(v))
-                                for i, v in enumerate(row)]}
-            for n, row in enumerate(self.table.rows[start:stop], start=start + 1)
+            {"no": n, "cells": ["" if v is None else str(v) for v in row]}
+            for n, row in enumerate(masked_rows, start=start + 1)
         ]
         return {
             "office": forms.office(db), "today": forms.chinese_date(self.today), "title": self.table.title,
-            "scope": self.table.scope, "headers": self.table.headers, "rows": rows, "count": len(self.table.rows),
-            "unit": self.table.unit, "masked": bool(id_cols), "first": start == 0, "last": stop >= len(self.table.rows),
+            "scope": self.table.scope, "headers": [c.header for c in columns], "rows": rows,
+            "count": len(self.table.rows), "unit": self.table.unit,
+            "masked": has_personal_columns(self.table.columns), "first": start == 0,
+            "last": stop >= len(self.table.rows),
         }
 
     def documents(

@@ -1,6 +1,8 @@
-"""Showing one whole ID number on screen: the clerk picks a reason, the reveal goes into the audit."""
+"""Whole ID numbers on screen or in a file: the clerk picks a reason, which goes into the audit."""
 
 from __future__ import annotations
+
+import html
 
 from PySide6.QtWidgets import (
     QComboBox,
@@ -22,14 +24,15 @@ from app.models.registry import persons
 class RevealIdDialog(QDialog):
     """Asks why a whole ID number is needed (办理业务核对身份, 开具证明, 数据核查, 其他 + a note)."""
 
-    def __init__(self, who: str, parent: QWidget | None = None) -> None:
+    def __init__(self, who: str, parent: QWidget | None = None, *, title: str = "查看完整身份证号",
+                 intro_html: str | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("revealIdDialog")
-        self.setAccessibleName("查看完整身份证号")
-        self.setWindowTitle("查看完整身份证号")
+        self.setAccessibleName(title)
+        self.setWindowTitle(title)
         layout = QVBoxLayout(self)
-        intro = QLabel(f"查看 <b>{who}</b> 的完整身份证号。<br>"
-                       "<span style='color:#666'>查看会记入操作日志（谁、何时、理由）。</span>")
+        intro = QLabel(intro_html or (f"查看 <b>{html.escape(who)}</b> 的完整身份证号。<br>"
+                                      "<span style='color:#666'>查看会记入操作日志（谁、何时、理由）。</span>"))
         intro.setWordWrap(True)
         layout.addWidget(intro)
         form = QFormLayout()
@@ -72,6 +75,26 @@ class RevealIdDialog(QDialog):
         """(reason, note), or None if the clerk cancelled. Tests replace this classmethod."""
         dialog = cls(who, parent)
         return dialog.choice() if dialog.exec() == QDialog.DialogCode.Accepted else None
+
+    @classmethod
+    def ask_for_file(cls, what: str, parent: QWidget | None = None) -> tuple[str, str] | None:
+        """(reason, note) for whole ID numbers and phones written into a file, or None if cancelled.
+        Tests replace this classmethod."""
+        dialog = cls(what, parent, title="导出完整信息", intro_html=(
+            f"<b>{html.escape(what)}</b> 将包含完整的身份证号和电话。<br>"
+            "报送外单位请改用脱敏版。<span style='color:#666'>导出会记入操作日志（谁、何时、理由）。</span>"))
+        dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok).setText("导出")
+        return dialog.choice() if dialog.exec() == QDialog.DialogCode.Accepted else None
+
+
+def full_export_reason(db: Database, what: str, parent: QWidget | None = None) -> tuple[str, str] | None:
+    """Before a full (unmasked) export: ("", "") when no reason is needed (the data layer masks
+    for roles that may not have whole numbers, and a file without accounts asks nothing), the
+    reason chosen, or None when the clerk cancelled."""
+    principal = db.principal
+    if not principal.has_account or not principal.may_export_full:
+        return "", ""
+    return RevealIdDialog.ask_for_file(what, parent)
 
 
 def reveal(db: Database, person_id: str, who: str, parent: QWidget | None = None) -> str | None:
