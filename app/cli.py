@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import logging
 import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -22,6 +24,7 @@ from app.models.core.text_rules import escape_controls
 if TYPE_CHECKING:
     from app.models.core.db import Database
 
+log = logging.getLogger("anju.cli")
 USER_ENV = "ANJU_USER"
 PASSWORD_FILE_ENV = "ANJU_PASSWORD_FILE"
 _NEEDS_LOGIN = ("这个数据库已设置账号，命令行也须登录：请加上 --user 账号名 --password-file 密码文件"
@@ -240,6 +243,7 @@ def _cleanup_leftovers(args: argparse.Namespace) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (the GUI's when no sub-command is given)."""
     _force_utf8_output()
+    old_umask = _private_files_and_log()
     saved = sys.stdout, sys.stderr
     sys.stdout, sys.stderr = _EscapingStream(sys.stdout), _EscapingStream(sys.stderr)  # type: ignore[assignment]
     try:
@@ -257,12 +261,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 141
     finally:
         sys.stdout, sys.stderr = saved
+        if old_umask is not None:
+            os.umask(old_umask)
+
+
+def _private_files_and_log() -> int | None:
+    """Once at start, for the window and every command: what this process creates is owner-only
+    (files 0600, folders 0700, whatever a library writes), and the log file is open. Returns the
+    umask to restore when :func:`main` returns (it may run inside another program, a test)."""
+    old = None if sys.platform.startswith("win") else os.umask(0o077)
+    from app.models.core import logs
+    from app.paths import log_dir
+
+    with contextlib.suppress(OSError):  # no log folder (read-only profile): the program still runs
+        logs.setup(log_dir())
+    return old
 
 
 def _run_command(args: argparse.Namespace) -> int:
     with contextlib.suppress(Exception):
         remember_database(resolve_db(args))
     _cleanup_leftovers(args)
+    started = time.perf_counter()
+    code = 1
+    log.info("command %s start (anju %s)", args.command, __version__)
     try:
         code = int(args.func(args) or 0)
         sys.stdout.flush()
@@ -270,9 +292,12 @@ def _run_command(args: argparse.Namespace) -> int:
     except BrokenPipeError:
         raise
     except KnownError as exc:
+        code = 2
+        log.info("command %s refused: %s", args.command, type(exc).__name__)
         print(f"错误：{exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        code = 130
         print("已中断，未作改动。", file=sys.stderr)
         return 130
     except Exception as exc:
@@ -286,9 +311,14 @@ def _run_command(args: argparse.Namespace) -> int:
 
             known = describe_sqlite_error(exc, resolve_db(args))
         if known is exc:
+            log.error("command %s crashed: %s", args.command, type(exc).__name__)
             raise
+        code = 2
+        log.info("command %s refused: %s", args.command, type(known).__name__)
         print(f"错误：{known}", file=sys.stderr)
         return 2
+    finally:
+        log.info("command %s exit %d in %.2f s", args.command, code, time.perf_counter() - started)
 
 
 def _silence_stdout() -> None:

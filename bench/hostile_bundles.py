@@ -32,7 +32,7 @@ from app.models.core.db import open_database  # noqa: E402
 from app.models.demo.demo import create_demo_database  # noqa: E402
 from app.models.sync import bundle, sync  # noqa: E402
 
-PASS = "社区同步口令-2026"
+PASS = "青松楼-第三网格-2026"
 N = 2**10  # scrypt cost of the forged files: the attack is on content, not on the key
 
 

@@ -21,7 +21,7 @@ from app.models.excel import excel_export
 from app.models.sync import sync
 
 ROOT = Path(__file__).resolve().parents[2]
-PASS = "社区同步口令-2026"
+PASS = "青松楼-第三网格-2026"
 
 
 def events(db: Database, action: str) -> list[dict]:

@@ -93,7 +93,7 @@ def test_a_building_head_on_the_command_line(office):
     assert run.returncode != 0 and "楼栋长" in (run.stdout + run.stderr)
     stick = folder / "stick"
     stick.mkdir()
-    (folder / "pass.txt").write_text("口令-2026\n", encoding="utf-8")
+    (folder / "pass.txt").write_text("青松楼-第三网格-2026\n", encoding="utf-8")
     run = anju("sync-export", "--db", str(path), "--to", str(stick), "--passphrase-file", str(folder / "pass.txt"), **head)
     assert run.returncode != 0 and not list(stick.iterdir())
 

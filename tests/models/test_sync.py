@@ -13,7 +13,7 @@ from app.models.core.db import Database, open_database, synced_tables
 from app.models.core.hlc import wall_ms
 from app.models.sync import sync
 
-PASS = "社区同步口令-2026"
+PASS = "青松楼-第三网格-2026"
 N = 16  # low scrypt cost for tests; the product uses bundle.DEFAULT_SCRYPT_N
 
 

@@ -18,6 +18,7 @@ from app.models.core.audit_events import Action, Outcome, local_transaction, rec
 from app.models.core.db import Database
 from app.models.core.db_keys import KeyFile, keys_path, remember_key
 from app.models.core.errors import KnownError, PermissionDeniedError, ValidationError
+from app.models.core.logs import file_ref, logged
 from app.models.core.safe_files import DiskFullError, atomic_path, check_sqlite, human_size
 
 # The kind of a backup is part of its file name (the words a clerk sees in the folder).
@@ -69,6 +70,8 @@ def free_name(folder: Path, owner: str, kind: str, when: dt.datetime) -> Path:
     return target
 
 
+@logged("backup.write", facts=lambda a: {"kind": {MANUAL: "manual", AUTO: "auto", PRE_RESTORE: "pre_restore"}.get(a["kind"], "?")},
+        summary=lambda path: {"bytes": path.stat().st_size, "file": file_ref(path)})
 def backup_to(db: Database, target: str | Path, *, kind: str = MANUAL, deadline: float | None = None,
               check: Callable[[], None] | None = None, record: bool = True) -> Path:
     """Write a complete copy to `target` via a temporary file, so a failure leaves no half file.

@@ -20,6 +20,7 @@ from app.models.core import sqlite as sqlite3
 from app.models.core.db import Database, _q, is_damage_error, open_database, synced_tables
 from app.models.core.db_keys import KeyFile, keys_path, remember_key
 from app.models.core.errors import DatabaseError, KnownError
+from app.models.core.logs import file_ref, logged
 from app.models.core.natural import natural_compare
 
 BATCH = 500
@@ -69,6 +70,8 @@ class RescueReport:
         return out
 
 
+@logged("backup.rescue", facts=lambda a: {"to": file_ref(a["target"])},
+        summary=lambda r: {"relogged": r.relogged, "orphan_tables": len(r.orphans)})
 def rescue_database(
     source: str | Path, target: str | Path, progress: Callable[[str], None] | None = None
 ) -> RescueReport:

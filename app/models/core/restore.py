@@ -28,6 +28,7 @@ from app.models.core.errors import (
     KnownError,
     PermissionDeniedError,
 )
+from app.models.core.logs import file_ref, logged
 from app.models.core.safe_files import DiskFullError, Staged, check_sqlite, human_size, stage_path
 
 # What the clerk compares between the backup (then) and the current file (now).
@@ -327,6 +328,7 @@ def record_restore(db: Database, prepared: PreparedRestore, principal: Principal
     }, user=principal.name if principal is not None else prepared.who)
 
 
+@logged("backup.restore", facts=lambda a: {"from": file_ref(a["source"])})
 def restore_database(db: Database, source: str | Path, *, other_community_ok: bool = False,
                      backup_folder: Path | None = None) -> tuple[Database, PreparedRestore]:
     """The whole restore on a connection of its own (the command line): `db` is closed and the

@@ -18,6 +18,7 @@ from app.models.core import masking, settings
 from app.models.core.audit_events import Action, Outcome, record_event
 from app.models.core.db import Database
 from app.models.core.errors import ValidationError
+from app.models.core.logs import file_ref, logged
 from app.models.core.safe_files import atomic_file, check_zip
 from app.models.core.text_rules import EXCEL_CELL_LIMIT
 from app.models.excel.ledgers import (
@@ -143,6 +144,9 @@ class ExportResult(int):
                 f"导出文件中只保留了前 {EXCEL_CELL_LIMIT:,} 字（数据库中的原文完整未动）：\n{lines}{more}")
 
 
+@logged("excel.export", facts=lambda a: {"ledger": a["event"]["ledger"], "masked": a["event"]["masked"],
+                                  "file": file_ref(a["out"])},
+        summary=lambda n: {"rows": int(n), "cut": len(n.cut_cells)})
 def _export(db: Database, out: str | Path, event: dict, write: Callable[[Any, list[str]], int]) -> ExportResult:
     # The file appears complete or not at all: the safe writer checks, fsyncs and renames it.
     out = Path(out)

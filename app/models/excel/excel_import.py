@@ -15,6 +15,7 @@ from typing import Any
 
 from app.models.core.db import Database, new_id
 from app.models.core.errors import KnownError
+from app.models.core.logs import file_ref, logged
 from app.models.core.pinyin import name_pinyin
 from app.models.core.safe_files import atomic_file, check_zip
 from app.models.excel import excel_import_county as county
@@ -85,6 +86,8 @@ def choose_importer(ledger: str | None, header_cells: list[Any], file_name: str)
     return importer
 
 
+@logged("excel.plan", facts=lambda a: {"file": file_ref(a["path"]), "ledger": a["ledger"]},
+        summary=lambda plan: {"ledger": plan.ledger, **plan.counts})
 def plan_import(
     db: Database,
     path: str | Path,
@@ -553,6 +556,9 @@ def _same_resident_twice(matched_rows: dict[str, list[RowResult]], sheet: str, h
 
 
 # -- applying ----------------------------------------------------------------------------------
+@logged("excel.import", facts=lambda a: {"file": file_ref(a["plan"].path), "ledger": a["plan"].ledger,
+                                   "valid_only": a["valid_only"]},
+        summary=lambda counts: {k: v for k, v in counts.items() if isinstance(v, int)})  # counts only
 def apply_plan(
     db: Database,
     plan: ImportPlan,
@@ -749,6 +755,7 @@ def preview_lines(plan: ImportPlan, limit: int = 20) -> list[str]:
 
 
 # -- the error workbook ------------------------------------------------------------------------
+@logged("excel.error_workbook", facts=lambda a: {"errors": len(a["plan"].errors), "file": file_ref(a["out"])})
 def write_error_workbook(plan: ImportPlan, out: str | Path) -> Path:
     """A copy of the original workbook with a 错误说明 column and the bad cells in red."""
     out = Path(out)

@@ -12,6 +12,7 @@ import re
 from types import ModuleType
 
 from app.models.core import sqlite as sqlite3
+from app.models.core.logs import step
 
 _NAME = re.compile(r"^m(\d{4})_\w+$")
 
@@ -39,15 +40,17 @@ def migrate(conn: sqlite3.Connection) -> None:
     from app.models.core.db import refresh_change_triggers
 
     current = conn.execute("PRAGMA user_version").fetchone()[0]
-    for number, module in steps():
-        if number <= current:
-            continue
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            module.up(conn)
-            refresh_change_triggers(conn)
-            conn.execute(f"PRAGMA user_version = {number}")
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+    pending = [(number, module) for number, module in steps() if number > current]
+    if not pending:
+        return
+    with step("migration", from_version=current, to_version=pending[-1][0]):
+        for number, module in pending:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                module.up(conn)
+                refresh_change_triggers(conn)
+                conn.execute(f"PRAGMA user_version = {number}")
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise

@@ -23,13 +23,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.models.core import field_rules
+from app.models.core import field_rules, settings
 from app.models.core import sqlite as sqlite3
 from app.models.core.audit_events import Action, Outcome, record_event
 from app.models.core.db import Database, _q, synced_tables
 from app.models.core.errors import KnownError, PermissionDeniedError, ValidationError
 from app.models.core.hlc import Hlc, observe, wall_ms
+from app.models.core.logs import file_ref, logged
 from app.models.sync import merge
+from app.models.sync import passphrase as sync_passphrase
 from app.models.sync.bundle import (
     DEFAULT_SCRYPT_N,
     EXTENSION,
@@ -157,6 +159,12 @@ def community_of(db: Database) -> tuple[str, str] | None:
     return (row["id"], row["name"]) if row else None
 
 
+def passphrase_names(db: Database) -> list[str]:
+    """The names a sync passphrase must not be made of: the communities' and the office's."""
+    names = [r[0] for r in db.query("SELECT name FROM community WHERE deleted = 0")]
+    return [*names, str(settings.get(db, "office_name") or "")]
+
+
 def pc_name() -> str:
     try:
         return socket.gethostname()[:40]
@@ -214,6 +222,8 @@ def _stick_coverage(db: Database, folder: Path) -> dict[str, list[tuple[int, int
 
 # -- export ---------------------------------------------------------------------------------
 
+@logged("sync.export", facts=lambda a: {"full": a["full"]},
+        summary=lambda r: {"ops": r[1], "bundle": file_ref(r[0])})
 def export_to_folder(
     db: Database, folder: str | Path, passphrase: str, *, scrypt_n: int = DEFAULT_SCRYPT_N,
     full: bool = False, progress: Progress | None = None,
@@ -233,6 +243,8 @@ def export_to_folder(
     community = community_of(db)
     if community is None:
         raise SyncError("本机数据库还没有社区信息，无法导出。请先建立社区，或从U盘导入其他电脑的数据。")
+    # A bundle left on a stick is only as safe as its passphrase.
+    sync_passphrase.check(passphrase, passphrase_names(db))
     have = have_vector(db.conn, db.site_id)
     covered = {} if full else _stick_coverage(db, folder)
     # Ops folded into the rows cannot be sent again: a stick lacking them gets a snapshot instead.
@@ -595,6 +607,9 @@ def import_from_folder(
     return report
 
 
+@logged("sync.import", summary=lambda r: {
+    "files": len(r.files_applied), "applied": r.applied, "already_had": r.already_had, "conflicts": r.conflicts,
+    "rejected": r.rejected, "refused": len(r.refused)})
 def import_files(
     db: Database, paths: Iterable[str | Path], passphrase: str, *, progress: Progress | None = None,
     now_ms: int | None = None, allow_mass_delete: AllowMassDelete = False,

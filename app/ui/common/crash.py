@@ -13,6 +13,7 @@ from typing import Any
 
 from app import __version__
 from app.models.core.errors import KnownError
+from app.models.core.logs import redact
 from app.models.core.safe_files import disk_full_as_known
 from app.paths import log_dir
 
@@ -34,8 +35,17 @@ def crash_footer() -> str:
     )
 
 
+def crash_text(exc: BaseException, tb_text: str | None = None) -> str:
+    """The traceback as a crash report may keep it: where it happened, never residents' data.
+
+    An exception's message (and a source line quoting one) may carry what was being handled: a
+    name, an ID number, a phone, an address. The whole text goes through the log's redaction
+    (ID numbers and phones masked, Chinese text replaced); file names and line numbers stay."""
+    return redact(tb_text or "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+
+
 def write_crash_log(exc: BaseException, tb_text: str | None = None) -> Path:
-    text = tb_text or "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    text = crash_text(exc, tb_text)
     from app.models.core.safe_files import write_bytes
 
     stamp = f"crash-{dt.datetime.now():%Y%m%d-%H%M%S}"
@@ -61,7 +71,7 @@ def report_exception(exc: BaseException) -> None:
         path: Path | None = write_crash_log(exc, getattr(exc, "__anju_traceback__", None))
     except KnownError:  # a full disk must not hide the crash itself
         path = None
-    log.error("unexpected error, see %s", path)
+    log.error("unexpected error %s, crash report %s", type(exc).__name__, path.name if path else "not written")
     _show_crash_box(parent, path, exc)
 
 

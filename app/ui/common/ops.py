@@ -19,6 +19,7 @@ report progress and check for cancellation through the :class:`Progress` it is g
 from __future__ import annotations
 
 import itertools
+import logging
 import threading
 import time
 import traceback
@@ -111,6 +112,16 @@ class _Bridge(QObject):
     progressed = Signal(int, int, int, str)  # job id, done, total, text
 
 
+log = logging.getLogger("anju.ops")
+
+
+def job_name(fn: Callable[..., Any]) -> str:
+    """Where a job was started, e.g. "app.ui.excel.export_dialog:ExportDialog.start.<locals>.job" (code
+    names only, no data)."""
+    inner = getattr(fn, "func", fn)  # functools.partial
+    return f"{getattr(inner, '__module__', '?')}:{getattr(inner, '__qualname__', type(inner).__name__)}"
+
+
 class _Job(QRunnable):
     def __init__(self, runner: OpRunner, job_id: int, fn: Callable[[Database, Progress], Any], progress: Progress,
                  everything: bool = False):
@@ -123,6 +134,9 @@ class _Job(QRunnable):
 
     def run(self) -> None:  # runs on the worker thread
         changes = NO_CHANGES
+        name = job_name(self.fn)
+        started = time.perf_counter()
+        log.info("job %d %s start", self.job_id, name)
         try:
             db = self.runner._worker_db()
             try:
@@ -130,8 +144,13 @@ class _Job(QRunnable):
                     result = self.fn(db, self.progress)
             finally:
                 changes = collected.changes | (Changes.all() if self.everything else NO_CHANGES)
+            log.info("job %d %s done in %.2f s", self.job_id, name, time.perf_counter() - started)
             self.runner._bridge.finished.emit(self.job_id, True, result, changes)
         except BaseException as exc:  # noqa: BLE001 - every failure goes back to the UI thread
+            # The error's type only: a KnownError's text quotes file names and cells.
+            log.log(logging.INFO if isinstance(exc, Cancelled) else logging.WARNING, "job %d %s %s after %.2f s: %s",
+                    self.job_id, name, "cancelled" if isinstance(exc, Cancelled) else "failed",
+                    time.perf_counter() - started, type(exc).__name__)
             tb = traceback.format_exc()
             # A full disk met by SQLite or a file write reaches the clerk as advice, not a crash.
             exc = disk_full_as_known(exc, self.runner.db_path)

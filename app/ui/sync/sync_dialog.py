@@ -29,8 +29,9 @@ from PySide6.QtWidgets import (
 
 from app.models.core import sqlite as sqlite3
 from app.models.core.errors import KnownError
+from app.models.sync import passphrase as sync_passphrase
 from app.models.sync.bundle import DEFAULT_SCRYPT_N
-from app.models.sync.sync import Refusal
+from app.models.sync.sync import Refusal, passphrase_names
 from app.ui.common.context import AppContext
 
 
@@ -127,6 +128,14 @@ class SyncDialog(QDialog):
         folder_label.setBuddy(self.folder_edit)
         form.addRow(folder_label, row)
         form.addRow("同步口令(&P)：", self.pass_edit)
+        # The rule is checked as the clerk types; the passphrase itself is never kept anywhere.
+        self.pass_hint = QLabel(self)
+        self.pass_hint.setObjectName("syncPassphraseHint")
+        self.pass_hint.setWordWrap(True)
+        form.addRow("", self.pass_hint)
+        self._names = passphrase_names(ctx.db)
+        self.pass_edit.textChanged.connect(self._passphrase_changed)
+        self._passphrase_changed("")
         self.progress = QProgressBar()
         self.progress.setObjectName("syncProgress")
         self.progress.setRange(0, 1)
@@ -165,6 +174,15 @@ class SyncDialog(QDialog):
         layout.addWidget(buttons)
         self.resize(620, 440)
 
+    def _passphrase_changed(self, text: str) -> None:
+        if not text:
+            self.pass_hint.setStyleSheet("color: #666;")
+            self.pass_hint.setText("各台电脑用同一个口令。至少 10 个字母或数字（一个汉字算 2 个），不用社区名称和常用词。")
+            return
+        why = sync_passphrase.problem(text, self._names)
+        self.pass_hint.setStyleSheet("color: #b02a30;" if why else "color: #2e7d32;")
+        self.pass_hint.setText(why or "口令强度合格。")
+
     def choose_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "选择U盘上的同步文件夹", self.folder_edit.text())
         if folder:
@@ -177,8 +195,10 @@ class SyncDialog(QDialog):
             self.report_view.setPlainText("请先选择U盘上的同步文件夹（文件夹不存在或U盘未插好）。")
             self.folder_edit.setFocus()
             return
-        if not phrase:
-            self.report_view.setPlainText("请填写同步口令。")
+        why = sync_passphrase.problem(phrase, self._names)
+        if why is not None:
+            # Refused before anything is read or written: the bundle this PC leaves would carry it.
+            self.report_view.setPlainText(why if not phrase else f"{why}\n{sync_passphrase.ADVICE}")
             self.pass_edit.setFocus()
             return
         self.start_button.setEnabled(False)
@@ -190,7 +210,7 @@ class SyncDialog(QDialog):
         self.mass_delete_confirmed = bool(allowed)
 
         def job(db, progress):  # noqa: ANN001, ANN202 - runs on the worker thread
-            from app.models.sync.sync import sync_with_folder
+            from app.models.sync.sync.sync import sync_with_folder
 
             return sync_with_folder(db, folder, phrase, scrypt_n=n, allow_mass_delete=allowed,
                                     progress=lambda d, t, s: progress.report(d, t, s))
