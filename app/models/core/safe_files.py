@@ -456,6 +456,7 @@ def stage_path(target: str | Path, write: Callable[[Path], None], *, check: Chec
             raise WriteError(f"写入“{target}”失败：文件是空的（0 字节）。未作任何改动。")
         if check is not None:
             check(part)
+        make_private(part)
         _fsync_path(part)
     return Staged(target, part)  # locked again as soon as the guard has let go of it
 
