@@ -153,7 +153,7 @@ def test_read_only_database_every_reading_command_works(case, demo_template, sha
         folder.chmod(0o555)
     before = _digest(db)
     phrase = home / "phrase.txt"
-    phrase.write_text("口令", encoding="utf-8")
+    phrase.write_text("青松楼-第三网格-2026", encoding="utf-8")
     commands = [*_reading_commands(db, out),
                 ["sync-export", "--db", str(db), "--to", str(out), "--passphrase-file", str(phrase)]]
     *reads, write = _cli_many(commands, home)
@@ -270,7 +270,7 @@ def test_damaged_database_every_command_reports_and_never_writes(fraction, demo_
     stick = tmp_path / "stick"
     stick.mkdir()
     phrase = tmp_path / "phrase.txt"
-    phrase.write_text("口令", encoding="utf-8")
+    phrase.write_text("青松楼-第三网格-2026", encoding="utf-8")
     xlsx = tmp_path / "in.xlsx"
     assert main(["export-excel", "--db", str(demo_template), "--ledger", "residents", "--out", str(xlsx),
                  "--reason", "数据核查"]) == 0
@@ -303,7 +303,7 @@ def test_damage_message_points_to_the_newest_backup(demo_template, tmp_path, cap
     capsys.readouterr()
     _damage(db, 0.5)
     phrase = tmp_path / "phrase.txt"
-    phrase.write_text("口令", encoding="utf-8")
+    phrase.write_text("青松楼-第三网格-2026", encoding="utf-8")
     assert main(["sync-export", "--db", str(db), "--to", str(tmp_path), "--passphrase-file", str(phrase)]) == 2
     err = capsys.readouterr().err
     assert "office-备份-20260301-080000.db" in err and "other-备份" not in err

@@ -49,6 +49,10 @@ _ID18 = re.compile(rf"(?<![0-9A-Za-z])(\d{{6}})({_DATE8})(\d{{3}}[0-9Xx])(?![0-9
 _ID15 = re.compile(rf"(?<![0-9A-Za-z])(\d{{6}})({_DATE6})(\d{{3}})(?![0-9A-Za-z])")
 # A mainland mobile number, also written 138-1234-5678 or 138 1234 5678 (+86 in front or not).
 _MOBILE = re.compile(r"(?<![0-9])(1[3-9]\d)[- ]?(\d{4})[- ]?(\d{4})(?![0-9])")
+# Whether a text can hold an ID or a mobile number at all: 11 digits, with the separators a
+# phone may be written with (a 15- or 18-digit number holds such a run too).
+_ELEVEN_DIGITS = re.compile(r"[0-9０-９](?:[- ]?[0-9０-９]){10}")
+_FULL_WIDTH_DIGIT = re.compile(r"[０-９]")
 _MOBILE_WHOLE = re.compile(r"^(?:\+?86[- ]?)?1[3-9]\d{9}$")
 
 
@@ -68,6 +72,8 @@ def phone(value: str | None) -> str:
     """138****1234 for a mobile; the last 4 digits of anything else (0870-****3456 → ****3456)."""
     if not value:
         return ""
+    if len(value) == 11 and value.isascii() and value.isdigit() and value[0] == "1":
+        return value[:PHONE_KEEP_HEAD] + MASK * 4 + value[-PHONE_KEEP_TAIL:]  # the usual form, fast
     text = str(value).strip().translate(_FULL_WIDTH)
     digits = re.sub(r"\D", "", text)
     if _MOBILE_WHOLE.match(re.sub(r"[- ]", "", text)):
@@ -83,9 +89,9 @@ def text(value: str | None) -> str:
     if not value:
         return "" if value is None else str(value)
     value = str(value)
-    if not any(c.isdigit() for c in value):
-        return value  # the common case, and the fast one
-    if any("０" <= c <= "９" for c in value):
+    if len(value) < 11 or _ELEVEN_DIGITS.search(value) is None:
+        return value  # the common case, and the fast one: no run of 11 digits, nothing to mask
+    if _FULL_WIDTH_DIGIT.search(value):
         value = value.translate(_FULL_WIDTH)
     value = _ID18.sub(lambda m: id_number(m.group(0)), value)
     value = _ID15.sub(lambda m: id_number(m.group(0)), value)

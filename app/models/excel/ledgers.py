@@ -129,24 +129,17 @@ def masked_view(columns: Sequence[LedgerColumn], rows: Iterable[Sequence[Any]]
     """The masked variant of a table: birth dates and ages left out, ID numbers and phones masked,
     ID and mobile numbers inside text masked (the policy of app.models.core.masking)."""
     keep = [i for i, c in enumerate(columns) if c.kind not in DROPPED_WHEN_MASKED]
-    maskers = []
-    for i in keep:
-        kind = columns[i].kind
-        if kind == ID:
-            maskers.append((i, masking.id_number))
-        elif kind == PHONE:
-            maskers.append((i, masking.phone))
-        elif kind == TEXT:
-            maskers.append((i, masking.text))
-        else:
-            maskers.append((i, None))
+    by_kind = {ID: masking.id_number, PHONE: masking.phone, TEXT: masking.text}
+    # (position in the output row, masking function) for the columns that need one
+    maskers = [(n, by_kind[columns[i].kind]) for n, i in enumerate(keep) if columns[i].kind in by_kind]
 
     def masked_rows() -> Iterator[tuple]:
         for row in rows:
-            out = []
-            for i, fn in maskers:
-                value = row[i]
-                out.append(value if fn is None or value is None or value == "" else fn(str(value)))
+            out = [row[i] for i in keep]
+            for n, fn in maskers:
+                value = out[n]
+                if value is not None and value != "":
+                    out[n] = fn(str(value))
             yield tuple(out)
 
     return [columns[i] for i in keep], masked_rows()
