@@ -6,9 +6,9 @@ import json
 
 from openpyxl import load_workbook
 
-from app.models.access import Principal, Role
-from app.ui.export_dialog import ExportDialog
-from app.ui.reveal_id import RevealIdDialog
+from app.models.core.access import Principal, Role
+from app.ui.excel.export_dialog import ExportDialog
+from app.ui.registry.reveal_id import RevealIdDialog
 
 
 def _dialog(qtbot, main_window, principal):

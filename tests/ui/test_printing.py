@@ -289,7 +289,7 @@ def test_cli_prints_a_building_and_reports_bad_input(office, tmp_path, capsys):
 def test_print_menu_lists_every_form(qtbot, office):
     from PySide6.QtWidgets import QMainWindow
 
-    from app.ui.printing.printing import print_menu
+    from app.ui.printing import print_menu
 
     window = QMainWindow()
     qtbot.addWidget(window)
@@ -301,9 +301,9 @@ def test_print_menu_lists_every_form(qtbot, office):
 
 
 def test_chooser_finds_a_household_and_saves_pdf(qtbot, office, tmp_path, monkeypatch):
-    from app.ui.printing.printing.print_menu import PrintChooser
     from PySide6.QtWidgets import QFileDialog, QMessageBox
 
+    from app.ui.printing.print_menu import PrintChooser
     from app.widgets import file_dialogs
 
     out = tmp_path / "卡片.pdf"
@@ -331,8 +331,9 @@ def test_chooser_finds_a_household_and_saves_pdf(qtbot, office, tmp_path, monkey
 
 
 def test_chooser_needs_a_choice(qtbot, office):
-    from app.ui.printing.printing.print_menu import PrintChooser
     from PySide6.QtWidgets import QLabel
+
+    from app.ui.printing.print_menu import PrintChooser
 
     dlg = PrintChooser(types.SimpleNamespace(db=office.db), "residence-certificate")
     qtbot.addWidget(dlg)
@@ -389,12 +390,12 @@ def test_preview_of_a_missing_record_shows_the_message(office, monkeypatch):
     assert shown == ["找不到名为“不存在的楼”的楼栋。"]
 
 
-# -- the demo community (app.models.demo.demo.demo) ---------------------------------------------------
+# -- the demo community (app.models.demo.demo) ---------------------------------------------------
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory, qapp):
-    from app.models.demo.demo.demo import create_demo_database
+    from app.models.demo.demo import create_demo_database
 
     path = tmp_path_factory.mktemp("demo") / "demo.db"
     create_demo_database(path, households=120, seed=7)
@@ -466,7 +467,7 @@ def test_every_form_on_the_demo_database(demo):
 def test_record_button_previews_the_shown_record(qtbot, office, monkeypatch):
     from PySide6.QtWidgets import QWidget
 
-    from app.ui.printing.printing import print_menu
+    from app.ui.printing import print_menu
 
     calls = []
     monkeypatch.setattr(printing, "preview_form", lambda ctx, form, parent, **sel: calls.append((form, sel)))

@@ -185,7 +185,7 @@ class Database:
             if not self._identity_checked:
                 # A file copied to another PC (or restored) must not keep making ops under the
                 # original's site id: sync gives it its own identity before its first write.
-                from app.models.sync.sync.merge import claim_identity
+                from app.models.sync.merge import claim_identity
 
                 self.site_id = claim_identity(conn, self.path)
                 self._identity_checked = True

@@ -252,7 +252,7 @@ LABOUR_WIDTHS = {"name": 10, "id_number": 21, "household": 12, "address": 18, "a
 def _labour_source(db: Database) -> tuple[list[LedgerColumn], str, list] | None:
     """The employment feature's labour-force ledger (same people as its 劳动力 figure), when present."""
     try:
-        from app.models.employment.employment import labour
+        from app.models.employment import labour
     except ImportError:
         return None
     if not hasattr(labour, "labour_ledger_sql"):
@@ -438,7 +438,7 @@ def monthly_disputes(db: Database, options: dict) -> tuple[list[LedgerColumn], l
     """矛盾纠纷排查情况表 of the month: the mediation feature's monthly report when present."""
     month = _month(options)
     try:
-        from app.models.mediation.mediation import mediation_report
+        from app.models.mediation import mediation_report
     except ImportError:
         mediation_report = None  # type: ignore[assignment]
     if mediation_report is not None and hasattr(mediation_report, "monthly_report"):

@@ -546,7 +546,7 @@ def residence_certificate(db: Database, person_id: str | None, today: dt.date) -
 def next_due_dates(db: Database, building_id: str, today: dt.date) -> dict[str, str]:
     """household id → next visit due date (ISO) for every household of a building; the due
     list's own rule, so the sheet and the list never disagree. Never seen and no date: today."""
-    from app.models.places.places import rhythm
+    from app.models.places import rhythm
 
     return {hid: due or today.isoformat() for hid, due in rhythm.due_dates(db, today, building_id).items()}
 
@@ -660,7 +660,7 @@ def mediation_agreement(db: Database, case_id: str | None, today: dt.date) -> di
     c = db.one("SELECT * FROM mediation_case WHERE id = ? AND deleted = 0", (_required(case_id),))
     if c is None:
         raise NotFoundError("找不到该调解案件（可能已删除）。")
-    from app.models.mediation.mediation.mediation import agreement
+    from app.models.mediation.mediation import agreement
 
     # The mediation module decides which cases may have an agreement (settled, with terms).
     got = agreement(db, c["id"])
@@ -709,7 +709,7 @@ def _chinese_ordinal(n: int) -> str:
 
 def monthly_disputes(db: Database, month: str | None, today: dt.date) -> dict[str, Any]:
     """The month's figures as the mediation module defines them, and the list of its cases."""
-    from app.models.mediation.mediation.mediation_report import monthly_report, percent
+    from app.models.mediation.mediation_report import monthly_report, percent
 
     month = check_month(_required(month))
     report = monthly_report(db, month, today=today)

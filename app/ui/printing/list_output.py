@@ -97,11 +97,11 @@ class ListOutput:
         report_exception(exc)
 
     def print_job(self):  # noqa: ANN201 - printing.ListPrintJob, imported late (printing loads fonts)
-        from app.ui.printing.printing.printing import ListPrintJob
+        from app.ui.printing.printing import ListPrintJob
 
         return ListPrintJob(self.snapshot()(self.ctx.db))
 
     def print_preview(self) -> None:
-        from app.ui.printing.printing.printing import PrintPreview
+        from app.ui.printing.printing import PrintPreview
 
         PrintPreview(self.ctx, self.print_job(), self.parent).exec()

@@ -187,7 +187,7 @@ def sign_image(key: str) -> QImage:
     from app.widgets.sign_icon import paint_sign
 
     if not paint_sign(painter, key, QRectF(8, 8, SIGN_PIXELS - 16, SIGN_PIXELS - 16)):
-        from app.models.places.places.signs import sign_name
+        from app.models.places.signs import sign_name
 
         pen = QPen(QColor("black"))
         pen.setWidth(12)

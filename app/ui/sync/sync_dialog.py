@@ -210,7 +210,7 @@ class SyncDialog(QDialog):
         self.mass_delete_confirmed = bool(allowed)
 
         def job(db, progress):  # noqa: ANN001, ANN202 - runs on the worker thread
-            from app.models.sync.sync.sync import sync_with_folder
+            from app.models.sync.sync import sync_with_folder
 
             return sync_with_folder(db, folder, phrase, scrypt_n=n, allow_mass_delete=allowed,
                                     progress=lambda d, t, s: progress.report(d, t, s))
