@@ -275,7 +275,7 @@ def test_every_masked_form_and_printed_list_gives_back_no_number(demo, tmp_path,
         assert set(jobs) | {"mediation-agreement", "residence-certificate"} == set(forms.FORMS)
         seen = 0
         for form, selector in jobs.items():
-            job = printing.PrintJob.select(db, form, **selector)
+            job = printing.PrintJob.select(db, form, selector)
             out = tmp_path / f"{form}.pdf"
             printing.write_pdf(db, job, out)
             seen += check_pdf(out, people, phones)

@@ -75,6 +75,6 @@ def test_backup_export_pdf_and_demo_files_are_owner_only(tmp_path, open_umask, q
     with open_database(demo) as db:
         backup = backup_to(db, tmp_path)
         export_ledger(db, "residents", tmp_path / "r.xlsx", masked=True)
-        printing.write_pdf(db, printing.PrintJob.select(db, "round-sheet"), tmp_path / "r.pdf")
+        printing.write_pdf(db, printing.PrintJob.select(db, "round-sheet", {}), tmp_path / "r.pdf")
     assert {p.name: mode(p) for p in (demo, backup, tmp_path / "r.xlsx", tmp_path / "r.pdf")} == {
         p.name: 0o600 for p in (demo, backup, tmp_path / "r.xlsx", tmp_path / "r.pdf")}
