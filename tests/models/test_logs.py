@@ -32,7 +32,7 @@ def demo_file(tmp_path_factory):
     from app.models.demo.demo import create_demo_database
 
     path = tmp_path_factory.mktemp("logs") / "demo.db"
-    create_demo_database(path, households=15, seed=5)
+    create_demo_database(path, households=15, seed=5, encrypted=False)  # copied below: no keys file to carry
     return path
 
 
