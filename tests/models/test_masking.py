@@ -127,7 +127,7 @@ def demo(tmp_path_factory):
     from app.models.demo.demo import create_demo_database
 
     path = tmp_path_factory.mktemp("masking") / "demo.db"
-    create_demo_database(path, households=60, seed=7)
+    create_demo_database(path, households=60, seed=7, encrypted=False)
     db = open_database(path)
     people = {r["id"]: dict(r) for r in db.query("SELECT id, name, id_number, phone, birth_date FROM person")}
     phones = {r[0] for r in db.query("SELECT phone FROM person WHERE phone IS NOT NULL AND phone != '' UNION "

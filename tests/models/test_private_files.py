@@ -71,7 +71,7 @@ def test_backup_export_pdf_and_demo_files_are_owner_only(tmp_path, open_umask, q
     from app.models.excel.excel_export import export_ledger
     from app.ui.printing import printing
 
-    demo = create_demo_database(tmp_path / "demo.db", households=3, seed=1)
+    demo = create_demo_database(tmp_path / "demo.db", households=3, seed=1, encrypted=False)
     with open_database(demo) as db:
         backup = backup_to(db, tmp_path)
         export_ledger(db, "residents", tmp_path / "r.xlsx", masked=True)
