@@ -115,8 +115,9 @@ def compact(conn: sqlite3.Connection, local: str, *, vacuum: bool = True,
     edits of such rows merge as newer ones. The demo, a file nobody else can hold, passes 0.
     """
     report = CompactReport()
-    page = conn.execute("PRAGMA page_size").fetchone()[0]
-    report.size_before = conn.execute("PRAGMA page_count").fetchone()[0] * page
+    # int(): the SQLCipher driver returns some pragmas as text.
+    page = int(conn.execute("PRAGMA page_size").fetchone()[0])
+    report.size_before = int(conn.execute("PRAGMA page_count").fetchone()[0]) * page
     conn.execute("BEGIN IMMEDIATE")
     try:
         floor = stable_vector(conn, local)
@@ -165,12 +166,12 @@ def compact(conn: sqlite3.Connection, local: str, *, vacuum: bool = True,
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
-    free = conn.execute("PRAGMA freelist_count").fetchone()[0] * page
+    free = int(conn.execute("PRAGMA freelist_count").fetchone()[0]) * page
     if vacuum and free >= VACUUM_MIN_BYTES and free >= VACUUM_MIN_SHARE * report.size_before:
         try:
             conn.execute("VACUUM")
             report.vacuumed = True
         except sqlite3.OperationalError:
             pass  # another reader holds the file: the next compaction tries again
-    report.size_after = conn.execute("PRAGMA page_count").fetchone()[0] * page
+    report.size_after = int(conn.execute("PRAGMA page_count").fetchone()[0]) * page
     return report

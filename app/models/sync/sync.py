@@ -843,7 +843,7 @@ def _apply_snapshot(db: Database, b: Bundle, passphrase: str, rules: field_rules
     # Random UUID keys scatter the inserts over every index: with SQLite's default 2 MB page cache a
     # 100,000-resident snapshot thrashes, so the cache is raised while it applies. Into an empty
     # database the foreign keys are checked once at the end instead of row by row.
-    old_cache = conn.execute("PRAGMA cache_size").fetchone()[0]
+    old_cache = int(conn.execute("PRAGMA cache_size").fetchone()[0])
     conn.execute(f"PRAGMA cache_size = {-SNAPSHOT_CACHE_KB}")
     if fresh:
         conn.execute("PRAGMA foreign_keys = OFF")
