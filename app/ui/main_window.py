@@ -19,6 +19,7 @@ from app.models.core.db import Database
 from app.models.core.errors import DatabaseError, KnownError
 from app.ui.common import events as ev
 from app.ui.common.context import AppContext
+from app.ui.common.data_tab import DataTab
 from app.ui.common.extensions import EXTENSIONS
 from app.ui.shell import Shell
 from app.widgets.qt_checked import qapp
@@ -68,7 +69,7 @@ class MainWindow(Shell):
         self.menu_file.addAction(quit_action)
         self._restore_state()
         ctx.events.changed.connect(self._on_data_changed)
-        self._preload_queue: list[QWidget] = []
+        self._preload_queue: list[DataTab] = []
         # Office PCs stay on overnight: visits due, time limits and the employment figures all
         # count from today, so every view refreshes when the date changes.
         self._day = dt.date.today()
@@ -117,7 +118,7 @@ class MainWindow(Shell):
             # Tabs that build a lot of widgets on first show do it now, one per idle moment,
             # so the clerk's first switch to them is as quick as any later one.
             self._preload_queue = [
-                self.tabs.widget(i) for i in range(self.tabs.count()) if hasattr(self.tabs.widget(i), "preload")
+                tab for tab in self.data_tabs() if type(tab).preload is not DataTab.preload
             ]
             QTimer.singleShot(300, self._preload_next)
 
@@ -295,7 +296,7 @@ class MainWindow(Shell):
         if not self.ctx.db.closed and not self.ctx.db.read_only:
             # Window state is a convenience: a file found damaged meanwhile is not written for it.
             with contextlib.suppress(DatabaseError):
-                self.ctx.db.set_meta("ui_geometry", bytes(self.saveGeometry().toHex()).decode())
+                self.ctx.db.set_meta("ui_geometry", bytes(self.saveGeometry().toHex().data()).decode())
                 self.ctx.db.set_meta("ui_last_tab", str(self.tabs.currentIndex()))
         super().closeEvent(event)
 
@@ -307,9 +308,14 @@ class MainWindow(Shell):
         self.ctx.runner.shutdown()
         self.ctx.db.close()
 
+    def data_tabs(self) -> list[DataTab]:
+        pages = (self.tabs.widget(i) for i in range(self.tabs.count()))
+        return [page for page in pages if isinstance(page, DataTab)]
+
     def tab(self, object_name: str) -> QWidget:
         """The tab page with this objectName (e.g. ``registryTab``)."""
         for i in range(self.tabs.count()):
-            if self.tabs.widget(i).objectName() == object_name:
-                return self.tabs.widget(i)
+            page = self.tabs.widget(i)
+            if page is not None and page.objectName() == object_name:
+                return page
         raise KeyError(object_name)

@@ -66,7 +66,7 @@ def test_mapping_step_then_households_formed_and_shown_in_the_registry(qtbot, ct
     asked = []
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a[2]) or QMessageBox.StandardButton.Yes)
     qtbot.mouseClick(dialog.apply_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: dialog.result is not None, timeout=20000)
+    qtbot.waitUntil(lambda: dialog.outcome is not None, timeout=20000)
     assert asked[0].startswith("将新建 2 户、新增 4 人、更新 0 人")
 
     registry = RegistryTab(ctx)
@@ -100,7 +100,7 @@ def test_a_whole_office_workbook_through_the_dialog(qtbot, ctx, db, tmp_path, mo
     assert db.scalar("SELECT count(*) FROM household") == 0
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
     qtbot.mouseClick(dialog.apply_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: dialog.result is not None, timeout=20000)
+    qtbot.waitUntil(lambda: dialog.outcome is not None, timeout=20000)
     assert db.scalar("SELECT count(*) FROM person p JOIN household h ON h.id = p.household_id "
                      "WHERE h.number = 'N-1' AND h.origin_township = '大坪镇'") == 2
 

@@ -76,8 +76,8 @@ def test_preview_shows_counts_changes_and_errors(qtbot, ctx, db, tmp_path, monke
     ctx.events.changed.connect(announced.append)
     dialog.valid_only.setChecked(True)
     dialog.apply_button.click()
-    qtbot.waitUntil(lambda: dialog.result is not None, timeout=20000)
-    assert dialog.result["new"] == 1 and "导入完成" in dialog.summary.text()
+    qtbot.waitUntil(lambda: dialog.outcome is not None, timeout=20000)
+    assert dialog.outcome["new"] == 1 and "导入完成" in dialog.summary.text()
     assert any(c.everything for c in announced)
     assert db.scalar("SELECT name_initials FROM person WHERE name = '马小红'") == "mxh"
     assert db.scalar("SELECT phone FROM person WHERE name = '张秀英'") == "13700000000"
@@ -207,7 +207,7 @@ def test_apply_uses_the_preview_and_refuses_a_file_edited_since(qtbot, ctx, db, 
     qtbot.waitUntil(lambda: dialog.plan is not None, timeout=20000)
     assert len(planned) == 2
     dialog.apply_button.click()
-    qtbot.waitUntil(lambda: dialog.result is not None, timeout=20000)
-    assert len(planned) == 2 and dialog.result["new"] == 1
+    qtbot.waitUntil(lambda: dialog.outcome is not None, timeout=20000)
+    assert len(planned) == 2 and dialog.outcome["new"] == 1
     assert db.scalar("SELECT count(*) FROM person WHERE name = '改过'") == 1
     dialog.grab().save("/tmp/excel/import_applied.png")

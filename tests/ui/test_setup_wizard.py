@@ -351,7 +351,7 @@ def test_whole_first_day_wizard_then_a_county_ledger_into_the_registry(qtbot, mo
     assert dialog.plan.counts["new"] == 3, [e.message() for e in dialog.plan.errors]
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
     qtbot.mouseClick(dialog.apply_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: dialog.result is not None, timeout=20000)
+    qtbot.waitUntil(lambda: dialog.outcome is not None, timeout=20000)
     dialog.accept()
     registry = window.tab("registryTab")
     window.tabs.setCurrentWidget(registry)

@@ -43,6 +43,9 @@ class DataTab(QWidget):
         """Show the data again after `changes` (which touched a watched table)."""
         self.load()
 
+    def preload(self) -> None:
+        """Build heavy widgets ahead of the first show; the main window calls it in an idle moment."""
+
     def export_query(self) -> Any:
         """What "export what I see" exports, or None when this tab has no list to export."""
         return None

@@ -118,7 +118,7 @@ class ImportDialog(QDialog):
         self.path: Path | None = None
         self.plan: ImportPlan | None = None
         self.handle: OpHandle | None = None
-        self.result: dict | None = None
+        self.outcome: dict | None = None
         self.setObjectName("importDialog")
         self.setAccessibleName("导入 Excel")
         self.setWindowTitle("导入 Excel（居民花名册 / 搬迁户 / 就业 / 培训 / 需求 / 走访台账）")
@@ -254,8 +254,8 @@ class ImportDialog(QDialog):
             combo = QComboBox(self.mapping_table)
             combo.setObjectName(f"importMappingCombo{c}")
             combo.setAccessibleName(f"“{header}”列对应到")
-            for key, label in choices:
-                combo.addItem(label, key)
+            for field_key, label in choices:
+                combo.addItem(label, field_key)
             key = by_col.get(c)
             if key is None and remembered is not None:
                 key = remembered.get(str(header)) or ""
@@ -270,7 +270,9 @@ class ImportDialog(QDialog):
         out = {}
         for row in range(self.mapping_table.rowCount()):
             combo = self.mapping_table.cellWidget(row, 3)
-            out[self.mapping_table.item(row, 1).text()] = combo.currentData() or ""
+            header = self.mapping_table.item(row, 1)
+            if isinstance(combo, QComboBox) and header is not None:
+                out[header.text()] = combo.currentData() or ""
         return out
 
     def apply_mapping(self) -> None:
@@ -297,7 +299,7 @@ class ImportDialog(QDialog):
     def load(self, path: str | Path) -> None:
         self.path = Path(path)
         self.plan = None
-        self.result = None
+        self.outcome = None
         self.file_label.setText(f"文件：{self.path}")
         self.summary.setText("正在逐行检查，尚未写入任何数据…")
         self.changes_model.set_rows([])
@@ -440,7 +442,7 @@ class ImportDialog(QDialog):
 
     def _applied(self, result: dict) -> None:
         self._busy(False)
-        self.result = result
+        self.outcome = result
         self.plan = None
         skipped = f"，跳过有错误的 {result['errors']} 行" if result.get("errors") else ""
         households = f"新建 {result['households_new']} 户，" if result.get("households_new") else ""

@@ -322,7 +322,8 @@ class PrintChooser(QDialog):
             else self.inputs.get(name)
         if name == "blank":
             return {}
-        if name == "course" and self.session_combo is not None and self.session_combo.currentData():
+        if (name == "course" and self.course_combo is not None and self.session_combo is not None
+                and self.session_combo.currentData()):
             self.error.setText("")
             return {"course": self.course_combo.currentData(), "session": self.session_combo.currentData()}
         value: str | None

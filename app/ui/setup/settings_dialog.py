@@ -60,7 +60,7 @@ class SettingsDialog(QDialog):
             spin = QSpinBox(self)
             spin.setObjectName(f"setting_{key}")
             spin.setRange(low, high)
-            spin.setValue(int(current.get(key)))
+            spin.setValue(int(current.get(key) or low))
             form.addRow(label, spin)
             self.numbers[key] = spin
         # A folder on this PC's other disk or USB stick: this PC's own setting (not synced).
@@ -97,7 +97,7 @@ class SettingsDialog(QDialog):
         if self.numbers["working_age_min"].value() >= self.numbers["working_age_max"].value():
             QMessageBox.warning(self, "单位设置", "劳动年龄下限必须小于上限。")
             return
-        values = {k: e.text().strip() for k, e in self.texts.items()}
+        values: dict[str, str | int] = {k: e.text().strip() for k, e in self.texts.items()}
         values.update({k: s.value() for k, s in self.numbers.items()})
         second = self.second_place.text()
         if perform(self.ctx, self, lambda db: settings.set_values(db, values, second_place=second), title="单位设置"):
