@@ -59,6 +59,18 @@ def mb(v: float | None) -> str:
 
 # -- steps (each runs in its own process) ----------------------------------------------------
 
+def _open(path: str | Path, user: str = "管理员"):  # noqa: ANN202 - a Database
+    """Open a bench database; a demo with accounts is encrypted: unlock it as its administrator first."""
+    from app.models.core.accounts import DEMO_PASSWORD
+    from app.models.core.db import open_database
+
+    if Path(path).exists() and Path(path).stat().st_size and Path(path).read_bytes()[:6] != b"SQLite":
+        from app.models.core.unlock import unlock
+
+        unlock(path, "管理员", DEMO_PASSWORD, via="cli")
+    return open_database(path, user=user)
+
+
 def step_demo(path: str, households: str, seed: str) -> dict:
     from app.models.demo.demo import create_demo_database
 
@@ -70,14 +82,13 @@ def step_demo(path: str, households: str, seed: str) -> dict:
 def step_month(path: str, seed: str = "7") -> dict:
     """A realistic month of an office's edits through the data-layer actions, then a sync round
     with a second PC (its copy made before the month), both ways."""
-    from app.models.core.db import open_database
     from app.models.employment import employment
     from app.models.mediation import mediation
     from app.models.places import visits
     from app.models.registry import households, persons
     from app.models.sync import sync
 
-    db = open_database(path, user="罗晓丽")
+    db = _open(path, user="罗晓丽")
     rng = random.Random(int(seed))
     n_house = db.scalar("SELECT count(*) FROM household WHERE deleted = 0")
     scale = n_house / 5300
@@ -131,7 +142,7 @@ def step_month(path: str, seed: str = "7") -> dict:
     stick = Path(path).with_name(Path(path).stem + "-stick")
     t0 = time.perf_counter()
     sync.sync_with_folder(db, stick, PASS, scrypt_n=2**10)
-    pc2 = open_database(other, user="杨光明")
+    pc2 = _open(other, user="杨光明")
     sync.sync_with_folder(pc2, stick, PASS, scrypt_n=2**10)
     pc2.close()
     sync.sync_with_folder(db, stick, PASS, scrypt_n=2**10)
@@ -141,10 +152,9 @@ def step_month(path: str, seed: str = "7") -> dict:
 
 
 def step_export(path: str, stick: str) -> dict:
-    from app.models.core.db import open_database
     from app.models.sync import sync
 
-    db = open_database(path, user="甲")
+    db = _open(path, user="甲")
     t0 = time.perf_counter()
     out, n = sync.export_to_folder(db, stick, PASS, full=True)
     seconds = time.perf_counter() - t0
@@ -153,10 +163,9 @@ def step_export(path: str, stick: str) -> dict:
 
 
 def step_import(stick: str, path: str) -> dict:
-    from app.models.core.db import open_database
     from app.models.sync import sync
 
-    db = open_database(path, user="乙")
+    db = _open(path, user="乙")
     t0 = time.perf_counter()
     rep = sync.import_from_folder(db, stick, PASS)
     seconds = time.perf_counter() - t0
@@ -210,13 +219,12 @@ def excel_rows(sizes: list[str], work: Path) -> list[Row]:
 
 
 def _scalar(path: Path, sql: str) -> int:
-    import sqlite3
-
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    sys.path.insert(0, str(ROOT))
+    db = _open(path)
     try:
-        return conn.execute(sql).fetchone()[0]
+        return int(db.scalar(sql))
     finally:
-        conn.close()
+        db.close()
 
 
 def print_rows(rows: list[Row]) -> None:
