@@ -77,8 +77,8 @@ def main() -> None:
     from PySide6.QtWidgets import QApplication
 
     from app.ui.employment.employment_dialogs import to_columns
-    from app.widgets.person_picker import IdListModel, person_search_sql
-    from app.widgets.person_picker import IdPagedModel as SqlTableModel
+    from app.ui.employment.person_picker import IdListModel, person_search_sql
+    from app.ui.employment.person_picker import IdPagedModel as SqlTableModel
 
     app = QApplication.instance() or QApplication([])  # noqa: F841 - models need a Qt application
 

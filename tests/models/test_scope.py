@@ -92,7 +92,7 @@ def _figures(db: Database) -> list[str]:
 
 
 def _picker(db: Database) -> list[str]:
-    from app.widgets.person_picker import PICKER_FROM, person_search_sql
+    from app.ui.employment.person_picker import PICKER_FROM, person_search_sql
 
     where, params = person_search_sql("")
     rows = db.query(f"SELECT p.household_id FROM {PICKER_FROM}" + (f" WHERE {where}" if where else ""), params)

@@ -35,8 +35,8 @@ from app.models.excel import list_table
 from app.ui.common import events
 from app.ui.common.context import AppContext
 from app.ui.common.table_models import Column
+from app.ui.employment.person_picker import IdListModel, PersonPicker
 from app.ui.printing.list_output import ListOutput
-from app.widgets.person_picker import IdListModel, PersonPicker
 
 # Columns shown as text but sorted by their value.
 SORT_SQL = {"income": "e.monthly_income_fen", "hours": "c.hours", "name": "p.name_pinyin"}  # names by pinyin

@@ -41,8 +41,8 @@ from app.ui.employment.employment_dialogs import (
     to_columns,
     warn,
 )
+from app.ui.employment.person_picker import IdListModel, IdPagedModel, person_search_sql
 from app.ui.employment.training_dialogs import CourseDialog
-from app.widgets.person_picker import IdListModel, IdPagedModel, person_search_sql
 
 # figure key → how it is shown
 FIGURE_ORDER: list[tuple[str, str]] = [

@@ -34,8 +34,8 @@ from app.models.employment import training
 from app.ui.common.context import AppContext
 from app.ui.common.ops import perform
 from app.ui.employment.employment_dialogs import warn
+from app.ui.employment.person_picker import PersonPicker
 from app.ui.printing import printing
-from app.widgets.person_picker import PersonPicker
 
 # Columns of the sessions table.
 SESSION_COLUMNS = ("上课日期", "至（多日课次）", "开始时间", "学时", "内容", "地点")
