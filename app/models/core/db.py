@@ -394,9 +394,9 @@ class Tx:
         self._audit("insert", table, row["id"], summary, {k: v for k, v in row.items() if v is not None})
         return row["id"]
 
-    def insert_many(self, table: str, rows: Iterable[Mapping[str, Any]], *, summary: str | None = None) -> int:
+    def insert_many(self, table: str, given: Iterable[Mapping[str, Any]], *, summary: str | None = None) -> int:
         """Bulk insert of rows that all have the same keys (demo data, imports)."""
-        rows = [dict(r) for r in rows]
+        rows = [dict(r) for r in given]
         if not rows:
             return 0
         for r in rows:
@@ -864,7 +864,7 @@ _READ_ONLY_CODES = {8}  # SQLITE_READONLY and its extended codes (READONLY_DIREC
 _CORRUPT_CODES = {11, 26}  # SQLITE_CORRUPT, SQLITE_NOTADB
 
 
-def _is_read_only_error(exc: sqlite3.Error) -> bool:
+def _is_read_only_error(exc: BaseException) -> bool:
     code = getattr(exc, "sqlite_errorcode", None)
     return code is not None and code & 0xFF in _READ_ONLY_CODES
 

@@ -26,8 +26,9 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterator
+from io import TextIOWrapper
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from app.models.core import masking
 from app.models.core.safe_files import PRIVATE_FILE, make_private
@@ -83,11 +84,12 @@ class RedactFilter(logging.Filter):
 class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
     """A rotating file whose every generation is created owner-only (0600)."""
 
-    def _open(self):  # noqa: ANN202 - logging's own signature
+    def _open(self) -> TextIOWrapper:
         fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_BINARY", 0),
                      PRIVATE_FILE)
         make_private(self.baseFilename)
-        return open(fd, self.mode, encoding=self.encoding, errors=self.errors)  # noqa: SIM115
+        # A text mode ("a"), as the handler was made with: open() gives a TextIOWrapper.
+        return cast(TextIOWrapper, open(fd, self.mode, encoding=self.encoding, errors=self.errors))  # noqa: SIM115
 
 
 _handler: PrivateRotatingFileHandler | None = None

@@ -9,6 +9,7 @@ A test refuses any other ``import sqlite3`` under app/.
 from __future__ import annotations
 
 import binascii
+from typing import TYPE_CHECKING
 
 try:  # SQLCipher 4 built into the wheel; without a key it reads and writes plain SQLite files
     from sqlcipher3 import dbapi2 as _driver
@@ -19,18 +20,34 @@ except ImportError:  # pragma: no cover - a build without the wheel still opens 
 
     ENCRYPTION_AVAILABLE = False
 
-connect = _driver.connect
-Connection = _driver.Connection
-Cursor = _driver.Cursor
-Row = _driver.Row
-Error = _driver.Error
-DatabaseError = _driver.DatabaseError
-OperationalError = _driver.OperationalError
-IntegrityError = _driver.IntegrityError
-ProgrammingError = _driver.ProgrammingError
-InterfaceError = _driver.InterfaceError
-complete_statement = _driver.complete_statement
-sqlite_version = _driver.sqlite_version
+if TYPE_CHECKING:  # sqlcipher3 ships no type stubs; its DB-API is the stdlib module's, type for type
+    from sqlite3 import (
+        Connection,
+        Cursor,
+        DatabaseError,
+        Error,
+        IntegrityError,
+        InterfaceError,
+        OperationalError,
+        ProgrammingError,
+        Row,
+        complete_statement,
+        connect,
+        sqlite_version,
+    )
+else:
+    connect = _driver.connect
+    Connection = _driver.Connection
+    Cursor = _driver.Cursor
+    Row = _driver.Row
+    Error = _driver.Error
+    DatabaseError = _driver.DatabaseError
+    OperationalError = _driver.OperationalError
+    IntegrityError = _driver.IntegrityError
+    ProgrammingError = _driver.ProgrammingError
+    InterfaceError = _driver.InterfaceError
+    complete_statement = _driver.complete_statement
+    sqlite_version = _driver.sqlite_version
 
 KEY_BYTES = 32
 

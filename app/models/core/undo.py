@@ -54,10 +54,10 @@ def _revert_one(db: Database, tx: Tx, op_id: str, verb: str) -> None:
     entries = db.query("SELECT action, tbl, row_id, detail FROM audit_log WHERE op_id = ? ORDER BY id DESC", (op_id,))
     covered: set[tuple[str, str, str]] = set()
     for e in entries:
-        detail = json.loads(e["detail"] or "{}")
+        written = json.loads(e["detail"] or "{}")
         if e["action"] == "insert":
             covered.add((e["tbl"], e["row_id"], "*"))
-        covered.update((e["tbl"], e["row_id"], c) for c in detail)
+        covered.update((e["tbl"], e["row_id"], c) for c in written)
     # Every column the operation wrote must be in its audit, or the undo would leave part of it.
     for r in db.query("SELECT tbl, row_id, col FROM change_log WHERE op_id BETWEEN ? AND ? AND site_id = ?",
                       (op["log_from"], op["log_to"], op["site_id"])):

@@ -35,8 +35,8 @@ from app.models.core.pinyin import name_pinyin
 from app.models.core.vocab import CaseLevel, CaseStatus
 
 SOURCES = ["走访发现", "来访", "网格上报", "热线", "其他"]
-LEVELS = list(CaseLevel)
-STATUSES = list(CaseStatus)
+LEVELS: list[str] = list(CaseLevel)
+STATUSES: list[str] = list(CaseStatus)
 OPEN_STATUSES = (CaseStatus.RECEIVED, CaseStatus.MEDIATING)
 CONCLUDED = ("已调解", "调解不成", "已移交")
 OUTCOMES_FOLLOWUP = ["满意", "基本满意", "不满意"]

@@ -23,7 +23,7 @@ ZERO_EMPLOYMENT = "零就业家庭"  # derived, never stored
 ALL_TAGS = [*TAGS.values(), ZERO_EMPLOYMENT]
 RISK_COLOURS = {"red": "红", "yellow": "黄", "green": "绿"}
 CERT_STATES = ["未办", "办理中", "已办"]
-HOUSEHOLD_STATES = list(HouseholdStatus)
+HOUSEHOLD_STATES: list[str] = list(HouseholdStatus)
 
 # The address of a household as SQL over the aliases b (building), u (unit), r (room).
 ADDRESS_SQL = (

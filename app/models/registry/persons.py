@@ -15,13 +15,13 @@ from app.models.core.text_rules import control_problem
 from app.models.core.vocab import LabourAbility, PersonStatus
 
 SEXES = ["男", "女"]
-LABOUR_ABILITIES = list(LabourAbility)
+LABOUR_ABILITIES: list[str] = list(LabourAbility)
 RELATIONS = ["户主", "配偶", "子", "女", "儿媳", "女婿", "孙子", "孙女", "外孙子", "外孙女", "父亲", "母亲",
              "祖父", "祖母", "兄弟", "姐妹", "其他"]
 EDUCATIONS = ["学龄前", "文盲或半文盲", "小学", "初中", "高中", "中专/中职", "大专", "本科及以上", "小学（在读）",
               "初中（在读）", "高中/中职（在读）", "大专（在读）", "本科（在读）"]
 ETHNICITIES = [*vocab.ETHNICITIES, "其他"]  # the 56 official names; "苗" typed or imported becomes "苗族"
-PERSON_STATES = list(PersonStatus)
+PERSON_STATES: list[str] = list(PersonStatus)
 FLAGS = {
     "sg_left_behind_child": "留守儿童",
     "sg_elderly_alone": "孤寡老人",

@@ -33,7 +33,7 @@ SPECIAL_GROUPS: dict[str, str] = {
     "sg_incapacitated": "失能",
     "sg_hospitalised": "住院",
 }
-LABOUR_ABILITIES = list(LabourAbility)
+LABOUR_ABILITIES: list[str] = list(LabourAbility)
 
 _DIGITS = re.compile(r"^[0-9]+[Xx]?$")
 _LETTERS = re.compile(r"^[A-Za-z]+$")

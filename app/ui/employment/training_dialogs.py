@@ -36,6 +36,7 @@ from app.ui.common.ops import perform
 from app.ui.employment.employment_dialogs import warn
 from app.ui.employment.person_picker import PersonPicker
 from app.ui.printing import printing
+from app.widgets.qt_checked import cell
 
 # Columns of the sessions table.
 SESSION_COLUMNS = ("上课日期", "至（多日课次）", "开始时间", "学时", "内容", "地点")
@@ -313,16 +314,16 @@ class CourseDialog(QDialog):
             self.sessions_table.insertRow(r)
             for col, text in enumerate((day, end, start_time, hours, topic, place)):
                 self.sessions_table.setItem(r, col, QTableWidgetItem(text))
-            self.sessions_table.item(r, S_DATE).setData(KEY_ROLE, key)
+            cell(self.sessions_table, r, S_DATE).setData(KEY_ROLE, key)
         finally:
             self._filling = False
         return r
 
     def session_keys(self) -> list[str]:
-        return [self.sessions_table.item(r, S_DATE).data(KEY_ROLE) for r in range(self.sessions_table.rowCount())]
+        return [cell(self.sessions_table, r, S_DATE).data(KEY_ROLE) for r in range(self.sessions_table.rowCount())]
 
     def _cell(self, row: int, col: int) -> str:
-        item = self.sessions_table.item(row, col)
+        item = cell(self.sessions_table, row, col)
         return item.text().strip() if item is not None else ""
 
     def add_session(self) -> None:
@@ -352,7 +353,7 @@ class CourseDialog(QDialog):
             QMessageBox.information(self, "删除课次", "请先在课次表中选中要删除的那次课。")
             return
         self._store_grid()
-        key = self.sessions_table.item(row, S_DATE).data(KEY_ROLE)
+        key = cell(self.sessions_table, row, S_DATE).data(KEY_ROLE)
         self.sessions_table.removeRow(row)
         self._present.pop(key, None)
         self._rebuild_grid()
@@ -367,7 +368,7 @@ class CourseDialog(QDialog):
         if self.course_id is None and self.sessions_table.rowCount() == 1 \
                 and self._cell(0, S_DATE) == self._last_start.strip():
             self._filling = True
-            self.sessions_table.item(0, S_DATE).setText(text.strip())
+            cell(self.sessions_table, 0, S_DATE).setText(text.strip())
             self._filling = False
             self._rebuild_grid()
         self._last_start = text
@@ -386,7 +387,7 @@ class CourseDialog(QDialog):
                 break
             ticked = self._present.setdefault(key, set())
             for r, pid in enumerate(people):
-                item = self.grid.item(r, c)
+                item = cell(self.grid, r, c)
                 if item is None:
                     continue
                 if item.checkState() == Qt.CheckState.Checked:
@@ -436,7 +437,8 @@ class CourseDialog(QDialog):
     def _update_counts(self) -> None:
         n = self.grid.rowCount()
         for c in range(self.grid.columnCount()):
-            here = sum(1 for r in range(n) if (it := self.grid.item(r, c)) and it.checkState() == Qt.CheckState.Checked)
+            items = (self.grid.item(r, c) for r in range(n))
+            here = sum(1 for it in items if it is not None and it.checkState() == Qt.CheckState.Checked)
             day = self._cell(c, S_DATE)
             short = day[5:] if len(day) == 10 else day
             when = self._cell(c, S_TIME)
@@ -454,7 +456,7 @@ class CourseDialog(QDialog):
         state = Qt.CheckState.Checked if present else Qt.CheckState.Unchecked
         self.grid.blockSignals(True)
         for r in range(self.grid.rowCount()):
-            self.grid.item(r, c).setCheckState(state)
+            cell(self.grid, r, c).setCheckState(state)
         self.grid.blockSignals(False)
         self._update_counts()
 

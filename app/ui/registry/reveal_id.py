@@ -83,7 +83,10 @@ class RevealIdDialog(QDialog):
         dialog = cls(what, parent, title="导出完整信息", intro_html=(
             f"<b>{html.escape(what)}</b> 将包含完整的身份证号和电话。<br>"
             "报送外单位请改用脱敏版。<span style='color:#666'>导出会记入操作日志（谁、何时、理由）。</span>"))
-        dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok).setText("导出")
+        buttons = dialog.findChild(QDialogButtonBox)
+        ok = buttons.button(QDialogButtonBox.StandardButton.Ok) if buttons is not None else None
+        if ok is not None:
+            ok.setText("导出")
         return dialog.choice() if dialog.exec() == QDialog.DialogCode.Accepted else None
 
 
