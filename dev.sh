@@ -2,6 +2,7 @@
 # Set up everything Anju needs (once) and then run it:
 #   ./dev.sh run      – the program on a demo community (generated on first run)
 #   ./dev.sh test     – the whole test suite
+#   ./dev.sh check    – ruff and mypy over the source (CI runs it after the tests)
 #   ./dev.sh package  – the Debian package dist/anju_<version>_amd64.deb (PyInstaller build inside)
 # Extra arguments after `run` go to the program (e.g. ./dev.sh run --db my.db).
 set -euo pipefail
@@ -74,6 +75,12 @@ case "$cmd" in
     export QT_QPA_PLATFORM=offscreen
     exec "$VENV/bin/python" -m pytest "$@"
     ;;
+  check)
+    # Source checks CI runs beside the tests: lint, and types (strict for the data layer).
+    setup_python test
+    "$VENV/bin/ruff" check app tests bench
+    "$VENV/bin/mypy"
+    ;;
   package)
     install_debian_packages "${RUN_PACKAGES[@]}" "${PACKAGE_PACKAGES[@]}"
     setup_python build
@@ -87,7 +94,7 @@ case "$cmd" in
     say "$deb: $(du -h "$deb" | cut -f1) (program folder $(du -sh dist/anju | cut -f1)), built in $((SECONDS - start)) s"
     ;;
   *)
-    echo "usage: ./dev.sh run [program arguments] | ./dev.sh test [pytest arguments] | ./dev.sh package" >&2
+    echo "usage: ./dev.sh run [program arguments] | ./dev.sh test [pytest arguments] | ./dev.sh check | ./dev.sh package" >&2
     exit 2
     ;;
 esac

@@ -157,8 +157,8 @@ class SheetWriter:
             cells = []
             for c in range(self.ncols):
                 values = columns[c] if c < len(columns) else [None] * len(chunk)
-                if prep[c] is not None:
-                    fn = prep[c]
+                fn = prep[c]
+                if fn is not None:
                     values = [None if v is None or v == "" else fn(v) for v in values]
                 cells.append(self._column_cells(c, values, rns, on_cut))
             sheet.write("".join(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -204,7 +205,7 @@ def place_path(db: Database, table: str, place_id: str) -> str:
     return " / ".join(reversed(parts))
 
 
-def counts_by_place(db: Database, today: str | None = None) -> dict[tuple[str, str], Counts]:
+def counts_by_place(db: Database, today: dt.date | str | None = None) -> dict[tuple[str, str], Counts]:
     """Household, resident, colour and overdue counts for every unit, building, grid, district, community.
 
     Counted per unit in one query, then summed upward in Python (there are only hundreds of units).

@@ -894,7 +894,7 @@ def _apply_snapshot_tx(db: Database, b: Bundle, passphrase: str, rules: field_ru
                     o = (sites[op[0]], *op[1:])
                     taken.append(o)
                     if o[1] > have.get(o[0], 0):
-                        new_ops.append(o)  # type: ignore[arg-type]
+                        new_ops.append(o)
                         top_hlc = max(top_hlc, o[6])
                 conn.executemany("INSERT OR IGNORE INTO change_log(site_id, seq, tbl, row_id, col, value, hlc, user) "
                                  "VALUES (?,?,?,?,?,?,?,?)", taken)

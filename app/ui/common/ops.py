@@ -255,7 +255,7 @@ class OpRunner(QObject):
         elif isinstance(payload, Cancelled):
             return
         elif on_failure is not None:
-            on_failure(payload)  # type: ignore[arg-type]
+            on_failure(payload)
         else:
             from app.ui.common.crash import report_exception
 
