@@ -11,6 +11,7 @@ from app.models.core import masking
 from app.models.core.db import Database
 from app.models.core.errors import KnownError
 from app.models.dashboard import stats
+from app.models.employment import labour
 from app.models.employment.labour import attended_sql
 from app.models.excel.excel_read import RESIDENTS as RESIDENT_SPEC
 
@@ -32,6 +33,7 @@ from app.models.excel.ledger_spec import (
     TAGS_SQL,
     TEXT,
 )
+from app.models.mediation import mediation_report
 
 # Kinds a masked document leaves out altogether: they give back the hidden digits of an ID
 # number (see app.models.core.masking).
@@ -249,14 +251,8 @@ LABOUR_WIDTHS = {"name": 10, "id_number": 21, "household": 12, "address": 18, "a
                  "current_job": 24, "last_training": 24, "intention": 12}
 
 
-def _labour_source(db: Database) -> tuple[list[LedgerColumn], str, list] | None:
-    """The employment feature's labour-force ledger (same people as its 劳动力 figure), when present."""
-    try:
-        from app.models.employment import labour
-    except ImportError:
-        return None
-    if not hasattr(labour, "labour_ledger_sql"):
-        return None
+def _labour_source(db: Database) -> tuple[list[LedgerColumn], str, list]:
+    """The employment feature's labour-force ledger (same people as its 劳动力 figure)."""
     sql, params = labour.labour_ledger_sql(db)
     cols = [LedgerColumn(title, key, LABOUR_KINDS.get(key, TEXT), LABOUR_WIDTHS.get(key, 12))
             for key, title in labour.labour_ledger_titles(db)]
@@ -435,15 +431,8 @@ def _month(options: dict) -> str:
 
 
 def monthly_disputes(db: Database, options: dict) -> tuple[list[LedgerColumn], list[tuple]]:
-    """矛盾纠纷排查情况表 of the month: the mediation feature's monthly report when present."""
-    month = _month(options)
-    try:
-        from app.models.mediation import mediation_report
-    except ImportError:
-        mediation_report = None  # type: ignore[assignment]
-    if mediation_report is not None and hasattr(mediation_report, "monthly_report"):
-        return _monthly_from_report(mediation_report.monthly_report(db, month))
-    return _monthly_by_category(db, month)
+    """矛盾纠纷排查情况表 of the month: the mediation feature's monthly report."""
+    return _monthly_from_report(mediation_report.monthly_report(db, _month(options)))
 
 
 def _monthly_from_report(rep: dict) -> tuple[list[LedgerColumn], list[tuple]]:
@@ -466,40 +455,6 @@ def _monthly_from_report(rep: dict) -> tuple[list[LedgerColumn], list[tuple]]:
         due = "" if left is None else (f"剩 {left} 天" if left >= 0 else f"超期 {-left} 天")
         rows.append(("未办结案件", f"{case.get('number', '')} {case.get('title', '')}",
                      f"{case.get('level', '')} {case.get('status', '')} {due}".strip()))
-    return cols, rows
-
-
-def _monthly_by_category(db: Database, month: str) -> tuple[list[LedgerColumn], list[tuple]]:
-    cols = [
-        LedgerColumn("纠纷类别", kind=TEXT, width=14),
-        LedgerColumn("本月排查受理(件)", kind=INT, width=16),
-        LedgerColumn("已化解(件)", kind=INT, width=12),
-        LedgerColumn("调解中(件)", kind=INT, width=12),
-        LedgerColumn("已移交(件)", kind=INT, width=12),
-        LedgerColumn("未化解(件)", kind=INT, width=12),
-        LedgerColumn("化解率", kind=TEXT, width=10),
-        LedgerColumn("本月回访(次)", kind=INT, width=12),
-    ]
-    ph = lambda xs: ", ".join("?" for _ in xs)  # noqa: E731
-    sql = f"""
-        SELECT coalesce(nullif(m.category, ''), '其他') AS cat, count(*),
-               sum(m.status IN ({ph(SETTLED)})), 0, sum(m.status IN ({ph(REFERRED)})),
-               sum(m.status IN ({ph(FAILED)})),
-               (SELECT count(*) FROM mediation_followup f JOIN mediation_case m2 ON m2.id = f.case_id
-                 WHERE f.deleted = 0 AND substr(f.followup_date, 1, 7) = ?
-                   AND coalesce(nullif(m2.category, ''), '其他') = coalesce(nullif(m.category, ''), '其他'))
-          FROM mediation_case m
-         WHERE m.deleted = 0 AND substr(m.received_date, 1, 7) = ?
-         GROUP BY cat ORDER BY cat"""
-    params = [*SETTLED, *REFERRED, *FAILED, month, month]
-    rows: list[tuple] = []
-    totals = [0, 0, 0, 0, 0, 0]
-    for cat, n, settled, _, referred, failed, followups in db.query(sql, params):
-        mediating = n - settled - referred - failed
-        vals = [n, settled, mediating, referred, failed, followups]
-        totals = [a + b for a, b in zip(totals, vals, strict=True)]
-        rows.append((cat, n, settled, mediating, referred, failed, _rate(settled, n), followups))
-    rows.append(("合计", *totals[:5], _rate(totals[1], totals[0]), totals[5]))
     return cols, rows
 
 
