@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QWidget
 
 from app.models.core.access import Principal, Role
-from app.models.core.changes import Changes
 from app.models.core.db import open_database
 from app.models.core.id_numbers import mask
 from app.models.excel import excel_export
 from app.models.registry import persons
+from app.ui.accounts.session import apply_principal
 from app.ui.app import build_window
 
 
@@ -69,17 +70,55 @@ def test_a_building_head_sees_only_their_building_in_registry_and_places(qtbot, 
     window.ctx.runner.run(lambda wdb, _p: (wdb.principal, wdb.scalar(count)), on_success=got.append)
     qtbot.waitUntil(lambda: len(got) == 1, timeout=5000)
     assert got[0] == (db.principal, mine)
-    db.principal = Principal(name="管理员", role=Role.ADMIN)
+    # A switch of user as the product makes it (views reload); the places tab may have been
+    # preloaded while the administrator was in.
+    apply_principal(window.ctx, Principal(name="管理员", role=Role.ADMIN))
     window.ctx.runner.run(lambda wdb, _p: wdb.scalar(count), on_success=got.append)
     qtbot.waitUntil(lambda: len(got) == 2, timeout=5000)
     assert got[1] == everyone
-    db.principal = Principal(name="楼栋长1", role=Role.BUILDING_HEAD, building_ids=frozenset({first}))
-    # As a switch of user does: a tab preloaded meanwhile (as the administrator) reads again.
-    window.ctx.events.broadcast(Changes.all())
+    apply_principal(window.ctx, Principal(name="楼栋长1", role=Role.BUILDING_HEAD, building_ids=frozenset({first})))
     window.tabs.setCurrentWidget(window.findChild(QWidget, "placesTab"))
     places = window.findChild(QWidget, "placesTab")
     qtbot.waitUntil(lambda: bool(places._items), timeout=5000)
     assert {pid for (table, pid) in places._items if table == "building"} == {first}
+
+
+def test_a_tab_loaded_for_the_previous_user_reloads_after_a_switch(qtbot, head_window):
+    window, first = head_window
+    places = window.findChild(QWidget, "placesTab")
+    apply_principal(window.ctx, Principal(name="管理员", role=Role.ADMIN))
+    places.reload()  # as the idle preload does while the tab is hidden
+    assert {pid for (table, pid) in places._items if table == "building"} > {first}
+    apply_principal(window.ctx, Principal(name="楼栋长1", role=Role.BUILDING_HEAD, building_ids=frozenset({first})))
+    window.tabs.setCurrentWidget(places)
+    qtbot.waitUntil(lambda: {pid for (table, pid) in places._items if table == "building"} == {first}, timeout=5000)
+
+
+def test_a_worker_result_computed_for_the_previous_user_is_dropped(qtbot, head_window):
+    window, first = head_window
+    runner = window.ctx.runner
+    head = window.ctx.db.principal
+    started, release = threading.Event(), threading.Event()
+    count = "SELECT count(*) FROM household WHERE deleted = 0 AND status = '在住'"
+    got: list = []
+    failed: list = []
+
+    def held(wdb, _p):  # noqa: ANN001 - runner signature
+        started.set()
+        release.wait(10)
+        return wdb.scalar(count)
+
+    apply_principal(window.ctx, Principal(name="管理员", role=Role.ADMIN))
+    runner.run(held, on_success=got.append, on_failure=failed.append)
+    assert started.wait(10)  # running for the administrator
+    apply_principal(window.ctx, head)
+    release.set()
+    assert runner.wait_idle(10000)
+    QApplication.processEvents()
+    runner.run(lambda wdb, _p: ("after", wdb.scalar(count)), on_success=got.append)
+    qtbot.waitUntil(lambda: bool(got), timeout=5000)
+    mine = window.ctx.db.scalar(count)
+    assert got == [("after", mine)] and failed == []  # the administrator's figure never arrived
 
 
 def test_id_numbers_are_masked_and_a_reveal_asks_a_reason_and_is_audited(qtbot, main_window, monkeypatch):

@@ -28,10 +28,18 @@ ACTIVITY_EVENTS = frozenset({QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress,
 
 
 def apply_principal(ctx, principal: Principal) -> None:  # noqa: ANN001 - AppContext
-    """Make the UI connection and the worker's act for `principal` (scope, and the name on changes)."""
+    """Make the UI connection and the worker's act for `principal` (scope, and the name on changes).
+
+    On a change every view reloads: what a tab loaded (or preloaded while hidden) for the previous
+    principal may hold records the new one must not see. Worker results computed for the previous
+    principal are dropped by the runner.
+    """
+    changed = principal != ctx.db.principal
     accounts.use_principal(ctx.db, principal)
     ctx.runner.principal = principal
     ctx.runner.user = principal.name
+    if changed:
+        ctx.events.broadcast(Changes.all())  # another scope: every list shows other rows
 
 
 class Session(QObject):
@@ -130,11 +138,8 @@ class Session(QObject):
                 widget.reject()
 
     def switch_to(self, principal: Principal) -> None:
-        changed = principal != self.principal
-        apply_principal(self.ctx, principal)
+        apply_principal(self.ctx, principal)  # announces the change: every view reloads
         update_chrome(self.window)
-        if changed:
-            self.ctx.events.broadcast(Changes.all())  # another scope: every list shows other rows
 
 
 def update_chrome(window: Shell) -> None:

@@ -139,6 +139,9 @@ class _Job(QRunnable):
         log.info("job %d %s start", self.job_id, name)
         try:
             db = self.runner._worker_db()
+            # Who the result was computed for; the UI thread drops it if someone else is logged in
+            # by the time it arrives.
+            self.runner._ran_for[self.job_id] = db.principal
             try:
                 with db.collect() as collected:
                     result = self.fn(db, self.progress)
@@ -198,6 +201,10 @@ class OpRunner(QObject):
         # Told what each job wrote (on the UI thread, before its on_success): the views refresh
         # and the undo history records it as for an operation on the UI thread.
         self.on_changes: Callable[[Changes], None] | None = None
+        self._ran_for: dict[int, Principal] = {}
+
+    def _current_principal(self) -> Principal | None:
+        return self.principal_of() if self.principal_of is not None else self.principal
 
     def _worker_db(self) -> Database:
         ident = threading.get_ident()
@@ -206,7 +213,7 @@ class OpRunner(QObject):
             db = open_database(self.db_path, user=self.user, create=False, read_only=True if self.read_only else None)
             self._connections[ident] = db
         db.user = self.user
-        principal = self.principal_of() if self.principal_of is not None else self.principal
+        principal = self._current_principal()
         if principal is not None:
             db.principal = principal
         return db
@@ -249,6 +256,12 @@ class OpRunner(QObject):
         self._started.pop(job_id, None)
         if changes and self.on_changes is not None:
             self.on_changes(changes)  # type: ignore[arg-type]
+        ran_for = self._ran_for.pop(job_id, None)
+        now = self._current_principal()
+        if ran_for is not None and now is not None and ran_for != now and (ok or on_failure is not None):
+            # Computed for the user before a switch of user (or a change of their buildings): the
+            # next one must not see it. Views reload for the new principal when it is applied.
+            return
         if ok:
             if on_success is not None:
                 on_success(payload)
