@@ -319,3 +319,26 @@ def test_driver_reads_an_encrypted_file_only_with_its_key(encrypted, tmp_path):
             conn.execute("SELECT count(*) FROM sqlite_schema").fetchone()
     finally:
         conn.close()
+
+
+def test_first_write_reads_the_whole_file_only_when_it_is_plain(encrypted, tmp_path, monkeypatch):
+    """SQLCipher authenticates each page as it is read: the encrypted file's first write does not
+    decrypt every page first (that made a cold start take a minute at 100,000 residents)."""
+    from app.models.core import db as db_module
+
+    checked: list[Path] = []
+    real = db_module.verify_health
+    monkeypatch.setattr(db_module, "verify_health", lambda conn, path: (checked.append(path), real(conn, path)))
+    unlock.login_encrypted(encrypted, "管理员", PASSWORD)
+    db = open_database(encrypted, user="管理员")
+    with db.write() as tx:
+        tx.insert("community", {"name": "新社区"})
+    db.close()
+    assert encrypted not in checked
+    plain = open_database(tmp_path / "plain.db", user="测试员")
+    plain.close()
+    plain = open_database(tmp_path / "plain.db", user="测试员")
+    with plain.write() as tx:
+        tx.insert("community", {"name": "明文社区"})
+    plain.close()
+    assert tmp_path / "plain.db" in checked
