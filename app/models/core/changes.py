@@ -7,10 +7,11 @@ that watch those tables, and the undo history keeps the actions that can be undo
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+
+from app.models.core import sqlite as sqlite3
 
 
 class OpKind(StrEnum):

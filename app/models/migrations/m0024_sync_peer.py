@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import sqlite3
-
+from app.models.core import sqlite as sqlite3
 from app.models.migrations.m0001_initial import run_script
 
 SQL = """

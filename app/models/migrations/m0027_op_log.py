@@ -8,7 +8,7 @@ the undo itself is a new operation whose rows sync like any other edit.
 
 from __future__ import annotations
 
-import sqlite3
+from app.models.core import sqlite as sqlite3
 
 
 def up(conn: sqlite3.Connection) -> None:

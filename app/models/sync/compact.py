@@ -18,9 +18,9 @@ with ``anju check --compact``; never on the UI thread.
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 
+from app.models.core import sqlite as sqlite3
 from app.models.core.hlc import Hlc, wall_ms
 from app.models.sync.merge import have_vector
 
