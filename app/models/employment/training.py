@@ -75,9 +75,9 @@ def check_participants(db: Database, course_start: str, person_ids: Iterable[str
     for chunk_start in range(0, len(ids), 500):
         chunk = ids[chunk_start:chunk_start + 500]
         marks = ", ".join("?" for _ in chunk)
-        for r in db.query(f"SELECT id, name, status, status_date, deleted, birth_date FROM person WHERE id IN ({marks})",
-                          chunk):
-            found[r["id"]] = r
+        for row in db.query(f"SELECT id, name, status, status_date, deleted, birth_date FROM person WHERE id IN ({marks})",
+                            chunk):
+            found[row["id"]] = row
     for pid in ids:
         r = found.get(pid)
         if r is None or r["deleted"]:

@@ -144,7 +144,7 @@ class ExportDialog(QDialog):
         name = self.ledger_name()
         masked = self.masked.isChecked()
         where, params = "", []
-        if self.filtered.isChecked() and _applies(self.current, name):
+        if self.current is not None and self.filtered.isChecked() and _applies(self.current, name):
             where, params = self.current[1], list(self.current[2])
         options = {"month": self.month.text().strip()} if name == "monthly-disputes" else {}
         out = Path(path)
