@@ -701,7 +701,7 @@ def _open_writable(path: Path, user: str, create: bool, key: bytes | None) -> Da
         if version < migrations.latest_version():
             migrations.migrate(conn)
         _ensure_site_id(conn)
-        _refresh_planner_stats(conn, path)
+        _refresh_planner_stats(conn, path, encrypted=key is not None)
     except sqlite3.OperationalError as exc:
         conn.close()
         if _is_read_only_error(exc):
@@ -947,7 +947,7 @@ def verify_health(conn: sqlite3.Connection, path: Path) -> None:
     _HEALTHY.add(key)
 
 
-def _refresh_planner_stats(conn: sqlite3.Connection, path: Path) -> None:
+def _refresh_planner_stats(conn: sqlite3.Connection, path: Path, *, encrypted: bool = False) -> None:
     """Keep SQLite's planner statistics roughly current.
 
     Without them SQLite may pick a low-selectivity index (e.g. on ``deleted``) and turn a 1 ms
@@ -958,13 +958,17 @@ def _refresh_planner_stats(conn: sqlite3.Connection, path: Path) -> None:
         people = conn.execute("SELECT count(*) FROM person").fetchone()[0]
         has_stats = conn.execute("SELECT 1 FROM sqlite_schema WHERE name = 'sqlite_stat1'").fetchone()
         if has_stats:
-            row = conn.execute("SELECT stat FROM sqlite_stat1 WHERE tbl = 'person' AND idx IS NOT NULL LIMIT 1").fetchone()
-            counted = int(row[0].split()[0]) if row else 0
+            # The largest index count is the table's: a partial index (deleted people only) counts
+            # a few rows, and taking whichever row came first re-analysed the file on every open.
+            row = conn.execute("SELECT max(CAST(stat AS INTEGER)) FROM sqlite_stat1 "
+                               "WHERE tbl = 'person' AND idx IS NOT NULL").fetchone()
+            counted = int(row[0] or 0) if row else 0
             if abs(counted - people) <= max(100, people // 4):
                 return
         elif people < 100:
             return
-        verify_health(conn, path)
+        if not encrypted:  # SQLCipher checks each page as it reads it (see Database.ensure_writable)
+            verify_health(conn, path)
         conn.execute("PRAGMA analysis_limit = 1000")
         conn.execute("ANALYZE")
     except (sqlite3.OperationalError, DamagedDatabaseError):
