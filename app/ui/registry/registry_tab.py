@@ -698,6 +698,8 @@ class RegistryTab(DataTab):
         self._summary_timer.start()
 
     def _update_summary(self) -> None:
+        if self.ctx.db.closed:  # the pane's timer outlived the window's database (closing, restore)
+            return
         hid = self.current_household_id()
         if hid != self.summary.household_id or hid is None:
             self.summary.show_household(hid)
