@@ -10,7 +10,7 @@ from app.models.core import sqlite as sqlite3
 
 INDEXES = {
     "visit_visitor_person": "visit(visitor_person_id)",
-    "visit_mediation_case": "visit(mediation_case_id)",
+    "visit_mediation_case": "visit(mediation_case_id)",  # a copy of m0003's visit_mediation; dropped by m0031
     "intention_met_employment": "intention(met_employment_id)",
     "intention_met_attendance": "intention(met_attendance_id)",
     "mediation_case_visit": "mediation_case(visit_id)",

@@ -346,17 +346,7 @@ def iter_chunks(bundle: Bundle, passphrase: str, *, decode: bool = True) -> Iter
             i += 1
             if not decode:
                 continue
-            try:
-                inflater = zlib.decompressobj()
-                raw = inflater.decompress(plain, MAX_CHUNK_PLAIN)
-                if inflater.unconsumed_tail:
-                    raise BundleError(f"“{name}”解压后超过 {MAX_CHUNK_PLAIN >> 20} MB，不是正常的同步文件，未导入。")
-                payload = json.loads(raw.decode("utf-8"))
-                if not isinstance(payload, dict):
-                    raise ValueError("chunk")
-            except (ValueError, zlib.error, UnicodeDecodeError, RecursionError) as exc:
-                raise BundleError(f"“{name}”内容无法解析，未导入。") from exc
-            yield payload
+            yield _inflate_json(plain, MAX_CHUNK_PLAIN, name)
 
 
 def is_stream(bundle: Bundle) -> bool:
@@ -395,14 +385,19 @@ def read_bundle(path: Path, passphrase: str, *, parse_body: bool = True) -> Bund
         raise BundleError(f"“{path.name}”已损坏或被改动过（校验失败），未导入。") from exc
     if not parse_body:
         return Bundle(path, header)
+    return Bundle(path, header, _inflate_json(plain, MAX_BODY_BYTES, path.name))
+
+
+def _inflate_json(plain: bytes, limit: int, name: str) -> dict[str, Any]:
+    """A decrypted body or chunk: inflated to at most `limit` bytes, a JSON object, or BundleError."""
     try:
         inflater = zlib.decompressobj()
-        raw = inflater.decompress(plain, MAX_BODY_BYTES)
+        raw = inflater.decompress(plain, limit)
         if inflater.unconsumed_tail:
-            raise BundleError(f"“{path.name}”解压后超过 {MAX_BODY_BYTES >> 20} MB，不是正常的同步文件，未导入。")
-        body = json.loads(raw.decode("utf-8"))
-        if not isinstance(body, dict):
-            raise ValueError("body")
+            raise BundleError(f"“{name}”解压后超过 {limit >> 20} MB，不是正常的同步文件，未导入。")
+        payload = json.loads(raw.decode("utf-8"))
+        if not isinstance(payload, dict):
+            raise ValueError("not an object")
     except (ValueError, zlib.error, UnicodeDecodeError, RecursionError) as exc:
-        raise BundleError(f"“{path.name}”内容无法解析，未导入。") from exc
-    return Bundle(path, header, body)
+        raise BundleError(f"“{name}”内容无法解析，未导入。") from exc
+    return payload
