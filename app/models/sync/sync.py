@@ -622,13 +622,13 @@ def import_files(
     without `allow_mass_delete` (True, or the set of bundle ids the clerk confirmed). The other
     bundles still apply; ``report.refused`` says which files were refused and why.
     """
-    paths = [Path(p) for p in paths]
+    files = [Path(p) for p in paths]
     try:
-        report = _import_files(db, paths, passphrase, progress=progress, now_ms=now_ms,
+        report = _import_files(db, files, passphrase, progress=progress, now_ms=now_ms,
                                allow_mass_delete=allow_mass_delete)
     except KnownError as exc:
         with contextlib.suppress(Exception):  # the import's own error is the one to show
-            record_event(db, Action.SYNC_IN, {"files": [p.name for p in paths], "error": str(exc)},
+            record_event(db, Action.SYNC_IN, {"files": [p.name for p in files], "error": str(exc)},
                          Outcome.REFUSED if isinstance(exc, PermissionDeniedError) else Outcome.FAILED)
         raise
     if report.files_applied or report.rejected or report.other_community:
@@ -777,13 +777,14 @@ def _apply_accepted(db: Database, accepted: list[_Incoming], report: SyncReport,
                 with db.write(mode="apply") as tx:
                     _apply(db, tx.now, accepted, attempt, community, rules)
             except Refused as exc:
-                culprit: _Incoming | None = next(i for i in accepted if i.bundle is exc.bundle)
+                culprit = next(i for i in accepted if i.bundle is exc.bundle)
                 reason = exc.reason
             except sqlite3.IntegrityError as exc:
                 # A rule this program lacks but the schema has: find the bundle that breaks it.
-                culprit = _find_culprit(db, accepted, community, rules)
-                if culprit is None:
+                found = _find_culprit(db, accepted, community, rules)
+                if found is None:
                     raise
+                culprit = found
                 reason = f"“{culprit.bundle.path.name}”的内容不符合数据库的约束（{exc}），未导入。"
             else:
                 for name in ("applied", "already_had", "conflicts", "duplicates", "shared_rooms", "waiting"):
