@@ -20,13 +20,12 @@ from app.models.core.access import Principal, Role
 from app.models.core.errors import KnownError
 from app.models.core.safe_files import disk_full_as_known, remember_database, remove_leftovers
 from app.models.core.text_rules import escape_controls
+from app.start_options import PASSWORD_FILE_ENV, USER_ENV, credentials, read_secret_file, resolve_db
 
 if TYPE_CHECKING:
     from app.models.core.db import Database
 
 log = logging.getLogger("anju.cli")
-USER_ENV = "ANJU_USER"
-PASSWORD_FILE_ENV = "ANJU_PASSWORD_FILE"
 _NEEDS_LOGIN = ("这个数据库已设置账号，命令行也须登录：请加上 --user 账号名 --password-file 密码文件"
                 f"（或设置环境变量 {USER_ENV} 和 {PASSWORD_FILE_ENV}）。")
 
@@ -74,24 +73,6 @@ def add_credential_arguments(parser: argparse.ArgumentParser, *, suppress: bool)
                         help=f"account name (or ${USER_ENV}); on a database without accounts, the author's name")
     parser.add_argument("--password-file", type=Path, default=default, metavar="F",
                         help=f"file holding the account's password (or ${PASSWORD_FILE_ENV})")
-
-
-def credentials(args: argparse.Namespace) -> tuple[str | None, Path | None]:
-    """The account name and password file from the options, else from the environment."""
-    user = getattr(args, "user", None) or os.environ.get(USER_ENV) or None
-    password_file = getattr(args, "password_file", None) or os.environ.get(PASSWORD_FILE_ENV) or None
-    return (user.strip() if user else None), (Path(password_file) if password_file else None)
-
-
-def read_secret_file(path: Path, what: str = "密码") -> str:
-    """A password (or passphrase) from a file: the first line, without its line ending."""
-    try:
-        text = Path(path).read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise KnownError(f"{what}文件“{path}”不存在。") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise KnownError(f"无法读取{what}文件“{path}”：{exc}") from None
-    return text.splitlines()[0] if text.strip("\r\n") else ""
 
 
 def sign_in(db: Database, args: argparse.Namespace, *, damaged_ok: bool = False) -> None:
@@ -200,14 +181,6 @@ def print_recovery_code(path: Path, code: str) -> None:
 
 def _via(args: argparse.Namespace) -> str:
     return f"cli {getattr(args, 'command', None) or ''}".strip()
-
-
-def resolve_db(args: argparse.Namespace) -> Path:
-    from app.paths import default_db_path, demo_db_path
-
-    if getattr(args, "db", None):
-        return Path(args.db)
-    return demo_db_path() if getattr(args, "demo", False) else default_db_path()
 
 
 class _EscapingStream:

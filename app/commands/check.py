@@ -8,9 +8,10 @@ import json
 import sys
 from pathlib import Path
 
-from app.cli import add_db_argument, open_db, resolve_db, unlock_if_encrypted
+from app.cli import add_db_argument, open_db, unlock_if_encrypted
 from app.models.core.check import check_database
 from app.models.core.db import recovery_advice
+from app.start_options import resolve_db
 
 
 def register(sub: argparse._SubParsersAction) -> None:

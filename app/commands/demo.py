@@ -8,8 +8,9 @@ import sys
 import time
 from pathlib import Path
 
-from app.cli import add_db_argument, credentials, read_secret_file
+from app.cli import add_db_argument
 from app.models.core.errors import KnownError
+from app.start_options import credentials, read_secret_file
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from app.cli import add_db_argument, read_secret_file, resolve_db
+from app.cli import add_db_argument
+from app.start_options import read_secret_file, resolve_db
 
 
 def register(sub: argparse._SubParsersAction) -> None:

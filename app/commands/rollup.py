@@ -7,7 +7,8 @@ import json
 import time
 from pathlib import Path
 
-from app.cli import add_db_argument, open_db, resolve_db
+from app.cli import add_db_argument, open_db
+from app.start_options import resolve_db
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -6,10 +6,11 @@ import argparse
 import json
 from pathlib import Path
 
-from app.cli import add_db_argument, open_db, resolve_db
+from app.cli import add_db_argument, open_db
 from app.commands.sync_export import read_passphrase
 from app.models.core.safe_files import atomic_path
 from app.models.sync.sync import MASS_DELETE_RECORDS, MASS_DELETE_SHARE, SyncReport
+from app.start_options import resolve_db
 
 # Exit codes: every new file applied; some applied and some refused; none applied because every
 # new file was refused (a database or folder problem exits 2, like every other command).

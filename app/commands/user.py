@@ -7,9 +7,10 @@ import json
 import re
 from pathlib import Path
 
-from app.cli import add_db_argument, convert_and_tell, open_db, read_secret_file
+from app.cli import add_db_argument, convert_and_tell, open_db
 from app.models.core.access import ROLE_LABELS, Role
 from app.models.core.errors import KnownError
+from app.start_options import credentials, read_secret_file
 
 ROLE_CHOICES = [r.value for r in Role]
 
@@ -103,8 +104,6 @@ def run_passwd(args: argparse.Namespace) -> int:
 
 
 def _password_file(args: argparse.Namespace) -> Path:
-    from app.cli import credentials
-
     path = credentials(args)[1]
     assert path is not None  # open_db signed in with it
     return path

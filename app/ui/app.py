@@ -19,6 +19,7 @@ from app.models.core.db import Database, open_database
 from app.models.core.errors import KnownError
 from app.models.core.safe_files import DiskFullError, atomic_path, remember_database, remove_leftovers
 from app.paths import log_dir, resource_dir
+from app.start_options import credentials, read_secret_file, resolve_db
 from app.ui.common import text_size
 from app.ui.common.context import AppContext
 from app.ui.common.events import DataEvents
@@ -100,7 +101,6 @@ def sign_in(path: Path, args: argparse.Namespace) -> Principal | None:
     Valid ``--user``/``--password-file`` (or ANJU_USER/ANJU_PASSWORD_FILE) skip the login
     dialog; invalid ones open it with the reason shown. None: the clerk quit, nothing opens.
     """
-    from app.cli import credentials, read_secret_file
     from app.models.core import accounts
     from app.ui.accounts.login_dialog import FirstAdminDialog, LoginDialog
 
@@ -136,7 +136,6 @@ _LOGIN_MS: float | None = None
 def _sign_in_encrypted(path: Path, args: argparse.Namespace) -> Principal | None:
     """An encrypted file: the login screen lists the accounts of its keys file; the password
     unwraps the key before the file is opened (a wrong one leaves the file untouched)."""
-    from app.cli import credentials, read_secret_file
     from app.ui.accounts.login_dialog import LoginDialog
 
     global _LOGIN_MS
@@ -319,7 +318,6 @@ def _confirm_new_in_empty_file(path: Path) -> bool:
 
 def run_gui(args: argparse.Namespace) -> int:
     """Open the main window; returns the application's exit code."""
-    from app.cli import resolve_db
     from app.ui.common.crash import install_excepthook
 
     app = ensure_application()

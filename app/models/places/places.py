@@ -11,6 +11,8 @@ from typing import Any
 from app.models.core.db import Database
 from app.models.core.errors import NotFoundError, ValidationError
 from app.models.core.text_rules import control_problem
+from app.models.places import rhythm
+from app.models.places.place_roles import CURRENT_ROLE_SQL, ROLE_FOR_PLACE, ROLE_NAMES, ROLE_VALUES_SQL
 from app.models.places.signs import is_sign, sign_name
 
 # place table → Chinese word, used in messages.
@@ -23,20 +25,9 @@ KIND_NAMES = {
     "room": "房间",
 }
 
-# Who looks after which kind of place.
-ROLE_FOR_PLACE = {"grid": "grid_worker", "building": "building_head", "unit": "unit_head"}
-ROLE_NAMES = {"grid_worker": "网格员", "building_head": "楼栋长", "unit_head": "单元长"}
-# Older data (and the demo generator) store the Chinese word as the role; both are read alike.
-ROLE_VALUES_SQL = {
-    "grid": "('grid_worker', '网格员')",
-    "building": "('building_head', '楼栋长')",
-    "unit": "('unit_head', '单元长')",
-}
 # In SQL here and in rhythm/visits, "+h.deleted = 0", "+p.status = …": the unary plus keeps SQLite
 # (which has no statistics) from walking the low-selectivity household_deleted / person_deleted indexes
 # instead of the room and household ones; measured 150 ms instead of 1 ms for one unit's rooms.
-# A role is current until its end date has passed.
-CURRENT_ROLE_SQL = "(pr.end_date IS NULL OR pr.end_date = '' OR pr.end_date > date('now', 'localtime'))"
 
 ROOM_NUMBER_RE = re.compile(r"[0-9A-Za-z\-]{1,10}")
 
@@ -210,8 +201,6 @@ def counts_by_place(db: Database, today: dt.date | str | None = None) -> dict[tu
 
     Counted per unit in one query, then summed upward in Python (there are only hundreds of units).
     """
-    from app.models.places import rhythm
-
     per_unit: dict[str, Counts] = {}
     for r in db.query(
         "SELECT r.unit_id AS unit_id, count(*) AS n, sum(h.risk_colour = 'red') AS red, "

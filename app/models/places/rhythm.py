@@ -25,7 +25,7 @@ from typing import Any
 from app.models.core import settings
 from app.models.core.db import Database
 from app.models.core.errors import NotFoundError, ValidationError
-from app.models.places.places import CURRENT_ROLE_SQL, ROLE_VALUES_SQL
+from app.models.places.place_roles import CURRENT_ROLE_SQL, ROLE_VALUES_SQL
 
 COLOURS = ("red", "yellow", "green")
 COLOUR_NAMES = {"red": "红", "yellow": "黄", "green": "绿"}
