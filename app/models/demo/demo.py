@@ -812,6 +812,7 @@ class _Builder:
             if "已回访" in status_dates:
                 # The visit that moved the case to 已回访, sometimes after an earlier phone call.
                 followups = [status_dates["已回访"]]
+                assert outcome is not None  # a case reaches 已回访 only through an outcome (see `path`)
                 if rng.random() < 0.3:
                     followups.insert(0, self.random_date(status_dates[outcome], status_dates["已回访"]))
                 for k, when in enumerate(followups):

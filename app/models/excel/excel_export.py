@@ -10,9 +10,9 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from app.models.core import masking, settings
 from app.models.core.audit_events import Action, Outcome, record_event
@@ -147,7 +147,7 @@ class ExportResult(int):
 @logged("excel.export", facts=lambda a: {"ledger": a["event"]["ledger"], "masked": a["event"]["masked"],
                                   "file": file_ref(a["out"])},
         summary=lambda n: {"rows": int(n), "cut": len(n.cut_cells)})
-def _export(db: Database, out: str | Path, event: dict, write: Callable[[Any, list[str]], int]) -> ExportResult:
+def _export(db: Database, out: str | Path, event: dict, write: Callable[[BinaryIO, list[str]], int]) -> ExportResult:
     # The file appears complete or not at all: the safe writer checks, fsyncs and renames it.
     out = Path(out)
     if out.suffix.lower() != ".xlsx":
@@ -171,7 +171,8 @@ def _export(db: Database, out: str | Path, event: dict, write: Callable[[Any, li
 SHEET_KINDS = {DATE: S_DATE, BIRTH: S_DATE, MONEY: S_MONEY, INT: S_NUMBER, AGE: S_NUMBER, NUMBER: S_NUMBER}
 
 
-def _write(db, title, columns, total, rows, path: Any, masked: bool, options: dict, progress,
+def _write(db: Database, title: str, columns: Sequence[LedgerColumn], total: int, rows: Iterable[Sequence[Any]],
+           path: BinaryIO, masked: bool, options: dict[str, Any], progress: ProgressFn | None,
            cut: list[str]) -> int:
     # Excel refuses []:*?/\ in a sheet name, and a list's title may carry a building's name.
     sheet_name = re.sub(r"[\[\]:*?/\\]", "-", title.replace("（", "(").replace("）", ")"))[:31]

@@ -20,7 +20,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.models.core import field_rules, vocab
 from app.models.core.db import Database
@@ -47,6 +47,9 @@ from app.models.excel.ledger_spec import (
     FieldSpec,
     LedgerSpec,
 )
+
+if TYPE_CHECKING:
+    from python_calamine import CalamineSheet  # loaded when a sheet is opened: it is large
 
 # Limits checked before anything is loaded (a zip bomb inflates to gigabytes).
 MAX_UNCOMPRESSED = 1024 * 1024 * 1024  # all parts together
@@ -474,19 +477,20 @@ class Sheet:
                     f"工作表“{name}”有 {declared} 行，超过一次导入的上限 {MAX_ROWS} 行。请拆分成几个文件分批导入。"
                 )
         try:
-            self.sheet = self.wb.get_sheet_by_name(name)
+            sheet = self.wb.get_sheet_by_name(name)
         except Exception as exc:  # noqa: BLE001 - calamine's error types vary by format
             raise KnownError(f"读取“{self.path.name}”的工作表“{name}”时出错：{library_problem(exc)}。") from exc
-        start = self.sheet.start
+        self.sheet: CalamineSheet | None = sheet  # None once closed: its cells can be large
+        start = sheet.start
         self.col0 = start[1] if start else 0
-        self.height = (self.sheet.end[0] + 1) if self.sheet.end else 0
+        self.height = (sheet.end[0] + 1) if sheet.end else 0
         if self.height > MAX_ROWS + HEADER_SCAN_ROWS:
             raise KnownError(
                 f"工作表“{name}”有 {self.height} 行，超过一次导入的上限 {MAX_ROWS} 行。请拆分成几个文件分批导入。"
             )
         merged = []
         try:
-            merged = self.sheet.merged_cell_ranges or []
+            merged = sheet.merged_cell_ranges or []
         except Exception:  # noqa: BLE001 - not supported for every format
             merged = []
         self.merged = merged
@@ -500,9 +504,12 @@ class Sheet:
 
     def rows(self) -> Iterable[tuple[int, list[Any]]]:
         """(0-based row, cells from column 0) for every row, '' turned into None."""
-        pad = [None] * self.col0
+        if self.sheet is None:
+            raise ValueError("the sheet was closed")
+        sheet = self.sheet
+        pad: list[Any] = [None] * self.col0
         try:
-            for r, row in enumerate(self.sheet.iter_rows()):
+            for r, row in enumerate(sheet.iter_rows()):
                 yield r, pad + [None if v == "" else v for v in row]
         except OSError as exc:
             raise KnownError(
@@ -570,7 +577,10 @@ class HeaderNotFound(KnownError):
 
     def __init__(self, likely: tuple[int, list[Any]] | None, sheet: str, message: str) -> None:
         super().__init__(message)
-        self.row, self.cells = likely if likely is not None else (None, [])
+        self.row: int | None = None
+        self.cells: list[Any] = []
+        if likely is not None:
+            self.row, self.cells = likely
         self.sheet = sheet
         self.sample: list[Any] = []  # the first row under it that holds something
 

@@ -196,9 +196,9 @@ class SheetWriter:
                 text = text[: self.text_limit]
             self._string(text)
         if cut:  # rare: report each cell, and point the original text at its cut copy
-            for rn, text in zip(rns, texts, strict=True):
-                if text in cut and on_cut is not None:
-                    on_cut(int(rn), c, text)
+            for rn, cell in zip(rns, texts, strict=True):
+                if cell is not None and cell in cut and on_cut is not None:
+                    on_cut(int(rn), c, cell)
             for text in cut:
                 strings[text] = strings[text[: self.text_limit]]
         return [strings[t] if t else None for t in texts]

@@ -475,7 +475,7 @@ class ImportDialog(QDialog):
 
     def _failed(self, exc: BaseException) -> None:
         self._busy(False)
-        if isinstance(exc, HeaderNotFound) and exc.cells:
+        if isinstance(exc, HeaderNotFound) and exc.row is not None and exc.cells:
             remembered = remembered_mapping(self.ctx.db, exc.cells)
             self._fill_mapping(exc.cells, exc.sample, {}, remembered)
             self.mapping_note.setText(f"认不出第 {exc.row + 1} 行的表头。请为每一列选择对应的项目（至少要有“姓名”），"
