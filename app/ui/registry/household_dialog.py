@@ -274,12 +274,13 @@ class HouseholdDialog(GuardedDialog):
     # -- loading -----------------------------------------------------------------------------
     def load(self) -> None:
         db = self.ctx.db
-        new = self.household_id is None
+        hid = self.household_id
+        new = hid is None
         self._form.setRowVisible(1, new)
         self._form.setRowVisible(2, not new)
         self.move_button.setEnabled(not new)
         self.pages.setTabEnabled(1, not new)
-        if new:
+        if hid is None:
             self.setWindowTitle("新增住户")
             self.title.setText("新增住户：填写房号（或选空房）等信息，添加家庭成员，最后一起保存")
             self.last_change.setText("")
@@ -288,7 +289,7 @@ class HouseholdDialog(GuardedDialog):
             self.dirty = bool(self.pending)
             self.room.setFocus()
             return
-        h = households.get(db, self.household_id)
+        h = households.get(db, hid)
         self.number.setText(h["number"])
         self.address.setText(h["address"] or "（未分配房间）")
         set_combo(self.township, h["origin_township"])
@@ -298,7 +299,7 @@ class HouseholdDialog(GuardedDialog):
         self.risk_reason.clear()
         for col, cb in self.tags.items():
             cb.setChecked(bool(h[col]))
-        zero = households.is_zero_employment(db, self.household_id)
+        zero = households.is_zero_employment(db, hid)
         self.zero_label.setText(f"（自动）{households.ZERO_EMPLOYMENT}：有劳动力但目前无人就业" if zero else "")
         self.zero_label.setVisible(zero)
         self.hukou.setChecked(bool(h["hukou_moved"]))
@@ -307,15 +308,15 @@ class HouseholdDialog(GuardedDialog):
         self.garden.setText(f"{h['garden_plot_m2']:g}" if h["garden_plot_m2"] is not None else "")
         set_combo(self.status, h["status"])
         self.notes.setPlainText(h["notes"] or "")
-        self._load_members(h)
-        self._load_history()
+        self._load_members(hid, h)
+        self._load_history(hid)
         head = db.scalar("SELECT name FROM person WHERE id = ?", (h["head_person_id"],))
         deleted = "（已删除）" if h["deleted"] else ""
         self.restore_button.setVisible(bool(h["deleted"]))
         self.move_button.setEnabled(not h["deleted"])
         self.setWindowTitle(f"一户一档 - {h['address'] or h['number']}")
         self.title.setText(f"{h['address'] or '（未分配房间）'}　{head or '（无户主）'}户　户号 {h['number']}{deleted}")
-        change = audit.last_change(db, "household", self.household_id)
+        change = audit.last_change(db, "household", hid)
         self.last_change.setText(change.describe(db.site_id) if change else "")
         self.dirty = False
 
@@ -362,8 +363,8 @@ class HouseholdDialog(GuardedDialog):
             for j, text in enumerate(cells):
                 self.members.setItem(i, j, QTableWidgetItem(str(text)))
 
-    def _load_members(self, h: dict[str, Any]) -> None:
-        rows = persons.members(self.ctx.db, self.household_id, include_gone=True)
+    def _load_members(self, hid: str, h: dict[str, Any]) -> None:
+        rows = persons.members(self.ctx.db, hid, include_gone=True)
         current = self.current_member_id()
         self.member_ids = [m["id"] for m in rows]
         self.members.setRowCount(len(rows))
@@ -387,13 +388,13 @@ class HouseholdDialog(GuardedDialog):
         elif rows:
             self.members.selectRow(0)
 
-    def _load_history(self) -> None:
-        hist = households.address_history(self.ctx.db, self.household_id)
+    def _load_history(self, hid: str) -> None:
+        hist = households.address_history(self.ctx.db, hid)
         self.addresses.setRowCount(len(hist))
         for i, a in enumerate(hist):
             for j, v in enumerate([a["address_text"] or "", a["from_date"] or "", a["to_date"] or "至今"]):
                 self.addresses.setItem(i, j, QTableWidgetItem(v))
-        entries = audit.household_history(self.ctx.db, self.household_id, limit=100)
+        entries = audit.household_history(self.ctx.db, hid, limit=100)
         names = {"insert": "新增", "update": "修改", "delete": "删除", "restore": "恢复", "note": "成员变动"}
         self.changes.setRowCount(len(entries))
         for i, e in enumerate(entries):
@@ -499,11 +500,12 @@ class HouseholdDialog(GuardedDialog):
 
     def make_head(self) -> None:
         pid = self.current_member_id()
-        if pid is None:
+        hid = self.household_id
+        if pid is None or hid is None:  # a new household's members are only pending
             return
         db = self.ctx.db
         p = persons.get(db, pid)
-        old = db.scalar("SELECT head_person_id FROM household WHERE id = ?", (self.household_id,))
+        old = db.scalar("SELECT head_person_id FROM household WHERE id = ?", (hid,))
         relation = None
         if old and old != pid:
             old_name = db.scalar("SELECT name FROM person WHERE id = ?", (old,))
@@ -512,7 +514,7 @@ class HouseholdDialog(GuardedDialog):
             if not ok:
                 return
         try:
-            persons.set_head(db, self.household_id, pid, old_head_relation=relation)
+            persons.set_head(db, hid, pid, old_head_relation=relation)
         except KnownError as exc:
             QMessageBox.warning(self, "无法更换户主", str(exc))
             return
