@@ -134,10 +134,12 @@ def add_visit(db: Database, v: VisitInput, today: dt.date | None = None, *, conf
 
 
 def delete_visit(db: Database, visit_id: str) -> None:
-    v = db.one("SELECT visit_date FROM visit WHERE id = ? AND deleted = 0", (visit_id,))
-    if v is None:
-        raise NotFoundError("找不到这条走访记录。")
     with db.write() as tx:
+        v = db.one("SELECT visit_date, mediation_case_id FROM visit WHERE id = ? AND deleted = 0", (visit_id,))
+        if v is None:
+            raise NotFoundError("找不到这条走访记录。")
+        if v["mediation_case_id"]:
+            raise ValidationError("这条走访记录已转为调解案件，不能删除。")
         tx.delete("visit", visit_id, summary=f"删除走访记录 {v['visit_date']}")
 
 

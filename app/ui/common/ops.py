@@ -34,7 +34,7 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 from app.models.core.access import Principal
 from app.models.core.changes import NO_CHANGES, Changes
 from app.models.core.db import Database, open_database
-from app.models.core.errors import KnownError
+from app.models.core.errors import KnownError, NeedsConfirmation
 from app.models.core.safe_files import disk_full_as_known
 
 if TYPE_CHECKING:
@@ -79,6 +79,40 @@ def perform(
             QMessageBox.warning(parent, title, str(exc))
         return Outcome(False, None, exc)
     return Outcome(True, value)
+
+
+def perform_asking(
+    ctx: AppContext,
+    parent: QWidget | None,
+    action: Callable[[Database, bool], T],
+    ask: Callable[[str], bool],
+    *,
+    title: str = "无法完成",
+    on_error: Callable[[KnownError], None] | None = None,
+) -> Outcome[T]:
+    """:func:`perform` for an action that may first ask the clerk (:class:`NeedsConfirmation`: a
+    second visit the same day, an overlapping job): ``action(db, confirmed)`` runs with False; when
+    it asks, ``ask(question)`` shows the question and, on yes, the action runs again with True.
+
+    The question rolled the first attempt back, so the clerk's yes still makes one undo step. When
+    the clerk says no, the outcome fails with the question as its error and `on_error` is not told.
+    """
+    questions: list[NeedsConfirmation] = []
+
+    def failed(exc: KnownError) -> None:
+        if isinstance(exc, NeedsConfirmation):
+            questions.append(exc)
+        elif on_error is not None:
+            on_error(exc)
+        else:
+            QMessageBox.warning(parent, title, str(exc))
+
+    done = perform(ctx, parent, lambda db: action(db, False), on_error=failed)
+    if not questions:
+        return done
+    if not ask(str(questions[0])):
+        return Outcome(False, None, questions[0])
+    return perform(ctx, parent, lambda db: action(db, True), title=title, on_error=on_error)
 
 
 class Cancelled(Exception):

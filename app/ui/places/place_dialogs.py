@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -26,10 +28,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.models.core.db import Database
 from app.models.core.errors import KnownError
 from app.models.places import places, rhythm
 from app.ui.common.context import AppContext
-from app.ui.common.crash import report_exception
+from app.ui.common.ops import perform
 
 
 def _buttons(dialog: QDialog, ok_text: str = "确定") -> QDialogButtonBox:
@@ -42,18 +45,16 @@ def _buttons(dialog: QDialog, ok_text: str = "确定") -> QDialogButtonBox:
 
 
 class _SafeDialog(QDialog):
-    """accept() runs `save()`; a KnownError keeps the dialog open with the message shown."""
+    """accept() runs `save(db)` as one operation; a KnownError keeps the dialog open with the message shown."""
 
-    def save(self) -> None:  # pragma: no cover - overridden
+    def save(self, db: Database) -> None:  # pragma: no cover - overridden
         raise NotImplementedError
 
+    ctx: AppContext
+
     def accept(self) -> None:
-        try:
-            self.save()
-        except KnownError as exc:
-            report_exception(exc)
-            return
-        super().accept()
+        if perform(self.ctx, self, self.save):
+            super().accept()
 
 
 # -- new places ------------------------------------------------------------------------------------
@@ -109,9 +110,9 @@ class BuildingDialog(_SafeDialog):
         form.addRow(QLabel("房号按“层+序号”生成，例如 5 层第 1 户为 501。"))
         form.addRow(_buttons(self, "新建"))
 
-    def save(self) -> None:
+    def save(self, db: Database) -> None:
         self.new_id = places.add_building(
-            self.ctx.db,
+            db,
             self.community_id,
             self.name.text(),
             grid_id=self.grid.currentData(),
@@ -130,8 +131,11 @@ def add_place_interactive(
     community_id: str | None,
     building_id: str | None,
 ) -> str | None:
-    """Ask for what a new place needs and create it; returns the new id (None if cancelled)."""
+    """Ask for what a new place needs and create it; returns the new id (None if cancelled or refused)."""
     db = ctx.db
+
+    def create(action: Callable[[Database], str]) -> str | None:
+        return perform(ctx, parent, action).value
     if table == "building":
         if not community_id:
             raise KnownError("请先选择一个社区。")
@@ -150,26 +154,26 @@ def add_place_interactive(
             )
         )
         n, ok = QInputDialog.getInt(parent, "新建单元", "单元号：", nxt, 1, 99)
-        return places.add_unit(db, building_id, n) if ok else None
+        return create(lambda db: places.add_unit(db, building_id, n)) if ok else None
     if table == "room":
         if not current or current[0] not in ("unit", "room"):
             raise KnownError("请先选择一个单元。")
         unit_id = current[1] if current[0] == "unit" else places.get_place(db, "room", current[1])["unit_id"]
         text, ok = QInputDialog.getText(parent, "新建房间", "房号（例如 501）：")
-        return places.add_room(db, unit_id, text) if ok else None
+        return create(lambda db: places.add_room(db, unit_id, text)) if ok else None
     word = places.KIND_NAMES[table]
     text, ok = QInputDialog.getText(parent, f"新建{word}", f"{word}名称：")
     if not ok:
         return None
     if table == "community":
-        return places.add_community(db, text)
+        return create(lambda db: places.add_community(db, text))
     if not community_id:
         raise KnownError("请先选择一个社区。")
     if table == "district":
-        return places.add_district(db, community_id, text)
+        return create(lambda db: places.add_district(db, community_id, text))
     if table == "grid":
         district = current[1] if current and current[0] == "district" else None
-        return places.add_grid(db, community_id, text, district)
+        return create(lambda db: places.add_grid(db, community_id, text, district))
     raise ValueError(table)
 
 
@@ -280,7 +284,7 @@ class RoleDialog(_SafeDialog):
             != QMessageBox.StandardButton.Yes
         ):
             return
-        places.end_role(self.ctx.db, role_id)
+        perform(self.ctx, self, lambda db: places.end_role(db, role_id))
         self._load_current()
 
     def _kind_changed(self, *_args: object) -> None:
@@ -333,13 +337,13 @@ class RoleDialog(_SafeDialog):
         if self.results.count():
             self.results.setCurrentRow(0)
 
-    def save(self) -> None:
+    def save(self, db: Database) -> None:
         if self.resident.isChecked():
             item = self.results.currentItem()
             if item is None:
                 raise KnownError("请输入姓名并在列表中选中一位居民。")
             places.assign_role(
-                self.ctx.db,
+                db,
                 self.table,
                 self.place_id,
                 person_id=item.data(Qt.ItemDataRole.UserRole),
@@ -348,7 +352,7 @@ class RoleDialog(_SafeDialog):
             )
         else:
             places.assign_role(
-                self.ctx.db,
+                db,
                 self.table,
                 self.place_id,
                 staff_name=self.staff_name.text(),
@@ -416,8 +420,8 @@ class RiskColourDialog(_SafeDialog):
         form.addRow(_buttons(self))
         self.resize(560, 380)
 
-    def save(self) -> None:
-        rhythm.set_risk_colour(self.ctx.db, self.household_id, self.colour.currentData(), self.reason.text())
+    def save(self, db: Database) -> None:
+        rhythm.set_risk_colour(db, self.household_id, self.colour.currentData(), self.reason.text())
 
 
 # -- relocating households before a place is retired or deleted ----------------------------------------
@@ -493,11 +497,12 @@ class RelocateDialog(QDialog):
         if item is None:
             QMessageBox.information(self, "搬迁住户", "没有要搬迁的住户了。")
             return
-        try:
-            room = places.resolve_room(self.ctx.db, self.building.currentData(), self.room.text())
-            households.move(self.ctx.db, item.data(Qt.ItemDataRole.UserRole), room["room_id"])
-        except KnownError as exc:
-            report_exception(exc)
+        household_id, building_id, room_text = item.data(Qt.ItemDataRole.UserRole), self.building.currentData(), self.room.text()
+
+        def move(db: Database) -> None:
+            households.move(db, household_id, places.resolve_room(db, building_id, room_text)["room_id"])
+
+        if not perform(self.ctx, self, move):
             return
         self.room.clear()
         self.refresh()

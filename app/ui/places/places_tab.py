@@ -36,6 +36,7 @@ from app.ui.common import events as ev
 from app.ui.common.context import AppContext
 from app.ui.common.crash import report_exception
 from app.ui.common.data_tab import DataTab
+from app.ui.common.ops import perform
 from app.ui.common.table_models import RISK_COLOURS, RISK_NAMES
 from app.ui.places.visits_due import VisitsDuePanel
 from app.widgets.sign_icon import sign_icon, sign_pixmap
@@ -583,11 +584,7 @@ class PlacesTab(DataTab):
         )
         if not ok:
             return
-        try:
-            places.rename(self.ctx.db, table, pid, text)
-        except KnownError as exc:
-            report_exception(exc)
-            return
+        perform(self.ctx, self, lambda db: places.rename(db, table, pid, text))
 
     def move_place(self) -> None:
         from app.ui.places.place_dialogs import choose_move_target
@@ -598,11 +595,7 @@ class PlacesTab(DataTab):
         target = choose_move_target(self, self.ctx, cur[0], cur[1])
         if target is None:
             return
-        try:
-            places.move(self.ctx.db, cur[0], cur[1], target or None)
-        except KnownError as exc:
-            report_exception(exc)
-            return
+        perform(self.ctx, self, lambda db: places.move(db, cur[0], cur[1], target or None))
 
     def toggle_retired(self) -> None:
         cur = self.current()
@@ -618,11 +611,8 @@ class PlacesTab(DataTab):
             != QMessageBox.StandardButton.Yes
         ):
             return
-        try:
-            places.set_retired(self.ctx.db, table, pid, retire)
-        except KnownError as exc:
-            self._explain_households(exc, table, pid)
-            return
+        perform(self.ctx, self, lambda db: places.set_retired(db, table, pid, retire),
+                on_error=lambda exc: self._explain_households(exc, table, pid))
 
     def delete_place(self) -> None:
         cur = self.current()
@@ -644,11 +634,8 @@ class PlacesTab(DataTab):
             != QMessageBox.StandardButton.Yes
         ):
             return
-        try:
-            places.delete_place(self.ctx.db, table, pid)
-        except KnownError as exc:
-            self._explain_households(exc, table, pid)
-            return
+        perform(self.ctx, self, lambda db: places.delete_place(db, table, pid),
+                on_error=lambda exc: self._explain_households(exc, table, pid))
 
     def _explain_households(self, exc: KnownError | None, table: str, pid: str) -> None:
         """A place with households cannot go: say why, and offer to move the households first."""
@@ -683,12 +670,8 @@ class PlacesTab(DataTab):
         used = {k: v for k, v in used.items() if k != row.get("sign")}
         dlg = SignChooserDialog(row.get("sign"), used, self)
         while dlg.exec():
-            try:
-                places.set_sign(self.ctx.db, table, pid, dlg.selected())
-            except KnownError as exc:
-                report_exception(exc)
-                continue
-            break
+            if perform(self.ctx, self, lambda db: places.set_sign(db, table, pid, dlg.selected())):
+                break
 
     def assign_role(self) -> None:
         from app.ui.places.place_dialogs import RoleDialog

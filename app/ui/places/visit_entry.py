@@ -32,7 +32,7 @@ from app.models.core.errors import KnownError, NeedsConfirmation, ValidationErro
 from app.models.places import places, rhythm, visits
 from app.ui.common import events as ev
 from app.ui.common.context import AppContext
-from app.ui.common.crash import report_exception
+from app.ui.common.ops import perform, perform_asking
 from app.ui.places.building_board import ID_ROLE, with_board_button
 from app.widgets.sign_icon import sign_icon
 
@@ -328,25 +328,27 @@ class VisitEntryDialog(QDialog):
             self.room.setFocus()
             return None
         v = self.current_input()
-        try:
-            try:
-                visit_id = visits.add_visit(self.ctx.db, v)
-            except NeedsConfirmation as question:
-                answer = QMessageBox.question(self, "同一天再次走访", str(question))
-                if answer != QMessageBox.StandardButton.Yes:
-                    self.status.setText("未保存：这一户当天已有走访记录。")
-                    self.status.setStyleSheet("color: #c92a2a;")
-                    self.room.setFocus()
-                    return None
-                visit_id = visits.add_visit(self.ctx.db, v, confirmed=True)
-        except KnownError as exc:
+
+        def failed(exc: KnownError) -> None:
             self.status.setText(f"未保存：{exc}")
             self.status.setStyleSheet("color: #c92a2a;")
             field = getattr(exc, "field", None)
             {"date": self.date, "visitor": self.visitor, "findings": self.findings}.get(
                 field or "", self.room
             ).setFocus()
+
+        def ask(question: str) -> bool:
+            return QMessageBox.question(self, "同一天再次走访", question) == QMessageBox.StandardButton.Yes
+
+        done = perform_asking(self.ctx, self, lambda db, confirmed: visits.add_visit(db, v, confirmed=confirmed),
+                              ask, on_error=failed)
+        if not done:
+            if isinstance(done.error, NeedsConfirmation):
+                self.status.setText("未保存：这一户当天已有走访记录。")
+                self.status.setStyleSheet("color: #c92a2a;")
+                self.room.setFocus()
             return None
+        visit_id = done.value
         self.last_visit_id = visit_id
         label = f"{v.visit_date}　{self.building.currentText()} {self.room.text().strip()}　{v.kind}"
         if v.problems:
@@ -390,12 +392,7 @@ class VisitEntryDialog(QDialog):
             QMessageBox.StandardButton.Yes
         ):
             return False
-        try:
-            if visits.get_visit(self.ctx.db, visit_id)["mediation_case_id"]:
-                raise KnownError("这条走访记录已转为调解案件，不能删除。")
-            visits.delete_visit(self.ctx.db, visit_id)
-        except KnownError as exc:
-            report_exception(exc)
+        if not perform(self.ctx, self, lambda db: visits.delete_visit(db, visit_id), title="无法删除"):
             return False
         self.recent.takeItem(self.recent.row(item))
         self.status.setText("已删除这条走访记录。")
@@ -416,11 +413,10 @@ class VisitEntryDialog(QDialog):
         cat, ok = QInputDialog.getItem(self, "转为调解案件", "纠纷类别：", cats, 0, False)
         if not ok:
             return None
-        try:
-            case_id = visits.to_mediation_case(self.ctx.db, visit_id, title, cat)
-        except KnownError as exc:
-            report_exception(exc)
+        done = perform(self.ctx, self, lambda db: visits.to_mediation_case(db, visit_id, title, cat))
+        if not done:
             return None
+        case_id = done.value
         number = self.ctx.db.scalar("SELECT number FROM mediation_case WHERE id = ?", (case_id,))
         self.status.setText(f"已转为调解案件 {number or ''}，可在“矛盾调解”页查看。")
         self.status.setStyleSheet("color: #2f9e44;")

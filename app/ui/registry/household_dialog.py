@@ -28,10 +28,12 @@ from PySide6.QtWidgets import (
 )
 
 from app.models.core import audit
+from app.models.core.db import Database
 from app.models.core.errors import KnownError, ValidationError
 from app.models.core.vocab import PersonStatus
 from app.models.registry import households, persons
 from app.ui.common.context import AppContext
+from app.ui.common.ops import perform
 from app.ui.registry.move_dialogs import (
     MoveHouseholdDialog,
     MovePersonDialog,
@@ -433,31 +435,38 @@ class HouseholdDialog(GuardedDialog):
 
     def save(self) -> bool:
         self.show_error(None, None)
-        db = self.ctx.db
-        try:
-            if self.household_id is None:
-                if not self.room.text().strip():
-                    raise ValidationError("请填写房号，如 3-2-501。", field="room")
-                self.household_id = households.create(db, self.values(), room=self.room.text(),
-                                                      members=self.pending)
-                self.pending = []
-                self.room.clear()
-            else:
-                households.update(db, self.household_id, self.values(), risk_reason=self.risk_reason.text().strip()
-                                  or None)
-        except ValidationError as exc:
-            self.show_error(exc.field, exc.message)
-            widget = {"room": self.room, "number": self.number, "origin_township": self.township,
-                      "origin_village": self.village, "move_in_date": self.move_in, "garden_plot_m2": self.garden,
-                      "notes": self.notes}.get(exc.field or "")
-            if widget is not None:
-                widget.setFocus()
+        household_id, values, room = self.household_id, self.values(), self.room.text()
+        risk_reason = self.risk_reason.text().strip() or None
+        if household_id is None and not room.strip():
+            self._refused(ValidationError("请填写房号，如 3-2-501。", field="room"))
             return False
-        except KnownError as exc:
-            QMessageBox.warning(self, "无法保存", str(exc))
+
+        def save(db: Database) -> str:
+            if household_id is None:
+                return households.create(db, values, room=room, members=self.pending)
+            households.update(db, household_id, values, risk_reason=risk_reason)
+            return household_id
+
+        done = perform(self.ctx, self, save, on_error=self._refused)
+        if not done:
             return False
+        if household_id is None:
+            self.household_id = done.value
+            self.pending = []
+            self.room.clear()
         self.load()
         return True
+
+    def _refused(self, exc: KnownError) -> None:
+        if not isinstance(exc, ValidationError):
+            QMessageBox.warning(self, "无法保存", str(exc))
+            return
+        self.show_error(exc.field, exc.message)
+        widget = {"room": self.room, "number": self.number, "origin_township": self.township,
+                  "origin_village": self.village, "move_in_date": self.move_in, "garden_plot_m2": self.garden,
+                  "notes": self.notes}.get(exc.field or "")
+        if widget is not None:
+            widget.setFocus()
 
     # -- members -----------------------------------------------------------------------------
     def current_member_id(self) -> str | None:
@@ -513,10 +522,8 @@ class HouseholdDialog(GuardedDialog):
                                                 persons.RELATIONS[1:], 0, True)
             if not ok:
                 return
-        try:
-            persons.set_head(db, hid, pid, old_head_relation=relation)
-        except KnownError as exc:
-            QMessageBox.warning(self, "无法更换户主", str(exc))
+        if not perform(self.ctx, self, lambda db: persons.set_head(db, hid, pid, old_head_relation=relation),
+                       title="无法更换户主"):
             return
         self.load()
 
@@ -544,16 +551,14 @@ class HouseholdDialog(GuardedDialog):
         if not confirm(self, "删除误录", f"确定删除误录的成员“{p['name']}”吗？\n"
                        "（真实的迁出或死亡请用“迁出/死亡”登记，这样会保留在历史中。）"):
             return
-        persons.remove(self.ctx.db, pid)
+        perform(self.ctx, self, lambda db: persons.remove(db, pid), title="无法删除")
         self.load()
 
     def restore_household(self) -> None:
         if self.household_id is None:
             return
-        try:
-            households.restore(self.ctx.db, self.household_id)
-        except KnownError as exc:
-            QMessageBox.warning(self, "无法恢复", str(exc))
+        household_id = self.household_id
+        if not perform(self.ctx, self, lambda db: households.restore(db, household_id), title="无法恢复"):
             return
         self.load()
 

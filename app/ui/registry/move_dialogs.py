@@ -22,6 +22,7 @@ from app.models.core.errors import KnownError, ValidationError
 from app.models.core.vocab import PersonStatus
 from app.models.registry import households, persons, registry_search
 from app.ui.common.context import AppContext
+from app.ui.common.ops import perform
 from app.ui.registry.person_dialog import ERROR_STYLE, GuardedDialog, combo
 from app.widgets.search_box import SearchField
 
@@ -75,11 +76,13 @@ class MoveHouseholdDialog(_FormDialog):
         self.room.setFocus()
 
     def save(self) -> None:
-        try:
-            households.move(self.ctx.db, self.household_id, self.room.text(), self.date.text().strip() or None)
-        except KnownError as exc:
+        household_id, room, date = self.household_id, self.room.text(), self.date.text().strip() or None
+
+        def failed(exc: KnownError) -> None:
             self.fail(exc)
             self.room.setFocus()
+
+        if not perform(self.ctx, self, lambda db: households.move(db, household_id, room, date), on_error=failed):
             return
         self.dirty = False
         self.accept()
@@ -111,11 +114,9 @@ class PersonStatusDialog(_FormDialog):
         self.status.setFocus()
 
     def save(self) -> None:
-        try:
-            persons.record_status(self.ctx.db, self.person_id, self.status.currentText(), self.date.text().strip(),
-                                  self.note.text())
-        except KnownError as exc:
-            self.fail(exc)
+        person_id, status, date, note = self.person_id, self.status.currentText(), self.date.text().strip(), self.note.text()
+        if not perform(self.ctx, self, lambda db: persons.record_status(db, person_id, status, date, note),
+                       on_error=self.fail):
             return
         self.dirty = False
         self.accept()
@@ -170,10 +171,9 @@ class MovePersonDialog(_FormDialog):
             self.error.setText("请先查找并选中要移入的户。")
             self.search_field.setFocus()
             return
-        try:
-            persons.move(self.ctx.db, self.person_id, item.data(256), relation=self.relation.currentText())
-        except KnownError as exc:
-            self.fail(exc)
+        person_id, target, relation = self.person_id, item.data(256), self.relation.currentText()
+        if not perform(self.ctx, self, lambda db: persons.move(db, person_id, target, relation=relation),
+                       on_error=self.fail):
             return
         self.dirty = False
         self.accept()

@@ -24,11 +24,13 @@ from PySide6.QtWidgets import (
 )
 
 from app.models.core import audit
+from app.models.core.db import Database
 from app.models.core.errors import KnownError, ValidationError
 from app.models.core.id_numbers import IdInfo
 from app.models.core.vocab import PersonStatus
 from app.models.registry import households, persons
 from app.ui.common.context import AppContext
+from app.ui.common.ops import perform
 from app.ui.registry.duplicate_dialog import CANCEL, OPEN, DuplicateDialog
 from app.widgets.id_number_edit import IdNumberEdit
 
@@ -357,22 +359,28 @@ class PersonDialog(GuardedDialog):
             self.dirty = False
             self.accept()
             return
-        try:
-            if self.person_id:
-                persons.update(db, self.person_id, values, accept_unverified_id=accept_unverified)
-                self.saved_id = self.person_id
+        person_id, household_id = self.person_id, self.household_id
+
+        def save(db: Database) -> str:
+            assert household_id is not None  # a new household's members are collected above
+            if person_id:
+                persons.update(db, person_id, values, accept_unverified_id=accept_unverified)
+                return person_id
+            return persons.add(db, household_id, values, accept_unverified_id=accept_unverified)
+
+        def failed(exc: KnownError) -> None:
+            if isinstance(exc, persons.DuplicateIdNumber):
+                self._duplicate(exc.existing, blocking=True)
+            elif isinstance(exc, ValidationError):
+                self._show_error(exc.field, exc.message)
+                self._focus_field(exc.field)
             else:
-                self.saved_id = persons.add(db, self.household_id, values, accept_unverified_id=accept_unverified)
-        except persons.DuplicateIdNumber as exc:
-            self._duplicate(exc.existing, blocking=True)
+                QMessageBox.warning(self, "无法保存", str(exc))
+
+        done = perform(self.ctx, self, save, on_error=failed)
+        if not done:
             return
-        except ValidationError as exc:
-            self._show_error(exc.field, exc.message)
-            self._focus_field(exc.field)
-            return
-        except KnownError as exc:
-            QMessageBox.warning(self, "无法保存", str(exc))
-            return
+        self.saved_id = done.value
         self.dirty = False
         self.accept()
 
