@@ -288,7 +288,7 @@ def test_enter_in_the_party_search_searches_and_never_saves(qtbot, ctx, places, 
     dlg = CaseDialog(None, ctx)
     qtbot.addWidget(dlg)
     saved: list[str] = []
-    dlg.apply = lambda v: saved.append(med.create_case(ctx.db, **v))
+    dlg.apply = lambda db, v: saved.append(med.create_case(db, **v))
     dlg.show()
     dlg.activateWindow()
     dlg.title_edit.setText("楼道堆物")

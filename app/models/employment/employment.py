@@ -9,7 +9,7 @@ from typing import Any
 
 from app.models.core import settings
 from app.models.core.db import Database, Tx
-from app.models.core.errors import KnownError, NotFoundError, ValidationError
+from app.models.core.errors import NeedsConfirmation, NotFoundError, ValidationError
 from app.models.core.vocab import PersonStatus
 from app.models.employment import labour
 
@@ -30,7 +30,7 @@ MAX_MONTHLY_FEN = 100_000_00  # 100,000 yuan a month: anything above is a typing
 _YUAN = re.compile(r"^(\d+)(?:\.(\d{1,2}))?$")
 
 
-class OverlapWarning(KnownError):
+class OverlapWarning(NeedsConfirmation):
     """The person already has a job in the same period; the clerk may confirm and save anyway."""
 
     def __init__(self, message: str, overlaps: list[dict[str, Any]]) -> None:

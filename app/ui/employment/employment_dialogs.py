@@ -34,6 +34,7 @@ from app.models.employment import employment, intentions, labour
 from app.models.excel import list_table
 from app.ui.common import events
 from app.ui.common.context import AppContext
+from app.ui.common.ops import perform, perform_asking
 from app.ui.common.table_models import Column
 from app.ui.employment.person_picker import IdListModel, PersonPicker
 from app.ui.printing.list_output import ListOutput
@@ -280,21 +281,22 @@ class JobDialog(QDialog):
     def save(self) -> None:
         values = self.values()
         close_ids = [iid for check, iid in self.intention_checks if check.isChecked()]
-        try:
-            try:
-                self.saved_id = employment.save_job(self.ctx.db, values, job_id=self.job_id,
-                                                    close_intention_ids=close_ids)
-            except employment.OverlapWarning as exc:
-                answer = QMessageBox.question(
-                    self, "时间重叠", str(exc) + "\n\n仍然保存吗？",
-                    QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
-                if answer != QMessageBox.StandardButton.Yes:
-                    return
-                self.saved_id = employment.save_job(self.ctx.db, values, job_id=self.job_id, confirm_overlap=True,
-                                                    close_intention_ids=close_ids)
-        except KnownError as exc:
-            warn(self, exc, self.fields)
+        job_id = self.job_id
+
+        def ask(question: str) -> bool:
+            answer = QMessageBox.question(
+                self, "时间重叠", question + "\n\n仍然保存吗？",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+            return answer == QMessageBox.StandardButton.Yes
+
+        done = perform_asking(
+            self.ctx, self,
+            lambda db, confirmed: employment.save_job(db, values, job_id=job_id, confirm_overlap=confirmed,
+                                                      close_intention_ids=close_ids),
+            ask, on_error=lambda exc: warn(self, exc, self.fields))
+        if not done:
             return
+        self.saved_id = done.value
         self.accept()
 
 
@@ -308,12 +310,8 @@ def end_job(ctx: AppContext, parent: QWidget, job_id: str) -> bool:
                                     text=dt.date.today().isoformat())
     if not ok:
         return False
-    try:
-        employment.end_job(ctx.db, job_id, text)
-    except KnownError as exc:
-        warn(parent, exc)
-        return False
-    return True
+    return bool(perform(ctx, parent, lambda db: employment.end_job(db, job_id, text),
+                        on_error=lambda exc: warn(parent, exc)))
 
 
 class IntentionDialog(QDialog):
@@ -383,15 +381,16 @@ class IntentionDialog(QDialog):
         if self.picker is not None:
             ids = self.picker.selected_ids()
             pid = ids[0] if ids else None
-        try:
-            self.saved_id = intentions.add(self.ctx.db, {
-                "person_id": pid, "kind": self.kind.currentText(), "job_kind": self.job_kind.currentText(),
-                "training_wanted": self.training_wanted.text(), "place": self.place.text(),
-                "detail": self.detail.text(), "recorded_date": self.recorded.text(),
-            })
-        except KnownError as exc:
-            warn(self, exc, self.fields)
+        values = {
+            "person_id": pid, "kind": self.kind.currentText(), "job_kind": self.job_kind.currentText(),
+            "training_wanted": self.training_wanted.text(), "place": self.place.text(),
+            "detail": self.detail.text(), "recorded_date": self.recorded.text(),
+        }
+        done = perform(self.ctx, self, lambda db: intentions.add(db, values),
+                       on_error=lambda exc: warn(self, exc, self.fields))
+        if not done:
             return
+        self.saved_id = done.value
         self.accept()
 
 
@@ -415,13 +414,10 @@ def close_intention(ctx: AppContext, parent: QWidget, intention_id: str) -> bool
     if not ok:
         return False
     _label, job_id, att_id = choices[labels.index(label)]
-    try:
-        intentions.close(ctx.db, intention_id, dt.date.today().isoformat(), met_employment_id=job_id,
-                         met_attendance_id=att_id)
-    except KnownError as exc:
-        warn(parent, exc)
-        return False
-    return True
+    today = dt.date.today().isoformat()
+    return bool(perform(ctx, parent, lambda db: intentions.close(db, intention_id, today, met_employment_id=job_id,
+                                                                met_attendance_id=att_id),
+                        on_error=lambda exc: warn(parent, exc)))
 
 
 class FigureListDialog(QDialog):

@@ -32,7 +32,7 @@ from app.models.core import settings
 from app.models.core.errors import KnownError, NeedsConfirmation, ValidationError
 from app.models.employment import training
 from app.ui.common.context import AppContext
-from app.ui.common.ops import perform
+from app.ui.common.ops import perform_asking
 from app.ui.employment.employment_dialogs import warn
 from app.ui.employment.person_picker import PersonPicker
 from app.ui.printing import printing
@@ -514,12 +514,7 @@ class CourseDialog(QDialog):
         def save(db: Any, confirmed: bool = False) -> str:
             return training.save_course_sessions(db, self.values(), ids, sessions, confirmed=confirmed, **args)
 
-        questions: list[NeedsConfirmation] = []
-
         def failed(exc: KnownError) -> None:
-            if isinstance(exc, NeedsConfirmation):
-                questions.append(exc)  # asked below, then saved again with the clerk's yes
-                return
             field = getattr(exc, "field", None)
             if field == "sessions":
                 self.tabs.setCurrentWidget(self.sessions_page)
@@ -527,14 +522,14 @@ class CourseDialog(QDialog):
                 self.tabs.setCurrentWidget(self.people_page)
             warn(self, exc, self.fields)
 
-        done = perform(self.ctx, self, save, on_error=failed)
-        if questions:
-            answer = QMessageBox.question(self, "同一时间的两次课", str(questions[0]))
-            if answer != QMessageBox.StandardButton.Yes:
-                self.tabs.setCurrentWidget(self.sessions_page)
-                self.sessions_table.setFocus()
-                return
-            done = perform(self.ctx, self, lambda db: save(db, confirmed=True), on_error=failed)
+        def ask(question: str) -> bool:
+            return QMessageBox.question(self, "同一时间的两次课", question) == QMessageBox.StandardButton.Yes
+
+        done = perform_asking(self.ctx, self, save, ask, on_error=failed)
+        if isinstance(done.error, NeedsConfirmation):  # the clerk said no: back to the sessions
+            self.tabs.setCurrentWidget(self.sessions_page)
+            self.sessions_table.setFocus()
+            return
         if not done:
             return
         self.saved_id = done.value

@@ -29,9 +29,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.models.core.db import Database
 from app.models.core.errors import KnownError
 from app.models.mediation import mediation as med
 from app.ui.common.context import AppContext
+from app.ui.common.ops import perform
 from app.ui.places.building_board import fill_building_combo, with_board_button
 from app.widgets.screen_fit import FitScrollArea
 from app.widgets.search_box import SearchField
@@ -55,12 +57,14 @@ def _iso(d: QDateEdit) -> str:
 class _FormDialog(QDialog):
     """A form whose OK runs `apply(values)`; a KnownError keeps the dialog open with the message."""
 
-    def __init__(self, parent: QWidget | None, title: str, name: str) -> None:
+    def __init__(self, parent: QWidget | None, ctx: AppContext, title: str, name: str) -> None:
         super().__init__(parent)
+        self.ctx = ctx
         self.setWindowTitle(title)
         self.setObjectName(name)
         self.setAccessibleName(title)
-        self.apply: Callable[[dict], Any] | None = None
+        # The write a save makes, run as one operation: apply(db, values).
+        self.apply: Callable[[Database, dict], Any] | None = None
         self.outcome: Any = None
         # The form scrolls when the screen is too short for it (a large text size at 1366×768).
         self.outer_layout = QVBoxLayout(self)
@@ -104,17 +108,27 @@ class _FormDialog(QDialog):
     def accept(self) -> None:
         try:
             vals = self.values()
-            self.outcome = self.apply(vals) if self.apply is not None else vals
         except KnownError as exc:
-            # stay open: the clerk corrects the one field instead of typing everything again
-            self.error_label.setText(str(exc))
-            self.error_label.show()
-            QMessageBox.warning(self, "无法保存", str(exc))
+            self._refused(exc)
             return
+        if self.apply is None:
+            self.outcome = vals
+        else:
+            apply = self.apply
+            done = perform(self.ctx, self, lambda db: apply(db, vals), on_error=self._refused)
+            if not done:
+                return
+            self.outcome = done.value
         super().accept()
 
+    def _refused(self, exc: KnownError) -> None:
+        # stay open: the clerk corrects the one field instead of typing everything again
+        self.error_label.setText(str(exc))
+        self.error_label.show()
+        QMessageBox.warning(self, "无法保存", str(exc))
+
     @classmethod
-    def run(cls, parent: QWidget | None, *args: Any, apply: Callable[[dict], Any] | None = None) -> Any:
+    def run(cls, parent: QWidget | None, *args: Any, apply: Callable[[Database, dict], Any] | None = None) -> Any:
         """Show the dialog; returns what `apply` returned (or the values), None when cancelled."""
         dlg = cls(parent, *args)
         dlg.apply = apply
@@ -128,7 +142,7 @@ class CaseDialog(_FormDialog):
     """New or edited case: facts, building, level, mediators, and parties (residents or outsiders)."""
 
     def __init__(self, parent: QWidget | None, ctx: AppContext, case_id: str | None = None) -> None:
-        super().__init__(parent, "修改调解案件" if case_id else "新建调解案件", "mediationCaseDialog")
+        super().__init__(parent, ctx, "修改调解案件" if case_id else "新建调解案件", "mediationCaseDialog")
         self.ctx = ctx
         db = ctx.db
         self.case_id = case_id
@@ -340,7 +354,7 @@ class StatusDialog(_FormDialog):
     """Move the case to one of the statuses the workflow allows from where it is."""
 
     def __init__(self, parent: QWidget | None, ctx: AppContext, case: dict) -> None:
-        super().__init__(parent, f"办理案件 {case['number']}", "mediationStatusDialog")
+        super().__init__(parent, ctx, f"办理案件 {case['number']}", "mediationStatusDialog")
         self.ctx = ctx
         self.case = case
         self.resize(520, 380)
@@ -413,7 +427,7 @@ class LevelDialog(_FormDialog):
     """Escalate (楼栋 → 社区 → 街道) or hand back, with the reason kept in the history."""
 
     def __init__(self, parent: QWidget | None, ctx: AppContext, case: dict) -> None:
-        super().__init__(parent, f"调整调解层级 {case['number']}", "mediationLevelDialog")
+        super().__init__(parent, ctx, f"调整调解层级 {case['number']}", "mediationLevelDialog")
         self.case = case
         self.form.addRow("当前层级", QLabel(f"<b>{case['level']}</b>（自 {case['level_since']} 起）"))
         self.to_level = QComboBox()
@@ -443,7 +457,7 @@ class FollowupDialog(_FormDialog):
     """A follow-up visit (回访): date, who, outcome, notes, next date if needed."""
 
     def __init__(self, parent: QWidget | None, ctx: AppContext, case: dict) -> None:
-        super().__init__(parent, f"登记回访 {case['number']}", "mediationFollowupDialog")
+        super().__init__(parent, ctx, f"登记回访 {case['number']}", "mediationFollowupDialog")
         self.date = _date_edit("followupDate", "回访日期")
         self.visitor = QLineEdit(ctx.user)
         self.visitor.setObjectName("followupVisitor")
@@ -481,7 +495,7 @@ class NoteDialog(_FormDialog):
     """A progress note (调解经过) in the case history."""
 
     def __init__(self, parent: QWidget | None, ctx: AppContext) -> None:
-        super().__init__(parent, "记录调解经过", "mediationNoteDialog")
+        super().__init__(parent, ctx, "记录调解经过", "mediationNoteDialog")
         self.date = _date_edit("noteDate", "日期")
         self.note = QPlainTextEdit()
         self.note.setObjectName("noteText")
@@ -498,7 +512,7 @@ class SettingsDialog(_FormDialog):
     """Time limits per level and the category list (synced office settings)."""
 
     def __init__(self, parent: QWidget | None, ctx: AppContext) -> None:
-        super().__init__(parent, "调解设置", "mediationSettingsDialog")
+        super().__init__(parent, ctx, "调解设置", "mediationSettingsDialog")
         limits = med.limits(ctx.db)
         self.spins: dict[str, QSpinBox] = {}
         for lv in med.LEVELS:

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.models.core.changes import Changes
+from app.models.core.db import Database
 from app.models.core.errors import KnownError
 from app.models.mediation import mediation as med
 from app.models.mediation import mediation_report as rep
@@ -364,8 +365,7 @@ class MediationTab(DataTab):
     def new_case(self) -> None:
         from app.ui.mediation.mediation_dialogs import CaseDialog
 
-        db = self.ctx.db
-        case_id = CaseDialog.run(self, self.ctx, apply=lambda v: med.create_case(db, **v))
+        case_id = CaseDialog.run(self, self.ctx, apply=lambda db, v: med.create_case(db, **v))
         if case_id is None:
             return
         # show the new case even if the current filter would hide it
@@ -389,8 +389,7 @@ class MediationTab(DataTab):
         case_id = self.current_case_id()
         if not case_id:
             return
-        db = self.ctx.db
-        def apply(values: dict) -> bool:
+        def apply(db: Database, values: dict) -> bool:
             med.update_case(db, case_id, **values)
             return True
 
@@ -408,7 +407,7 @@ class MediationTab(DataTab):
         if not med.TRANSITIONS.get(case["status"]):
             return
 
-        def apply(v: dict) -> bool:
+        def apply(db: Database, v: dict) -> bool:
             med.change_status(db, case_id, v.pop("to_status"), **v)
             return True
 
@@ -424,7 +423,7 @@ class MediationTab(DataTab):
         db = self.ctx.db
         case = med.get_case(db, case_id)
 
-        def apply(v: dict) -> bool:
+        def apply(db: Database, v: dict) -> bool:
             med.change_level(db, case_id, v.pop("to_level"), **v)
             return True
 
@@ -437,9 +436,8 @@ class MediationTab(DataTab):
         case_id = self.current_case_id()
         if not case_id:
             return
-        db = self.ctx.db
-        case = med.get_case(db, case_id)
-        if FollowupDialog.run(self, self.ctx, case, apply=lambda v: med.add_followup(db, case_id, **v)):
+        case = med.get_case(self.ctx.db, case_id)
+        if FollowupDialog.run(self, self.ctx, case, apply=lambda db, v: med.add_followup(db, case_id, **v)):
             self._after_write(case_id)
 
     def add_note(self) -> None:
@@ -448,8 +446,7 @@ class MediationTab(DataTab):
         case_id = self.current_case_id()
         if not case_id:
             return
-        db = self.ctx.db
-        def apply(values: dict) -> bool:
+        def apply(db: Database, values: dict) -> bool:
             med.add_note(db, case_id, **values)
             return True
 
@@ -477,8 +474,7 @@ class MediationTab(DataTab):
     def edit_settings(self) -> None:
         from app.ui.mediation.mediation_dialogs import SettingsDialog
 
-        db = self.ctx.db
-        def apply(values: dict) -> bool:
+        def apply(db: Database, values: dict) -> bool:
             med.save_settings(db, **values)
             return True
 
