@@ -118,6 +118,7 @@ def sign_in(path: Path, args: argparse.Namespace) -> Principal | None:
         if user and password_file:
             started = time.perf_counter()
             try:
+                # direct write: signing in, before the window exists
                 principal = accounts.authenticate(db, user, read_secret_file(password_file), via="gui")
                 _LOGIN_MS = (time.perf_counter() - started) * 1000
                 return principal
@@ -144,6 +145,7 @@ def _sign_in_encrypted(path: Path, args: argparse.Namespace) -> Principal | None
     if user and password_file:
         started = time.perf_counter()
         try:
+            # direct write: signing in, before the window exists
             principal = unlock.login_encrypted(path, user, read_secret_file(password_file), via="gui")
             _LOGIN_MS = (time.perf_counter() - started) * 1000
             return principal

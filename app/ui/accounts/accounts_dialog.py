@@ -26,9 +26,11 @@ from PySide6.QtWidgets import (
 
 from app.models.core import accounts
 from app.models.core.access import ROLE_LABELS, Role
+from app.models.core.db import Database
 from app.models.core.errors import KnownError
 from app.ui.accounts.login_dialog import _error_label, _password_edit
 from app.ui.common.context import AppContext
+from app.ui.common.ops import perform
 
 
 def confirm(parent: QWidget, title: str, text: str) -> bool:
@@ -97,20 +99,26 @@ class AccountEditDialog(QDialog):
     def save(self) -> None:
         role = Role(self.role.currentData())
         ids = self.chosen_buildings() if role == Role.BUILDING_HEAD else []
-        try:
-            if self.account is None:
-                assert self.password is not None and self.confirm is not None
-                if self.password.text() != self.confirm.text():
-                    raise KnownError("两次输入的密码不一致。")
-                accounts.add_account(self.ctx.db, self.name.text(), role, self.password.text(), ids)
-            else:
-                accounts.update_account(self.ctx.db, self.account.id, name=self.name.text(), role=role,
-                                        building_ids=ids)
-        except KnownError as exc:
-            self.error.setText(str(exc))
-            self.error.show()
-            return
-        self.accept()
+        account, name = self.account, self.name.text()
+        password = ""
+        if account is None:
+            assert self.password is not None and self.confirm is not None
+            if self.password.text() != self.confirm.text():
+                self._refused(KnownError("两次输入的密码不一致。"))
+                return
+            password = self.password.text()
+
+        def save(db: Database) -> object:
+            if account is None:
+                return accounts.add_account(db, name, role, password, ids)
+            return accounts.update_account(db, account.id, name=name, role=role, building_ids=ids)
+
+        if perform(self.ctx, self, save, on_error=self._refused):
+            self.accept()
+
+    def _refused(self, exc: KnownError) -> None:
+        self.error.setText(str(exc))
+        self.error.show()
 
 
 class PasswordDialog(QDialog):
@@ -150,16 +158,17 @@ class PasswordDialog(QDialog):
         (self.old or self.new).setFocus()
 
     def save(self) -> None:
-        try:
-            if self.new.text() != self.again.text():
-                raise KnownError("两次输入的新密码不一致。")
-            accounts.set_password(self.ctx.db, self.account.id, self.new.text(),
-                                  old_password=self.old.text() if self.old is not None else None)
-        except KnownError as exc:
-            self.error.setText(str(exc))
-            self.error.show()
+        if self.new.text() != self.again.text():
+            self._refused(KnownError("两次输入的新密码不一致。"))
             return
-        self.accept()
+        account_id, new, old = self.account.id, self.new.text(), self.old.text() if self.old is not None else None
+        if perform(self.ctx, self, lambda db: accounts.set_password(db, account_id, new, old_password=old),
+                   on_error=self._refused):
+            self.accept()
+
+    def _refused(self, exc: KnownError) -> None:
+        self.error.setText(str(exc))
+        self.error.show()
 
 
 class AccountsDialog(QDialog):
@@ -282,10 +291,8 @@ class AccountsDialog(QDialog):
         account = self.selected()
         if account is None:
             return
-        try:
-            accounts.set_enabled(self.ctx.db, account.id, not account.enabled)
-        except KnownError as exc:
-            self._failed(exc)
+        if not perform(self.ctx, self, lambda db: accounts.set_enabled(db, account.id, not account.enabled),
+                       on_error=self._failed):
             return
         self._done(f"已{'启用' if not account.enabled else '停用'}账号“{account.name}”。", account.id)
 
@@ -293,17 +300,12 @@ class AccountsDialog(QDialog):
         account = self.selected()
         if account is None or not confirm(self, "删除账号", f"删除账号“{account.name}”？删除后此人不能再登录。"):
             return
-        try:
-            accounts.delete_account(self.ctx.db, account.id)
-        except KnownError as exc:
-            self._failed(exc)
+        if not perform(self.ctx, self, lambda db: accounts.delete_account(db, account.id), on_error=self._failed):
             return
         self._done(f"已删除账号“{account.name}”。")
 
     def apply_minutes(self) -> None:
-        try:
-            accounts.set_idle_lock_minutes(self.ctx.db, self.minutes.value())
-        except KnownError as exc:
-            self._failed(exc)
+        minutes = self.minutes.value()
+        if not perform(self.ctx, self, lambda db: accounts.set_idle_lock_minutes(db, minutes), on_error=self._failed):
             return
         self._done(f"无人操作 {self.minutes.value()} 分钟后自动锁定。", getattr(self.selected(), "id", None))

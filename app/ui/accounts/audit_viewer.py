@@ -217,6 +217,7 @@ class AuditViewer(QDialog):
         layout.addWidget(self.count_label)
         self.model.counted.connect(lambda n: self.count_label.setText(f"共 {n:,} 条（最新的在前）"))
         self.model.failed.connect(lambda text: self.count_label.setText(text))
+        # direct write: an audit entry that the log was opened, not an edit: nothing to undo or refresh
         record_event(ctx.db, Action.AUDIT_VIEW, None)
         self.apply()
 
@@ -268,6 +269,7 @@ class AuditViewer(QDialog):
 def open_viewer(window: Any) -> None:
     ctx: AppContext = window.ctx
     if not ctx.db.principal.can_read_audit:
+        # direct write: an audit entry that the log was opened, not an edit: nothing to undo or refresh
         record_event(ctx.db, Action.AUDIT_VIEW, None, "refused")
         QMessageBox.warning(window, "操作日志", "只有系统管理员和审计员可以查看操作日志。")
         return

@@ -145,8 +145,10 @@ class LoginDialog(QDialog):
             return
         try:
             if self.db is None:
+                # direct write: signing in (its audit entry) happens before any window or operation exists
                 principal = unlock.login_encrypted(self.path, name, self.password.text(), via="gui", clock=self.clock)
             else:
+                # direct write: signing in (its audit entry) happens before any window or operation exists
                 principal = accounts.authenticate(self.db, name, self.password.text(), via="gui", clock=self.clock)
         except KnownError as exc:
             self.password.clear()
@@ -216,7 +218,9 @@ class FirstAdminDialog(QDialog):
             self._fail("两次输入的密码不一致。", self.confirm)
             return
         try:
+            # direct write: the first administrator is made before any window exists
             accounts.add_account(self.db, self.name.text(), Role.ADMIN, self.password.text())
+            # direct write: signing in, before any window exists
             self.principal = accounts.authenticate(self.db, self.name.text().strip(), self.password.text(), via="gui")
         except KnownError as exc:
             field = getattr(exc, "field", None)

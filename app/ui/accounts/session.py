@@ -99,6 +99,7 @@ class Session(QObject):
         """Hide the records behind the lock screen; only a password (or another account) opens it."""
         if not self.active or self.locked:
             return self.lock_screen
+        # direct write: an audit entry of the session (lock, switch of user), not an edit
         record_event(self.ctx.db, Action.LOCK, {"reason": reason})
         self.window.tabs.hide()
         self.window.menuBar().setEnabled(False)
@@ -124,7 +125,9 @@ class Session(QObject):
         principal = dialog.principal
         if principal.account_id != before.account_id:
             self._close_other_windows(dialog)
+            # direct write: an audit entry of the session (lock, switch of user), not an edit
             record_event(self.ctx.db, Action.LOGOUT, {"reason": "switch user", "to": principal.name}, user=before.name)
+        # direct write: an audit entry of the session (lock, switch of user), not an edit
         record_event(self.ctx.db, Action.UNLOCK, {"account": principal.name}, user=principal.name)
         self.switch_to(principal)
         self.last_activity = self.clock()

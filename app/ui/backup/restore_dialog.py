@@ -300,6 +300,7 @@ def swap_database(window: Any, prepared: PreparedRestore) -> KnownError | None:
         error = exc
     db.reopen()
     if error is None:
+        # direct write: the note of a restore in the restored file; the undo history is cleared and every view reloads below
         restore.record_restore(db, prepared, principal)
     if error is None:
         ctx.undo.clear()  # the steps were operations of the file that was replaced

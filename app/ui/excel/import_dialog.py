@@ -51,7 +51,7 @@ from app.models.excel.excel_read import (
 )
 from app.ui.common.context import AppContext
 from app.ui.common.crash import report_exception
-from app.ui.common.ops import OpHandle
+from app.ui.common.ops import OpHandle, perform
 from app.widgets import file_dialogs
 
 STATUS_TEXT = {"new": "新增", "updated": "更新", "unchanged": "无变化", "error": "错误"}
@@ -278,12 +278,13 @@ class ImportDialog(QDialog):
     def apply_mapping(self) -> None:
         if not self.mapping_cells or self.path is None:
             return
-        try:
-            remember_mapping(self.ctx.db, self.mapping_cells, self.mapping())
-        except KnownError as exc:
+        cells, mapping = self.mapping_cells, self.mapping()
+
+        def failed(exc: KnownError) -> None:
             self.summary.setText(f"<span style='color:#d9363e'>{_html(str(exc))}</span>")
-            return
-        self._reload()
+
+        if perform(self.ctx, self, lambda db: remember_mapping(db, cells, mapping), on_error=failed):
+            self._reload()
 
     def _reload(self) -> None:
         if self.path is not None and not self.progress.isVisible():

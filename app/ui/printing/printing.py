@@ -627,6 +627,7 @@ def record_print(db: Database, job: PrintJob, target: str, pages: int) -> None:
     """One audit entry per print or PDF: the form, which records (first few by name), where to."""
     from app.models.core.audit_events import Action, record_event
 
+    # direct write: the audit entry of a print (on the worker or the UI thread), not an edit
     record_event(db, Action.PRINT, job.print_event(db, target, pages))
 
 

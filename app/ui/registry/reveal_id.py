@@ -106,6 +106,7 @@ def reveal(db: Database, person_id: str, who: str, parent: QWidget | None = None
     if answer is None:
         return None
     try:
+        # direct write: the audit entry that a whole ID number was shown, not an edit
         return persons.reveal_id_number(db, person_id, *answer)
     except KnownError as exc:
         QMessageBox.warning(parent, "查看身份证号", str(exc))

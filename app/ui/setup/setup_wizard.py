@@ -35,6 +35,7 @@ from app.models.places import community_setup as setup
 from app.models.places import places
 from app.models.places.signs import sign_name
 from app.ui.common.context import AppContext
+from app.ui.common.ops import perform
 from app.ui.shell import Shell
 from app.widgets import screen_fit
 from app.widgets.qt_checked import cell
@@ -142,13 +143,15 @@ class CommunityPage(QWizardPage):
 
     def validatePage(self) -> bool:  # noqa: N802 - Qt override
         # The community is written at once (as `anju init` does): the next start resumes at the buildings.
-        try:
-            setup.save_community(self.wiz.ctx.db, self.info())
-        except KnownError as exc:
+        info = self.info()
+
+        def failed(exc: KnownError) -> None:
             self.error.setText(str(exc))
             field = getattr(exc, "field", None)
             if field in self.edits:
                 self.edits[field].setFocus()
+
+        if not perform(self.wiz.ctx, self, lambda db: setup.save_community(db, info), on_error=failed):
             return False
         self.error.setText("")
         return True
@@ -478,10 +481,7 @@ class UserPage(QWizardPage):
         self.user.setFocus()
 
     def validatePage(self) -> bool:  # noqa: N802 - Qt override
-        try:
-            self.wiz.commit(self.user.text())
-        except KnownError as exc:
-            self.error.setText(str(exc))
+        if not self.wiz.commit(self.user.text(), on_error=lambda exc: self.error.setText(str(exc))):
             return False
         self.error.setText("")
         return True
@@ -614,16 +614,20 @@ class SetupWizard(QWizard):
         shown = "、".join(names[:20]) + (f" 等 {len(names)} 栋" if len(names) > 20 else "")
         return f"社区“{community['name']}”已有楼栋：{shown}。在下表添加新的楼栋（同名的楼栋只补充缺少的单元和房间）。"
 
-    def commit(self, user: str) -> None:
+    def commit(self, user: str, on_error: Callable[[KnownError], None] | None = None) -> bool:
         """Write the whole set-up in one transaction (the data layer checks everything inside it)."""
-        plan = setup.finish_setup(self.ctx.db, self.community_page.info(), self.places_page.specs(), user)
+        info, specs = self.community_page.info(), self.places_page.specs()
+        done = perform(self.ctx, self, lambda db: setup.finish_setup(db, info, specs, user), on_error=on_error)
+        if not done:
+            return False
         self.committed = True
-        self.result_plan = plan
+        self.result_plan = done.value
         self.ctx.runner.user = self.ctx.db.user
         window = self.parent()
         status_user = getattr(window, "status_user", None)
         if status_user is not None:
             status_user.setText(f"当前用户：{self.ctx.db.user}")
+        return True
 
     # -- the ledgers ----------------------------------------------------------------------------
     def ask_open_file(self, title: str) -> str:

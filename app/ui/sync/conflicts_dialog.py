@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -19,10 +21,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.models.core.errors import KnownError
+from app.models.core.db import Database
 from app.models.core.id_numbers import mask
 from app.models.sync import sync
 from app.ui.common.context import AppContext
+from app.ui.common.ops import perform
 
 COLUMNS = ["类型", "记录", "项目", "现在的值", "一方的修改", "另一方的修改"]
 
@@ -184,11 +187,8 @@ class ConflictsDialog(QDialog):
         else:
             self.detail.setText("请在上表中选择一项。")
 
-    def _apply(self, fn) -> None:  # noqa: ANN001
-        try:
-            fn()
-        except KnownError as exc:
-            self.detail.setText(f"未保存：{exc}")
+    def _apply(self, action: Callable[[Database], object]) -> None:
+        if not perform(self.ctx, self, action, on_error=lambda exc: self.detail.setText(f"未保存：{exc}")):
             return
         self.merged_edit.clear()
         self.reload()
@@ -197,7 +197,7 @@ class ConflictsDialog(QDialog):
         item = self.current()
         if isinstance(item, sync.Conflict):
             value = (item.loser, item.winner)[which].value
-            self._apply(lambda: sync.resolve_conflict(self.ctx.db, item, value))
+            self._apply(lambda db: sync.resolve_conflict(db, item, value))
 
     def _merge(self) -> None:
         item = self.current()
@@ -208,15 +208,15 @@ class ConflictsDialog(QDialog):
             self.detail.setText("请先输入合并后的值。")
             return
         value = {"红": "red", "黄": "yellow", "绿": "green"}.get(text, text) if item.col == "risk_colour" else text
-        self._apply(lambda: sync.resolve_conflict(self.ctx.db, item, value))
+        self._apply(lambda db: sync.resolve_conflict(db, item, value))
 
     def _room_ok(self) -> None:
         item = self.current()
         if isinstance(item, sync.SharedRoom):
-            self._apply(lambda: sync.confirm_shared_room(self.ctx.db, item))
+            self._apply(lambda db: sync.confirm_shared_room(db, item))
 
     def _duplicate(self, which: int | None) -> None:
         item = self.current()
         if isinstance(item, sync.Duplicate):
             remove = None if which is None else (item.person_a, item.person_b)[which]
-            self._apply(lambda: sync.resolve_duplicate(self.ctx.db, item, remove=remove))
+            self._apply(lambda db: sync.resolve_duplicate(db, item, remove=remove))
