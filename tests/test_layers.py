@@ -5,12 +5,14 @@
 - The data layer (app.models) imports no Qt, no window code, no widget and no command line.
 - app.widgets imports nothing from app.ui.
 - app.ui.common imports no feature package of app.ui.
+- A message box is shown only through app.ui.common.messages (no QMessageBox static call elsewhere).
 
 ``python bench/import_graph.py`` prints the whole graph and its cycles.
 """
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 from pathlib import Path
 
@@ -97,3 +99,32 @@ def test_the_common_ui_imports_no_feature():
                      if (d / "__init__.py").is_file() and d.name != "common")
     assert len(features) > 5, "the feature packages of app/ui were not found"
     assert _offences(lambda name: name.startswith("app.ui.common."), features) == []
+
+
+_BOX_STATICS = {"question", "warning", "information", "critical", "about", "aboutQt"}
+
+
+def _message_box_calls(path: Path, root: Path = ROOT) -> list[str]:
+    return [f"{path.relative_to(root).as_posix()}:{node.lineno} QMessageBox.{node.attr}"
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+            if isinstance(node, ast.Attribute) and node.attr in _BOX_STATICS
+            and isinstance(node.value, ast.Name) and node.value.id == "QMessageBox"]
+
+
+def test_the_scan_sees_a_static_message_box_call(tmp_path):
+    module = tmp_path / "app" / "ui" / "x.py"
+    module.parent.mkdir(parents=True)
+    module.write_text("from PySide6.QtWidgets import QMessageBox\n\ndef f(w):\n"
+                      "    ask = QMessageBox.question\n    QMessageBox.warning(w, 't', 'x')\n")
+    assert _message_box_calls(module, tmp_path) == ["app/ui/x.py:4 QMessageBox.question",
+                                                    "app/ui/x.py:5 QMessageBox.warning"]
+
+
+def test_message_boxes_go_through_the_one_seam():
+    """Windows and widgets ask and tell through app.ui.common.messages, which tests answer (the
+    ``messages`` fixture); a QMessageBox static call elsewhere would wait for a click in a test."""
+    seam = ROOT / "app" / "ui" / "common" / "messages.py"
+    files = sorted(p for folder in ("ui", "widgets") for p in (ROOT / "app" / folder).rglob("*.py") if p != seam)
+    assert len(files) > 50, "the window modules were not found"
+    assert _message_box_calls(seam), "the seam itself was not found"
+    assert [c for p in files for c in _message_box_calls(p)] == []

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import QApplication, QMessageBox, QProgressDialog
+from PySide6.QtWidgets import QApplication, QProgressDialog
 
 from app.models.core import encryption, unlock
 from app.models.core.access import Principal
@@ -20,7 +20,7 @@ from app.models.core.errors import KnownError
 from app.models.core.safe_files import DiskFullError, atomic_path, remember_database, remove_leftovers
 from app.paths import log_dir, resource_dir
 from app.start_options import credentials, read_secret_file, resolve_db
-from app.ui.common import text_size
+from app.ui.common import messages, text_size
 from app.ui.common.context import AppContext
 from app.ui.common.events import DataEvents
 from app.ui.common.ops import OpRunner
@@ -307,15 +307,12 @@ def _needs_demo(path: Path) -> bool:
 
 def _confirm_new_in_empty_file(path: Path) -> bool:
     """A 0-byte file becomes a new database only when the clerk says so (it may be a damaged copy)."""
-    answer = QMessageBox.question(
+    return messages.confirm_destructive(
         None,
         "空的数据库文件",
         f"“{path}”是一个空文件（0 字节）。\n\n如果这是原来的数据库，说明它已损坏，请用备份恢复，不要在这里新建。"
         "\n\n要在这个文件里新建一个空的安居台账数据库吗？",
-        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-        QMessageBox.StandardButton.No,
     )
-    return answer == QMessageBox.StandardButton.Yes
 
 
 def run_gui(args: argparse.Namespace) -> int:
@@ -340,7 +337,7 @@ def run_gui(args: argparse.Namespace) -> int:
             encrypt_if_needed(path, principal, app)  # a file with accounts is encrypted
         window = build_window(path, demo=demo, principal=principal)
     except KnownError as exc:
-        QMessageBox.critical(None, "无法打开数据库", str(exc))
+        messages.error(None, "无法打开数据库", str(exc))
         return 2
     install_excepthook()
     window.show()

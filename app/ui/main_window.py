@@ -10,7 +10,7 @@ from collections.abc import Callable
 import shiboken6
 from PySide6.QtCore import QByteArray, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
-from PySide6.QtWidgets import QApplication, QDialog, QLabel, QMessageBox, QTabWidget, QWidget
+from PySide6.QtWidgets import QApplication, QDialog, QLabel, QTabWidget, QWidget
 
 from app import __version__
 from app.models.core import settings
@@ -18,6 +18,7 @@ from app.models.core.changes import Changes
 from app.models.core.db import Database
 from app.models.core.errors import DatabaseError, KnownError
 from app.ui.common import events as ev
+from app.ui.common import messages
 from app.ui.common.context import AppContext
 from app.ui.common.data_tab import DataTab
 from app.ui.common.extensions import EXTENSIONS
@@ -234,7 +235,7 @@ class MainWindow(Shell):
         try:
             run(self.ctx.db)  # a new operation: its Changes refresh the views like any other
         except KnownError as exc:
-            QMessageBox.warning(self, title, str(exc))
+            messages.warn(self, title, str(exc))
         else:
             self.statusBar().showMessage(f"已{verb}：{label}", 8000)
         self.update_undo_actions()
@@ -266,7 +267,7 @@ class MainWindow(Shell):
         SettingsDialog(self.ctx, self).exec()
 
     def _about(self) -> None:
-        QMessageBox.about(
+        messages.about(
             self,
             "关于安居台账",
             f"<b>安居台账</b> {__version__}<br>易地扶贫搬迁安置社区一户一档、楼栋网格、就业培训、矛盾调解台账。"
@@ -287,10 +288,9 @@ class MainWindow(Shell):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         if self.ctx.runner.busy and not self._shutting_down:
-            answer = QMessageBox.question(
-                self, "后台任务仍在进行", "还有后台任务没有完成，现在退出会取消它。确定退出吗？"
-            )
-            if answer != QMessageBox.StandardButton.Yes:
+            if not messages.confirm(
+                self, "后台任务仍在进行", "还有后台任务没有完成，现在退出会取消它。确定退出吗？",
+            ):
                 event.ignore()
                 return
         if not self.ctx.db.closed and not self.ctx.db.read_only:

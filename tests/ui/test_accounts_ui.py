@@ -248,8 +248,7 @@ def test_the_gui_with_valid_credentials_opens_without_the_login_dialog(qtbot, de
     assert "密码不正确" in seen["error"] and seen["user"] == "管理员"
 
 
-def test_accounts_dialog_adds_a_building_head_and_protects_the_last_admin(qtbot, admin_window, monkeypatch):
-    from app.ui.accounts import accounts_dialog
+def test_accounts_dialog_adds_a_building_head_and_protects_the_last_admin(qtbot, admin_window, monkeypatch, messages):
     from app.ui.accounts.accounts_dialog import AccountEditDialog, AccountsDialog
 
     w = admin_window
@@ -276,7 +275,7 @@ def test_accounts_dialog_adds_a_building_head_and_protects_the_last_admin(qtbot,
     dialog.table.selectRow(0)
     qtbot.mouseClick(dialog.buttons["accountToggle"], Qt.MouseButton.LeftButton)
     assert "最后一个" in dialog.message.text()
-    monkeypatch.setattr(accounts_dialog, "confirm", lambda *_a: True)
+    messages.always(True)
     qtbot.mouseClick(dialog.buttons["accountDelete"], Qt.MouseButton.LeftButton)
     assert "最后一个" in dialog.message.text()
     row = next(r for r in range(dialog.table.rowCount()) if dialog.table.item(r, 0).text() == "张楼长")

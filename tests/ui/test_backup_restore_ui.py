@@ -25,18 +25,6 @@ def _remove_two_households(db) -> None:
             tx.delete("household", hid)
 
 
-@pytest.fixture
-def answers(monkeypatch):
-    """The dialog's questions answered yes; what it tells the clerk is collected."""
-    from app.ui.backup.restore_dialog import RestoreDialog
-
-    told: list[str] = []
-    monkeypatch.setattr(RestoreDialog, "ask", classmethod(lambda cls, parent, title, text: True))
-    monkeypatch.setattr(RestoreDialog, "tell", classmethod(lambda cls, parent, title, text, error=False:
-                                                            told.append(text)))
-    return told
-
-
 def _open_dialog(qtbot, window):
     window.restore_action.trigger()
     dialog = window.restore_dialog
@@ -44,7 +32,7 @@ def _open_dialog(qtbot, window):
     return dialog
 
 
-def test_restore_drill_through_the_dialog(qtbot, main_window, answers):
+def test_restore_drill_through_the_dialog(qtbot, main_window, messages):
     ctx = main_window.ctx
     households = _live(ctx.db, "household")
     saved = backup.automatic_backup(ctx.db).path
@@ -66,9 +54,10 @@ def test_restore_drill_through_the_dialog(qtbot, main_window, answers):
     Path("/tmp/backups").mkdir(exist_ok=True)
     dialog.grab().save("/tmp/backups/restore_dialog.png")
 
+    messages.answer(True)
     qtbot.mouseClick(dialog.restore_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not dialog.isVisible())
-    assert answers and "已从备份恢复" in answers[-1] and "恢复前自动备份" in answers[-1]
+    assert messages.said and "已从备份恢复" in messages.said[-1] and "恢复前自动备份" in messages.said[-1]
     assert _live(ctx.db, "household") == households
     assert main_window.status_count.text() != changed_residents  # the views read the restored file
     kept = [b for b in backup.list_backups([backup.default_folder()]) if b.kind == backup.PRE_RESTORE]
@@ -82,8 +71,7 @@ def test_restore_drill_through_the_dialog(qtbot, main_window, answers):
     assert result == [households]
 
 
-def test_a_damaged_file_chosen_by_hand_is_refused_and_nothing_changes(qtbot, main_window, answers, monkeypatch,
-                                                                      tmp_path):
+def test_a_damaged_file_chosen_by_hand_is_refused_and_nothing_changes(qtbot, main_window, monkeypatch, tmp_path):
     from app.widgets import file_dialogs
 
     ctx = main_window.ctx
@@ -215,7 +203,7 @@ def test_settings_dialog_sets_the_second_place(qtbot, main_window, tmp_path):
     assert backup.second_place(main_window.ctx.db) == str(tmp_path / "安居备份")
 
 
-def test_after_a_restore_an_account_missing_from_the_backup_must_log_in(qtbot, demo_db_path, answers):
+def test_after_a_restore_an_account_missing_from_the_backup_must_log_in(qtbot, demo_db_path, messages):
     from app.models.core import accounts
     from app.models.core.access import Role
     from app.models.core.db import open_database
@@ -234,6 +222,7 @@ def test_after_a_restore_an_account_missing_from_the_backup_must_log_in(qtbot, d
         dialog = _open_dialog(qtbot, window)
         dialog.use_file(saved)
         qtbot.waitUntil(lambda: dialog.report is not None)
+        messages.answer(True)
         qtbot.mouseClick(dialog.restore_button, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: not dialog.isVisible())
         # The restored file has no such account: the lock screen asks for one it knows.

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QMessageBox
 
 from app.ui.common.context import AppContext
 from app.ui.common.events import DataEvents
@@ -38,7 +37,7 @@ def ctx(db, db_path):
     runner.shutdown()
 
 
-def test_mapping_step_then_households_formed_and_shown_in_the_registry(qtbot, ctx, db, tmp_path, monkeypatch):
+def test_mapping_step_then_households_formed_and_shown_in_the_registry(qtbot, ctx, db, tmp_path, monkeypatch, messages):
     dialog = ImportDialog(ctx, _ledger(tmp_path / "county.xlsx"))
     qtbot.addWidget(dialog)
     dialog.resize(1100, 680)
@@ -63,11 +62,10 @@ def test_mapping_step_then_households_formed_and_shown_in_the_registry(qtbot, ct
     assert dialog.changes_model.rows[1][5] == "第 4 行的户主 张三 → 新建户 HLX-000001"
     dialog.grab().save(str(SHOTS / "county_preview_households.png"))
 
-    asked = []
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a[2]) or QMessageBox.StandardButton.Yes)
+    messages.answer(True)
     qtbot.mouseClick(dialog.apply_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dialog.outcome is not None, timeout=20000)
-    assert asked[0].startswith("将新建 2 户、新增 4 人、更新 0 人")
+    assert messages.asked[0].startswith("将新建 2 户、新增 4 人、更新 0 人")
 
     registry = RegistryTab(ctx)
     qtbot.addWidget(registry)
@@ -87,7 +85,7 @@ def test_mapping_step_then_households_formed_and_shown_in_the_registry(qtbot, ct
     assert again.plan.ignored_headers == [] and again.plan.columns["name"] == 1
 
 
-def test_a_whole_office_workbook_through_the_dialog(qtbot, ctx, db, tmp_path, monkeypatch):
+def test_a_whole_office_workbook_through_the_dialog(qtbot, ctx, db, tmp_path, monkeypatch, messages):
     households_sheet = [["户编号", "户主姓名", "人口数", "楼栋", "单元", "房号", "迁出乡镇"],
                         ["N-1", "张三", 2, "5栋", 1, "501", "大坪镇"]]
     residents_sheet = [["户编号", "姓名", "身份证号", "与户主关系"],
@@ -98,7 +96,7 @@ def test_a_whole_office_workbook_through_the_dialog(qtbot, ctx, db, tmp_path, mo
     qtbot.waitUntil(lambda: dialog.plan is not None, timeout=20000)
     assert "先导入户——新增 1 户" in dialog.summary.text() and dialog.plan.counts["new"] == 2
     assert db.scalar("SELECT count(*) FROM household") == 0
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    messages.answer(True)
     qtbot.mouseClick(dialog.apply_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dialog.outcome is not None, timeout=20000)
     assert db.scalar("SELECT count(*) FROM person p JOIN household h ON h.id = p.household_id "

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialogButtonBox, QMessageBox
+from PySide6.QtWidgets import QDialogButtonBox
 
 from app.models.core.db import open_database
 from app.models.employment import labour, training
@@ -50,15 +50,6 @@ def tab(qtbot, ctx):
 def wait_figures(qtbot, tab, expect):
     qtbot.waitUntil(lambda: tab.figures is not None and not tab._figures_running and expect(tab.figures),
                     timeout=10000)
-
-
-@pytest.fixture
-def no_modal(monkeypatch):
-    """Message boxes answer at once; what they said is kept."""
-    said: list[str] = []
-    monkeypatch.setattr(QMessageBox, "warning", lambda _p, _t, text, *a, **k: said.append(text))
-    monkeypatch.setattr(QMessageBox, "information", lambda _p, _t, text, *a, **k: said.append(text))
-    return said
 
 
 def test_tab_shows_figures_and_ledger(qtbot, tab, ctx):
@@ -110,7 +101,7 @@ def test_ledger_search_by_initials_and_room(qtbot, tab):
     assert employed and not employed & unemployed
 
 
-def test_entering_a_job_shrinks_the_zero_employment_list(qtbot, tab, ctx, monkeypatch, no_modal):
+def test_entering_a_job_shrinks_the_zero_employment_list(qtbot, tab, ctx, monkeypatch, messages):
     dialog = tab.open_figure("zero_employment_households")  # a child of the tab, deleted on close
     qtbot.waitUntil(lambda: dialog.ready, timeout=10000)
     assert dialog.model.rowCount() == 1
@@ -136,7 +127,7 @@ def test_entering_a_job_shrinks_the_zero_employment_list(qtbot, tab, ctx, monkey
     monkeypatch.setattr(JobDialog, "exec", fill_and_save)
     dialog.table.selectRow(0)
     dialog.job_button.click()
-    assert no_modal == []
+    assert messages.said == []
     # The open list follows at once (动态清零) …
     qtbot.waitUntil(lambda: dialog.ready and dialog.model.rowCount() == 0, timeout=10000)
     assert "0 户" in dialog.count_label.text()
@@ -148,33 +139,26 @@ def test_entering_a_job_shrinks_the_zero_employment_list(qtbot, tab, ctx, monkey
     dialog.close()
 
 
-def test_bad_job_input_is_refused_with_a_message(qtbot, tab, ctx, monkeypatch, no_modal):
+def test_bad_job_input_is_refused_with_a_message(qtbot, tab, ctx, monkeypatch, messages):
     person = ctx.db.scalar("SELECT id FROM person WHERE name = '子'")
     dialog = JobDialog(ctx, person_id=person)
     qtbot.addWidget(dialog)
     before = ctx.db.scalar("SELECT count(*) FROM employment")
     dialog.income.setText("-300")
     dialog.buttons.button(QDialogButtonBox.StandardButton.Save).click()
-    assert no_modal and "负数" in no_modal[-1]
+    assert messages.said and "负数" in messages.said[-1]
     dialog.income.setText("3000")
     dialog.start_date.setText("2026-05-01")
     dialog.end_date.setText("2026-04-01")
     dialog.buttons.button(QDialogButtonBox.StandardButton.Save).click()
-    assert "早于开始日期" in no_modal[-1]
+    assert "早于开始日期" in messages.said[-1]
     assert ctx.db.scalar("SELECT count(*) FROM employment") == before
     assert dialog.result() == 0
 
 
-def test_overlapping_job_asks_first(qtbot, tab, ctx, monkeypatch, no_modal):
+def test_overlapping_job_asks_first(qtbot, tab, ctx, monkeypatch, messages):
     person = ctx.db.scalar("SELECT id FROM person WHERE name = '甲'")
-    answers = [QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes]
-    asked: list[str] = []
-
-    def question(_parent, _title, text, *_a, **_k):
-        asked.append(text)
-        return answers.pop(0)
-
-    monkeypatch.setattr(QMessageBox, "question", question)
+    messages.answer(False, True)
     dialog = JobDialog(ctx, person_id=person)
     qtbot.addWidget(dialog)
     dialog.kind.setCurrentText("灵活就业")
@@ -182,13 +166,13 @@ def test_overlapping_job_asks_first(qtbot, tab, ctx, monkeypatch, no_modal):
     before = ctx.db.scalar("SELECT count(*) FROM employment")
     save = dialog.buttons.button(QDialogButtonBox.StandardButton.Save)
     save.click()
-    assert "已有工作" in asked[0]
+    assert "已有工作" in messages.asked[0]
     assert ctx.db.scalar("SELECT count(*) FROM employment") == before
     save.click()
     assert ctx.db.scalar("SELECT count(*) FROM employment") == before + 1
 
 
-def test_entering_a_course_for_several_people(qtbot, tab, ctx, monkeypatch, no_modal):
+def test_entering_a_course_for_several_people(qtbot, tab, ctx, monkeypatch, messages):
     today = dt.date.today()
     year_before = labour.compute_figures(ctx.db, today).training_person_times_year
 
@@ -220,7 +204,7 @@ def test_entering_a_course_for_several_people(qtbot, tab, ctx, monkeypatch, no_m
     monkeypatch.setattr(CourseDialog, "exec", fill_and_save)
     tab.inner.setCurrentIndex(2)
     tab.course_new_button.click()
-    assert no_modal == []
+    assert messages.said == []
     assert tab.courses_model.rowCount() == 3
     course_id = ctx.db.scalar("SELECT id FROM training_course WHERE name = '2026年第1期中式烹调'")
     assert len(training.participants(ctx.db, course_id)) == 7
@@ -234,7 +218,7 @@ def test_entering_a_course_for_several_people(qtbot, tab, ctx, monkeypatch, no_m
     assert tab.selected_course_id() == course_id
 
 
-def test_course_with_someone_who_moved_away_saves_nothing(qtbot, tab, ctx, no_modal):
+def test_course_with_someone_who_moved_away_saves_nothing(qtbot, tab, ctx, messages):
     dialog = CourseDialog(ctx)
     qtbot.addWidget(dialog)
     dialog.name.setText("电工")
@@ -246,7 +230,7 @@ def test_course_with_someone_who_moved_away_saves_nothing(qtbot, tab, ctx, no_mo
     dialog.sessions_table.item(0, 3).setText("4")
     before = ctx.db.scalar("SELECT count(*) FROM training_course")
     dialog.save()
-    assert "戊" in no_modal[-1] and "迁出" in no_modal[-1]
+    assert "戊" in messages.said[-1] and "迁出" in messages.said[-1]
     assert ctx.db.scalar("SELECT count(*) FROM training_course") == before
     assert dialog.result() == 0
 
@@ -260,7 +244,7 @@ def test_every_figure_opens_its_list(qtbot, tab):
         dialog.close()
 
 
-def test_ending_and_deleting_a_job_from_the_job_ledger(qtbot, tab, ctx, monkeypatch, no_modal):
+def test_ending_and_deleting_a_job_from_the_job_ledger(qtbot, tab, ctx, monkeypatch, messages):
     from PySide6.QtWidgets import QInputDialog
 
     tab.inner.setCurrentIndex(1)
@@ -282,16 +266,16 @@ def test_ending_and_deleting_a_job_from_the_job_ledger(qtbot, tab, ctx, monkeypa
     tab.apply_filters()
     row = next(r for r in range(tab.jobs_model.rowCount()) if tab.jobs_model.row_id(r) == job_id)
     tab.jobs_table.selectRow(row)
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.No)
+    messages.answer(False)
     tab.job_delete_button.click()
     assert ctx.db.get("employment", job_id)["deleted"] == 0
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    messages.answer(True)
     tab.job_delete_button.click()
     assert ctx.db.get("employment", job_id)["deleted"] == 1
     assert tab.jobs_model.rowCount() == total - 1
 
 
-def test_intention_recorded_then_met_by_a_job(qtbot, tab, ctx, monkeypatch, no_modal):
+def test_intention_recorded_then_met_by_a_job(qtbot, tab, ctx, monkeypatch, messages):
     from PySide6.QtWidgets import QInputDialog
 
     from app.ui.employment.employment_dialogs import IntentionDialog
@@ -329,7 +313,7 @@ def test_intention_recorded_then_met_by_a_job(qtbot, tab, ctx, monkeypatch, no_m
     assert tab.intentions_model.rowCount() == 0
 
 
-def test_course_can_start_from_an_earlier_courses_people(qtbot, tab, ctx, no_modal):
+def test_course_can_start_from_an_earlier_courses_people(qtbot, tab, ctx, messages):
     dialog = CourseDialog(ctx)
     qtbot.addWidget(dialog)
     index = next(i for i in range(dialog.previous.count()) if dialog.previous.itemText(i).startswith("电焊"))
@@ -345,7 +329,7 @@ def test_course_can_start_from_an_earlier_courses_people(qtbot, tab, ctx, no_mod
     assert len(training.participants(ctx.db, course_id)) == 3
 
 
-def test_adding_a_whole_room_to_a_course_leaves_out_the_child(qtbot, tab, ctx, no_modal):
+def test_adding_a_whole_room_to_a_course_leaves_out_the_child(qtbot, tab, ctx, messages):
     dialog = CourseDialog(ctx)
     qtbot.addWidget(dialog)
     dialog.picker.search.setText("1-1-101")  # 甲 乙 丁 and the child 丙 (10)
@@ -361,7 +345,7 @@ def test_adding_a_whole_room_to_a_course_leaves_out_the_child(qtbot, tab, ctx, n
     dialog.sessions_table.item(0, 3).setText("4")
     before = ctx.db.scalar("SELECT count(*) FROM training_course")
     dialog.save()
-    assert "丙（开班时" in no_modal[-1] and "未满 16 周岁" in no_modal[-1]
+    assert "丙（开班时" in messages.said[-1] and "未满 16 周岁" in messages.said[-1]
     assert ctx.db.scalar("SELECT count(*) FROM training_course") == before
 
 
@@ -411,7 +395,7 @@ def test_job_ledger_sorts_on_the_worker_and_follows_changes(qtbot, tab, ctx):
     assert [pinyin[n] for n in after] == sorted(pinyin[n] for n in after)
 
 
-def test_a_second_session_with_one_person_unticked_by_keyboard(qtbot, tab, ctx, monkeypatch, no_modal):
+def test_a_second_session_with_one_person_unticked_by_keyboard(qtbot, tab, ctx, monkeypatch, messages):
     """Open the 电焊 course, add a session (the next day, typed hours), untick 乙 for it with the
     arrow keys and Space, save: the ticks are stored, 乙 stays on the course, the figures follow."""
     from PySide6.QtWidgets import QLineEdit
@@ -466,7 +450,7 @@ def test_a_second_session_with_one_person_unticked_by_keyboard(qtbot, tab, ctx, 
         if tab.courses_model.row_id(r) == course_id:
             tab.training_table.selectRow(r)
     tab.course_edit_button.click()
-    assert no_modal == []
+    assert messages.said == []
     first, second = training.sessions(ctx.db, course_id)
     assert (second["session_date"], second["hours"]) == ("2026-03-03", 4.0)
     presence = training.presence(ctx.db, course_id)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtWidgets import QFileDialog
 
 from app.models.excel.excel_export import export_ledger
 from app.ui.common.context import AppContext
@@ -42,7 +42,7 @@ def _edited_workbook(db, tmp_path: Path) -> Path:
     return out
 
 
-def test_preview_shows_counts_changes_and_errors(qtbot, ctx, db, tmp_path, monkeypatch):
+def test_preview_shows_counts_changes_and_errors(qtbot, ctx, db, tmp_path, monkeypatch, messages):
     path = _edited_workbook(db, tmp_path)
     dialog = ImportDialog(ctx, path)
     qtbot.addWidget(dialog)
@@ -62,16 +62,14 @@ def test_preview_shows_counts_changes_and_errors(qtbot, ctx, db, tmp_path, monke
     dialog.grab().save(str(SHOTS / "excel_import_errors.png"))
 
     # All or nothing: refused while an error remains, nothing written.
-    infos = []
-    monkeypatch.setattr(QMessageBox, "information", lambda *a, **k: infos.append(a[2]))
     dialog.apply_button.click()
-    assert infos and "不能导入" in infos[0]
+    assert messages.texts("info") and "不能导入" in messages.texts("info")[0]
     assert db.scalar("SELECT count(*) FROM person WHERE name = '马小红'") == 0
 
     # Valid rows only: the bad row goes to the error workbook, the rest is imported.
     errors_out = tmp_path / "errors.xlsx"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(errors_out), ""))
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    messages.answer(True)
     announced = []
     ctx.events.changed.connect(announced.append)
     dialog.valid_only.setChecked(True)
@@ -88,17 +86,15 @@ def test_preview_shows_counts_changes_and_errors(qtbot, ctx, db, tmp_path, monke
     dialog.close()
 
 
-def test_round_trip_preview_is_all_unchanged_and_apply_says_nothing_to_do(qtbot, ctx, db, tmp_path, monkeypatch):
+def test_round_trip_preview_is_all_unchanged_and_apply_says_nothing_to_do(qtbot, ctx, db, tmp_path, monkeypatch, messages):
     path = tmp_path / "same.xlsx"
     export_ledger(db, "residents", path)
     dialog = ImportDialog(ctx, path)
     qtbot.addWidget(dialog)
     qtbot.waitUntil(lambda: dialog.plan is not None, timeout=20000)
     assert dialog.plan.counts == {"new": 0, "updated": 0, "unchanged": 6, "errors": 0}
-    infos = []
-    monkeypatch.setattr(QMessageBox, "information", lambda *a, **k: infos.append(a[2]))
     dialog.apply_button.click()
-    assert "没有需要导入" in infos[0]
+    assert "没有需要导入" in messages.texts("info")[0]
 
 
 def test_bad_file_is_explained_in_the_dialog(qtbot, ctx, tmp_path):
@@ -175,7 +171,7 @@ def test_save_error_workbook_button(qtbot, ctx, db, tmp_path, monkeypatch):
     assert db.scalar("SELECT count(*) FROM person WHERE name = '马小红'") == 0
 
 
-def test_apply_uses_the_preview_and_refuses_a_file_edited_since(qtbot, ctx, db, tmp_path, monkeypatch):
+def test_apply_uses_the_preview_and_refuses_a_file_edited_since(qtbot, ctx, db, tmp_path, monkeypatch, messages):
     import app.models.excel.excel_import as ei
 
     path = _edited_workbook(db, tmp_path)
@@ -186,7 +182,7 @@ def test_apply_uses_the_preview_and_refuses_a_file_edited_since(qtbot, ctx, db, 
     real_plan = ei.plan_import
     monkeypatch.setattr(ei, "plan_import", lambda *a, **k: planned.append(a[1]) or real_plan(*a, **k))
     monkeypatch.setattr("app.ui.excel.import_dialog.plan_import", ei.plan_import)
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    messages.always(True)
     dialog = ImportDialog(ctx, path)
     qtbot.addWidget(dialog)
     dialog.show()

@@ -7,21 +7,12 @@ import subprocess
 
 import pytest
 from openpyxl import load_workbook
-from PySide6.QtWidgets import QMessageBox
 
 from app.models.places import places
 from app.ui.printing import printing
 from app.widgets import file_dialogs
 
 needs_poppler = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils not installed")
-
-
-@pytest.fixture
-def said(monkeypatch):
-    out: list[str] = []
-    monkeypatch.setattr(QMessageBox, "information", lambda _p, _t, text, *a, **k: out.append(text))
-    monkeypatch.setattr(QMessageBox, "warning", lambda _p, _t, text, *a, **k: out.append(text))
-    return out
 
 
 def _figure_dialog(qtbot, main_window, key):
@@ -33,7 +24,7 @@ def _figure_dialog(qtbot, main_window, key):
     return dialog
 
 
-def test_figure_list_exports_its_rows_with_masked_ids(qtbot, main_window, tmp_path, monkeypatch, said):
+def test_figure_list_exports_its_rows_with_masked_ids(qtbot, main_window, tmp_path, monkeypatch, messages):
     dialog = _figure_dialog(qtbot, main_window, "unemployed")
     model = dialog.model
     shown = [model.row(i) for i in range(model.rowCount())]
@@ -60,12 +51,12 @@ def test_figure_list_exports_its_rows_with_masked_ids(qtbot, main_window, tmp_pa
     assert ids and all("*" in i and len(i) == 18 for i in ids)
     whole = {main_window.ctx.db.scalar("SELECT id_number FROM person WHERE id = ?", (model.row_id(0),))}
     assert not whole & {r[1] for r in body}
-    assert said and f"{len(shown)} 行" in said[-1]
+    assert messages.said and f"{len(shown)} 行" in messages.said[-1]
     dialog.close()
 
 
 @needs_poppler
-def test_figure_list_prints_a_titled_table(qtbot, main_window, tmp_path, said):
+def test_figure_list_prints_a_titled_table(qtbot, main_window, tmp_path, messages):
     dialog = _figure_dialog(qtbot, main_window, "zero_employment_households")
     job = dialog.output.print_job()
     assert job.file_name(main_window.ctx.db).startswith("零就业家庭名单_")
@@ -79,7 +70,7 @@ def test_figure_list_prints_a_titled_table(qtbot, main_window, tmp_path, said):
     dialog.close()
 
 
-def test_due_list_exports_and_prints(qtbot, main_window, tmp_path, monkeypatch, said):
+def test_due_list_exports_and_prints(qtbot, main_window, tmp_path, monkeypatch, messages):
     tab = main_window.tab("placesTab")
     main_window.tabs.setCurrentWidget(tab)
     community = main_window.ctx.db.scalar("SELECT id FROM community LIMIT 1")

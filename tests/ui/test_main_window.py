@@ -131,20 +131,16 @@ def test_settings_dialog_changes_the_title(qtbot, main_window, monkeypatch):
     assert "幸福里社区服务中心" in main_window.windowTitle()
 
 
-def test_settings_dialog_refuses_an_empty_office_name(qtbot, main_window, monkeypatch):
-    from PySide6.QtWidgets import QMessageBox
-
+def test_settings_dialog_refuses_an_empty_office_name(qtbot, main_window, monkeypatch, messages):
     from app.models.core import settings
     from app.ui.setup.settings_dialog import SettingsDialog
 
-    warnings = []
-    monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: warnings.append(a[2]))
     before = settings.get(main_window.ctx.db, "office_name")
     dialog = SettingsDialog(main_window.ctx, main_window)
     qtbot.addWidget(dialog)
     dialog.texts["office_name"].setText("   ")
     dialog.save()
-    assert warnings and "不能为空" in warnings[0]
+    assert messages.texts("warn") and "不能为空" in messages.texts("warn")[0]
     assert settings.get(main_window.ctx.db, "office_name") == before
 
 

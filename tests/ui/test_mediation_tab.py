@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 from PySide6.QtCore import QDate, Qt
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QMessageBox
+from PySide6.QtWidgets import QDialog, QDialogButtonBox
 
 from app.models.mediation import mediation as med
 from app.ui.common import events
@@ -46,14 +46,6 @@ def tab(qtbot, ctx, places):
     return w
 
 
-@pytest.fixture
-def warnings(monkeypatch):
-    seen: list[str] = []
-    monkeypatch.setattr(QMessageBox, "warning", lambda _p, _t, text, *a, **k: seen.append(text))
-    monkeypatch.setattr(QMessageBox, "information", lambda _p, _t, text, *a, **k: seen.append(text))
-    return seen
-
-
 def drive(monkeypatch, cls, fill):
     """Replace the dialog's exec: `fill(dialog)` types into the real dialog, then OK is pressed."""
 
@@ -67,7 +59,7 @@ def drive(monkeypatch, cls, fill):
     monkeypatch.setattr(cls, "exec", fake_exec)
 
 
-def test_case_life_from_new_to_closed(qtbot, tab, ctx, places, monkeypatch, warnings):
+def test_case_life_from_new_to_closed(qtbot, tab, ctx, places, monkeypatch, messages):
     announced: list = []
     ctx.events.changed.connect(announced.append)
 
@@ -120,7 +112,7 @@ def test_case_life_from_new_to_closed(qtbot, tab, ctx, places, monkeypatch, warn
     # refused: no agreement text; the dialog stays open with the reason, nothing saved
     monkeypatch.setattr(StatusDialog, "exec", lambda dlg: (settle_without_terms(dlg), dlg.accept(), dlg.result())[2])
     qtbot.mouseClick(tab.status_button, Qt.MouseButton.LeftButton)
-    assert warnings and "协议内容" in warnings[-1]
+    assert messages.said and "协议内容" in messages.said[-1]
     assert med.get_case(ctx.db, case_id)["status"] == "调解中"
 
     def settle(dlg: StatusDialog):
@@ -159,8 +151,7 @@ def test_case_life_from_new_to_closed(qtbot, tab, ctx, places, monkeypatch, warn
         dlg.to_status.setCurrentText("结案")
 
     drive(monkeypatch, StatusDialog, close)
-    answers = [QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes]
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: answers.pop(0))
+    messages.answer(False, True)
     qtbot.mouseClick(tab.status_button, Qt.MouseButton.LeftButton)  # "No" to the confirmation
     assert med.get_case(ctx.db, case_id)["status"] == "已回访"
     qtbot.mouseClick(tab.status_button, Qt.MouseButton.LeftButton)
@@ -177,7 +168,7 @@ def test_case_life_from_new_to_closed(qtbot, tab, ctx, places, monkeypatch, warn
     assert "100.0%" in text and "矛盾纠纷排查情况表" in text
 
 
-def test_case_dialog_refuses_empty_title_and_keeps_input(qtbot, tab, ctx, places, monkeypatch, warnings):
+def test_case_dialog_refuses_empty_title_and_keeps_input(qtbot, tab, ctx, places, monkeypatch, messages):
     def fill(dlg: CaseDialog):
         dlg.outsider_name.insert("钱七")
         qtbot.mouseClick(dlg.findChild(type(dlg.add_person_button), "partyAddOutsider"), Qt.MouseButton.LeftButton)
@@ -188,7 +179,7 @@ def test_case_dialog_refuses_empty_title_and_keeps_input(qtbot, tab, ctx, places
 
     monkeypatch.setattr(CaseDialog, "exec", lambda dlg: (dlg.show(), fill(dlg), dlg.reject(), dlg.result())[3])
     qtbot.mouseClick(tab.new_button, Qt.MouseButton.LeftButton)
-    assert warnings and "标题" in warnings[0]
+    assert messages.said and "标题" in messages.said[0]
     assert ctx.db.scalar("SELECT count(*) FROM mediation_case") == 0
 
 
@@ -216,7 +207,7 @@ def test_filters_and_search_in_the_tab(qtbot, tab, ctx, places):
     assert tab.model.rowCount() == 1 and tab.count_label.text() == "共 1 件"
 
 
-def test_case_from_visit_shows_the_visit_and_edit_keeps_it(qtbot, tab, ctx, places, monkeypatch, warnings):
+def test_case_from_visit_shows_the_visit_and_edit_keeps_it(qtbot, tab, ctx, places, monkeypatch, messages):
     with ctx.db.write() as tx:
         vid = tx.insert("visit", {"household_id": places["hh1"], "visit_date": dt.date.today().isoformat(),
                                   "kind": "周访", "visitor_name": "楼栋长王", "problems": "与楼上因漏水争吵"})
@@ -236,10 +227,10 @@ def test_case_from_visit_shows_the_visit_and_edit_keeps_it(qtbot, tab, ctx, plac
     qtbot.mouseClick(tab.edit_button, Qt.MouseButton.LeftButton)
     assert med.get_case(ctx.db, case_id)["title"] == "楼上漏水争吵"
     assert [p["name"] for p in med.parties(ctx.db, case_id)] == ["张三", "物业公司"]
-    assert "来源走访" in tab.detail.toPlainText() and not warnings
+    assert "来源走访" in tab.detail.toPlainText() and not messages.said
 
 
-def test_settings_change_recolours_the_list(qtbot, tab, ctx, places, monkeypatch, warnings):
+def test_settings_change_recolours_the_list(qtbot, tab, ctx, places, monkeypatch, messages):
     med.create_case(ctx.db, title="漏水", parties=[{"person_id": places["张三"]}],
                     received_date=dt.date.today() - dt.timedelta(days=4))
     assert tab.model.data(tab.model.index(0, 1)) == "超时 1 天"
@@ -252,7 +243,7 @@ def test_settings_change_recolours_the_list(qtbot, tab, ctx, places, monkeypatch
     qtbot.mouseClick(tab.settings_button, Qt.MouseButton.LeftButton)
     assert med.limits(ctx.db)["楼栋"] == 7 and "宅基地" in med.categories(ctx.db)
     assert tab.model.data(tab.model.index(0, 1)) == "剩 3 天"
-    assert tab.category_box.findData("宅基地") >= 0 and not warnings
+    assert tab.category_box.findData("宅基地") >= 0 and not messages.said
 
 
 def test_in_the_real_main_window_with_demo_data(qtbot, main_window):
@@ -268,23 +259,23 @@ def test_in_the_real_main_window_with_demo_data(qtbot, main_window):
         assert tab.model.data(tab.model.index(0, 1), Qt.ItemDataRole.DecorationRole) is not None
 
 
-def test_delete_asks_reason_and_confirmation(qtbot, tab, ctx, places, monkeypatch, warnings):
+def test_delete_asks_reason_and_confirmation(qtbot, tab, ctx, places, monkeypatch, messages):
     from PySide6.QtWidgets import QInputDialog
 
     cid = med.create_case(ctx.db, title="误登", parties=[{"person_id": places["张三"]}])
     tab.select_case(cid)
     assert tab.delete_button.isEnabled()
     monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("重复登记", True))
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.No)
+    messages.answer(False)
     qtbot.mouseClick(tab.delete_button, Qt.MouseButton.LeftButton)
     assert tab.model.rowCount() == 1
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    messages.answer(True)
     qtbot.mouseClick(tab.delete_button, Qt.MouseButton.LeftButton)
     assert tab.model.rowCount() == 0 and tab.count_label.text() == "共 0 件"
-    assert not tab.delete_button.isEnabled() and not warnings
+    assert not tab.delete_button.isEnabled() and not messages.said
 
 
-def test_enter_in_the_party_search_searches_and_never_saves(qtbot, ctx, places, warnings):
+def test_enter_in_the_party_search_searches_and_never_saves(qtbot, ctx, places, messages):
     dlg = CaseDialog(None, ctx)
     qtbot.addWidget(dlg)
     saved: list[str] = []
@@ -298,10 +289,10 @@ def test_enter_in_the_party_search_searches_and_never_saves(qtbot, ctx, places, 
     dlg.person_search.setFocus()
     qtbot.keyClicks(dlg.person_search, "1-1-102")  # a room, like every other search
     assert not dlg.error_label.isVisible()  # the clerk is fixing it: the old message goes
-    warned = len(warnings)
+    warned = len(messages.said)
     qtbot.keyClick(dlg.person_search, Qt.Key.Key_Return)
     # Enter searched; it did not also press 保存 (which would warn "请至少添加一位当事人" again).
-    assert not saved and dlg.isVisible() and len(warnings) == warned and not dlg.error_label.isVisible()
+    assert not saved and dlg.isVisible() and len(messages.said) == warned and not dlg.error_label.isVisible()
     texts = [dlg.person_results.item(i).text() for i in range(dlg.person_results.count())]
     assert len(texts) == 2 and all("年龄" in t or "岁" in t for t in texts)
     assert "身份证尾号 101X" in texts[0] and "身份证尾号 111X" in texts[1]

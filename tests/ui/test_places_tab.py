@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QDialog, QInputDialog, QMessageBox
+from PySide6.QtWidgets import QApplication, QDialog, QInputDialog
 
 from app.models.places import places, rhythm
 from app.ui.common.context import AppContext
@@ -42,20 +42,8 @@ def _wait_due(qtbot, tab):
     qtbot.waitUntil(lambda: not tab.due.loading and not tab.due._reload_timer.isActive(), timeout=10000)
 
 
-def _messages(monkeypatch):
-    seen: list[str] = []
-
-    def warn(_parent, _title, text, *a, **k):
-        seen.append(text)
-        return QMessageBox.StandardButton.Ok
-
-    monkeypatch.setattr(QMessageBox, "warning", staticmethod(warn))
-    return seen
-
-
-def test_build_community_signs_heads_visits_and_due_list(qtbot, monkeypatch, ctx, tab):
+def test_build_community_signs_heads_visits_and_due_list(qtbot, monkeypatch, ctx, tab, messages):
     db = ctx.db
-    warnings = _messages(monkeypatch)
     assert tab.objectName() == "placesTab"
     assert tab.findChild(type(tab.due.view), "visitsDueTable") is tab.due.view
 
@@ -104,7 +92,7 @@ def test_build_community_signs_heads_visits_and_due_list(qtbot, monkeypatch, ctx
     assert places.get_place(db, "building", b1)["sign"] == "apple"
     tab.select("building", b2)
     tab.choose_sign()
-    assert any("同一社区的两栋楼不能用同一个图标" in w for w in warnings)
+    assert any("同一社区的两栋楼不能用同一个图标" in w for w in messages.texts("warn"))
     assert places.get_place(db, "building", b2)["sign"] is None
     tab.select("building", b1)
     assert "苹果" in tab._items[("building", b1)].text(0)
@@ -223,7 +211,7 @@ def test_build_community_signs_heads_visits_and_due_list(qtbot, monkeypatch, ctx
 
     monkeypatch.setattr(place_dialogs.RiskColourDialog, "exec", risk_exec_no_reason)
     tab.change_risk_colour(h1)
-    assert any("请填写调整风险颜色的原因" in w for w in warnings)
+    assert any("请填写调整风险颜色的原因" in w for w in messages.texts("warn"))
     assert len(rhythm.risk_history(db, h1)) == 1
 
     # Counts in the tree.
@@ -254,7 +242,7 @@ def test_head_filter_and_print_document(qtbot, monkeypatch, ctx, tab):
     assert "待走访住户清单" in text and "老周" in text and "B" in text
 
 
-def test_delete_building_with_households_explains_and_offers_to_move(qtbot, monkeypatch, ctx, tab):
+def test_delete_building_with_households_explains_and_offers_to_move(qtbot, monkeypatch, ctx, tab, messages):
     db = ctx.db
     c = places.add_community(db, "阳光社区")
     b1 = places.add_building(db, c, "1栋", floors=1, units=1, rooms_per_floor=2)
@@ -262,14 +250,7 @@ def test_delete_building_with_households_explains_and_offers_to_move(qtbot, monk
     hid = add_household(db, room_id(db, b1, 1, "101"))
     qtbot.waitUntil(lambda: ("building", b1) in tab._items)
     tab.select("building", b1)
-    shown: list[str] = []
-
     from app.ui.places import place_dialogs
-
-    def box_exec(box):
-        shown.append(box.text())
-        box.buttons()[0].click()  # "搬迁住户…"
-        return 0
 
     def relocate_exec(dlg):
         dlg.building.setCurrentIndex(dlg.building.findData(b2))
@@ -277,23 +258,22 @@ def test_delete_building_with_households_explains_and_offers_to_move(qtbot, monk
         dlg.move_selected()
         return 1
 
-    monkeypatch.setattr(QMessageBox, "exec", box_exec)
     monkeypatch.setattr(place_dialogs.RelocateDialog, "exec", relocate_exec)
+    messages.answer("搬迁住户…")
     tab.delete_place()
-    assert shown and "还住着 1 户，不能删除或停用" in shown[0]
+    assert "还住着 1 户，不能删除或停用" in messages.asked[0]
     assert db.scalar("SELECT deleted FROM building WHERE id = ?", (b1,)) == 0
     assert places.resolve_room(db, b2, "1-102")["household_id"] == hid
     # Now empty: deleting asks first, then goes.
-    monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda *a, **k: QMessageBox.StandardButton.Yes))
+    messages.answer(True)
     tab.select("building", b1)
     tab.tree.setFocus()
     qtbot.keyClick(tab.tree, Qt.Key.Key_Delete)  # the Delete key in the tree
     assert db.scalar("SELECT deleted FROM building WHERE id = ?", (b1,)) == 1
 
 
-def test_resident_head_rename_move_retire_and_sign_hint(qtbot, monkeypatch, ctx, tab):
+def test_resident_head_rename_move_retire_and_sign_hint(qtbot, monkeypatch, ctx, tab, messages):
     db = ctx.db
-    warnings = _messages(monkeypatch)
     c = places.add_community(db, "阳光社区")
     g1 = places.add_grid(db, c, "一网格")
     g2 = places.add_grid(db, c, "二网格")
@@ -319,9 +299,9 @@ def test_resident_head_rename_move_retire_and_sign_hint(qtbot, monkeypatch, ctx,
     qtbot.addWidget(dlg2)
     dlg2.search.setText("周")
     dlg2.accept()
-    assert any("已经是这里的楼栋长" in w for w in warnings)
+    assert any("已经是这里的楼栋长" in w for w in messages.texts("warn"))
     # Ending her role from the dialog.
-    monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda *a, **k: QMessageBox.StandardButton.Yes))
+    messages.answer(True)
     dlg2.current.setCurrentRow(0)
     dlg2.end_selected()
     assert places.roles_of(db, "building", b1) == []
@@ -338,8 +318,9 @@ def test_resident_head_rename_move_retire_and_sign_hint(qtbot, monkeypatch, ctx,
     assert places.get_place(db, "building", b1)["grid_id"] == g2
     assert tab._items[("building", b1)].parent() is tab._items[("grid", g2)]
 
-    # Retire an empty building, then bring it back.
+    # Retire an empty building (asked first), then bring it back (not asked).
     tab.select("building", b2)
+    messages.answer(True)
     tab.toggle_retired()
     assert places.get_place(db, "building", b2)["retired"] == 1
     assert "已停用" in tab._items[("building", b2)].text(0)
@@ -362,7 +343,7 @@ def test_resident_head_rename_move_retire_and_sign_hint(qtbot, monkeypatch, ctx,
     assert chooser.selected() is None
 
 
-def test_visit_entry_bad_input_and_undo(qtbot, monkeypatch, ctx, tab):
+def test_visit_entry_bad_input_and_undo(qtbot, monkeypatch, ctx, tab, messages):
     db = ctx.db
     c = places.add_community(db, "阳光社区")
     b = places.add_building(db, c, "1栋", floors=5, units=1, rooms_per_floor=2)
@@ -398,7 +379,7 @@ def test_visit_entry_bad_input_and_undo(qtbot, monkeypatch, ctx, tab):
     assert tab.visits_table.rowCount() == 1 and tab.visits_table.item(0, 2).text() == "王五"
     assert "张三" in tab.info_label.text() and "每 30 天" in tab.info_label.text()
     # Undo a slip: delete the visit just saved, after a confirmation.
-    monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda *a, **k: QMessageBox.StandardButton.Yes))
+    messages.answer(True)
     assert dlg.undo_button.isEnabled()
     assert dlg.delete_selected()
     assert db.scalar("SELECT deleted FROM visit WHERE id = ?", (vid,)) == 1
@@ -441,7 +422,7 @@ def test_f2_puts_the_cursor_in_the_room_so_typing_never_switches_the_building(qt
     dlg.close()
 
 
-def test_a_second_visit_the_same_day_asks_first(qtbot, ctx, tab, monkeypatch):
+def test_a_second_visit_the_same_day_asks_first(qtbot, ctx, tab, monkeypatch, messages):
     from app.ui.places.visit_entry import VisitEntryDialog
 
     db = ctx.db
@@ -452,9 +433,6 @@ def test_a_second_visit_the_same_day_asks_first(qtbot, ctx, tab, monkeypatch):
     qtbot.addWidget(dlg)
     dlg.present(b)
     dlg.visitor.setText("王五")
-    asked: list[str] = []
-    answer = [QMessageBox.StandardButton.No]
-    monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda _p, _t, text, *a, **k: asked.append(text) or answer[0]))
 
     def enter_visit() -> str | None:
         qtbot.keyClicks(dlg.room, "1-501")
@@ -462,11 +440,12 @@ def test_a_second_visit_the_same_day_asks_first(qtbot, ctx, tab, monkeypatch):
         dlg.flags[0].setChecked(True)
         return dlg.save()
 
-    assert enter_visit() is not None and not asked
-    assert enter_visit() is None and len(asked) == 1 and "已登记过一次" in asked[0]
+    assert enter_visit() is not None and not messages.asked
+    messages.answer(False)
+    assert enter_visit() is None and len(messages.asked) == 1 and "已登记过一次" in messages.asked[0]
     assert db.scalar("SELECT count(*) FROM visit WHERE household_id = ? AND deleted = 0", (hid,)) == 1
-    answer[0] = QMessageBox.StandardButton.Yes
+    messages.answer(True)
     dlg.room.clear()
-    assert enter_visit() is not None and len(asked) == 2
+    assert enter_visit() is not None and len(messages.asked) == 2
     assert db.scalar("SELECT count(*) FROM visit WHERE household_id = ? AND deleted = 0", (hid,)) == 2
     dlg.close()

@@ -300,8 +300,8 @@ def test_print_menu_lists_every_form(qtbot, office):
     assert titles == [f"{f.title}…" for f in forms.FORMS.values()]
 
 
-def test_chooser_finds_a_household_and_saves_pdf(qtbot, office, tmp_path, monkeypatch):
-    from PySide6.QtWidgets import QFileDialog, QMessageBox
+def test_chooser_finds_a_household_and_saves_pdf(qtbot, office, tmp_path, monkeypatch, messages):
+    from PySide6.QtWidgets import QFileDialog
 
     from app.ui.printing.print_menu import PrintChooser
     from app.widgets import file_dialogs
@@ -310,8 +310,6 @@ def test_chooser_finds_a_household_and_saves_pdf(qtbot, office, tmp_path, monkey
     suggested: list[str] = []
     monkeypatch.setattr(QFileDialog, "getSaveFileName",
                         staticmethod(lambda _p, _t, start, *a, **k: (suggested.append(start), (str(out), ""))[1]))
-    shown = []
-    monkeypatch.setattr(QMessageBox, "information", staticmethod(lambda *a, **k: shown.append(a[2])))
     dlg = PrintChooser(types.SimpleNamespace(db=office.db), "household-card")
     qtbot.addWidget(dlg)
     search = dlg.inputs["household"]
@@ -320,6 +318,7 @@ def test_chooser_finds_a_household_and_saves_pdf(qtbot, office, tmp_path, monkey
     assert search.value() == "HL0003"
     qtbot.mouseClick(dlg.pdf_button, Qt.MouseButton.LeftButton)
     assert out.exists()
+    shown = messages.texts("info")
     assert shown and "已保存 1 页" in shown[0] and "已脱敏" in shown[0]
     # Started in Documents, not the database's folder; the name carries the household and the day.
     first = Path(suggested[0])
@@ -369,25 +368,19 @@ def test_preview_paints_pages_and_says_which_ids_are_whole(qtbot, office, monkey
     assert pages == 4 and out.exists()
 
 
-def test_batch_cancel_from_the_progress_dialog(qtbot, office, tmp_path, monkeypatch):
-    from PySide6.QtWidgets import QMessageBox, QProgressDialog
+def test_batch_cancel_from_the_progress_dialog(qtbot, office, tmp_path, monkeypatch, messages):
+    from PySide6.QtWidgets import QProgressDialog
 
     monkeypatch.setattr(QProgressDialog, "wasCanceled", lambda self: self.value() >= 2)
-    informed = []
-    monkeypatch.setattr(QMessageBox, "information", staticmethod(lambda *a, **k: informed.append(a)))
     job = printing.PrintJob.select(office.db, "household-card", {"building": "3栋"}, today=TODAY)
     out = tmp_path / "cards.pdf"
     assert printing.BatchRunner(types.SimpleNamespace(db=office.db), job).save_pdf(str(out)) is None
-    assert not out.exists() and not list(tmp_path.glob("*.part")) and not informed
+    assert not out.exists() and not list(tmp_path.glob("*.part")) and not messages.shown
 
 
-def test_preview_of_a_missing_record_shows_the_message(office, monkeypatch):
-    import app.ui.common.crash as crash
-
-    shown = []
-    monkeypatch.setattr(crash, "report_exception", lambda exc: shown.append(str(exc)))
+def test_preview_of_a_missing_record_shows_the_message(office, messages):
     printing.preview_form(types.SimpleNamespace(db=office.db), "round-sheet", None, building="不存在的楼")
-    assert shown == ["找不到名为“不存在的楼”的楼栋。"]
+    assert messages.texts() == ["找不到名为“不存在的楼”的楼栋。"]
 
 
 # -- the demo community (app.models.demo.demo) ---------------------------------------------------
@@ -578,16 +571,11 @@ def test_pdf_written_through_memory_is_complete(office, tmp_path):
     assert pages == len(job.record_ids) >= 2
 
 
-def test_gui_save_pdf_on_a_full_disk_shows_the_message_and_no_success(qtbot, office, tmp_path, monkeypatch):
-    from PySide6.QtWidgets import QMessageBox
-
-    shown: list[tuple[str, str]] = []
-    monkeypatch.setattr(QMessageBox, "warning", lambda _p, title, text, *a: shown.append(("warning", text)))
-    monkeypatch.setattr(QMessageBox, "information", lambda _p, title, text, *a: shown.append(("info", text)))
+def test_gui_save_pdf_on_a_full_disk_shows_the_message_and_no_success(qtbot, office, tmp_path, monkeypatch, messages):
     ctx = types.SimpleNamespace(db=office.db)
     job = printing.PrintJob.select(office.db, "household-card", {"building": "3栋"}, today=TODAY)
     _disk_full_after(monkeypatch, 5000)
     out = tmp_path / "cards.pdf"
     assert printing.BatchRunner(ctx, job).save_pdf(str(out)) is None
-    assert [kind for kind, _ in shown] == ["warning"] and "磁盘空间不足" in shown[0][1]
+    assert [m.kind for m in messages.shown] == ["warn"] and "磁盘空间不足" in messages.shown[0].text
     assert list(tmp_path.iterdir()) == []

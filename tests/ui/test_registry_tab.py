@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QInputMethodEvent
-from PySide6.QtWidgets import QApplication, QDialog, QLineEdit, QMessageBox
+from PySide6.QtWidgets import QApplication, QDialog, QLineEdit
 
 from app.models.core import id_numbers
 from app.models.core.errors import ValidationError
@@ -206,15 +206,13 @@ def test_bad_household_input_is_shown_at_the_field(qtbot, tab, site, opened):
     assert households.get(tab.ctx.db, site["zhou"])["origin_village"] == "岩脚村"
 
 
-def test_esc_asks_before_discarding_changes(qtbot, tab, site, opened, monkeypatch):
+def test_esc_asks_before_discarding_changes(qtbot, tab, site, opened, messages):
     tab.open_household(site["zhou"])
     dialog = opened[0]
     type_text(qtbot, dialog.village, "改")
-    answers = [QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes]
-    asked = []
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: (asked.append(a[2]), answers.pop(0))[1])
+    messages.answer(False, True)
     qtbot.keyClick(dialog, Qt.Key.Key_Escape)
-    assert dialog.isVisible() and "放弃" in asked[0]
+    assert dialog.isVisible() and "放弃" in messages.asked[0]
     qtbot.keyClick(dialog, Qt.Key.Key_Escape)
     assert not dialog.isVisible()
     assert households.get(tab.ctx.db, site["zhou"])["origin_village"] == "岩脚村"
@@ -236,15 +234,13 @@ def drive_person_dialog(monkeypatch, script):
     return seen
 
 
-def test_add_member_with_invalid_then_valid_id_number(qtbot, tab, site, opened, monkeypatch):
+def test_add_member_with_invalid_then_valid_id_number(qtbot, tab, site, opened, monkeypatch, messages):
     tab.open_household(site["zhou"])
     dialog = opened[0]
     good = id_numbers.make("532128", __import__("datetime").date(2010, 4, 5), 7, "男")
     bad = good[:-1] + ("0" if good[-1] != "0" else "1")
 
-    asked: list[str] = []
-    monkeypatch.setattr(QMessageBox, "question",
-                        staticmethod(lambda _p, _t, text, *a, **k: asked.append(text) or QMessageBox.StandardButton.No))
+    messages.answer(False)
 
     def script(pd):
         type_text(qtbot, pd.name, "周小明")
@@ -253,7 +249,7 @@ def test_add_member_with_invalid_then_valid_id_number(qtbot, tab, site, opened, 
         assert "校验位错误" in pd.id_number.message.text()
         qtbot.keyClick(pd, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
         # Asked whether to keep it 待核实; "no" keeps the dialog open on the field.
-        assert len(asked) == 1 and "待核实" in asked[0]
+        assert len(messages.asked) == 1 and "待核实" in messages.asked[0]
         assert pd.isVisible() and pd.errors["id_number"].isVisible()
         assert persons.members(tab.ctx.db, site["zhou"], include_gone=True).__len__() == 1
         pd.id_number.edit.selectAll()
@@ -393,9 +389,9 @@ def test_member_status_and_head_change(qtbot, tab, site, opened, monkeypatch):
     assert "死亡" in dialog.members.item(dialog.member_ids.index(p["id"]), 8).text()
 
 
-def test_delete_asks_and_keeps_a_tombstone(qtbot, tab, site, monkeypatch):
+def test_delete_asks_and_keeps_a_tombstone(qtbot, tab, site, monkeypatch, messages):
     search(qtbot, tab, "单丽")
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    messages.answer(True)
     tab.delete_current()
     qtbot.waitUntil(lambda: site["shan"] not in listed(tab))
     assert tab.ctx.db.scalar("SELECT deleted FROM household WHERE id = ?", (site["shan"],)) == 1
@@ -515,7 +511,7 @@ def test_f2_in_the_registry_opens_the_visit_form_on_the_selected_household(qtbot
     dlg.close()
 
 
-def test_a_wrong_check_digit_can_be_kept_marked_unverified(qtbot, tab, site, opened, monkeypatch):
+def test_a_wrong_check_digit_can_be_kept_marked_unverified(qtbot, tab, site, opened, monkeypatch, messages):
     from app.models.dashboard import stats
     from app.models.forms import forms
     from app.models.registry import registry_search
@@ -524,7 +520,7 @@ def test_a_wrong_check_digit_can_be_kept_marked_unverified(qtbot, tab, site, ope
     dialog = opened[0]
     good = id_numbers.make("532128", __import__("datetime").date(1990, 4, 5), 7, "女")
     bad = good[:-1] + ("0" if good[-1] != "0" else "1")
-    monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda *a, **k: QMessageBox.StandardButton.Yes))
+    messages.always(True)
 
     def script(pd):
         type_text(qtbot, pd.name, "周小红")

@@ -182,7 +182,7 @@ def test_a_print_is_audited(tmp_path, demo_db_path, qapp):
 
 
 def test_the_audit_viewer_filters_pages_and_exports(qtbot, main_window, monkeypatch, tmp_path):
-    from PySide6.QtWidgets import QFileDialog, QMessageBox
+    from PySide6.QtWidgets import QFileDialog
 
     from app.ui.accounts import audit_viewer
 
@@ -219,7 +219,6 @@ def test_the_audit_viewer_filters_pages_and_exports(qtbot, main_window, monkeypa
     # Export what is shown.
     out = tmp_path / "日志.xlsx"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(out), "")))
-    monkeypatch.setattr(QMessageBox, "information", staticmethod(lambda *a, **k: None))
     qtbot.mouseClick(viewer.export_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: out.exists() and viewer.export_button.isEnabled(), timeout=5000)
     from python_calamine import CalamineWorkbook
@@ -229,19 +228,15 @@ def test_the_audit_viewer_filters_pages_and_exports(qtbot, main_window, monkeypa
     assert audit_viewer.AuditViewer is type(viewer)
 
 
-def test_the_audit_viewer_is_only_for_admins_and_auditors(qtbot, main_window, monkeypatch):
-    from PySide6.QtWidgets import QMessageBox
-
+def test_the_audit_viewer_is_only_for_admins_and_auditors(qtbot, main_window, monkeypatch, messages):
     from app.ui.accounts.audit_viewer import open_viewer
 
-    warned: list[str] = []
-    monkeypatch.setattr(QMessageBox, "warning", staticmethod(lambda _p, _t, text: warned.append(text)))
     main_window.ctx.db.principal = Principal(name="张干事", role=Role.CLERK)
     action = next(a for a in main_window.menu_tools.actions() if a.objectName() == "actionAuditViewer")
     main_window.menu_tools.aboutToShow.emit()
     assert not action.isVisible()
     open_viewer(main_window)
-    assert warned and main_window.findChild(QWidget, "auditViewer") is None
+    assert messages.texts("warn") and main_window.findChild(QWidget, "auditViewer") is None
     main_window.ctx.db.principal = Principal(name="审计员", role=Role.AUDITOR)
     main_window.menu_tools.aboutToShow.emit()
     assert action.isVisible()

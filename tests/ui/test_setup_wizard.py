@@ -320,10 +320,9 @@ def test_a_file_opened_read_only_gets_no_wizard(qtbot, tmp_path, capsys):
         window.shutdown()
 
 
-def test_whole_first_day_wizard_then_a_county_ledger_into_the_registry(qtbot, monkeypatch, open_window, tmp_path):
+def test_whole_first_day_wizard_then_a_county_ledger_into_the_registry(qtbot, monkeypatch, open_window, tmp_path,
+                                                                        messages):
     """From an empty file: the wizard, then 导入现有台账 on a county ledger, and the registry shows its households."""
-    from PySide6.QtWidgets import QMessageBox
-
     from tests.models.excel_fixtures_county import pid, write_sheet
 
     window = open_window(tmp_path / "office.db")
@@ -349,7 +348,7 @@ def test_whole_first_day_wizard_then_a_county_ledger_into_the_registry(qtbot, mo
     dialog = wiz.import_dialog
     qtbot.waitUntil(lambda: dialog.plan is not None, timeout=20000)
     assert dialog.plan.counts["new"] == 3, [e.message() for e in dialog.plan.errors]
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    messages.answer(True)
     qtbot.mouseClick(dialog.apply_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dialog.outcome is not None, timeout=20000)
     dialog.accept()

@@ -64,24 +64,20 @@ def test_the_course_dialog_prints_the_session_under_the_cursor(qtbot, ctx, monke
     assert calls == [("training-attendance", {"session": training.sessions(ctx.db, ctx.ids["c1"])[1]["id"]})]
 
 
-def test_two_sessions_at_one_time_are_asked_about_and_hours_are_checked(qtbot, ctx, monkeypatch):
-    from PySide6.QtWidgets import QMessageBox
-
+def test_two_sessions_at_one_time_are_asked_about_and_hours_are_checked(qtbot, ctx, messages):
     from app.ui.employment.training_dialogs import CourseDialog
 
-    said, answers = [], [QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes]
-    monkeypatch.setattr(QMessageBox, "warning", lambda _p, _t, text, *a, **k: said.append(text))
-    monkeypatch.setattr(QMessageBox, "question", lambda _p, _t, text, *a, **k: (said.append(text), answers.pop(0))[1])
+    messages.answer(False, True)
     dialog = CourseDialog(ctx, course_id=ctx.ids["c1"])
     qtbot.addWidget(dialog)
     table = dialog.sessions_table
     table.item(1, 0).setText("2026-03-02")  # the second session moved onto the first one's day
     table.item(1, 3).setText("30")
     dialog.save()
-    assert "一天最多 24 学时" in said[-1] and dialog.tabs.currentWidget() is dialog.sessions_page
+    assert "一天最多 24 学时" in messages.texts()[-1] and dialog.tabs.currentWidget() is dialog.sessions_page
     table.item(1, 3).setText("4")
     dialog.save()
-    assert "第 1 次课和第 2 次课都在 2026-03-02（未填时间）" in said[-1] and dialog.result() == 0
+    assert "第 1 次课和第 2 次课都在 2026-03-02（未填时间）" in messages.texts()[-1] and dialog.result() == 0
     assert training.sessions(ctx.db, ctx.ids["c1"])[1]["session_date"] == "2026-03-03"  # "No": nothing saved
     dialog.save()
     assert dialog.result() == 1

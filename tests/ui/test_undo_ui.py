@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialog, QInputDialog, QMessageBox
+from PySide6.QtWidgets import QDialog, QInputDialog
 
 from app.models.core.db import open_database
 from app.models.core.errors import ValidationError
@@ -21,13 +21,6 @@ def window(qtbot, main_window):
     main_window.activateWindow()
     qtbot.waitActive(main_window)
     return main_window
-
-
-@pytest.fixture
-def warnings(monkeypatch):
-    said: list[str] = []
-    monkeypatch.setattr(QMessageBox, "warning", lambda _p, _t, text, *a, **k: said.append(text))
-    return said
 
 
 def press(qtbot, window, key: Qt.Key, modifiers=Qt.KeyboardModifier.ControlModifier) -> None:
@@ -67,7 +60,7 @@ def a_person(db):
 
 
 # -- registry ------------------------------------------------------------------------------------
-def test_registry_member_phone_edit_is_undone_by_ctrl_z_and_redone_by_ctrl_y(qtbot, window, warnings):
+def test_registry_member_phone_edit_is_undone_by_ctrl_z_and_redone_by_ctrl_y(qtbot, window, messages):
     from app.ui.registry.person_dialog import PersonDialog
 
     db = window.ctx.db
@@ -91,10 +84,10 @@ def test_registry_member_phone_edit_is_undone_by_ctrl_z_and_redone_by_ctrl_y(qtb
     # The undo and the redo are audited writes like any other.
     assert db.scalar("SELECT count(*) FROM audit_log WHERE tbl = 'person' AND row_id = ? AND summary LIKE '撤销%'",
                      (p["id"],)) == 1
-    assert not warnings
+    assert not messages.texts("warn")
 
 
-def test_registry_household_edit_undone_on_screen(qtbot, window, monkeypatch, warnings):
+def test_registry_household_edit_undone_on_screen(qtbot, window, monkeypatch, messages):
     from app.ui.registry.household_dialog import HouseholdDialog
 
     tab = show(window, "registryTab")
@@ -114,10 +107,10 @@ def test_registry_household_edit_undone_on_screen(qtbot, window, monkeypatch, wa
     undo(qtbot, window)
     assert window.ctx.db.get("household", hid)["origin_village"] == before
     assert "新田村" not in tab.summary.fields.text()
-    assert not warnings
+    assert not messages.texts("warn")
 
 
-def test_an_undo_is_refused_when_someone_else_changed_the_value_since(qtbot, window, warnings):
+def test_an_undo_is_refused_when_someone_else_changed_the_value_since(qtbot, window, messages):
     from app.ui.registry.person_dialog import PersonDialog
 
     db = window.ctx.db
@@ -132,14 +125,14 @@ def test_an_undo_is_refused_when_someone_else_changed_the_value_since(qtbot, win
     finally:
         other.close()
     undo(qtbot, window)
-    assert len(warnings) == 1
-    assert warnings[0].startswith(f"无法撤销：{p['name']} 的电话 已被 王五 于 ") and warnings[0].endswith(" 修改。")
+    assert len(messages.texts("warn")) == 1
+    assert messages.texts("warn")[0].startswith(f"无法撤销：{p['name']} 的电话 已被 王五 于 ") and messages.texts("warn")[0].endswith(" 修改。")
     assert db.get("person", p["id"])["phone"] == "13700003333"
     assert not window.undo_action.isEnabled()  # the refused step is gone; nothing else was done
 
 
 # -- places and visits ---------------------------------------------------------------------------
-def test_places_rename_undone(qtbot, window, monkeypatch, warnings):
+def test_places_rename_undone(qtbot, window, monkeypatch, messages):
     tab = show(window, "placesTab")
     qtbot.waitUntil(lambda: tab.loaded and bool(tab._items))
     db = window.ctx.db
@@ -154,17 +147,17 @@ def test_places_rename_undone(qtbot, window, monkeypatch, warnings):
     undo(qtbot, window)
     assert db.get("building", b["id"])["name"] == b["name"]
     assert tab._items[("building", b["id"])].text(0).startswith(b["name"])
-    assert not warnings
+    assert not messages.texts("warn")
 
 
-def test_a_visit_entered_in_the_visit_form_is_undone(qtbot, window, monkeypatch, warnings):
+def test_a_visit_entered_in_the_visit_form_is_undone(qtbot, window, monkeypatch, messages):
     from app.ui.places.visit_entry import VisitEntryDialog
 
     db = window.ctx.db
     show(window, "placesTab")
     hid = db.scalar("SELECT id FROM household WHERE deleted = 0 AND room_id IS NOT NULL LIMIT 1")
     n = db.scalar("SELECT count(*) FROM visit WHERE deleted = 0 AND household_id = ?", (hid,))
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)  # visited today
+    messages.always(True)  # visited today
     dialog = VisitEntryDialog(window.ctx, None, window)
     qtbot.addWidget(dialog)
     dialog.present(household_id=hid)
@@ -175,11 +168,11 @@ def test_a_visit_entered_in_the_visit_form_is_undone(qtbot, window, monkeypatch,
     undo(qtbot, window)
     assert db.get("visit", visit_id)["deleted"] == 1
     assert db.scalar("SELECT count(*) FROM visit WHERE deleted = 0 AND household_id = ?", (hid,)) == n
-    assert not warnings
+    assert not messages.texts("warn")
 
 
 # -- employment and training ---------------------------------------------------------------------
-def test_employment_job_delete_and_course_edit_undone(qtbot, window, monkeypatch, warnings):
+def test_employment_job_delete_and_course_edit_undone(qtbot, window, monkeypatch, messages):
     from app.ui.employment.training_dialogs import CourseDialog
 
     tab = show(window, "employmentTab")
@@ -189,7 +182,7 @@ def test_employment_job_delete_and_course_edit_undone(qtbot, window, monkeypatch
     tab.jobs_table.selectRow(0)
     job_id = tab.jobs_model.row_id(0)
     total = tab.jobs_model.rowCount()
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    messages.answer(True)
     tab.job_delete_button.click()
     assert db.get("employment", job_id)["deleted"] == 1 and tab.jobs_model.rowCount() == total - 1
     undo(qtbot, window)
@@ -201,15 +194,15 @@ def test_employment_job_delete_and_course_edit_undone(qtbot, window, monkeypatch
     tab.training_table.selectRow(row)
     monkeypatch.setattr(CourseDialog, "exec", lambda dlg: (dlg.name.setText("改过名的培训"), dlg.save()))
     tab.edit_course()
-    assert not warnings
+    assert not messages.texts("warn")
     assert db.get("training_course", course["id"])["name"] == "改过名的培训"
     undo(qtbot, window)
     assert db.get("training_course", course["id"])["name"] == course["name"]
-    assert not warnings
+    assert not messages.texts("warn")
 
 
 # -- mediation -----------------------------------------------------------------------------------
-def test_mediation_case_edit_undone(qtbot, window, monkeypatch, warnings):
+def test_mediation_case_edit_undone(qtbot, window, monkeypatch, messages):
     from app.ui.mediation.mediation_dialogs import CaseDialog
 
     tab = show(window, "mediationTab")
@@ -224,11 +217,11 @@ def test_mediation_case_edit_undone(qtbot, window, monkeypatch, warnings):
     undo(qtbot, window)
     assert db.get("mediation_case", case_id)["title"] == title
     assert tab.select_case(case_id) and title in tab.detail.toPlainText()
-    assert not warnings
+    assert not messages.texts("warn")
 
 
 # -- settings --------------------------------------------------------------------------------------
-def test_office_settings_change_undone(qtbot, window, warnings):
+def test_office_settings_change_undone(qtbot, window, messages):
     from app.ui.setup.settings_dialog import SettingsDialog
 
     title = window.windowTitle()
@@ -240,11 +233,11 @@ def test_office_settings_change_undone(qtbot, window, warnings):
     assert window.undo_action.text() == "撤销“修改单位设置”(&U)"
     undo(qtbot, window)
     assert window.windowTitle() == title
-    assert not warnings
+    assert not messages.texts("warn")
 
 
 # -- the op helper and the views -------------------------------------------------------------------
-def test_a_failed_operation_shows_its_message_and_changes_nothing(qtbot, window, warnings):
+def test_a_failed_operation_shows_its_message_and_changes_nothing(qtbot, window, messages):
     db = window.ctx.db
     p = a_person(db)
     heard = []
@@ -257,7 +250,7 @@ def test_a_failed_operation_shows_its_message_and_changes_nothing(qtbot, window,
             raise ValidationError("出生日期不对：请按 2026-01-31 的样子填写。", field="birth_date")
 
     outcome = perform(window.ctx, window, half_done, title="无法保存")
-    assert not outcome and warnings == ["出生日期不对：请按 2026-01-31 的样子填写。"]
+    assert not outcome and messages.texts("warn") == ["出生日期不对：请按 2026-01-31 的样子填写。"]
     assert db.get("person", p["id"])["phone"] == p["phone"]
     assert db.scalar("SELECT count(*) FROM change_log") == before
     assert heard == [] and not window.undo_action.isEnabled()

@@ -8,16 +8,12 @@ import app
 from app.widgets.bar_chart import BarChart
 
 
-def test_about_dialog_shows_the_version(main_window, monkeypatch):
-    from PySide6.QtWidgets import QMessageBox
-
-    shown: list[tuple[str, str]] = []
-    monkeypatch.setattr(QMessageBox, "about", staticmethod(lambda _parent, title, text: shown.append((title, text))))
+def test_about_dialog_shows_the_version(main_window, messages):
     action = main_window.findChild(QAction, "actionAbout")
     assert action in main_window.menu_help.actions()
     action.trigger()
-    assert shown and shown[0][0] == "关于安居台账"
-    assert f"安居台账</b> {app.__version__}" in shown[0][1]
+    assert [m.kind for m in messages.shown] == ["about"] and messages.shown[0].title == "关于安居台账"
+    assert f"安居台账</b> {app.__version__}" in messages.shown[0].text
 
 
 def test_crash_report_ends_with_the_version(_private_data_dir):

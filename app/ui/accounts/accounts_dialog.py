@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
-    QMessageBox,
     QPushButton,
     QSpinBox,
     QTableWidget,
@@ -29,14 +28,9 @@ from app.models.core.access import ROLE_LABELS, Role
 from app.models.core.db import Database
 from app.models.core.errors import KnownError
 from app.ui.accounts.login_dialog import _error_label, _password_edit
+from app.ui.common import messages
 from app.ui.common.context import AppContext
 from app.ui.common.ops import perform
-
-
-def confirm(parent: QWidget, title: str, text: str) -> bool:
-    """Ask yes/no (tests replace this)."""
-    answer = QMessageBox.question(parent, title, text)
-    return answer == QMessageBox.StandardButton.Yes
 
 
 class AccountEditDialog(QDialog):
@@ -298,7 +292,7 @@ class AccountsDialog(QDialog):
 
     def delete(self) -> None:
         account = self.selected()
-        if account is None or not confirm(self, "删除账号", f"删除账号“{account.name}”？删除后此人不能再登录。"):
+        if account is None or not messages.confirm(self, "删除账号", f"删除账号“{account.name}”？删除后此人不能再登录。"):
             return
         if not perform(self.ctx, self, lambda db: accounts.delete_account(db, account.id), on_error=self._failed):
             return

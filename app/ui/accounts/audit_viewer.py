@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
-    QMessageBox,
     QPushButton,
     QTableView,
     QVBoxLayout,
@@ -27,6 +26,7 @@ from app.models.core import audit_view
 from app.models.core.audit_events import ACTION_LABELS, Action, record_event
 from app.models.core.audit_view import AuditFilter
 from app.models.core.db import Database
+from app.ui.common import messages
 from app.ui.common.context import AppContext
 from app.ui.common.ops import OpRunner
 from app.widgets import file_dialogs
@@ -256,12 +256,12 @@ class AuditViewer(QDialog):
 
         def done(n: int) -> None:
             self.export_button.setEnabled(True)
-            QMessageBox.information(self, "已导出", f"已导出 {n:,} 条操作日志到\n{path}")
+            messages.info(self, "已导出", f"已导出 {n:,} 条操作日志到\n{path}")
             self.apply()
 
         def failed(exc: BaseException) -> None:
             self.export_button.setEnabled(True)
-            QMessageBox.warning(self, "导出失败", str(exc))
+            messages.warn(self, "导出失败", str(exc))
 
         self.ctx.runner.run(lambda db, _p: audit_view.export(db, f, path), on_success=done, on_failure=failed)
 
@@ -271,7 +271,7 @@ def open_viewer(window: Any) -> None:
     if not ctx.db.principal.can_read_audit:
         # direct write: an audit entry that the log was opened, not an edit: nothing to undo or refresh
         record_event(ctx.db, Action.AUDIT_VIEW, None, "refused")
-        QMessageBox.warning(window, "操作日志", "只有系统管理员和审计员可以查看操作日志。")
+        messages.warn(window, "操作日志", "只有系统管理员和审计员可以查看操作日志。")
         return
     viewer = AuditViewer(ctx, window)
     window._audit_viewer = viewer  # kept: a modeless window

@@ -14,13 +14,13 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFileDialog,
     QLabel,
-    QMessageBox,
     QVBoxLayout,
     QWidget,
 )
 
 from app.models.core.errors import KnownError
 from app.models.core.safe_files import check_pdf, write_bytes
+from app.ui.common import messages
 from app.ui.printing.printing import ensure_fonts
 
 SHEET_TITLE = "数据恢复码"
@@ -136,9 +136,9 @@ class RecoveryCodeDialog(QDialog):
         try:
             self.saved = write_sheet_pdf(name, self.code, self.community, self.db_path.name)
         except KnownError as exc:
-            QMessageBox.warning(self, "无法保存", str(exc))
+            messages.warn(self, "无法保存", str(exc))
             return
-        QMessageBox.information(self, "已保存", f"恢复码单已保存到“{self.saved}”。请打印出来，然后从电脑上删除这个文件。")
+        messages.info(self, "已保存", f"恢复码单已保存到“{self.saved}”。请打印出来，然后从电脑上删除这个文件。")
 
     def reject(self) -> None:  # the code is shown once: closing needs the box ticked
         if self.keep.isChecked():

@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QMessageBox,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -30,6 +29,7 @@ from app.models.core.db import Database
 from app.models.core.errors import KnownError
 from app.models.core.restore import BackupReport, OtherCommunityError, PreparedRestore
 from app.models.core.safe_files import human_size
+from app.ui.common import messages
 from app.widgets import file_dialogs
 
 LIST_HEADERS = ["备份时间", "类型", "大小", "社区", "文件"]
@@ -121,17 +121,6 @@ class RestoreDialog(QDialog):
         layout.addWidget(box)
         layout.addWidget(buttons)
         self.load_list()
-
-    # -- the seam tests replace ------------------------------------------------------------------
-    @classmethod
-    def ask(cls, parent: QWidget, title: str, text: str) -> bool:
-        answer = QMessageBox.question(parent, title, text, QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                                      QMessageBox.StandardButton.No)
-        return answer == QMessageBox.StandardButton.Yes
-
-    @classmethod
-    def tell(cls, parent: QWidget, title: str, text: str, *, error: bool = False) -> None:
-        (QMessageBox.warning if error else QMessageBox.information)(parent, title, text)
 
     # -- the list ------------------------------------------------------------------------------------
     def folders(self) -> list[Path | None]:
@@ -232,7 +221,7 @@ class RestoreDialog(QDialog):
         lines = [f"{label}：备份中 {_num(then)}，现在 {_num(now)}" for label, then, now in report.rows()]
         question = (f"用 {report.taken:%Y-%m-%d %H:%M} 的备份替换当前数据库吗？\n\n" + "\n".join(lines)
                     + "\n\n备份以后录入和修改的内容都会撤销。当前数据库会先另存为“恢复前自动备份”。")
-        if not self.ask(self, "从备份恢复", question):
+        if not messages.confirm_destructive(self, "从备份恢复", question):
             return
         other_ok = not report.same_community and self.other.isChecked()
         self.restore_button.setEnabled(False)
@@ -267,13 +256,13 @@ class RestoreDialog(QDialog):
         self.choose_button.setEnabled(True)
         if error is not None:
             self._set_status(str(error), False)
-            self.tell(self, "从备份恢复", f"没有恢复：{error}", error=True)
+            messages.warn(self, "从备份恢复", f"没有恢复：{error}")
             return
         text = (f"已从备份恢复（{prepared.report.taken:%Y-%m-%d %H:%M}）。\n\n"
                 f"恢复前的数据库已另存为：\n{prepared.safety_copy}")
         if prepared.damaged:  # the window was locked for the damage: a fresh start unlocks it
             text += "\n\n程序现在关闭，请重新打开。"
-        self.tell(self, "从备份恢复", text)
+        messages.info(self, "从备份恢复", text)
         self.accept()
         if prepared.damaged:
             self.window_.close()

@@ -16,6 +16,7 @@ from app.models.core.errors import KnownError
 from app.models.core.logs import redact
 from app.models.core.safe_files import disk_full_as_known
 from app.paths import log_dir
+from app.ui.common import messages
 
 log = logging.getLogger("anju")
 
@@ -60,12 +61,13 @@ def write_crash_log(exc: BaseException, tb_text: str | None = None) -> Path:
 
 def report_exception(exc: BaseException) -> None:
     """Show `exc` to the clerk: a KnownError as a plain message, anything else as a crash."""
-    from PySide6.QtWidgets import QApplication, QMessageBox
+    from PySide6.QtWidgets import QApplication
+
 
     parent = QApplication.activeWindow()
     exc = disk_full_as_known(exc)
     if isinstance(exc, KnownError):
-        QMessageBox.warning(parent, "无法完成操作", str(exc))
+        messages.warn(parent, "无法完成操作", str(exc))
         return
     try:
         path: Path | None = write_crash_log(exc, getattr(exc, "__anju_traceback__", None))
@@ -76,19 +78,15 @@ def report_exception(exc: BaseException) -> None:
 
 
 def _show_crash_box(parent: Any, path: Path | None, exc: BaseException) -> None:
-    from PySide6.QtWidgets import QMessageBox
 
-    box = QMessageBox(parent)
-    box.setObjectName("crashDialog")
-    box.setIcon(QMessageBox.Icon.Critical)
-    box.setWindowTitle("程序出错")
-    box.setText("程序遇到了意外错误。已保存的数据不受影响；正在进行的操作没有保存。")
-    box.setInformativeText(
-        f"错误详情已写入：\n{path}\n请把这个文件交给技术支持人员。（程序版本 {__version__}）" if path is not None
-        else f"错误详情未能写入日志文件（磁盘空间不足？），请把下面的详情截图交给技术支持人员。（程序版本 {__version__}）"
+    messages.error(
+        parent, "程序出错", "程序遇到了意外错误。已保存的数据不受影响；正在进行的操作没有保存。",
+        informative=f"错误详情已写入：\n{path}\n请把这个文件交给技术支持人员。（程序版本 {__version__}）"
+        if path is not None
+        else f"错误详情未能写入日志文件（磁盘空间不足？），请把下面的详情截图交给技术支持人员。（程序版本 {__version__}）",
+        details=getattr(exc, "__anju_traceback__", None) or "".join(traceback.format_exception(exc)),
+        object_name="crashDialog",
     )
-    box.setDetailedText(getattr(exc, "__anju_traceback__", None) or "".join(traceback.format_exception(exc)))
-    box.exec()
 
 
 def install_excepthook() -> None:

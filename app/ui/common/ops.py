@@ -29,13 +29,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtWidgets import QWidget
 
 from app.models.core.access import Principal
 from app.models.core.changes import NO_CHANGES, Changes
 from app.models.core.db import Database, open_database
 from app.models.core.errors import KnownError, NeedsConfirmation
 from app.models.core.safe_files import disk_full_as_known
+from app.ui.common import messages
 
 if TYPE_CHECKING:
     from app.ui.common.context import AppContext
@@ -76,7 +77,7 @@ def perform(
         if on_error is not None:
             on_error(exc)
         else:
-            QMessageBox.warning(parent, title, str(exc))
+            messages.warn(parent, title, str(exc))
         return Outcome(False, None, exc)
     return Outcome(True, value)
 
@@ -105,7 +106,7 @@ def perform_asking(
         elif on_error is not None:
             on_error(exc)
         else:
-            QMessageBox.warning(parent, title, str(exc))
+            messages.warn(parent, title, str(exc))
 
     done = perform(ctx, parent, lambda db: action(db, False), on_error=failed)
     if not questions:

@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QLabel,
     QLineEdit,
-    QMessageBox,
     QPushButton,
     QTableView,
     QVBoxLayout,
@@ -28,11 +27,10 @@ from shiboken6 import isValid
 
 from app.models.core.changes import Changes
 from app.models.core.db import Database
-from app.models.core.errors import KnownError
 from app.models.core.id_numbers import mask
 from app.models.employment import employment, intentions, labour
 from app.models.excel import list_table
-from app.ui.common import events
+from app.ui.common import events, messages
 from app.ui.common.context import AppContext
 from app.ui.common.ops import perform, perform_asking
 from app.ui.common.table_models import Column
@@ -58,14 +56,6 @@ def to_columns(specs: list[tuple[str, str, str]]) -> list[Column]:
                                      "person_times") else None
             out.append(Column(key, title, sql, sort_sql=SORT_SQL.get(key), align=align))
     return out
-
-
-def warn(parent: QWidget, exc: KnownError, fields: dict[str, QWidget] | None = None) -> None:
-    """Show a refused input to the clerk and put the cursor where the problem is."""
-    QMessageBox.warning(parent, "请核对", str(exc))
-    field = getattr(exc, "field", None)
-    if fields and field in fields:
-        fields[field].setFocus()
 
 
 def person_label(ctx: AppContext, person_id: str) -> str:
@@ -284,16 +274,13 @@ class JobDialog(QDialog):
         job_id = self.job_id
 
         def ask(question: str) -> bool:
-            answer = QMessageBox.question(
-                self, "时间重叠", question + "\n\n仍然保存吗？",
-                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
-            return answer == QMessageBox.StandardButton.Yes
+            return messages.confirm_destructive(self, "时间重叠", question + "\n\n仍然保存吗？")
 
         done = perform_asking(
             self.ctx, self,
             lambda db, confirmed: employment.save_job(db, values, job_id=job_id, confirm_overlap=confirmed,
                                                       close_intention_ids=close_ids),
-            ask, on_error=lambda exc: warn(self, exc, self.fields))
+            ask, on_error=lambda exc: messages.refused(self, exc, self.fields))
         if not done:
             return
         self.saved_id = done.value
@@ -311,7 +298,7 @@ def end_job(ctx: AppContext, parent: QWidget, job_id: str) -> bool:
     if not ok:
         return False
     return bool(perform(ctx, parent, lambda db: employment.end_job(db, job_id, text),
-                        on_error=lambda exc: warn(parent, exc)))
+                        on_error=lambda exc: messages.refused(parent, exc)))
 
 
 class IntentionDialog(QDialog):
@@ -387,7 +374,7 @@ class IntentionDialog(QDialog):
             "detail": self.detail.text(), "recorded_date": self.recorded.text(),
         }
         done = perform(self.ctx, self, lambda db: intentions.add(db, values),
-                       on_error=lambda exc: warn(self, exc, self.fields))
+                       on_error=lambda exc: messages.refused(self, exc, self.fields))
         if not done:
             return
         self.saved_id = done.value
@@ -417,7 +404,7 @@ def close_intention(ctx: AppContext, parent: QWidget, intention_id: str) -> bool
     today = dt.date.today().isoformat()
     return bool(perform(ctx, parent, lambda db: intentions.close(db, intention_id, today, met_employment_id=job_id,
                                                                 met_attendance_id=att_id),
-                        on_error=lambda exc: warn(parent, exc)))
+                        on_error=lambda exc: messages.refused(parent, exc)))
 
 
 class FigureListDialog(QDialog):
@@ -549,7 +536,7 @@ class FigureListDialog(QDialog):
         idx = self.table.currentIndex()
         row_id = self.model.row_id(idx.row()) if idx.isValid() else None
         if row_id is None:
-            QMessageBox.information(self, "登记就业", "请先在名单中选中一人或一户。")
+            messages.info(self, "登记就业", "请先在名单中选中一人或一户。")
             return
         if self.figure_list.kind == "people":
             dialog = JobDialog(self.ctx, person_id=row_id, parent=self)

@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QMessageBox,
     QPushButton,
     QSplitter,
     QTableView,
@@ -27,7 +26,7 @@ from shiboken6 import isValid
 from app.models.core.changes import Changes
 from app.models.core.db import Database
 from app.models.employment import employment, intentions, labour, training
-from app.ui.common import events
+from app.ui.common import events, messages
 from app.ui.common.context import AppContext
 from app.ui.common.data_tab import DataTab
 from app.ui.common.ops import perform
@@ -39,7 +38,6 @@ from app.ui.employment.employment_dialogs import (
     close_intention,
     end_job,
     to_columns,
-    warn,
 )
 from app.ui.employment.person_picker import IdListModel, IdPagedModel, person_search_sql
 from app.ui.employment.training_dialogs import CourseDialog
@@ -596,7 +594,7 @@ class EmploymentTab(DataTab):
 
     # -- actions ------------------------------------------------------------------------------
     def _perform(self, action: Callable[[Database], Any]) -> bool:
-        return bool(perform(self.ctx, self, action, on_error=lambda exc: warn(self, exc)))
+        return bool(perform(self.ctx, self, action, on_error=lambda exc: messages.refused(self, exc)))
 
     def _run_dialog(self, dialog: Any) -> Any:
         dialog.exec()
@@ -613,7 +611,7 @@ class EmploymentTab(DataTab):
     def _need(self, table: QTableView, what: str) -> str | None:
         row_id = self._selected_id(table)
         if row_id is None:
-            QMessageBox.information(self, "请先选择", f"请先在列表中选中{what}。")
+            messages.info(self, "请先选择", f"请先在列表中选中{what}。")
         return row_id
 
     def add_job_for_selected(self) -> None:
@@ -662,12 +660,11 @@ class EmploymentTab(DataTab):
             return
         row = self.ctx.db.one("SELECT e.*, p.name FROM employment e JOIN person p ON p.id = e.person_id "
                               "WHERE e.id = ?", (job_id,))
-        answer = QMessageBox.question(
+        if not messages.confirm_destructive(
             self, "删除就业记录",
             f"删除 {row['name']} 的“{employment.describe(dict(row))}”？\n"
             "只有录错的记录才应删除；真正离职请用“结束工作”，记录会保留在就业经历中。",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
-        if answer != QMessageBox.StandardButton.Yes:
+        ):
             return
         self._perform(lambda db: employment.delete_job(db, job_id))
 
@@ -701,10 +698,9 @@ class EmploymentTab(DataTab):
             return
         row = self.ctx.db.one("SELECT name FROM training_course WHERE id = ?", (cid,))
         n = len(training.participants(self.ctx.db, cid))
-        answer = QMessageBox.question(
+        if not messages.confirm_destructive(
             self, "删除培训", f"删除培训“{row['name']}”及其 {n} 条参训记录？培训人次会相应减少。",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
-        if answer != QMessageBox.StandardButton.Yes:
+        ):
             return
         self._perform(lambda db: training.delete_course(db, cid))
 
@@ -716,19 +712,16 @@ class EmploymentTab(DataTab):
     def mark_certificate(self, obtained: bool) -> None:
         ids = self._selected_attendance()
         if not ids:
-            QMessageBox.information(self, "请先选择", "请先在参训人员中选中取得证书的人（可按住 Ctrl 多选）。")
+            messages.info(self, "请先选择", "请先在参训人员中选中取得证书的人（可按住 Ctrl 多选）。")
             return
         self._perform(lambda db: training.set_certificate(db, ids, obtained))
 
     def remove_attendance(self) -> None:
         ids = self._selected_attendance()
         if not ids:
-            QMessageBox.information(self, "请先选择", "请先在参训人员中选中要移出的人。")
+            messages.info(self, "请先选择", "请先在参训人员中选中要移出的人。")
             return
-        answer = QMessageBox.question(self, "移出参训人员", f"把选中的 {len(ids)} 人移出这期培训？",
-                                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                                      QMessageBox.StandardButton.No)
-        if answer != QMessageBox.StandardButton.Yes:
+        if not messages.confirm_destructive(self, "移出参训人员", f"把选中的 {len(ids)} 人移出这期培训？"):
             return
         self._perform(lambda db: training.remove_attendances(db, ids))
 
@@ -746,10 +739,7 @@ class EmploymentTab(DataTab):
         iid = self._need(self.intentions_table, "一条需求")
         if not iid:
             return
-        answer = QMessageBox.question(self, "删除需求", "删除这条需求记录？",
-                                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                                      QMessageBox.StandardButton.No)
-        if answer == QMessageBox.StandardButton.Yes:
+        if messages.confirm_destructive(self, "删除需求", "删除这条需求记录？"):
             self._perform(lambda db: intentions.delete(db, iid))
 
 

@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
-    QMessageBox,
     QPushButton,
     QTableView,
     QVBoxLayout,
@@ -27,6 +26,7 @@ from app.models.core.db import Database
 from app.models.core.id_numbers import mask
 from app.models.employment import labour
 from app.models.registry import households
+from app.ui.common import messages
 from app.ui.common.table_models import PAGE_SIZE, Column, SqlTableModel
 
 if TYPE_CHECKING:
@@ -418,7 +418,7 @@ class PersonPicker(QWidget):
     def add_all_results(self) -> None:
         n = self.model.rowCount()
         if n > 500:
-            QMessageBox.information(self, "人数太多", f"查找结果有 {n:,} 人，请把条件写得更具体（最多一次添加 500 人）。")
+            messages.info(self, "人数太多", f"查找结果有 {n:,} 人，请把条件写得更具体（最多一次添加 500 人）。")
             return
         added = skipped = 0
         for r in range(n):
@@ -474,7 +474,7 @@ class PersonPicker(QWidget):
         found, problems = training.match_names(self.db, text)
         self.add_ids(found)
         if problems:
-            QMessageBox.information(
+            messages.info(
                 self, "部分名单未加入",
                 f"已加入 {len(found)} 人。以下 {len(problems)} 行未加入，请用查找框逐个添加：\n" + "\n".join(problems[:30]),
             )

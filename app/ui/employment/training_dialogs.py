@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
-    QMessageBox,
     QPushButton,
     QSplitter,
     QTableWidget,
@@ -31,9 +30,9 @@ from PySide6.QtWidgets import (
 from app.models.core import settings
 from app.models.core.errors import KnownError, NeedsConfirmation, ValidationError
 from app.models.employment import training
+from app.ui.common import messages
 from app.ui.common.context import AppContext
 from app.ui.common.ops import perform_asking
-from app.ui.employment.employment_dialogs import warn
 from app.ui.employment.person_picker import PersonPicker
 from app.ui.printing import printing
 from app.widgets.qt_checked import cell
@@ -350,7 +349,7 @@ class CourseDialog(QDialog):
     def remove_session(self) -> None:
         row = self.sessions_table.currentRow()
         if row < 0:
-            QMessageBox.information(self, "删除课次", "请先在课次表中选中要删除的那次课。")
+            messages.info(self, "删除课次", "请先在课次表中选中要删除的那次课。")
             return
         self._store_grid()
         key = cell(self.sessions_table, row, S_DATE).data(KEY_ROLE)
@@ -451,7 +450,7 @@ class CourseDialog(QDialog):
         """全部出勤 / 全部缺勤 for the session where the cursor is."""
         c = self.grid.currentColumn()
         if c < 0:
-            QMessageBox.information(self, "出勤", "请先在出勤表中点一下要标记的那次课。")
+            messages.info(self, "出勤", "请先在出勤表中点一下要标记的那次课。")
             return
         state = Qt.CheckState.Checked if present else Qt.CheckState.Unchecked
         self.grid.blockSignals(True)
@@ -520,10 +519,10 @@ class CourseDialog(QDialog):
                 self.tabs.setCurrentWidget(self.sessions_page)
             elif field == "people":
                 self.tabs.setCurrentWidget(self.people_page)
-            warn(self, exc, self.fields)
+            messages.refused(self, exc, self.fields)
 
         def ask(question: str) -> bool:
-            return QMessageBox.question(self, "同一时间的两次课", question) == QMessageBox.StandardButton.Yes
+            return messages.confirm(self, "同一时间的两次课", question)
 
         done = perform_asking(self.ctx, self, save, ask, on_error=failed)
         if isinstance(done.error, NeedsConfirmation):  # the clerk said no: back to the sessions
@@ -540,9 +539,9 @@ class CourseDialog(QDialog):
         c = self.grid.currentColumn() if self.grid.currentColumn() >= 0 else self.sessions_table.currentRow()
         keys = self.session_keys()
         if c < 0 or c >= len(keys):
-            QMessageBox.information(self, "打印签到表", "请先在出勤表中点一下要打印的那次课。")
+            messages.info(self, "打印签到表", "请先在出勤表中点一下要打印的那次课。")
             return
         if keys[c].startswith("new-"):
-            QMessageBox.information(self, "打印签到表", "这次课还没有保存。请先保存，再从“打印…”中打印它的签到表。")
+            messages.info(self, "打印签到表", "这次课还没有保存。请先保存，再从“打印…”中打印它的签到表。")
             return
         printing.preview_form(self.ctx, "training-attendance", self, session=keys[c])

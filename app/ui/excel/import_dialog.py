@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QMessageBox,
     QProgressBar,
     QPushButton,
     QRadioButton,
@@ -49,6 +48,7 @@ from app.models.excel.excel_read import (
     remembered_mapping,
     show_value,
 )
+from app.ui.common import messages
 from app.ui.common.context import AppContext
 from app.ui.common.crash import report_exception
 from app.ui.common.ops import OpHandle, perform
@@ -386,14 +386,14 @@ class ImportDialog(QDialog):
         c = plan.counts
         valid_only = self.valid_only.isChecked()
         if c["errors"] and not valid_only:
-            QMessageBox.information(
+            messages.info(
                 self, "有错误",
                 f"文件中有 {c['errors']} 行错误。按“全部或不导入”的规则不能导入。\n"
                 "请保存错误工作簿，在 Excel 中改正后重新导入；或选择“只导入正确的行”。",
             )
             return
         if c["new"] + c["updated"] == 0:
-            QMessageBox.information(self, "无需导入", "文件中的数据与系统中的完全一致，没有需要导入的内容。")
+            messages.info(self, "无需导入", "文件中的数据与系统中的完全一致，没有需要导入的内容。")
             return
         errors_path: Path | None = None
         if c["errors"] and valid_only:
@@ -409,8 +409,7 @@ class ImportDialog(QDialog):
         if plan.places_new:
             text += f"，新建楼栋/单元/房间 {plan.places_new} 处"
         text += f"，跳过有错误的 {c['errors']} 行" if c["errors"] else ""
-        answer = QMessageBox.question(self, "确认导入", text + "。\n全部在一次操作中完成，可在修改记录中查到。是否继续？")
-        if answer != QMessageBox.StandardButton.Yes:
+        if not messages.confirm(self, "确认导入", text + "。\n全部在一次操作中完成，可在修改记录中查到。是否继续？"):
             return
         self.apply(valid_only=valid_only, errors_path=errors_path)
 

@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
-    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QSpinBox,
@@ -32,6 +31,7 @@ from PySide6.QtWidgets import (
 from app.models.core.db import Database
 from app.models.core.errors import KnownError
 from app.models.mediation import mediation as med
+from app.ui.common import messages
 from app.ui.common.context import AppContext
 from app.ui.common.ops import perform
 from app.ui.places.building_board import fill_building_combo, with_board_button
@@ -125,7 +125,7 @@ class _FormDialog(QDialog):
         # stay open: the clerk corrects the one field instead of typing everything again
         self.error_label.setText(str(exc))
         self.error_label.show()
-        QMessageBox.warning(self, "无法保存", str(exc))
+        messages.warn(self, "无法保存", str(exc))
 
     @classmethod
     def run(cls, parent: QWidget | None, *args: Any, apply: Callable[[Database, dict], Any] | None = None) -> Any:
@@ -289,7 +289,7 @@ class CaseDialog(_FormDialog):
         if not r:
             return
         if any(p.get("person_id") == r["id"] for p in self.parties):
-            QMessageBox.information(self, "已添加", f"“{r['name']}”已经在当事人中。")
+            messages.info(self, "已添加", f"“{r['name']}”已经在当事人中。")
             return
         self._append({"person_id": r["id"], "name": r["name"],
                       "where": f"{r['household_number'] or ''} {r['room'] or ''}", "phone": r["phone"]})
@@ -302,7 +302,7 @@ class CaseDialog(_FormDialog):
     def _add_outsider(self) -> None:
         name = self.outsider_name.text().strip()
         if not name:
-            QMessageBox.information(self, "缺少姓名", "请填写外来人员的姓名。")
+            messages.info(self, "缺少姓名", "请填写外来人员的姓名。")
             return
         self._append({"outsider_name": name, "outsider_phone": self.outsider_phone.text().strip()})
         self.outsider_name.clear()
@@ -410,11 +410,9 @@ class StatusDialog(_FormDialog):
 
     def accept(self) -> None:
         if self.to_status.currentText() == "结案":
-            answer = QMessageBox.question(
+            if not messages.confirm_destructive(
                 self, "确认结案", f"案件 {self.case['number']} 结案后不能再修改、登记回访或调整层级。确定结案吗？",
-                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No,
-            )
-            if answer != QMessageBox.StandardButton.Yes:
+            ):
                 return
         super().accept()
 

@@ -29,7 +29,7 @@ from app.models.core.db import Database
 from app.models.core.errors import KnownError
 from app.models.mediation import mediation as med
 from app.models.mediation import mediation_report as rep
-from app.ui.common import events
+from app.ui.common import events, messages
 from app.ui.common.context import AppContext
 from app.ui.common.crash import report_exception
 from app.ui.common.data_tab import DataTab
@@ -454,7 +454,7 @@ class MediationTab(DataTab):
             self._after_write(case_id)
 
     def delete_case(self) -> None:
-        from PySide6.QtWidgets import QInputDialog, QMessageBox
+        from PySide6.QtWidgets import QInputDialog
 
         case_id = self.current_case_id()
         if not case_id:
@@ -463,11 +463,9 @@ class MediationTab(DataTab):
         reason, ok = QInputDialog.getText(self, "删除案件", f"删除案件 {case['number']}“{case['title']}”的原因：")
         if not ok:
             return
-        answer = QMessageBox.question(
+        if not messages.confirm_destructive(
             self, "确认删除", f"确定删除案件 {case['number']}“{case['title']}”吗？删除后不在台账和报表中出现。",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No,
-        )
-        if answer != QMessageBox.StandardButton.Yes:
+        ):
             return
         perform(self.ctx, self, lambda db: med.delete_case(db, case_id, reason=reason), title="无法删除")
 

@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
-    QMessageBox,
     QPushButton,
     QRadioButton,
     QSpinBox,
@@ -31,6 +30,7 @@ from PySide6.QtWidgets import (
 from app.models.core.db import Database
 from app.models.core.errors import KnownError
 from app.models.places import places, rhythm
+from app.ui.common import messages
 from app.ui.common.context import AppContext
 from app.ui.common.ops import perform
 
@@ -279,10 +279,7 @@ class RoleDialog(_SafeDialog):
         role_id = item.data(Qt.ItemDataRole.UserRole) if item else None
         if not role_id:
             return
-        if (
-            QMessageBox.question(self, "解除负责人", f"解除“{item.text()}”？")
-            != QMessageBox.StandardButton.Yes
-        ):
+        if not messages.confirm(self, "解除负责人", f"解除“{item.text()}”？"):
             return
         perform(self.ctx, self, lambda db: places.end_role(db, role_id))
         self._load_current()
@@ -495,7 +492,7 @@ class RelocateDialog(QDialog):
 
         item = self.list.currentItem()
         if item is None:
-            QMessageBox.information(self, "搬迁住户", "没有要搬迁的住户了。")
+            messages.info(self, "搬迁住户", "没有要搬迁的住户了。")
             return
         household_id, building_id, room_text = item.data(Qt.ItemDataRole.UserRole), self.building.currentData(), self.room.text()
 

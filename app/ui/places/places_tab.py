@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QLabel,
     QMenu,
-    QMessageBox,
     QPushButton,
     QSplitter,
     QTableWidget,
@@ -33,6 +32,7 @@ from app.models.places import places
 from app.models.places.places import Counts, PlaceNode
 from app.models.places.signs import sign_name
 from app.ui.common import events as ev
+from app.ui.common import messages
 from app.ui.common.context import AppContext
 from app.ui.common.crash import report_exception
 from app.ui.common.data_tab import DataTab
@@ -605,11 +605,7 @@ class PlacesTab(DataTab):
         row = places.get_place(self.ctx.db, table, pid)
         retire = not row.get("retired")
         kind = places.KIND_NAMES[table]
-        if (
-            retire
-            and QMessageBox.question(self, "停用", f"停用这个{kind}？停用后仍保留记录，但不再用于新的登记。")
-            != QMessageBox.StandardButton.Yes
-        ):
+        if retire and not messages.confirm(self, "停用", f"停用这个{kind}？停用后仍保留记录，但不再用于新的登记。"):
             return
         perform(self.ctx, self, lambda db: places.set_retired(db, table, pid, retire),
                 on_error=lambda exc: self._explain_households(exc, table, pid))
@@ -625,13 +621,8 @@ class PlacesTab(DataTab):
         if n:
             self._explain_households(None, table, pid)
             return
-        if (
-            QMessageBox.question(
-                self,
-                "删除",
-                f"确定删除{kind}“{path}”{_DELETE_SCOPE.get(table, '')}吗？\n（记录会保留在历史中，可由管理员恢复。）",
-            )
-            != QMessageBox.StandardButton.Yes
+        if not messages.confirm(
+            self, "删除", f"确定删除{kind}“{path}”{_DELETE_SCOPE.get(table, '')}吗？\n（记录会保留在历史中，可由管理员恢复。）",
         ):
             return
         perform(self.ctx, self, lambda db: places.delete_place(db, table, pid),
@@ -647,15 +638,9 @@ class PlacesTab(DataTab):
                 report_exception(exc)
             return
         kind = places.KIND_NAMES[table]
-        box = QMessageBox(self)
-        box.setObjectName("placeHasHouseholdsBox")
-        box.setIcon(QMessageBox.Icon.Warning)
-        box.setWindowTitle("还有住户")
-        box.setText(f"这个{kind}还住着 {n} 户，不能删除或停用。\n请先把这些住户搬到其他房间。")
-        move_btn = box.addButton("搬迁住户…", QMessageBox.ButtonRole.AcceptRole)
-        box.addButton("关闭", QMessageBox.ButtonRole.RejectRole)
-        box.exec()
-        if box.clickedButton() is move_btn:
+        move = "搬迁住户…"
+        if messages.choose(self, "还有住户", f"这个{kind}还住着 {n} 户，不能删除或停用。\n请先把这些住户搬到其他房间。",
+                           [move], cancel="关闭", icon="warning", object_name="placeHasHouseholdsBox") == move:
             RelocateDialog(self.ctx, table, pid, self).exec()
 
     def choose_sign(self) -> None:
@@ -708,7 +693,7 @@ class PlacesTab(DataTab):
         if household_id is None:
             household_id = self._selected_household()
         if not household_id:
-            QMessageBox.information(self, "调整风险颜色", "请先选择一户（在房间列表或待走访清单中）。")
+            messages.info(self, "调整风险颜色", "请先选择一户（在房间列表或待走访清单中）。")
             return
         RiskColourDialog(self.ctx, household_id, self).exec()  # its write reaches the views by itself
 

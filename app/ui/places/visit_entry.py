@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
-    QMessageBox,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -31,6 +30,7 @@ from app.models.core.changes import Changes
 from app.models.core.errors import KnownError, NeedsConfirmation, ValidationError
 from app.models.places import places, rhythm, visits
 from app.ui.common import events as ev
+from app.ui.common import messages
 from app.ui.common.context import AppContext
 from app.ui.common.ops import perform, perform_asking
 from app.ui.places.building_board import ID_ROLE, with_board_button
@@ -338,7 +338,7 @@ class VisitEntryDialog(QDialog):
             ).setFocus()
 
         def ask(question: str) -> bool:
-            return QMessageBox.question(self, "同一天再次走访", question) == QMessageBox.StandardButton.Yes
+            return messages.confirm(self, "同一天再次走访", question)
 
         done = perform_asking(self.ctx, self, lambda db, confirmed: visits.add_visit(db, v, confirmed=confirmed),
                               ask, on_error=failed)
@@ -388,9 +388,7 @@ class VisitEntryDialog(QDialog):
         visit_id = item.data(Qt.ItemDataRole.UserRole) if item else None
         if not visit_id:
             return False
-        if QMessageBox.question(self, "删除走访记录", f"删除这条走访记录？\n{item.text()}") != (
-            QMessageBox.StandardButton.Yes
-        ):
+        if not messages.confirm(self, "删除走访记录", f"删除这条走访记录？\n{item.text()}"):
             return False
         if not perform(self.ctx, self, lambda db: visits.delete_visit(db, visit_id), title="无法删除"):
             return False

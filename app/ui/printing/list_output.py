@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtWidgets import QCheckBox, QMessageBox, QPushButton, QWidget
+from PySide6.QtWidgets import QCheckBox, QPushButton, QWidget
 
 from app.models.core import masking
 from app.models.core.db import Database
 from app.models.core.errors import KnownError
 from app.models.excel.excel_export import default_table_file_name, export_table
 from app.models.excel.list_table import ListTable
+from app.ui.common import messages
 from app.ui.common.context import AppContext
 from app.ui.registry.reveal_id import full_export_reason
 from app.widgets import file_dialogs
@@ -84,13 +85,13 @@ class ListOutput:
         self.exporting = False
         self.export_button.setEnabled(True)
         self.last_export, self.last_count = out.with_suffix(".xlsx"), count
-        QMessageBox.information(self.parent, "已导出", f"已导出 {count} 行到：\n{self.last_export}")
+        messages.info(self.parent, "已导出", f"已导出 {count} 行到：\n{self.last_export}")
 
     def _failed(self, exc: BaseException) -> None:
         self.exporting = False
         self.export_button.setEnabled(True)
         if isinstance(exc, KnownError):
-            QMessageBox.warning(self.parent, "导出失败", str(exc))
+            messages.warn(self.parent, "导出失败", str(exc))
             return
         from app.ui.common.crash import report_exception
 

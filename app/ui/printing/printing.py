@@ -34,6 +34,7 @@ from app.models.excel.ledgers import has_personal_columns, masked_view
 from app.models.excel.list_table import ListTable
 from app.models.forms import forms
 from app.paths import resource_dir
+from app.ui.common import messages
 from app.widgets.screen_fit import fit_size
 
 # Bundled in resources/fonts (see make_font.py there); the system's Noto Sans CJK SC is the fallback.
@@ -708,7 +709,6 @@ class BatchRunner:
         return report
 
     def save_pdf(self, path: str | None = None) -> int | None:
-        from PySide6.QtWidgets import QMessageBox
 
         from app.ui.common.crash import report_exception
 
@@ -729,7 +729,7 @@ class BatchRunner:
         finally:
             if self.dialog is not None:
                 self.dialog.close()
-        QMessageBox.information(self.parent, "已保存", f"已保存 {pages} 页到\n{path}\n\n{self.job.id_notice}")
+        messages.info(self.parent, "已保存", f"已保存 {pages} 页到\n{path}\n\n{self.job.id_notice}")
         return pages
 
     def print_to(self, printer: Any) -> int | None:

@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QLabel,
     QLineEdit,
-    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QTableWidget,
@@ -32,6 +31,7 @@ from app.models.core.db import Database
 from app.models.core.errors import KnownError, ValidationError
 from app.models.core.vocab import PersonStatus
 from app.models.registry import households, persons
+from app.ui.common import messages
 from app.ui.common.context import AppContext
 from app.ui.common.ops import perform
 from app.ui.registry.move_dialogs import (
@@ -39,7 +39,6 @@ from app.ui.registry.move_dialogs import (
     MovePersonDialog,
     PersonStatusDialog,
     ask_dialog,
-    confirm,
 )
 from app.ui.registry.person_dialog import GuardedDialog, PersonDialog, add_checked_row, combo, set_combo
 
@@ -431,7 +430,7 @@ class HouseholdDialog(GuardedDialog):
             else:
                 label.hide()
         if fld and message and fld not in self.errors:
-            QMessageBox.warning(self, "无法保存", message)
+            messages.warn(self, "无法保存", message)
 
     def save(self) -> bool:
         self.show_error(None, None)
@@ -459,7 +458,7 @@ class HouseholdDialog(GuardedDialog):
 
     def _refused(self, exc: KnownError) -> None:
         if not isinstance(exc, ValidationError):
-            QMessageBox.warning(self, "无法保存", str(exc))
+            messages.warn(self, "无法保存", str(exc))
             return
         self.show_error(exc.field, exc.message)
         widget = {"room": self.room, "number": self.number, "origin_township": self.township,
@@ -548,7 +547,7 @@ class HouseholdDialog(GuardedDialog):
         if pid is None:
             return
         p = persons.get(self.ctx.db, pid)
-        if not confirm(self, "删除误录", f"确定删除误录的成员“{p['name']}”吗？\n"
+        if not messages.confirm_destructive(self, "删除误录", f"确定删除误录的成员“{p['name']}”吗？\n"
                        "（真实的迁出或死亡请用“迁出/死亡”登记，这样会保留在历史中。）"):
             return
         perform(self.ctx, self, lambda db: persons.remove(db, pid), title="无法删除")

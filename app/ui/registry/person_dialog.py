@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QMessageBox,
     QPlainTextEdit,
     QVBoxLayout,
     QWidget,
@@ -29,6 +28,7 @@ from app.models.core.errors import KnownError, ValidationError
 from app.models.core.id_numbers import IdInfo
 from app.models.core.vocab import PersonStatus
 from app.models.registry import households, persons
+from app.ui.common import messages
 from app.ui.common.context import AppContext
 from app.ui.common.ops import perform
 from app.ui.registry.duplicate_dialog import CANCEL, OPEN, DuplicateDialog
@@ -64,11 +64,7 @@ class GuardedDialog(QDialog):
     def confirm_discard(self) -> bool:
         if not self.dirty:
             return True
-        answer = QMessageBox.question(
-            self, "放弃修改", "有修改还没有保存，确定关闭并放弃这些修改吗？",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No,
-        )
-        return answer == QMessageBox.StandardButton.Yes
+        return messages.confirm_destructive(self, "放弃修改", "有修改还没有保存，确定关闭并放弃这些修改吗？")
 
     def reject(self) -> None:
         if self.confirm_discard():
@@ -325,12 +321,11 @@ class PersonDialog(GuardedDialog):
                 checked = persons.check(values)
             except persons.UnverifiedIdNumber as exc:
                 # A clerk whose paper record has a slip may keep it as written, marked 待核实.
-                answer = QMessageBox.question(
+                if not messages.confirm(
                     self, "身份证号待核实",
                     f"{exc.reason}\n\n如纸质档案上就是这个号码，可以先按原样保存，并标记为“待核实”"
                     "（在名单中显示，可按“身份证待核实”筛选，打印时注明），核对身份证原件后再改正。\n\n按原样保存并标记为待核实吗？",
-                )
-                if answer != QMessageBox.StandardButton.Yes:
+                ):
                     self._show_error("id_number", exc.message)
                     self._focus_field("id_number")
                     return
@@ -375,7 +370,7 @@ class PersonDialog(GuardedDialog):
                 self._show_error(exc.field, exc.message)
                 self._focus_field(exc.field)
             else:
-                QMessageBox.warning(self, "无法保存", str(exc))
+                messages.warn(self, "无法保存", str(exc))
 
         done = perform(self.ctx, self, save, on_error=failed)
         if not done:

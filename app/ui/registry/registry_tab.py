@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QMessageBox,
     QPushButton,
     QScrollArea,
     QSplitter,
@@ -42,7 +41,7 @@ from app.models.core.errors import KnownError
 from app.models.core.vocab import PersonStatus
 from app.models.registry import households, persons, registry_search
 from app.models.registry.registry_search import Filters, Search
-from app.ui.common import events
+from app.ui.common import events, messages
 from app.ui.common.context import AppContext
 from app.ui.common.data_tab import DataTab
 from app.ui.common.ops import perform
@@ -740,13 +739,11 @@ class RegistryTab(DataTab):
         if not hid:
             return
         h = households.get(self.ctx.db, hid)
-        answer = QMessageBox.question(
+        if not messages.confirm_destructive(
             self, "删除住户",
             f"确定删除住户“{h['address'] or h['number']}”吗？\n删除后可在“已删除（可恢复）”中找到并恢复；"
             "成员、走访和就业记录都会保留。",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No,
-        )
-        if answer != QMessageBox.StandardButton.Yes:
+        ):
             return
         perform(self.ctx, self, lambda db: households.delete(db, hid), title="无法删除")
 

@@ -11,7 +11,6 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QLabel,
     QLineEdit,
-    QMessageBox,
     QVBoxLayout,
     QWidget,
 )
@@ -19,6 +18,7 @@ from PySide6.QtWidgets import (
 from app.models.core.db import Database
 from app.models.core.errors import KnownError
 from app.models.registry import persons
+from app.ui.common import messages
 
 
 class RevealIdDialog(QDialog):
@@ -109,5 +109,5 @@ def reveal(db: Database, person_id: str, who: str, parent: QWidget | None = None
         # direct write: the audit entry that a whole ID number was shown, not an edit
         return persons.reveal_id_number(db, person_id, *answer)
     except KnownError as exc:
-        QMessageBox.warning(parent, "查看身份证号", str(exc))
+        messages.warn(parent, "查看身份证号", str(exc))
         return None

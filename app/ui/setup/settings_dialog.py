@@ -9,7 +9,6 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLineEdit,
-    QMessageBox,
     QPushButton,
     QSpinBox,
     QVBoxLayout,
@@ -17,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.models.core import backup, settings
+from app.ui.common import messages
 from app.ui.common.context import AppContext
 from app.ui.common.ops import perform
 
@@ -91,11 +91,11 @@ class SettingsDialog(QDialog):
     def save(self) -> None:
         name = self.texts["office_name"].text().strip()
         if not name:
-            QMessageBox.warning(self, "单位设置", "单位名称不能为空：它印在每一张表格的抬头上。")
+            messages.warn(self, "单位设置", "单位名称不能为空：它印在每一张表格的抬头上。")
             self.texts["office_name"].setFocus()
             return
         if self.numbers["working_age_min"].value() >= self.numbers["working_age_max"].value():
-            QMessageBox.warning(self, "单位设置", "劳动年龄下限必须小于上限。")
+            messages.warn(self, "单位设置", "劳动年龄下限必须小于上限。")
             return
         values: dict[str, str | int] = {k: e.text().strip() for k, e in self.texts.items()}
         values.update({k: s.value() for k, s in self.numbers.items()})
