@@ -112,10 +112,10 @@ def sign_in(db: Database, args: argparse.Namespace, *, damaged_ok: bool = False)
 
 
 def open_db(args: argparse.Namespace, *, path: Path | None = None, create: bool = False,
-            damaged_ok: bool = False, **options: bool) -> Database:
+            damaged_ok: bool = False, read_only: bool | None = None, old_ok: bool = False) -> Database:
     """Open the command's database and sign in with the given credentials (see :func:`sign_in`).
 
-    ``options`` go to :func:`open_database` (``read_only``, ``old_ok``). On a file opened
+    ``read_only`` and ``old_ok`` go to :func:`open_database`. On a file opened
     read-only the credentials are checked but the attempt cannot be recorded. ``damaged_ok``:
     a file whose accounts cannot be read is opened without a login (anju check reports the damage).
     """
@@ -124,7 +124,7 @@ def open_db(args: argparse.Namespace, *, path: Path | None = None, create: bool 
 
     target = path or resolve_db(args)
     unlock_if_encrypted(args, target)
-    db = open_database(target, create=create, **options)
+    db = open_database(target, create=create, read_only=read_only, old_ok=old_ok)
     try:
         sign_in(db, args, damaged_ok=damaged_ok)
         unlock.after_login(db)
@@ -136,7 +136,7 @@ def open_db(args: argparse.Namespace, *, path: Path | None = None, create: bool 
         if principal.role == Role.ADMIN:
             db.close()
             convert_and_tell(target, principal)
-            db = open_database(target, create=False, **options)
+            db = open_database(target, create=False, read_only=read_only, old_ok=old_ok)
             accounts.use_principal(db, principal)
     return db
 
@@ -218,7 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _force_utf8_output()
     old_umask = _private_files_and_log()
     saved = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = _EscapingStream(sys.stdout), _EscapingStream(sys.stderr)  # type: ignore[assignment]
+    sys.stdout, sys.stderr = _EscapingStream(sys.stdout), _EscapingStream(sys.stderr)
     try:
         parser = build_parser()
         args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
@@ -296,6 +296,8 @@ def _run_command(args: argparse.Namespace) -> int:
 
 def _silence_stdout() -> None:
     # Python flushes stdout again at exit; point it at the null device so that flush cannot fail.
+    if sys.__stdout__ is None:  # started without a console: nothing to flush
+        return
     with contextlib.suppress(OSError, ValueError, AttributeError):
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.__stdout__.fileno())

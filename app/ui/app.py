@@ -7,6 +7,7 @@ import os
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QTimer
@@ -15,7 +16,7 @@ from PySide6.QtWidgets import QApplication, QProgressDialog
 
 from app.models.core import encryption, unlock
 from app.models.core.access import Principal
-from app.models.core.db import Database, open_database
+from app.models.core.db import DEFAULT_USER, Database, open_database
 from app.models.core.errors import KnownError
 from app.models.core.safe_files import DiskFullError, atomic_path, remember_database, remove_leftovers
 from app.paths import log_dir, resource_dir
@@ -23,7 +24,7 @@ from app.start_options import credentials, read_secret_file, resolve_db
 from app.ui.common import messages, text_size
 from app.ui.common.context import AppContext
 from app.ui.common.events import DataEvents
-from app.ui.common.ops import OpRunner
+from app.ui.common.ops import OpRunner, Progress
 from app.ui.main_window import MainWindow
 from app.widgets import screen_fit
 
@@ -79,7 +80,7 @@ def build_window(db_path: str | Path, *, demo: bool = False, user: str | None = 
     ``principal``: who is logged in; the UI connection and the worker's both act for them.
     ``read_only`` as for :func:`open_database`: None opens read-only only when the file cannot be written.
     """
-    db = open_database(db_path, read_only=read_only, **({"user": user} if user else {}))
+    db = open_database(db_path, read_only=read_only, user=user or DEFAULT_USER)
     if not user:
         from app.models.places.community_setup import saved_user
 
@@ -173,39 +174,62 @@ def encrypt_if_needed(path: Path, principal: Principal | None, app: QApplication
         return None
     if not healthy:
         return None
-    dialog = QProgressDialog("正在加密数据库，请勿关闭电脑……", None, 0, 100)  # type: ignore[arg-type]
+    dialog = QProgressDialog(labelText="正在加密数据库，请勿关闭电脑……", minimum=0, maximum=100)
     dialog.setObjectName("encryptProgress")
     dialog.setWindowTitle("安居台账 — 加密数据库")
     dialog.setMinimumDuration(0)
-    dialog.setCancelButton(None)  # type: ignore[arg-type]
-    state: dict[str, object] = {"done": 0, "total": 100, "text": ""}
+    dialog.setCancelButton(None)
+    state = _EncryptState()
 
     def progress(done: int, total: int, text: str) -> None:
-        state.update(done=done, total=total, text=text)
+        state.done, state.total, state.text = done, total, text
 
     def work() -> None:
         try:
-            state["code"] = encryption.convert_to_encrypted(path, progress)
+            state.code = encryption.convert_to_encrypted(path, progress)
         except BaseException as exc:  # shown on the UI thread below
-            state["error"] = exc
+            state.error = exc
 
     worker = threading.Thread(target=work, name="anju-encrypt", daemon=False)
     worker.start()
     dialog.show()
     while worker.is_alive():
-        dialog.setMaximum(int(state["total"]))  # type: ignore[arg-type]
-        dialog.setValue(int(state["done"]))  # type: ignore[arg-type]
-        if state["text"]:
-            dialog.setLabelText(f"{state['text']}\n（{path.name}）")
+        dialog.setMaximum(state.total)
+        dialog.setValue(state.done)
+        if state.text:
+            dialog.setLabelText(f"{state.text}\n（{path.name}）")
         app.processEvents()
         time.sleep(0.02)
     worker.join()
     dialog.close()
-    if "error" in state:
-        raise state["error"]  # type: ignore[misc]
-    code = str(state["code"])
+    if state.error is not None:
+        raise state.error
+    code = str(state.code)
     show_recovery_code(path, code)
     return code
+
+
+@dataclass
+class _EncryptState:
+    """What the encrypting thread reports to the UI thread's wait loop."""
+
+    done: int = 0
+    total: int = 100
+    text: str = ""
+    code: str | None = None  # the recovery code, once the file is encrypted
+    error: BaseException | None = None
+
+
+@dataclass
+class _JobOutcome:
+    """How the demo job ended, as the UI thread's wait loop sees it."""
+
+    ok: bool = False
+    error: BaseException | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.ok or self.error is not None
 
 
 def show_recovery_code(path: Path, code: str) -> None:
@@ -253,10 +277,14 @@ def _demo_job(target: Path, path: Path, app: QApplication) -> bool:
     dialog = QProgressDialog("正在生成演示社区（约 23,000 位居民）……", "取消", 0, 100)
     dialog.setWindowTitle("安居台账 — 首次启动")
     dialog.setMinimumDuration(0)
-    outcome: dict[str, object] = {}
+    outcome = _JobOutcome()
 
-    def job(wdb: Database, progress) -> None:  # noqa: ANN001 - ops.Progress
-        demo.generate(wdb, DEMO_HOUSEHOLDS, seed=1, progress=lambda d, t, s: (progress.check(), progress.report(d, t, s)))
+    def job(wdb: Database, progress: Progress) -> None:
+        def report(done: int, total: int, text: str) -> None:
+            progress.check()
+            progress.report(done, total, text)
+
+        demo.generate(wdb, DEMO_HOUSEHOLDS, seed=1, progress=report)
         if target != path:
             demo.forget_file_identity(wdb)
 
@@ -266,26 +294,27 @@ def _demo_job(target: Path, path: Path, app: QApplication) -> bool:
         if text:
             dialog.setLabelText(f"正在生成演示社区：{text}")
 
-    handle = runner.run(
-        job,
-        on_success=lambda _r: outcome.setdefault("ok", True),
-        on_failure=lambda e: outcome.setdefault("error", e),
-        on_progress=on_progress,
-    )
+    def succeeded(_result: object) -> None:
+        outcome.ok = True
+
+    def failed(exc: BaseException) -> None:
+        outcome.error = exc
+
+    handle = runner.run(job, on_success=succeeded, on_failure=failed, on_progress=on_progress)
     dialog.canceled.connect(handle.cancel)
-    while not outcome and not (dialog.wasCanceled() and not runner.busy):
+    while not outcome.finished and not (dialog.wasCanceled() and not runner.busy):
         app.processEvents()
         time.sleep(0.01)
     runner.shutdown()
     dialog.close()
     db.close()
-    if "error" in outcome:
-        raise outcome["error"]  # type: ignore[misc]
-    if "ok" in outcome:
+    if outcome.error is not None:
+        raise outcome.error
+    if outcome.ok:
         from app.models.core.accounts import DEMO_PASSWORD
 
         demo.finish_encrypted(target, path, DEMO_PASSWORD)
-    if "ok" not in outcome:
+    if not outcome.ok:
         if target == path:
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
