@@ -61,9 +61,10 @@ def test_create_household_with_members_head_and_history(db):
     make_site(db)
     hid, head = add_household(db, "1-1-101", "周艳", ID_ZHOU, tag_lifted=True, risk_colour="yellow")
     h = households.get(db, hid)
-    assert h["address"] == "1栋1单元101"
-    assert h["head_person_id"] == head
-    assert h["tag_lifted"] == 1 and h["risk_colour"] == "yellow"
+    assert h.address == "1栋1单元101"
+    assert h.head_person_id == head
+    assert h.tag_lifted == 1 and h.risk_colour == "yellow"
+    assert households.tag_names(h) == ["脱贫户"] and h.tags["tag_lifted"] and not h.tags["tag_dibao"]
     p = persons.get(db, head)
     assert (p["sex"], p["birth_date"], p["name_initials"]) == ("女", "1985-03-02", "zy")
     history = households.address_history(db, hid)
@@ -146,7 +147,7 @@ def test_change_head_status_and_move_person(db):
     hid, head = add_household(db, "1-1-101", "周艳", ID_ZHOU)
     son = persons.add(db, hid, {"name": "周小明", "relation": "子"})
     persons.set_head(db, hid, son, old_head_relation="母亲")
-    assert households.get(db, hid)["head_person_id"] == son
+    assert households.get(db, hid).head_person_id == son
     assert persons.get(db, head)["relation"] == "母亲"
     persons.record_status(db, head, "死亡", "2025-01-02", "病故")
     p = persons.get(db, head)
@@ -156,7 +157,7 @@ def test_change_head_status_and_move_person(db):
     other, _ = add_household(db, "2-1-101", "王强", ID_WANG)
     persons.move(db, son, other, relation="女婿")
     assert persons.get(db, son)["household_id"] == other
-    assert households.get(db, hid)["head_person_id"] is None  # the moved head leaves no head behind
+    assert households.get(db, hid).head_person_id is None  # the moved head leaves no head behind
 
 
 def test_move_household_keeps_history_and_records(db):
@@ -167,7 +168,7 @@ def test_move_household_keeps_history_and_records(db):
         tx.insert("employment", {"person_id": head, "kind": "灵活就业", "start_date": "2024-01-01"})
     households.move(db, hid, "2栋1单元501", "2025-06-01")
     h = households.get(db, hid)
-    assert h["room_id"] == rooms["2-1-501"] and h["address"] == "2栋1单元501"
+    assert h.room_id == rooms["2-1-501"] and h.address == "2栋1单元501"
     hist = households.address_history(db, hid)
     assert [(a["address_text"], a["from_date"], a["to_date"]) for a in hist] == [
         ("1栋1单元101", "2020-05-01", "2025-06-01"), ("2栋1单元501", "2025-06-01", None)]
@@ -212,10 +213,10 @@ def test_bad_household_input(db):
 def test_household_numbers_follow_the_existing_pattern(db):
     make_site(db)
     first = households.create(db, {}, room="1-1-101")
-    assert households.get(db, first)["number"] == "000001"
+    assert households.get(db, first).number == "000001"
     households.create(db, {"number": "HLX-000041"}, room="1-1-102")
     third = households.create(db, {}, room="1-1-501")
-    assert households.get(db, third)["number"] == "HLX-000042"
+    assert households.get(db, third).number == "HLX-000042"
     with pytest.raises(ValidationError, match="已被使用"):
         households.create(db, {"number": "HLX-000042"}, room="2-1-101")
 
@@ -228,7 +229,7 @@ def test_household_order_keeps_size_head_and_number(db):
     def order():
         return tuple(db.one("SELECT number, head_key, size FROM household_order WHERE household_id = ?", (hid,)))
 
-    number = households.get(db, hid)["number"]
+    number = households.get(db, hid).number
     assert order() == (number, "zhouyan", 2)
     persons.record_status(db, kid, "迁出", "2025-01-01")
     assert order()[2] == 1

@@ -147,7 +147,7 @@ def test_sorting_by_risk_is_worked_out_on_the_worker(qtbot, tab, site):
         tab.search_box.flush()
     assert listed(tab) == [site["wang"], site["shan"]]
     assert tab.current_household_id() == site["wang"]  # after a search, its top row
-    assert tab.model.row(1)["number"] == households.get(tab.ctx.db, site["shan"])["number"]
+    assert tab.model.row(1)["number"] == households.get(tab.ctx.db, site["shan"]).number
     with qtbot.waitSignal(tab.model.ordered, timeout=10000):
         tab.table.sortByColumn(risk, Qt.SortOrder.DescendingOrder)
     assert listed(tab) == [site["shan"], site["wang"]]
@@ -190,7 +190,7 @@ def test_edit_and_save_household_from_the_keyboard(qtbot, tab, site, opened):
     assert dialog.dirty
     qtbot.keyClick(dialog, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
     h = households.get(tab.ctx.db, site["shan"])
-    assert h["origin_village"] == "新田村" and h["tag_monitored"] == 1
+    assert h.origin_village == "新田村" and h.tag_monitored == 1
     assert not dialog.dirty
     qtbot.waitUntil(lambda: "监测户" in (tab.model.data(tab.model.index(0, 7)) or ""))
 
@@ -203,7 +203,7 @@ def test_bad_household_input_is_shown_at_the_field(qtbot, tab, site, opened):
     dialog.save()
     assert dialog.errors["origin_village"].isVisible()
     assert "不能以“=”开头" in dialog.errors["origin_village"].text()
-    assert households.get(tab.ctx.db, site["zhou"])["origin_village"] == "岩脚村"
+    assert households.get(tab.ctx.db, site["zhou"]).origin_village == "岩脚村"
 
 
 def test_esc_asks_before_discarding_changes(qtbot, tab, site, opened, messages):
@@ -215,7 +215,7 @@ def test_esc_asks_before_discarding_changes(qtbot, tab, site, opened, messages):
     assert dialog.isVisible() and "放弃" in messages.asked[0]
     qtbot.keyClick(dialog, Qt.Key.Key_Escape)
     assert not dialog.isVisible()
-    assert households.get(tab.ctx.db, site["zhou"])["origin_village"] == "岩脚村"
+    assert households.get(tab.ctx.db, site["zhou"]).origin_village == "岩脚村"
 
 
 def drive_person_dialog(monkeypatch, script):
@@ -373,7 +373,7 @@ def test_member_status_and_head_change(qtbot, tab, site, opened, monkeypatch):
     monkeypatch.setattr("app.ui.registry.household_dialog.QInputDialog.getItem", lambda *a, **k: ("配偶", True))
     dialog.make_head()
     h = households.get(tab.ctx.db, site["wang"])
-    assert persons.get(tab.ctx.db, h["head_person_id"])["name"] == "李梅"
+    assert persons.get(tab.ctx.db, h.head_person_id)["name"] == "李梅"
     row = dialog.member_ids.index(site["wang_head"])
     dialog.members.selectRow(row)
 
@@ -432,7 +432,7 @@ def test_new_household_from_the_keyboard(qtbot, tab, site, opened):
     qtbot.keyClick(dialog, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
     assert dialog.household_id is not None and dialog.pages.isTabEnabled(1)
     h = households.get(tab.ctx.db, dialog.household_id)
-    assert (h["address"], h["origin_township"]) == ("1栋2单元102", "坡头乡")
+    assert (h.address, h.origin_township) == ("1栋2单元102", "坡头乡")
     assert "1栋2单元102" in dialog.title.text()
 
 
@@ -445,7 +445,7 @@ def test_deleted_household_can_be_found_and_restored(qtbot, tab, site, opened, m
     dialog = opened[0]
     assert "已删除" in dialog.title.text() and dialog.restore_button.isVisible()
     qtbot.mouseClick(dialog.restore_button, Qt.MouseButton.LeftButton)
-    assert households.get(tab.ctx.db, site["shan"])["deleted"] == 0
+    assert households.get(tab.ctx.db, site["shan"]).deleted == 0
     qtbot.waitUntil(lambda: listed(tab) == [])
 
 
@@ -584,8 +584,8 @@ def test_new_household_offers_empty_rooms_and_takes_members_before_the_first_sav
     assert dialog.household_id is not None
     h = households.get(db, dialog.household_id)
     members = persons.members(db, dialog.household_id)
-    assert h["address"] == "1栋1单元501" and [m["name"] for m in members] == ["赵大", "赵小"]
-    assert db.scalar("SELECT name FROM person WHERE id = ?", (h["head_person_id"],)) == "赵大"
+    assert h.address == "1栋1单元501" and [m["name"] for m in members] == ["赵大", "赵小"]
+    assert db.scalar("SELECT name FROM person WHERE id = ?", (h.head_person_id,)) == "赵大"
 
 
 def test_a_new_household_and_its_members_are_saved_together_or_not_at_all(db):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from app.models.core import settings
@@ -176,20 +176,55 @@ def is_zero_employment(db: Database, household_id: str, today: dt.date | None = 
     return bool(db.scalar(f"SELECT {sql} FROM household h WHERE h.id = ?", [*params, household_id]))
 
 
-def tag_names(row: Mapping[str, Any], zero_employment: bool = False) -> list[str]:
-    names = [name for col, name in TAGS.items() if row.get(col)]
+@dataclass(frozen=True)
+class Household:
+    """One household as the registry shows it: its stored fields (flags as stored, 0 or 1) and
+    its address text ("" without a room)."""
+
+    id: str
+    number: str
+    room_id: str | None
+    head_person_id: str | None
+    origin_township: str | None
+    origin_village: str | None
+    move_in_date: str | None
+    risk_colour: str
+    tag_lifted: int
+    tag_monitored: int
+    tag_dibao: int
+    tag_tekun: int
+    hukou_moved: int
+    residence_permit: str | None
+    property_cert: str | None
+    garden_plot_m2: float | None
+    status: str
+    notes: str | None
+    deleted: int
+    ext_number: str | None
+    entered_date: str | None
+    address: str
+
+    @property
+    def tags(self) -> dict[str, bool]:
+        """The stored tags by column (TAGS), set or not."""
+        return {col: bool(getattr(self, col)) for col in TAGS}
+
+
+_HOUSEHOLD_COLUMNS = ", ".join(f.name for f in fields(Household) if f.name != "address")
+
+
+def tag_names(household: Household, zero_employment: bool = False) -> list[str]:
+    names = [name for col, name in TAGS.items() if household.tags[col]]
     if zero_employment:
         names.append(ZERO_EMPLOYMENT)
     return names
 
 
-def get(db: Database, household_id: str) -> dict[str, Any]:
-    row = db.one("SELECT * FROM household WHERE id = ?", (household_id,))
+def get(db: Database, household_id: str) -> Household:
+    row = db.one(f"SELECT {_HOUSEHOLD_COLUMNS} FROM household WHERE id = ?", (household_id,))
     if row is None:
         raise NotFoundError("找不到这一户（可能已被删除）。")
-    out = dict(row)
-    out["address"] = room_address(db, row["room_id"])
-    return out
+    return Household(**dict(row), address=room_address(db, row["room_id"]))
 
 
 # -- writing -----------------------------------------------------------------------------------
@@ -339,20 +374,20 @@ def _insert(db: Database, tx: Any, row: dict[str, Any], room_id: str | None, all
 def update(db: Database, household_id: str, values: Mapping[str, Any], *, risk_reason: str | None = None) -> dict:
     """Change household fields (not the room: see :func:`move`); a risk change is also logged."""
     old = get(db, household_id)
-    if old["deleted"]:
+    if old.deleted:
         raise ValidationError("这一户已删除，请先恢复再修改。", field="status")
-    row = check({**old, **values})
-    row["number"] = row["number"] or old["number"]
-    if row["number"] != old["number"] and db.scalar(
+    row = check({**asdict(old), **values})
+    row["number"] = row["number"] or old.number
+    if row["number"] != old.number and db.scalar(
         "SELECT 1 FROM household WHERE number = ? AND deleted = 0 AND id != ?", (row["number"], household_id)
     ):
         raise ValidationError(f"户号 {row['number']} 已被使用。", field="number")
     with db.write() as tx:
-        if row["status"] == HouseholdStatus.LIVING and old["status"] != HouseholdStatus.LIVING and old["room_id"]:
-            room_free(db, old["room_id"], household_id)  # back from 迁出: its room may be taken
+        if row["status"] == HouseholdStatus.LIVING and old.status != HouseholdStatus.LIVING and old.room_id:
+            room_free(db, old.room_id, household_id)  # back from 迁出: its room may be taken
         changed = tx.update("household", household_id, row, summary=f"修改住户 {row['number']}")
         if "risk_colour" in changed:
-            tx.insert("risk_change", {"household_id": household_id, "old_colour": old["risk_colour"],
+            tx.insert("risk_change", {"household_id": household_id, "old_colour": old.risk_colour,
                                       "new_colour": row["risk_colour"], "reason": risk_reason or "一户一档修改",
                                       "changed_by": db.user, "changed_at": tx.now})
     return changed
@@ -370,7 +405,7 @@ def move(db: Database, household_id: str, room: str, on: Any = None, *, allow_sh
     room_id = _room_id(db, room)
     if room_id is None:
         raise ValidationError("请填写要搬入的房号。", field="room")
-    if room_id == h["room_id"]:
+    if room_id == h.room_id:
         raise ValidationError("新房号与现住址相同。", field="room")
     day = clean_date(on, "move_date", "搬迁日期") or dt.date.today().isoformat()
     with db.write() as tx:
@@ -379,16 +414,16 @@ def move(db: Database, household_id: str, room: str, on: Any = None, *, allow_sh
         current = tx.conn.execute(
             "SELECT id FROM household_address WHERE household_id = ? AND deleted = 0 AND to_date IS NULL "
             "ORDER BY from_date DESC", (household_id,)).fetchall()
-        if not current and h["room_id"]:
-            tx.insert("household_address", {"household_id": household_id, "room_id": h["room_id"],
-                                            "address_text": h["address"], "from_date": h["move_in_date"],
+        if not current and h.room_id:
+            tx.insert("household_address", {"household_id": household_id, "room_id": h.room_id,
+                                            "address_text": h.address, "from_date": h.move_in_date,
                                             "to_date": day})
         for r in current:
             tx.update("household_address", r["id"], {"to_date": day})
         tx.insert("household_address", {"household_id": household_id, "room_id": room_id,
                                         "address_text": room_address(db, room_id), "from_date": day})
         tx.update("household", household_id, {"room_id": room_id},
-                  summary=f"搬迁：{h['address'] or '无'} → {room_address(db, room_id)}")
+                  summary=f"搬迁：{h.address or '无'} → {room_address(db, room_id)}")
 
 
 def address_history(db: Database, household_id: str) -> list[dict[str, Any]]:
@@ -404,13 +439,13 @@ def delete(db: Database, household_id: str) -> None:
     """Tombstone the household; its people, visits and records stay for history and can be restored."""
     h = get(db, household_id)
     with db.write() as tx:
-        tx.delete("household", household_id, summary=f"删除住户 {h['number']} {h['address']}")
+        tx.delete("household", household_id, summary=f"删除住户 {h.number} {h.address}")
 
 
 def restore(db: Database, household_id: str) -> None:
     """Undo a delete; refused if another household has since moved into its room."""
     h = get(db, household_id)
     with db.write() as tx:
-        if h["room_id"] and h["status"] == HouseholdStatus.LIVING:
-            room_free(db, h["room_id"], household_id)
+        if h.room_id and h.status == HouseholdStatus.LIVING:
+            room_free(db, h.room_id, household_id)
         tx.restore("household", household_id, summary="恢复住户")

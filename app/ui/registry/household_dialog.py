@@ -291,32 +291,32 @@ class HouseholdDialog(GuardedDialog):
             self.room.setFocus()
             return
         h = households.get(db, hid)
-        self.number.setText(h["number"])
-        self.address.setText(h["address"] or "（未分配房间）")
-        set_combo(self.township, h["origin_township"])
-        self.village.setText(h["origin_village"] or "")
-        self.move_in.setText(h["move_in_date"] or "")
-        self.risk.setCurrentIndex(max(self.risk.findData(h["risk_colour"]), 0))
+        self.number.setText(h.number)
+        self.address.setText(h.address or "（未分配房间）")
+        set_combo(self.township, h.origin_township)
+        self.village.setText(h.origin_village or "")
+        self.move_in.setText(h.move_in_date or "")
+        self.risk.setCurrentIndex(max(self.risk.findData(h.risk_colour), 0))
         self.risk_reason.clear()
         for col, cb in self.tags.items():
-            cb.setChecked(bool(h[col]))
+            cb.setChecked(h.tags[col])
         zero = households.is_zero_employment(db, hid)
         self.zero_label.setText(f"（自动）{households.ZERO_EMPLOYMENT}：有劳动力但目前无人就业" if zero else "")
         self.zero_label.setVisible(zero)
-        self.hukou.setChecked(bool(h["hukou_moved"]))
-        set_combo(self.permit, h["residence_permit"])
-        set_combo(self.cert, h["property_cert"])
-        self.garden.setText(f"{h['garden_plot_m2']:g}" if h["garden_plot_m2"] is not None else "")
-        set_combo(self.status, h["status"])
-        self.notes.setPlainText(h["notes"] or "")
+        self.hukou.setChecked(bool(h.hukou_moved))
+        set_combo(self.permit, h.residence_permit)
+        set_combo(self.cert, h.property_cert)
+        self.garden.setText(f"{h.garden_plot_m2:g}" if h.garden_plot_m2 is not None else "")
+        set_combo(self.status, h.status)
+        self.notes.setPlainText(h.notes or "")
         self._load_members(hid, h)
         self._load_history(hid)
-        head = db.scalar("SELECT name FROM person WHERE id = ?", (h["head_person_id"],))
-        deleted = "（已删除）" if h["deleted"] else ""
-        self.restore_button.setVisible(bool(h["deleted"]))
-        self.move_button.setEnabled(not h["deleted"])
-        self.setWindowTitle(f"一户一档 - {h['address'] or h['number']}")
-        self.title.setText(f"{h['address'] or '（未分配房间）'}　{head or '（无户主）'}户　户号 {h['number']}{deleted}")
+        head = db.scalar("SELECT name FROM person WHERE id = ?", (h.head_person_id,))
+        deleted = "（已删除）" if h.deleted else ""
+        self.restore_button.setVisible(bool(h.deleted))
+        self.move_button.setEnabled(not h.deleted)
+        self.setWindowTitle(f"一户一档 - {h.address or h.number}")
+        self.title.setText(f"{h.address or '（未分配房间）'}　{head or '（无户主）'}户　户号 {h.number}{deleted}")
         change = audit.last_change(db, "household", hid)
         self.last_change.setText(change.describe(db.site_id) if change else "")
         self.dirty = False
@@ -364,7 +364,7 @@ class HouseholdDialog(GuardedDialog):
             for j, text in enumerate(cells):
                 self.members.setItem(i, j, QTableWidgetItem(str(text)))
 
-    def _load_members(self, hid: str, h: dict[str, Any]) -> None:
+    def _load_members(self, hid: str, h: households.Household) -> None:
         rows = persons.members(self.ctx.db, hid, include_gone=True)
         current = self.current_member_id()
         self.member_ids = [m["id"] for m in rows]
@@ -372,7 +372,7 @@ class HouseholdDialog(GuardedDialog):
         for i, m in enumerate(rows):
             groups = "、".join(label for key, label in persons.FLAGS.items() if m[key])
             relation = m["relation"] or ""
-            if m["id"] == h["head_person_id"]:
+            if m["id"] == h.head_person_id:
                 relation = "户主"
             values = [m["name"], relation, m["sex"] or "", m["birth_date"] or "",
                       persons.id_display(m), m["phone"] or "", m["labour_ability"] or "", groups,

@@ -62,7 +62,7 @@ class MoveHouseholdDialog(_FormDialog):
         self.ctx = ctx
         self.household_id = household_id
         h = households.get(ctx.db, household_id)
-        self.form.addRow("现住址", QLabel(h["address"] or "（未分配房间）"))
+        self.form.addRow("现住址", QLabel(h.address or "（未分配房间）"))
         self.room = QLineEdit()
         self.room.setObjectName("moveRoom")
         self.room.setPlaceholderText("新房号，如 3-2-501 或 3栋2单元501")
@@ -157,8 +157,8 @@ class MovePersonDialog(_FormDialog):
             if hid == own:
                 continue
             h = households.get(db, hid)
-            head = db.scalar("SELECT name FROM person WHERE id = ?", (h["head_person_id"],)) or "无户主"
-            item = QListWidgetItem(f"{h['address'] or '无地址'}　户号 {h['number']}　户主 {head}")
+            head = db.scalar("SELECT name FROM person WHERE id = ?", (h.head_person_id,)) or "无户主"
+            item = QListWidgetItem(f"{h.address or '无地址'}　户号 {h.number}　户主 {head}")
             item.setData(256, hid)
             self.results.addItem(item)
         if self.results.count():

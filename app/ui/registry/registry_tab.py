@@ -369,23 +369,23 @@ class HouseholdSummary(QWidget):
             self.show_household(None)
             return
         members = persons.members(db, household_id, include_gone=True)
-        head = next((m for m in members if m["id"] == h["head_person_id"]), None)
+        head = next((m for m in members if m["id"] == h.head_person_id), None)
         tags = households.tag_names(h, households.is_zero_employment(db, household_id))
-        risk = households.RISK_COLOURS.get(h["risk_colour"], "")
-        colour = {"red": "#d9363e", "yellow": "#e6a700", "green": "#2f9e44"}.get(h["risk_colour"], "#888")
-        self.title.setText(f"{h['address'] or '（未分配房间）'}　{head['name'] if head else ''}户")
+        risk = households.RISK_COLOURS.get(h.risk_colour, "")
+        colour = {"red": "#d9363e", "yellow": "#e6a700", "green": "#2f9e44"}.get(h.risk_colour, "#888")
+        self.title.setText(f"{h.address or '（未分配房间）'}　{head['name'] if head else ''}户")
         rows = [
-            ("户号", h["number"]),
+            ("户号", h.number),
             ("风险", f"<span style='color:{colour}'>●</span> {risk}"),
-            ("迁出地", f"{h['origin_township'] or ''} {h['origin_village'] or ''}".strip()),
-            ("搬迁入住", h["move_in_date"] or ""),
+            ("迁出地", f"{h.origin_township or ''} {h.origin_village or ''}".strip()),
+            ("搬迁入住", h.move_in_date or ""),
             ("标签", "、".join(tags) or "无"),
-            ("户籍迁入", "是" if h["hukou_moved"] else "否"),
-            ("居住证", h["residence_permit"] or ""),
-            ("产权证", h["property_cert"] or ""),
-            ("微菜园", f"{h['garden_plot_m2']:g} ㎡" if h["garden_plot_m2"] else ""),
-            ("状态", h["status"]),
-            ("备注", h["notes"] or ""),
+            ("户籍迁入", "是" if h.hukou_moved else "否"),
+            ("居住证", h.residence_permit or ""),
+            ("产权证", h.property_cert or ""),
+            ("微菜园", f"{h.garden_plot_m2:g} ㎡" if h.garden_plot_m2 else ""),
+            ("状态", h.status),
+            ("备注", h.notes or ""),
         ]
         self.fields.setText(
             "<table cellspacing=2>"
@@ -728,7 +728,7 @@ class RegistryTab(DataTab):
     def select_household(self, household_id: str) -> None:
         row = self.model.find_row(household_id)
         if row < 0:
-            self.search_box.setText(households.get(self.ctx.db, household_id)["number"])
+            self.search_box.setText(households.get(self.ctx.db, household_id).number)
             self.search_box.flush()
             row = self.model.find_row(household_id)
         if row >= 0:
@@ -741,7 +741,7 @@ class RegistryTab(DataTab):
         h = households.get(self.ctx.db, hid)
         if not messages.confirm_destructive(
             self, "删除住户",
-            f"确定删除住户“{h['address'] or h['number']}”吗？\n删除后可在“已删除（可恢复）”中找到并恢复；"
+            f"确定删除住户“{h.address or h.number}”吗？\n删除后可在“已删除（可恢复）”中找到并恢复；"
             "成员、走访和就业记录都会保留。",
         ):
             return
