@@ -66,7 +66,7 @@ def test_create_household_with_members_head_and_history(db):
     assert h.tag_lifted == 1 and h.risk_colour == "yellow"
     assert households.tag_names(h) == ["脱贫户"] and h.tags["tag_lifted"] and not h.tags["tag_dibao"]
     p = persons.get(db, head)
-    assert (p["sex"], p["birth_date"], p["name_initials"]) == ("女", "1985-03-02", "zy")
+    assert (p.sex, p.birth_date, p.name_initials) == ("女", "1985-03-02", "zy")
     history = households.address_history(db, hid)
     assert [a["address_text"] for a in history] == ["1栋1单元101"]
     assert audit.last_change(db, "household", hid).user == "测试员"
@@ -148,15 +148,15 @@ def test_change_head_status_and_move_person(db):
     son = persons.add(db, hid, {"name": "周小明", "relation": "子"})
     persons.set_head(db, hid, son, old_head_relation="母亲")
     assert households.get(db, hid).head_person_id == son
-    assert persons.get(db, head)["relation"] == "母亲"
+    assert persons.get(db, head).relation == "母亲"
     persons.record_status(db, head, "死亡", "2025-01-02", "病故")
     p = persons.get(db, head)
-    assert (p["status"], p["status_date"], p["deleted"]) == ("死亡", "2025-01-02", 0)
+    assert (p.status, p.status_date, p.deleted) == ("死亡", "2025-01-02", 0)
     assert [m["name"] for m in persons.members(db, hid)] == ["周小明"]
     assert len(persons.members(db, hid, include_gone=True)) == 2
     other, _ = add_household(db, "2-1-101", "王强", ID_WANG)
     persons.move(db, son, other, relation="女婿")
-    assert persons.get(db, son)["household_id"] == other
+    assert persons.get(db, son).household_id == other
     assert households.get(db, hid).head_person_id is None  # the moved head leaves no head behind
 
 
@@ -186,7 +186,7 @@ def test_delete_is_a_recoverable_tombstone(db):
     households.delete(db, hid)
     assert db.scalar("SELECT deleted FROM household WHERE id = ?", (hid,)) == 1
     assert db.scalar("SELECT state FROM household_order WHERE household_id = ?", (hid,)) == 2
-    assert persons.get(db, head)["deleted"] == 0
+    assert persons.get(db, head).deleted == 0
     households.restore(db, hid)
     assert db.scalar("SELECT state FROM household_order WHERE household_id = ?", (hid,)) == 0
 

@@ -48,7 +48,7 @@ def test_person_dialog_types_county_values(qtbot, db, db_path):
                          Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: dialog.saved_id is not None, timeout=10000)
         p = persons.get(db, dialog.saved_id)
-        assert (p["birth_date"], p["ethnicity"], p["relation"]) == ("1985-03-12", "苗族", "户主")
+        assert (p.birth_date, p.ethnicity, p.relation) == ("1985-03-12", "苗族", "户主")
         with pytest.raises(ValidationError, match="布依族"):
             persons.check({"name": "李四", "ethnicity": "布衣"})
     finally:

@@ -16,6 +16,7 @@ from app.ui.common.ops import OpRunner
 from app.ui.registry import household_dialog as household_dialog_module
 from app.ui.registry.duplicate_dialog import DuplicateDialog
 from app.ui.registry.household_dialog import HouseholdDialog
+from app.ui.registry.person_dialog import PersonDialog
 from app.ui.registry.registry_tab import RegistryTab
 from tests.models.test_households import ID_WANG, ID_ZHOU, add_household, make_site
 
@@ -264,7 +265,7 @@ def test_add_member_with_invalid_then_valid_id_number(qtbot, tab, site, opened, 
     qtbot.mouseClick(dialog.add_member_button, Qt.MouseButton.LeftButton)
     assert seen and seen[0].saved_id
     p = persons.get(tab.ctx.db, seen[0].saved_id)
-    assert (p["name"], p["id_number"], p["sex"], p["relation"]) == ("周小明", good, "男", "子")
+    assert (p.name, p.id_number, p.sex, p.relation) == ("周小明", good, "男", "子")
     assert dialog.members.rowCount() == 2
 
 
@@ -373,7 +374,7 @@ def test_member_status_and_head_change(qtbot, tab, site, opened, monkeypatch):
     monkeypatch.setattr("app.ui.registry.household_dialog.QInputDialog.getItem", lambda *a, **k: ("配偶", True))
     dialog.make_head()
     h = households.get(tab.ctx.db, site["wang"])
-    assert persons.get(tab.ctx.db, h.head_person_id)["name"] == "李梅"
+    assert persons.get(tab.ctx.db, h.head_person_id).name == "李梅"
     row = dialog.member_ids.index(site["wang_head"])
     dialog.members.selectRow(row)
 
@@ -385,8 +386,8 @@ def test_member_status_and_head_change(qtbot, tab, site, opened, monkeypatch):
     drive_person_dialog(monkeypatch, script)
     dialog.member_status()
     p = persons.get(tab.ctx.db, site["wang_head"])
-    assert (p["status"], p["status_date"], p["deleted"]) == ("死亡", "2025-03-01", 0)
-    assert "死亡" in dialog.members.item(dialog.member_ids.index(p["id"]), 8).text()
+    assert (p.status, p.status_date, p.deleted) == ("死亡", "2025-03-01", 0)
+    assert "死亡" in dialog.members.item(dialog.member_ids.index(p.id), 8).text()
 
 
 def test_delete_asks_and_keeps_a_tombstone(qtbot, tab, site, monkeypatch, messages):
@@ -453,7 +454,7 @@ def test_move_member_to_another_household(qtbot, tab, site, opened, monkeypatch)
     db = tab.ctx.db
     tab.open_household(site["wang"])
     dialog = opened[0]
-    pid = next(m for m in dialog.member_ids if persons.get(db, m)["name"] == "李梅")
+    pid = next(m for m in dialog.member_ids if persons.get(db, m).name == "李梅")
     dialog.members.selectRow(dialog.member_ids.index(pid))
 
     def script(md):
@@ -465,8 +466,8 @@ def test_move_member_to_another_household(qtbot, tab, site, opened, monkeypatch)
 
     drive_person_dialog(monkeypatch, script)
     dialog.move_member()
-    assert persons.get(db, pid)["household_id"] == site["zhou"]
-    assert persons.get(db, pid)["relation"] == "配偶"
+    assert persons.get(db, pid).household_id == site["zhou"]
+    assert persons.get(db, pid).relation == "配偶"
     assert dialog.members.rowCount() == 1
 
 
@@ -533,13 +534,13 @@ def test_a_wrong_check_digit_can_be_kept_marked_unverified(qtbot, tab, site, ope
     assert seen and seen[0].saved_id
     db = tab.ctx.db
     p = persons.get(db, seen[0].saved_id)
-    assert p["id_number"] == bad and "校验位错误" in p["id_unverified"]  # the exact reason is kept
-    assert (p["sex"], p["birth_date"]) == ("女", "1990-04-05")
+    assert p.id_number == bad and "校验位错误" in p.id_unverified  # the exact reason is kept
+    assert (p.sex, p.birth_date) == ("女", "1990-04-05")
     shown = [dialog.members.item(r, 4).text() for r in range(dialog.members.rowCount())]
     assert any(t.endswith("（待核实）") for t in shown)
     # Editing something else keeps it; the list filter, the figures and the printed card say so.
-    persons.update(db, p["id"], {"phone": "13900001111"})
-    assert persons.get(db, p["id"])["id_unverified"]
+    persons.update(db, p.id, {"phone": "13900001111"})
+    assert persons.get(db, p.id).id_unverified
     search = registry_search.build(db, "", registry_search.Filters(id_state="unverified"))
     assert search.household_ids(db) == [site["zhou"]]
     assert stats.compute(db)["residents_id_unverified"] == 1
@@ -599,3 +600,17 @@ def test_a_new_household_and_its_members_are_saved_together_or_not_at_all(db):
         households.create(db, {}, room="2-2-501", members=[households.NewMember(good), households.NewMember(bad)])
     assert db.scalar("SELECT count(*) FROM household") == before
     assert db.scalar("SELECT count(*) FROM person WHERE name = '钱一'") == 0
+
+
+def test_stored_tags_and_groups_are_ticked_when_the_dialogs_open(qtbot, tab, site, opened):
+    db = tab.ctx.db
+    households.update(db, site["wang"], {"tag_dibao": True})
+    persons.update(db, site["wang_head"], {"party_member": True})
+    tab.open_household(site["wang"])
+    dialog = opened[0]
+    assert dialog.tags["tag_dibao"].isChecked() and not dialog.tags["tag_lifted"].isChecked()
+    tab.summary.show_household(site["wang"])
+    assert "低保" in tab.summary.fields.text() and "脱贫户" not in tab.summary.fields.text()
+    pd = PersonDialog(tab.ctx, site["wang"], site["wang_head"], parent=dialog)
+    assert pd.flags["party_member"].isChecked() and not pd.flags["student"].isChecked()
+    assert pd.name.text() == "王强"

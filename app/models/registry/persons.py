@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from app.models.core import id_numbers, masking, pinyin, vocab
@@ -244,11 +244,50 @@ def near_matches(db: Database, name: str, birth_date: str | None, exclude_person
 
 
 # -- reading -----------------------------------------------------------------------------------
-def get(db: Database, person_id: str) -> dict[str, Any]:
-    row = db.one("SELECT * FROM person WHERE id = ?", (person_id,))
+@dataclass(frozen=True)
+class Person:
+    """One resident as stored: flags as stored (0 or 1), the whole ID number (screens show it masked)."""
+
+    id: str
+    household_id: str | None
+    id_number: str | None
+    name: str
+    name_pinyin: str | None
+    name_initials: str | None
+    sex: str | None
+    birth_date: str | None
+    ethnicity: str | None
+    relation: str | None
+    phone: str | None
+    education: str | None
+    labour_ability: str | None
+    sg_left_behind_child: int
+    sg_elderly_alone: int
+    sg_disabled: int
+    sg_incapacitated: int
+    sg_hospitalised: int
+    party_member: int
+    student: int
+    status: str
+    status_date: str | None
+    notes: str | None
+    deleted: int
+    id_unverified: str | None
+
+    @property
+    def flags(self) -> dict[str, bool]:
+        """The groups a person belongs to by column (FLAGS), set or not."""
+        return {key: bool(getattr(self, key)) for key in FLAGS}
+
+
+_PERSON_COLUMNS = ", ".join(f.name for f in fields(Person))
+
+
+def get(db: Database, person_id: str) -> Person:
+    row = db.one(f"SELECT {_PERSON_COLUMNS} FROM person WHERE id = ?", (person_id,))
     if row is None:
         raise NotFoundError("找不到这个人（可能已被删除）。")
-    return dict(row)
+    return Person(**dict(row))
 
 
 REVEAL_REASONS = masking.FULL_REASONS
@@ -325,11 +364,11 @@ def update(db: Database, person_id: str, values: Mapping[str, Any], *,
     with db.write() as tx:
         # Read and checked inside the transaction: what another connection wrote meanwhile counts.
         old = get(db, person_id)
-        merged = {**old, **values}
+        merged = {**asdict(old), **values}
         # A number already kept 待核实 stays so while it is unchanged; a new wrong number is asked about.
-        same_id = id_numbers.normalise(str(merged.get("id_number") or "")) == (old.get("id_number") or "")
+        same_id = id_numbers.normalise(str(merged.get("id_number") or "")) == (old.id_number or "")
         checked = check(merged,
-                        accept_unverified_id=accept_unverified_id or (same_id and bool(old.get("id_unverified"))))
+                        accept_unverified_id=accept_unverified_id or (same_id and bool(old.id_unverified)))
         row = checked.values
         if row["id_number"] and (dups := find_by_id_number(db, row["id_number"], person_id)):
             raise DuplicateIdNumber(dups)
@@ -339,16 +378,16 @@ def update(db: Database, person_id: str, values: Mapping[str, Any], *,
 def set_head(db: Database, household_id: str, person_id: str, *, old_head_relation: str | None = None) -> None:
     """Make `person_id` the head; the old head keeps the relation given (e.g. 配偶), or 其他."""
     p = get(db, person_id)
-    if p["household_id"] != household_id or p["deleted"]:
+    if p.household_id != household_id or p.deleted:
         raise ValidationError("户主必须是本户的成员。", field="head")
-    if p["status"] != PersonStatus.REGISTERED:
-        raise ValidationError(f"{p['name']}已{p['status']}，不能当户主。", field="head")
+    if p.status != PersonStatus.REGISTERED:
+        raise ValidationError(f"{p.name}已{p.status}，不能当户主。", field="head")
     old_head = db.scalar("SELECT head_person_id FROM household WHERE id = ?", (household_id,))
     if old_head == person_id:
         return
     relation = clean_text(old_head_relation, "relation", "原户主的关系", 20) or "其他"
     with db.write() as tx:
-        tx.update("household", household_id, {"head_person_id": person_id}, summary=f"更换户主为 {p['name']}")
+        tx.update("household", household_id, {"head_person_id": person_id}, summary=f"更换户主为 {p.name}")
         tx.update("person", person_id, {"relation": "户主"})
         if old_head:
             tx.update("person", old_head, {"relation": relation})
@@ -363,34 +402,34 @@ def record_status(db: Database, person_id: str, status: str, on: Any = None, not
     p = get(db, person_id)
     changes: dict[str, Any] = {"status": status, "status_date": None if status == PersonStatus.REGISTERED else day}
     if note:
-        changes["notes"] = ((p["notes"] or "") + f"\n{day} {status}：{note}").strip()
+        changes["notes"] = ((p.notes or "") + f"\n{day} {status}：{note}").strip()
     with db.write() as tx:
-        tx.update("person", person_id, changes, summary=f"{p['name']} {status}")
-        if status != PersonStatus.REGISTERED and p["household_id"]:
-            head = tx.conn.execute("SELECT head_person_id FROM household WHERE id = ?", (p["household_id"],)).fetchone()
+        tx.update("person", person_id, changes, summary=f"{p.name} {status}")
+        if status != PersonStatus.REGISTERED and p.household_id:
+            head = tx.conn.execute("SELECT head_person_id FROM household WHERE id = ?", (p.household_id,)).fetchone()
             if head and head[0] == person_id:
                 # A household keeps no dead or departed head: the clerk picks a new one.
-                tx.update("household", p["household_id"], {"head_person_id": None}, summary="户主已不在册")
+                tx.update("household", p.household_id, {"head_person_id": None}, summary="户主已不在册")
 
 
 def move(db: Database, person_id: str, to_household_id: str, *, relation: str | None = None) -> None:
     """Move a member into another household (marriage, splitting a household …)."""
     p = get(db, person_id)
     _household_exists(db, to_household_id)
-    if p["household_id"] == to_household_id:
+    if p.household_id == to_household_id:
         raise ValidationError("这个人已经在这一户。", field="household")
     relation = clean_text(relation, "relation", "与户主关系", 20) or "其他"
     with db.write() as tx:
-        old = p["household_id"]
+        old = p.household_id
         if old:
             head = tx.conn.execute("SELECT head_person_id FROM household WHERE id = ?", (old,)).fetchone()
             if head and head[0] == person_id:
-                tx.update("household", old, {"head_person_id": None}, summary=f"{p['name']} 迁到他户，原户暂无户主")
+                tx.update("household", old, {"head_person_id": None}, summary=f"{p.name} 迁到他户，原户暂无户主")
             else:
                 to_number = tx.conn.execute("SELECT number FROM household WHERE id = ?", (to_household_id,)).fetchone()
-                tx.note("household", old, f"成员 {p['name']} 迁到户 {to_number[0] if to_number else ''}")
+                tx.note("household", old, f"成员 {p.name} 迁到户 {to_number[0] if to_number else ''}")
         tx.update("person", person_id, {"household_id": to_household_id, "relation": relation},
-                  summary=f"{p['name']} 迁入另一户")
+                  summary=f"{p.name} 迁入另一户")
         new_head = tx.conn.execute("SELECT head_person_id FROM household WHERE id = ?", (to_household_id,)).fetchone()
         if new_head and new_head[0] is None:
             tx.update("household", to_household_id, {"head_person_id": person_id})
@@ -401,8 +440,8 @@ def remove(db: Database, person_id: str) -> None:
     """Tombstone a member typed by mistake (a real departure is :func:`record_status`)."""
     p = get(db, person_id)
     with db.write() as tx:
-        if p["household_id"]:
-            head = tx.conn.execute("SELECT head_person_id FROM household WHERE id = ?", (p["household_id"],)).fetchone()
+        if p.household_id:
+            head = tx.conn.execute("SELECT head_person_id FROM household WHERE id = ?", (p.household_id,)).fetchone()
             if head and head[0] == person_id:
-                tx.update("household", p["household_id"], {"head_person_id": None})
-        tx.delete("person", person_id, summary=f"删除成员 {p['name']}")
+                tx.update("household", p.household_id, {"head_person_id": None})
+        tx.delete("person", person_id, summary=f"删除成员 {p.name}")

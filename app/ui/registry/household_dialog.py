@@ -517,7 +517,7 @@ class HouseholdDialog(GuardedDialog):
         relation = None
         if old and old != pid:
             old_name = db.scalar("SELECT name FROM person WHERE id = ?", (old,))
-            relation, ok = QInputDialog.getItem(self, "更换户主", f"{p['name']}成为户主后，原户主{old_name}与新户主的关系：",
+            relation, ok = QInputDialog.getItem(self, "更换户主", f"{p.name}成为户主后，原户主{old_name}与新户主的关系：",
                                                 persons.RELATIONS[1:], 0, True)
             if not ok:
                 return
@@ -547,7 +547,7 @@ class HouseholdDialog(GuardedDialog):
         if pid is None:
             return
         p = persons.get(self.ctx.db, pid)
-        if not messages.confirm_destructive(self, "删除误录", f"确定删除误录的成员“{p['name']}”吗？\n"
+        if not messages.confirm_destructive(self, "删除误录", f"确定删除误录的成员“{p.name}”吗？\n"
                        "（真实的迁出或死亡请用“迁出/死亡”登记，这样会保留在历史中。）"):
             return
         perform(self.ctx, self, lambda db: persons.remove(db, pid), title="无法删除")

@@ -95,10 +95,10 @@ class PersonStatusDialog(_FormDialog):
         self.ctx = ctx
         self.person_id = person_id
         p = persons.get(ctx.db, person_id)
-        self.form.addRow("姓名", QLabel(p["name"]))
+        self.form.addRow("姓名", QLabel(p.name))
         self.status = combo(persons.PERSON_STATES, blank=False)
         self.status.setObjectName("personStatus")
-        self.status.setCurrentIndex(1 if p["status"] == PersonStatus.REGISTERED else 0)
+        self.status.setCurrentIndex(1 if p.status == PersonStatus.REGISTERED else 0)
         self.date = QLineEdit(dt.date.today().isoformat())
         self.date.setObjectName("personStatusDate")
         self.note = QLineEdit()
@@ -129,7 +129,7 @@ class MovePersonDialog(_FormDialog):
         self.ctx = ctx
         self.person_id = person_id
         p = persons.get(ctx.db, person_id)
-        self.form.addRow("姓名", QLabel(p["name"]))
+        self.form.addRow("姓名", QLabel(p.name))
         self.search_field = SearchField()
         self.search_field.setObjectName("movePersonFind")
         self.search_field.setPlaceholderText("目标户：地址 3-2-501、户号或户主姓名")
@@ -151,7 +151,7 @@ class MovePersonDialog(_FormDialog):
         if not text.strip():
             return
         db = self.ctx.db
-        own = persons.get(db, self.person_id)["household_id"]
+        own = persons.get(db, self.person_id).household_id
         search = registry_search.build(db, text)
         for hid in search.household_ids(db, limit=30):
             if hid == own:

@@ -208,28 +208,28 @@ class PersonDialog(GuardedDialog):
         self.dirty = False
         self.name.setFocus()
 
-    def _load(self, p: dict[str, Any]) -> None:
-        self.name.setText(p["name"])
-        if p["id_number"]:
+    def _load(self, p: persons.Person) -> None:
+        self.name.setText(p.name)
+        if p.id_number:
             from app.ui.registry.reveal_id import reveal
 
-            self.id_number.set_masked(p["id_number"], lambda: reveal(self.ctx.db, p["id"], p["name"], self))
+            self.id_number.set_masked(p.id_number, lambda: reveal(self.ctx.db, p.id, p.name, self))
         else:
             self.id_number.setText(None)
-        set_combo(self.sex, p["sex"])
-        self.birth.setText(p["birth_date"] or "")
-        set_combo(self.ethnicity, p["ethnicity"])
-        set_combo(self.relation, p["relation"])
-        self.phone.setText(p["phone"] or "")
-        set_combo(self.education, p["education"])
-        set_combo(self.labour, p["labour_ability"])
+        set_combo(self.sex, p.sex)
+        self.birth.setText(p.birth_date or "")
+        set_combo(self.ethnicity, p.ethnicity)
+        set_combo(self.relation, p.relation)
+        self.phone.setText(p.phone or "")
+        set_combo(self.education, p.education)
+        set_combo(self.labour, p.labour_ability)
         for key, cb in self.flags.items():
-            cb.setChecked(bool(p[key]))
-        self.notes.setPlainText(p["notes"] or "")
-        change = audit.last_change(self.ctx.db, "person", p["id"])
+            cb.setChecked(p.flags[key])
+        self.notes.setPlainText(p.notes or "")
+        change = audit.last_change(self.ctx.db, "person", p.id)
         self.last_change.setText(change.describe(self.ctx.db.site_id) if change else "")
-        if p["status"] != PersonStatus.REGISTERED:
-            self.setWindowTitle(f"编辑成员（{p['status']} {p['status_date'] or ''}）")
+        if p.status != PersonStatus.REGISTERED:
+            self.setWindowTitle(f"编辑成员（{p.status} {p.status_date or ''}）")
 
     def _id_changed(self) -> None:
         self._show_error("id_number", None)  # the edit's own message line says what is wrong
