@@ -105,7 +105,8 @@ class AccountEditDialog(QDialog):
         def save(db: Database) -> object:
             if account is None:
                 return accounts.add_account(db, name, role, password, ids)
-            return accounts.update_account(db, account.id, name=name, role=role, building_ids=ids)
+            accounts.update_account(db, account.id, name=name, role=role, building_ids=ids)
+            return None
 
         if perform(self.ctx, self, save, on_error=self._refused):
             self.accept()

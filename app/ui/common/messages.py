@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtWidgets import QAbstractButton, QMessageBox, QWidget
 
 from app.models.core.errors import KnownError
 
@@ -61,7 +61,7 @@ def refused(parent: QWidget | None, exc: KnownError, fields: Mapping[str, QWidge
     error names (its ``field``), when that field is among `fields`."""
     warn(parent, "请核对", str(exc))
     field = getattr(exc, "field", None)
-    if fields and field in fields:
+    if fields and isinstance(field, str) and field in fields:
         fields[field].setFocus()
 
 
@@ -129,7 +129,8 @@ def _present(parent: QWidget | None, message: Message) -> bool | str | None:
             box.setInformativeText(message.informative)
         if message.details:
             box.setDetailedText(message.details)
-        buttons = {box.addButton(option, QMessageBox.ButtonRole.AcceptRole): option for option in message.options}
+        buttons: dict[QAbstractButton, str] = {
+            box.addButton(option, QMessageBox.ButtonRole.AcceptRole): option for option in message.options}
         if kind == "choose":
             box.addButton(message.cancel, QMessageBox.ButtonRole.RejectRole)
         box.exec()
