@@ -7,6 +7,7 @@ import datetime as dt
 from app.models.core.db import Database
 from app.models.core.id_numbers import make
 from app.models.core.pinyin import name_pinyin
+from app.models.employment import training
 
 PEOPLE = [
     # household, name, birth, sex, relation, phone, labour, notes
@@ -56,3 +57,24 @@ def build_office(db: Database, *, people: list[tuple] | None = None) -> dict[str
                 tx.update("household", households[hh], {"head_person_id": pid})
         ids.update({f"hh-{k}": v for k, v in households.items()})
     return ids
+
+
+def add_records(db: Database, office: dict[str, str]) -> str:
+    """One record in every ledger besides the residents' (hostile text in some); the job's id."""
+    with db.write() as tx:
+        pid = office["张秀英"]
+        eid = tx.insert("employment", {"person_id": pid, "kind": "就近就业", "sub_kind": "帮扶车间", "employer": "=HYPERLINK(1)",
+                                       "start_date": "2024-03-05", "monthly_income_fen": 312345, "organised": 1, "in_province": 1})
+        cid = tx.insert("training_course", {"name": "家政服务", "kind": "技能提升", "start_date": "2024-04-01", "hours": 40,
+                                            "with_certificate": 1})
+        tx.insert("training_attendance", {"course_id": cid, "person_id": pid, "certificate_obtained": 1})
+        training.ensure_sessions(tx)
+        tx.insert("intention", {"person_id": office["王芳"], "kind": "培训", "training_wanted": "电商",
+                                "recorded_date": "2024-05-06"})
+        tx.insert("visit", {"household_id": office["hh-HL-0001"], "visit_date": "2024-06-07", "kind": "月访",
+                            "visitor_name": "王楼长", "findings": "@正常"})
+        mid = tx.insert("mediation_case", {"number": "2024-0001", "received_date": dt.date.today().isoformat(),
+                                           "title": "漏水", "category": "邻里", "status": "已调解",
+                                           "building_id": office["b1"]})
+        tx.insert("mediation_party", {"case_id": mid, "person_id": pid, "role": "申请人"})
+    return eid

@@ -23,7 +23,7 @@ from app.models.excel.excel_export import export_ledger
 from app.models.excel.excel_import import IMPORTERS, apply_plan, import_file, plan_import
 from app.models.excel.excel_read import Sheet, check_file
 from app.models.excel.ledgers import LEDGERS
-from tests.models.test_excel_fixtures import PEOPLE, build_office
+from tests.models.test_excel_fixtures import PEOPLE, add_records, build_office
 
 
 @pytest.fixture
@@ -110,36 +110,16 @@ def test_export_what_i_see(db, office, tmp_path):
     n = export_ledger(db, "residents", out, where="h.number = ? AND p.sex = ?", params=["HL-0001", "男"])
     assert n == 2
     assert [r[1] for r in _sheet_rows(out)[2:]] == ["李建国", "李小龙"]
-    _fill_other_tables(db, office)  # another tab's filter, over its own ledger's aliases
+    add_records(db, office)  # another tab's filter, over its own ledger's aliases
     assert export_ledger(db, "employment", out, where="e.kind = ?", params=["就近就业"]) == 1
     assert export_ledger(db, "employment", out, where="e.kind = ?", params=["外出务工"]) == 0
     with pytest.raises(KnownError, match="不支持按当前筛选导出"):
         export_ledger(db, "figures", out, where="1")
 
 
-def _fill_other_tables(db, office):
-    with db.write() as tx:
-        pid = office["张秀英"]
-        eid = tx.insert("employment", {"person_id": pid, "kind": "就近就业", "sub_kind": "帮扶车间", "employer": "=HYPERLINK(1)",
-                                       "start_date": "2024-03-05", "monthly_income_fen": 312345, "organised": 1, "in_province": 1})
-        cid = tx.insert("training_course", {"name": "家政服务", "kind": "技能提升", "start_date": "2024-04-01", "hours": 40,
-                                            "with_certificate": 1})
-        tx.insert("training_attendance", {"course_id": cid, "person_id": pid, "certificate_obtained": 1})
-        training.ensure_sessions(tx)
-        tx.insert("intention", {"person_id": office["王芳"], "kind": "培训", "training_wanted": "电商",
-                                "recorded_date": "2024-05-06"})
-        tx.insert("visit", {"household_id": office["hh-HL-0001"], "visit_date": "2024-06-07", "kind": "月访",
-                            "visitor_name": "王楼长", "findings": "@正常"})
-        mid = tx.insert("mediation_case", {"number": "2024-0001", "received_date": dt.date.today().isoformat(),
-                                           "title": "漏水", "category": "邻里", "status": "已调解",
-                                           "building_id": office["b1"]})
-        tx.insert("mediation_party", {"case_id": mid, "person_id": pid, "role": "申请人"})
-    return eid
-
-
 @pytest.mark.parametrize("name", list(LEDGERS))
 def test_every_ledger_round_trips_through_excel(db, office, tmp_path, name):
-    _fill_other_tables(db, office)
+    add_records(db, office)
     ledger = LEDGERS[name]
     out = tmp_path / f"{name}.xlsx"
     n = export_ledger(db, name, out)
@@ -166,7 +146,7 @@ def test_every_ledger_round_trips_through_excel(db, office, tmp_path, name):
 def test_every_importable_ledger_exports_and_imports_back_unchanged(db, office, tmp_path, name):
     """Export, then a dry run of the import of that very file: the ledger's one definition means
     every exported column is read back as the same value (nothing new, changed or wrong)."""
-    _fill_other_tables(db, office)
+    add_records(db, office)
     out = tmp_path / f"{name}.xlsx"
     n = export_ledger(db, name, out)
     plan = plan_import(db, out, ledger=name)
@@ -396,7 +376,7 @@ def test_legacy_rows_without_id_and_ids_filled_in(db, office, tmp_path):
 
 # -- the employment ledger ------------------------------------------------------------------------
 def test_employment_ledger_round_trip_and_import(db, office, tmp_path):
-    _fill_other_tables(db, office)
+    add_records(db, office)
     out = tmp_path / "emp.xlsx"
     export_ledger(db, "employment", out)
     plan = plan_import(db, out)
@@ -432,7 +412,7 @@ def test_employment_ledger_round_trip_and_import(db, office, tmp_path):
 
 # -- the visits ledger -----------------------------------------------------------------------------
 def test_visits_ledger_round_trip_and_insert_only_import(db, office, tmp_path):
-    _fill_other_tables(db, office)
+    add_records(db, office)
     out = tmp_path / "vis.xlsx"
     export_ledger(db, "visits", out)
     plan = plan_import(db, out)
@@ -468,7 +448,7 @@ def test_visits_ledger_round_trip_and_insert_only_import(db, office, tmp_path):
 
 
 def test_intentions_ledger_round_trip_and_import(db, office, tmp_path):
-    _fill_other_tables(db, office)
+    add_records(db, office)
     out = tmp_path / "int.xlsx"
     export_ledger(db, "intentions", out)
     plan = plan_import(db, out)
@@ -529,7 +509,7 @@ def test_households_ledger_round_trip_and_import(db, office, tmp_path):
 
 
 def test_training_ledger_round_trip_and_import(db, office, tmp_path):
-    _fill_other_tables(db, office)
+    add_records(db, office)
     with db.write() as tx:
         tx.update("training_course", db.scalar("SELECT id FROM training_course"), {"certificate_name": "家政服务员证"})
     out = tmp_path / "tr.xlsx"

@@ -124,7 +124,7 @@ def plan_import(
         _plan_residents(db, plan, book, head, formulas, create_places=create_places, progress=progress,
                         cancelled=cancelled)
         return plan
-    rows = []
+    rows: list[tuple[int, list[Any]]] = []
     for r, cells in head.data_rows():
         if len(rows) >= MAX_ROWS:
             raise KnownError(f"数据超过一次导入的上限 {MAX_ROWS} 行。请拆分成几个文件分批导入。")
@@ -455,7 +455,7 @@ def _diff_household(entry: dict, vals: dict[str, Any], existing: dict | None, ro
             entry["changes"].append(("户标签", tags_text(old), tags_text(vals["tags"])))
     if "risk" in vals and vals["risk"] != old.get("risk_colour", "green" if existing is None else None):
         entry["set"]["risk_colour"] = vals["risk"]
-        entry["changes"].append(("风险等级", RISK_DISPLAY.get(old.get("risk_colour"), ""), RISK_DISPLAY[vals["risk"]]))
+        entry["changes"].append(("风险等级", RISK_DISPLAY.get(old.get("risk_colour") or "", ""), RISK_DISPLAY[vals["risk"]]))
 
 
 def _check_row(r: int, values: dict, errs: list[CellError], entry: dict | None, err: Err,
@@ -484,7 +484,8 @@ def _find_person(r: int, values: dict, known: _Known, errs: list[CellError], err
     database does not know yet may still be a member recorded without one (the ID is filled in)."""
     idinfo = values.get("id_number")
     number = values.get("hh_number")
-    same_name = known.by_name.get((number, values.get("name")), []) if number and values.get("name") else []
+    name = values.get("name")
+    same_name = known.by_name.get((number, name), []) if number and name else []
     if idinfo:
         found = known.by_id.get(idinfo[0], [])
         if len(found) > 1:
@@ -614,7 +615,7 @@ def _apply_plan(
         # Households, then people, then heads: inserting a parent row while a deferred foreign key
         # is dangling makes SQLite scan every child table (some have no index on the key), which
         # took minutes for 23k residents; in this order no key ever dangles.
-        pids = {r.row: (new_id() if r.status == "new" else r.person_id) for r in good}
+        pids = {r.row: new_id() if r.status == "new" or r.person_id is None else r.person_id for r in good}
         heads: dict[str, str] = {}
         for r in good:
             if r.values.get("relation") == "户主" and r.hh_number:
@@ -631,7 +632,7 @@ def _apply_plan(
             if entry["new"]:
                 if number not in used_numbers:
                     continue
-                row = {"id": new_id(), "number": number, "room_id": None, "origin_township": None,
+                row: dict[str, Any] = {"id": new_id(), "number": number, "room_id": None, "origin_township": None,
                        "origin_village": None, "move_in_date": None, "risk_colour": "green",
                        **{c: 0 for c in TAG_COLUMNS}}
                 row.update(entry["set"])

@@ -10,6 +10,7 @@ asks, created by the import itself.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,7 +58,8 @@ class PlaceIndex:
     new_rooms: dict[tuple[str, int, str], str] = field(default_factory=dict)
     missing: dict[str, int] = field(default_factory=dict)  # "12栋" / "13栋 2单元" → rows
     new_room_text: dict[str, str] = field(default_factory=dict)  # new room id → "12栋1单元501"
-    found: dict[str, tuple[bool, Any]] = field(default_factory=dict)  # building name → (found, id or problem)
+    # building name → its id (None: not registered), or the problem that names it
+    found: dict[str, str | None | CellProblem] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for bid, number in self.places.units:
@@ -65,15 +67,15 @@ class PlaceIndex:
 
     def _building(self, b: str) -> str | None:
         # A ledger names the same few buildings on every row: each name is looked up once.
-        outcome = self.found.get(b)
-        if outcome is None:
+        if b not in self.found:
             try:
-                outcome = self.found[b] = (True, self._find_building(b))
+                self.found[b] = self._find_building(b)
             except CellProblem as p:
-                outcome = self.found[b] = (False, p)
-        if not outcome[0]:
-            raise outcome[1]
-        return outcome[1]
+                self.found[b] = p
+        outcome = self.found[b]
+        if isinstance(outcome, CellProblem):
+            raise outcome
+        return outcome
 
     def _find_building(self, b: str) -> str | None:
         label = _building_label(b)
@@ -177,7 +179,8 @@ def create_places(tx: Any, creations: dict[str, Any], community_id: str, summary
                                 for r in creations["rooms"]], summary=summary)
 
 
-def _next_numbers(db: Database):  # noqa: ANN202 - a generator of fresh local household numbers
+def _next_numbers(db: Database) -> Iterator[str]:
+    """Fresh local household numbers, after the highest one in use."""
     top = db.scalar("SELECT max(number) FROM household WHERE number GLOB '*[0-9]'")
     m = re.match(r"^(.*?)(\d+)$", top or "")
     prefix, digits = (m.group(1), m.group(2)) if m else ("HLX-", "000000")
@@ -301,8 +304,8 @@ def form_households(db: Database, plan: ImportPlan, raw: list[tuple[int, dict, l
         rule = "address"
         by_room: dict[str, list[int]] = {}
         for i, (r, _values, errs) in enumerate(raw):
-            if i in room_of:
-                by_room.setdefault(room_of[i], []).append(i)
+            if (room := room_of.get(i)) is not None:
+                by_room.setdefault(room, []).append(i)
             elif not errs:
                 err(r, "address" if "address" in columns else "building", None, "没有地址，无法确定属于哪一户",
                     "按地址分户时每行都要有楼栋、单元、房号", errs)

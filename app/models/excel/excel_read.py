@@ -46,6 +46,7 @@ from app.models.excel.ledger_spec import (
     TEXT,
     FieldSpec,
     LedgerSpec,
+    norm_header,
 )
 
 if TYPE_CHECKING:
@@ -119,15 +120,6 @@ TAG_SPLIT = re.compile(r"[、,，;；/\s]+")
 _PHONE = re.compile(r"^(1\d{10}|0\d{2,3}-?\d{7,8}(-\d{1,6})?|\d{7,8})$")
 _DIGITS = re.compile(r"\d+")
 TEXT_KEYS_EXACT = {"notes"}  # free text: kept exactly as typed (a leading tab or '=' included)
-
-
-def norm_header(text: Any) -> str:
-    s = str(text or "").strip()
-    s = s.translate(str.maketrans("（）：", "():"))
-    s = re.sub(r"\s+", "", s)
-    s = re.sub(r"\((必填|选填|可选)\)$", "", s)
-    return s.rstrip("*:")
-
 
 
 
@@ -874,9 +866,7 @@ RESIDENTS = LedgerSpec("residents", "居民花名册（户籍人员台账）", (
 del F
 RESIDENT_FIELDS = RESIDENTS.fields
 FIELDS_BY_KEY = RESIDENTS.by_key
-RESIDENT_ALIASES: dict[str, str] = {
-    norm_header(name): f.key for f in RESIDENT_FIELDS for name in (f.header, *f.aliases)
-}
+RESIDENT_ALIASES: dict[str, str] = RESIDENTS.aliases
 
 
 def convert_cell(key: str, value: Any) -> Any:
@@ -958,6 +948,24 @@ def same_ethnicity(stored: Any, new: str) -> bool:
 def chunks(items: list, size: int) -> Iterable[list]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
+
+
+def query_in(db: Database, sql: str, keys: Iterable[Any], size: int = 500) -> Iterator[Any]:
+    """The rows of `sql` for every key, asked in batches: "{marks}" in `sql` stands for the
+    batch's placeholders (SQLite caps the number of bound parameters)."""
+    for chunk in chunks(list(keys), size):
+        yield from db.query(sql.format(marks=",".join("?" * len(chunk))), chunk)
+
+
+def mark_repeated(groups: Iterable[list[RowResult]], error: Callable[[RowResult, str], CellError]) -> None:
+    """Rows that are the same record: each of them is wrong (which one is right?). `error` makes a
+    row's error from the row and the text of the rows' numbers."""
+    for results in groups:
+        if len(results) > 1:
+            rows_txt = "、".join(str(x.row) for x in results)
+            for x in results:
+                x.status, x.changes = "error", []
+                x.errors.append(error(x, rows_txt))
 
 
 def place_text(places: Places, room_id: str | None) -> str:

@@ -9,8 +9,10 @@ headers come from the same FieldSpec, so a round trip cannot drift: the test
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 # Column kinds decide how a value is written and how it is masked (app.models.excel.ledgers.
@@ -38,6 +40,9 @@ class FieldSpec:
     # Cell → stored value, raising CellProblem with the Chinese problem and hint; None: plain
     # text within the field's length limit.
     convert: Callable[[Any], Any] | None = None
+    exact: bool = False  # free text: kept exactly as typed (a leading tab or '=' included), blanks too
+    # Stored value → the text a change list shows (None: the cell's own text, "" for nothing).
+    show: Callable[[Any], str] | None = None
 
 
 @dataclass(frozen=True)
@@ -55,9 +60,33 @@ class LedgerSpec:
     def imported(self) -> tuple[FieldSpec, ...]:
         return tuple(f for f in self.fields if f.import_)
 
-    @property
+    @cached_property
     def by_key(self) -> dict[str, FieldSpec]:
         return {f.key: f for f in self.fields}
+
+    @cached_property
+    def aliases(self) -> dict[str, str]:
+        """Every name a column of this ledger goes by (normalised) → its field key."""
+        return {norm_header(name): f.key for f in self.fields for name in (f.header, *f.aliases)}
+
+    @cached_property
+    def labels(self) -> dict[str, str]:
+        """Field key → the header named in messages."""
+        return {f.key: f.header for f in self.fields}
+
+    def keys_of(self, header_cells: list[Any]) -> set[str]:
+        """The fields a header row names."""
+        aliases = self.aliases
+        return {k for c in header_cells if c is not None and (k := aliases.get(norm_header(c))) is not None}
+
+
+def norm_header(text: Any) -> str:
+    """A header cell as compared: no spaces, ASCII brackets and colons, no 必填/选填 mark."""
+    s = str(text or "").strip()
+    s = s.translate(str.maketrans("（）：", "():"))
+    s = re.sub(r"\s+", "", s)
+    s = re.sub(r"\((必填|选填|可选)\)$", "", s)
+    return s.rstrip("*:")
 
 
 # -- SQL pieces of the residents' fields (the export's aliases: p person, h household, r room,

@@ -12,7 +12,7 @@ from app.models.core.db import Database
 from app.models.core.errors import KnownError
 from app.models.dashboard import stats
 from app.models.employment import labour
-from app.models.employment.labour import attended_sql
+from app.models.excel import ledger_fields as fields
 from app.models.excel.excel_read import RESIDENTS as RESIDENT_SPEC
 
 # Column kinds (how a value is written) and the residents' SQL pieces are defined with the fields
@@ -20,19 +20,19 @@ from app.models.excel.excel_read import RESIDENTS as RESIDENT_SPEC
 from app.models.excel.ledger_spec import (
     AGE,
     BIRTH,
-    DATE,
     ID,
     INT,
     JOB_STATUS_SQL,
     LABOUR_SQL,
     MASK_BIRTHDATE,
-    MONEY,
     NUMBER,
     PHONE,
-    RISK_SQL,
     TAGS_SQL,
     TEXT,
+    LedgerSpec,
 )
+from app.models.excel.ledger_spec import DATE as DATE  # the writers' kinds, with the columns
+from app.models.excel.ledger_spec import MONEY as MONEY
 from app.models.mediation import mediation_report
 
 # Kinds a masked document leaves out altogether: they give back the hidden digits of an ID
@@ -68,6 +68,8 @@ class Ledger:
     # The FROM of the unfiltered count when it can leave out joins the rows do not depend on (the
     # place joins are LEFT joins on keys): SQLite keeps them, and they tripled the count's time.
     count_from: str = ""
+    # The ledger's one definition, shared with its import (None: an export-only table).
+    spec: LedgerSpec | None = None
 
     def select_sql(self, where: str = "") -> str:
         cols = ", ".join(c.sql for c in self.columns)
@@ -152,18 +154,24 @@ PLACE_JOINS = (
     "LEFT JOIN room r ON r.id = h.room_id LEFT JOIN unit u ON u.id = r.unit_id "
     "LEFT JOIN building b ON b.id = u.building_id"
 )
-HEAD_NAME = "(SELECT hp.name FROM person hp WHERE hp.id = h.head_person_id)"
-YES_NO = "CASE WHEN {0} THEN '是' ELSE '否' END"
 
-# The resident ledger's columns: its fields' one definition, shared with the import. The birth
-# date is written as a date, and left out of the masked variant.
-RESIDENT_COLUMNS = tuple(LedgerColumn(f.header, f.sql, BIRTH if f.mask == MASK_BIRTHDATE else f.kind, f.width)
-                         for f in RESIDENT_SPEC.exported)
 
-RESIDENTS = Ledger(
-    name=RESIDENT_SPEC.name,
-    title=RESIDENT_SPEC.title,
-    columns=RESIDENT_COLUMNS,
+def columns_of(spec: LedgerSpec) -> tuple[LedgerColumn, ...]:
+    """The export's columns: the fields of the ledger's one definition that have SQL, in order. A
+    birth date is written as a date, and left out of the masked variant."""
+    return tuple(LedgerColumn(f.header, f.sql, BIRTH if f.mask == MASK_BIRTHDATE else f.kind, f.width)
+                 for f in spec.exported)
+
+
+def spec_ledger(spec: LedgerSpec, **kw: Any) -> Ledger:
+    """The export of a ledger with one definition (its name, title and columns)."""
+    return Ledger(name=spec.name, title=spec.title, columns=columns_of(spec), spec=spec, **kw)
+
+
+RESIDENT_COLUMNS = columns_of(RESIDENT_SPEC)
+
+RESIDENTS = spec_ledger(
+    RESIDENT_SPEC,
     from_sql=f"person p JOIN household h ON h.id = p.household_id {PLACE_JOINS}",
     base_where="p.deleted = 0 AND h.deleted = 0 AND p.status = '在册'",
     order_by="b.number, b.name, u.number, r.number, h.number, (p.id = h.head_person_id) DESC, p.birth_date",
@@ -171,36 +179,8 @@ RESIDENTS = Ledger(
     filterable=True,
 )
 
-HOUSEHOLDS = Ledger(
-    name="households",
-    title="搬迁户台账",
-    columns=(
-        LedgerColumn("户编号", "h.number", TEXT, 12),
-        LedgerColumn("户主姓名", HEAD_NAME, TEXT, 10),
-        LedgerColumn("户主身份证号", "(SELECT hp.id_number FROM person hp WHERE hp.id = h.head_person_id)", ID, 21),
-        LedgerColumn("联系电话", "(SELECT hp.phone FROM person hp WHERE hp.id = h.head_person_id)", PHONE, 14),
-        LedgerColumn(
-            "人口数",
-            "(SELECT count(*) FROM person m WHERE m.household_id = h.id AND m.deleted = 0 AND m.status = '在册')",
-            INT,
-            8,
-        ),
-        LedgerColumn("楼栋", "b.name", TEXT, 8),
-        LedgerColumn("单元", "u.number", INT, 6),
-        LedgerColumn("房号", "r.number", TEXT, 8),
-        LedgerColumn("迁出乡镇", "h.origin_township", TEXT, 10),
-        LedgerColumn("迁出村", "h.origin_village", TEXT, 10),
-        LedgerColumn("入住日期", "h.move_in_date", DATE, 12),
-        LedgerColumn("户标签", TAGS_SQL, TEXT, 16),
-        LedgerColumn("风险等级", RISK_SQL, TEXT, 8),
-        LedgerColumn("户口已迁入", YES_NO.format("h.hukou_moved"), TEXT, 10),
-        LedgerColumn("居住证", "h.residence_permit", TEXT, 8),
-        LedgerColumn("产权证", "h.property_cert", TEXT, 8),
-        LedgerColumn("微菜园面积(㎡)", "h.garden_plot_m2", NUMBER, 12),
-        LedgerColumn("状态", "h.status", TEXT, 8),
-        LedgerColumn("备注", "h.notes", TEXT, 20),
-        LedgerColumn("县级户编号", "h.ext_number", TEXT, 21),
-    ),
+HOUSEHOLDS = spec_ledger(
+    fields.HOUSEHOLDS,
     from_sql=f"household h {PLACE_JOINS}",
     base_where="h.deleted = 0",
     count_from="household h",
@@ -260,60 +240,16 @@ def _labour_source(db: Database) -> tuple[list[LedgerColumn], str, list]:
 
 PERSON_JOINS = f"JOIN person p ON p.id = {{0}} LEFT JOIN household h ON h.id = p.household_id {PLACE_JOINS}"
 
-EMPLOYMENT = Ledger(
-    name="employment",
-    title="就业台账",
-    columns=(
-        LedgerColumn("户编号", "h.number", TEXT, 12),
-        LedgerColumn("姓名", "p.name", TEXT, 10),
-        LedgerColumn("身份证号", "p.id_number", ID, 21),
-        LedgerColumn("性别", "p.sex", TEXT, 6),
-        LedgerColumn("就业形式", "e.kind", TEXT, 12),
-        LedgerColumn("就业类别", "e.sub_kind", TEXT, 12),
-        LedgerColumn("有组织", "CASE e.organised WHEN 1 THEN '是' WHEN 0 THEN '否' END", TEXT, 8),
-        LedgerColumn("省内/省外", "CASE e.in_province WHEN 1 THEN '省内' WHEN 0 THEN '省外' END", TEXT, 9),
-        LedgerColumn("务工地点", "e.destination", TEXT, 14),
-        LedgerColumn("工作地点", "e.place", TEXT, 14),
-        LedgerColumn("工作单位", "e.employer", TEXT, 18),
-        LedgerColumn("岗位", "e.post_name", TEXT, 12),
-        LedgerColumn("资金来源", "e.funding_source", TEXT, 12),
-        LedgerColumn("经营项目", "e.business_type", TEXT, 12),
-        LedgerColumn("开始日期", "e.start_date", DATE, 12),
-        LedgerColumn("结束日期", "e.end_date", DATE, 12),
-        LedgerColumn("月收入(元)", "e.monthly_income_fen", MONEY, 12),
-        LedgerColumn("创业补贴(元)", "e.subsidy_fen", MONEY, 12),
-        LedgerColumn("联系电话", "p.phone", PHONE, 14),
-        LedgerColumn("备注", "e.notes", TEXT, 20),
-    ),
+EMPLOYMENT = spec_ledger(
+    fields.EMPLOYMENT,
     from_sql="employment e " + PERSON_JOINS.format("e.person_id"),
     base_where="e.deleted = 0 AND p.deleted = 0",
     order_by="h.number, p.name, e.start_date",
     filterable=True,
 )
 
-TRAINING = Ledger(
-    name="training",
-    title="培训台账",
-    columns=(
-        LedgerColumn("户编号", "h.number", TEXT, 12),
-        LedgerColumn("姓名", "p.name", TEXT, 10),
-        LedgerColumn("身份证号", "p.id_number", ID, 21),
-        LedgerColumn("培训名称", "c.name", TEXT, 20),
-        LedgerColumn("培训类型", "c.kind", TEXT, 10),
-        LedgerColumn("培训机构", "c.provider", TEXT, 16),
-        LedgerColumn("开始日期", "c.start_date", DATE, 12),
-        LedgerColumn("结束日期", "c.end_date", DATE, 12),
-        LedgerColumn("学时", "c.hours", NUMBER, 6),
-        LedgerColumn("课次", "(SELECT count(*) FROM training_session s WHERE s.course_id = c.id AND s.deleted = 0)",
-                     INT, 6),
-        LedgerColumn("出勤次数", attended_sql("a")[0], INT, 8),
-        LedgerColumn("出勤学时", attended_sql("a")[1], NUMBER, 8),
-        LedgerColumn("有无证书", "CASE WHEN c.with_certificate THEN '有证书' ELSE '无证书' END", TEXT, 10),
-        LedgerColumn("证书名称", "c.certificate_name", TEXT, 20),
-        LedgerColumn("取得证书", YES_NO.format("a.certificate_obtained"), TEXT, 10),
-        LedgerColumn("联系电话", "p.phone", PHONE, 14),
-        LedgerColumn("备注", "a.notes", TEXT, 20),
-    ),
+TRAINING = spec_ledger(
+    fields.TRAINING,
     from_sql="training_attendance a JOIN training_course c ON c.id = a.course_id "
     + PERSON_JOINS.format("a.person_id"),
     base_where="a.deleted = 0 AND c.deleted = 0 AND p.deleted = 0",
@@ -321,93 +257,24 @@ TRAINING = Ledger(
     filterable=True,
 )
 
-INTENTIONS = Ledger(
-    name="intentions",
-    title="就业培训需求台账",
-    columns=(
-        LedgerColumn("户编号", "h.number", TEXT, 12),
-        LedgerColumn("姓名", "p.name", TEXT, 10),
-        LedgerColumn("身份证号", "p.id_number", ID, 21),
-        LedgerColumn("需求类型", "i.kind", TEXT, 10),
-        LedgerColumn("意向工种", "i.job_kind", TEXT, 12),
-        LedgerColumn("意向地点", "i.place", TEXT, 12),
-        LedgerColumn("培训需求", "i.training_wanted", TEXT, 14),
-        LedgerColumn("需求详情", "i.detail", TEXT, 20),
-        LedgerColumn("登记日期", "i.recorded_date", DATE, 12),
-        LedgerColumn("办结日期", "i.closed_date", DATE, 12),
-        LedgerColumn("联系电话", "p.phone", PHONE, 14),
-        LedgerColumn("备注", "i.notes", TEXT, 20),
-    ),
+INTENTIONS = spec_ledger(
+    fields.INTENTIONS,
     from_sql="intention i " + PERSON_JOINS.format("i.person_id"),
     base_where="i.deleted = 0 AND p.deleted = 0",
     order_by="i.recorded_date, h.number, p.name",
     filterable=True,
 )
 
-VISITS = Ledger(
-    name="visits",
-    title="入户走访台账",
-    columns=(
-        LedgerColumn("走访日期", "v.visit_date", DATE, 12),
-        LedgerColumn("户编号", "h.number", TEXT, 12),
-        LedgerColumn("户主", HEAD_NAME, TEXT, 10),
-        LedgerColumn("楼栋", "b.name", TEXT, 8),
-        LedgerColumn("单元", "u.number", INT, 6),
-        LedgerColumn("房号", "r.number", TEXT, 8),
-        LedgerColumn("风险等级", RISK_SQL, TEXT, 8),
-        LedgerColumn("走访类型", "v.kind", TEXT, 10),
-        LedgerColumn("走访人", "v.visitor_name", TEXT, 10),
-        LedgerColumn(
-            "走访情况(勾选)",
-            "(SELECT group_concat(f.value, '、') FROM json_each(CASE WHEN json_valid(v.finding_flags)"
-            " THEN v.finding_flags END) AS f)",
-            TEXT,
-            18,
-        ),
-        LedgerColumn("发现情况", "v.findings", TEXT, 24),
-        LedgerColumn("反映问题", "v.problems", TEXT, 24),
-        LedgerColumn("需跟进", YES_NO.format("v.follow_up_needed"), TEXT, 8),
-        LedgerColumn("跟进说明", "v.follow_up_note", TEXT, 20),
-    ),
+VISITS = spec_ledger(
+    fields.VISITS,
     from_sql=f"visit v JOIN household h ON h.id = v.household_id {PLACE_JOINS}",
     base_where="v.deleted = 0",
     order_by="v.visit_date DESC, h.number",
     filterable=True,
 )
 
-MEDIATION = Ledger(
-    name="mediation",
-    title="矛盾纠纷调解台账",
-    columns=(
-        LedgerColumn("案件编号", "m.number", TEXT, 12),
-        LedgerColumn("受理日期", "m.received_date", DATE, 12),
-        LedgerColumn("线索来源", "m.source", TEXT, 10),
-        LedgerColumn("纠纷类别", "m.category", TEXT, 10),
-        LedgerColumn("事由", "m.title", TEXT, 20),
-        LedgerColumn(
-            "当事人",
-            "(SELECT group_concat(coalesce(pp.name, mp.outsider_name), '、') FROM mediation_party mp"
-            " LEFT JOIN person pp ON pp.id = mp.person_id WHERE mp.case_id = m.id AND mp.deleted = 0)",
-            TEXT,
-            16,
-        ),
-        LedgerColumn("简要情况", "m.description", TEXT, 30),
-        LedgerColumn("楼栋", "b.name", TEXT, 8),
-        LedgerColumn("调处层级", "m.level", TEXT, 8),
-        LedgerColumn("调解员", "m.mediators", TEXT, 12),
-        LedgerColumn("办理状态", "m.status", TEXT, 10),
-        LedgerColumn("调解结果", "m.outcome", TEXT, 10),  # column added by the mediation feature (m0005)
-        LedgerColumn("结果日期", "m.outcome_date", DATE, 12),
-        LedgerColumn("移交单位", "m.referred_to", TEXT, 12),
-        LedgerColumn("协议日期", "m.agreement_date", DATE, 12),
-        LedgerColumn("办结日期", "m.closed_date", DATE, 12),
-        LedgerColumn(
-            "回访次数",
-            "(SELECT count(*) FROM mediation_followup f WHERE f.case_id = m.id AND f.deleted = 0)",
-            INT,
-            8,
-        ),
-    ),
+MEDIATION = spec_ledger(
+    fields.MEDIATION,
     from_sql="mediation_case m LEFT JOIN building b ON b.id = m.building_id",
     base_where="m.deleted = 0",
     order_by="m.received_date, m.number",
@@ -416,10 +283,6 @@ MEDIATION = Ledger(
 
 
 # -- ledgers that are tables of counts ---------------------------------------------------------
-SETTLED = ("已调解", "调解成功", "已化解", "化解", "settled")
-REFERRED = ("已移交", "移交", "已转交", "referred")
-FAILED = ("调解失败", "未化解", "failed")
-
 
 def _month(options: dict) -> str:
     month = options.get("month") or dt.date.today().strftime("%Y-%m")
