@@ -43,6 +43,12 @@ def _recompute(where: str) -> str:
     )
 
 
+_FILL_PERSON_SEARCH = f"""INSERT INTO person_search(person_id, household_id, gone, text)
+    SELECT id, household_id, deleted, {_TEXT.format(p="person")} FROM person;"""
+_FILL_HOUSEHOLD_ORDER = f"""INSERT INTO household_order(household_id, addr_key, state, number, head_key, size)
+    SELECT h.id, {addr_key_sql("h.room_id")}, {_STATE.format(h="h")}, h.number,
+           {_HEAD.format(head="h.head_person_id")}, {_SIZE.format(h="h.id")} FROM household h;"""
+
 SQL = f"""
 CREATE INDEX IF NOT EXISTS person_name_cover ON person(name, household_id, deleted);
 CREATE INDEX IF NOT EXISTS person_initials_cover ON person(name_initials, household_id, deleted, name);
@@ -83,8 +89,7 @@ CREATE TRIGGER person_search_au AFTER UPDATE OF id_number, phone, name, househol
     UPDATE person_search SET household_id = NEW.household_id, gone = NEW.deleted, text = {_TEXT.format(p="NEW")}
      WHERE person_id = NEW.id;
 END;
-INSERT INTO person_search(person_id, household_id, gone, text)
-    SELECT id, household_id, deleted, {_TEXT.format(p="person")} FROM person;
+{_FILL_PERSON_SEARCH}
 
 CREATE TABLE household_order (
     household_id TEXT PRIMARY KEY,
@@ -142,10 +147,31 @@ END;
 CREATE TRIGGER household_order_building_ai AFTER INSERT ON building BEGIN
     {_recompute("SELECT h.id FROM household h JOIN room r ON r.id = h.room_id JOIN unit u ON u.id = r.unit_id WHERE u.building_id = NEW.id")}
 END;
-INSERT INTO household_order(household_id, addr_key, state, number, head_key, size)
-    SELECT h.id, {addr_key_sql("h.room_id")}, {_STATE.format(h="h")}, h.number,
-           {_HEAD.format(head="h.head_person_id")}, {_SIZE.format(h="h.id")} FROM household h;
+{_FILL_HOUSEHOLD_ORDER}
 """
+
+
+# The triggers that keep person_search, its full-text index and household_order in step row by row.
+DERIVED_TRIGGERS = frozenset({
+    "person_search_fts_ai", "person_search_fts_au", "person_search_ai", "person_search_au",
+    "household_order_ai", "household_order_au", "person_order_ai", "person_order_au", "person_order_name",
+    "household_order_room", "household_order_room_ai", "household_order_unit", "household_order_unit_ai",
+    "household_order_building", "household_order_building_ai",
+})
+
+
+def refill_derived(conn: sqlite3.Connection) -> None:
+    """Fill person_search, its full-text index and household_order from the rows in one pass each.
+
+    For a bulk load run with DERIVED_TRIGGERS dropped: row by row, those triggers rescan a room's
+    or unit's households for every room or unit inserted and update the full-text index and a
+    household's size for every person, which makes a first sync of a whole community minutes long.
+    """
+    conn.execute("DELETE FROM person_search")
+    conn.execute("DELETE FROM household_order")
+    conn.execute(_FILL_PERSON_SEARCH)
+    conn.execute("INSERT INTO person_search_fts(person_search_fts) VALUES ('rebuild')")
+    conn.execute(_FILL_HOUSEHOLD_ORDER)
 
 
 def up(conn: sqlite3.Connection) -> None:

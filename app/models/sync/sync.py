@@ -30,6 +30,7 @@ from app.models.core.db import Database, _q, synced_tables
 from app.models.core.errors import KnownError, PermissionDeniedError, ValidationError
 from app.models.core.hlc import Hlc, observe, wall_ms
 from app.models.core.logs import file_ref, logged
+from app.models.migrations.m0002_registry import DERIVED_TRIGGERS, refill_derived
 from app.models.sync import merge
 from app.models.sync import passphrase as sync_passphrase
 from app.models.sync.bundle import (
@@ -881,6 +882,11 @@ def _apply_snapshot_tx(db: Database, b: Bundle, passphrase: str, rules: field_ru
         indexes = [(n, q) for n, q in indexes if n not in triggers]  # a trigger may name its index
         for index_name, _sql in indexes:
             conn.execute(f"DROP INDEX {_q(index_name)}")
+        # Likewise the search and address-order tables are filled once at the end, not row by row.
+        derived = [] if not fresh else [tuple(r) for r in conn.execute(
+            "SELECT name, sql FROM sqlite_schema WHERE type = 'trigger'") if r[0] in DERIVED_TRIGGERS]
+        for trigger_name, _sql in derived:
+            conn.execute(f"DROP TRIGGER {_q(trigger_name)}")
         if not fresh:
             if have.get(local):  # this PC's last seq must outlive its ops
                 conn.execute("INSERT OR REPLACE INTO sync_state(site_id, max_seq) VALUES (?, ?)", (local, have[local]))
@@ -910,6 +916,10 @@ def _apply_snapshot_tx(db: Database, b: Bundle, passphrase: str, rules: field_ru
                 raise Refused(b, f"“{name}”内容格式不对（未知的数据块），未导入。")
         for _name, index_sql in indexes:
             conn.execute(index_sql)
+        if derived:
+            refill_derived(conn)
+            for _name, trigger_sql in derived:
+                conn.execute(trigger_sql)
         if fresh:
             broken = conn.execute("PRAGMA foreign_key_check").fetchone()
             if broken is not None:
