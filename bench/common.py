@@ -34,6 +34,18 @@ def ensure_demo(size: str = "100k", seed: int = 1) -> Path:
     return path
 
 
+def open_demo(path: str | Path, user: str = "管理员"):  # noqa: ANN201 - a Database
+    """Open a bench database; a demo with accounts is encrypted: unlock it as its administrator first."""
+    from app.models.core.accounts import DEMO_PASSWORD
+    from app.models.core.db import open_database
+
+    if Path(path).exists() and Path(path).stat().st_size and Path(path).read_bytes()[:6] != b"SQLite":
+        from app.models.core.unlock import unlock
+
+        unlock(path, "管理员", DEMO_PASSWORD, via="cli")
+    return open_database(path, user=user)
+
+
 def median(values: list[float]) -> float:
     s = sorted(values)
     n = len(s)

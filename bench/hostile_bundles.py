@@ -27,8 +27,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
-from app.models.core.db import open_database  # noqa: E402
+from common import open_demo  # noqa: E402
+
+from app.models.core.accounts import DEMO_PASSWORD  # noqa: E402
 from app.models.demo.demo import create_demo_database  # noqa: E402
 from app.models.sync import bundle, sync  # noqa: E402
 
@@ -43,10 +46,13 @@ class Lab:
         self.stick.mkdir()
         self.pw = work / "pass.txt"
         self.pw.write_text(PASS, encoding="utf-8")
+        # The demo has accounts, and B takes them with its first sync: the CLI signs in as their administrator.
+        self.login = work / "login.txt"
+        self.login.write_text(DEMO_PASSWORD, encoding="utf-8")
         self.a_path, self.b_path = work / "a.db", work / "b.db"
         t = time.perf_counter()
         create_demo_database(self.a_path, households, seed=1)
-        self.a = open_database(self.a_path, user="甲")
+        self.a = open_demo(self.a_path, user="甲")
         sync.export_to_folder(self.a, self.stick, PASS, scrypt_n=N)
         rc, out = self.cli(self.stick)
         assert rc == 0, out
@@ -54,11 +60,11 @@ class Lab:
         self.n = 0
 
     def cli(self, folder: Path, *extra: str, db: Path | None = None) -> tuple[int, str]:
-        env = dict(os.environ, PYTHONPATH=str(ROOT))
+        env = dict(os.environ, PYTHONPATH=str(ROOT), ANJU_USER="管理员", ANJU_PASSWORD_FILE=str(self.login))
         p = subprocess.run(
             [sys.executable, "-m", "app", "sync-import", "--db", str(db or self.b_path), "--from", str(folder),
              "--passphrase-file", str(self.pw), *extra],
-            capture_output=True, text=True, env=env, cwd=ROOT)
+            capture_output=True, text=True, env=env, cwd=ROOT, stdin=subprocess.DEVNULL)
         return p.returncode, p.stdout + p.stderr
 
     def delta(self, edit: Callable) -> Path:
@@ -77,7 +83,7 @@ class Lab:
         return out
 
     def b_value(self, sql: str, params: tuple = ()) -> object:
-        db = open_database(self.b_path)
+        db = open_demo(self.b_path)
         try:
             return db.scalar(sql, params)
         finally:
@@ -183,7 +189,7 @@ def run(households: int, only: str | None) -> None:
         if only in (None, "own-site"):
             results = []
             src = lab.delta(phone_edit)
-            db = open_database(lab.b_path)
+            db = open_demo(lab.b_path)
             me = db.site_id
             db.close()
 
@@ -201,7 +207,7 @@ def run(households: int, only: str | None) -> None:
                 rc, out = lab.cli(lab.folder(bad))
                 results.append((rc == 1 and bad.name in out and "Traceback" not in out, f"exit {rc}"))
             lab.cli(lab.folder(src))
-            db = open_database(lab.b_path)
+            db = open_demo(lab.b_path)
             pid = db.scalar("SELECT id FROM person WHERE deleted = 0 LIMIT 1")
             with db.write() as tx:
                 tx.update("person", pid, {"phone": "13912345678"})
@@ -238,12 +244,12 @@ def run(households: int, only: str | None) -> None:
                                             for r in db.query("SELECT id FROM person WHERE deleted = 0")])
             folder = lab.folder(big)
             rc, out = lab.cli(folder, db=copy_b)
-            db = open_database(copy_b)
+            db = open_demo(copy_b)
             left = db.scalar("SELECT count(*) FROM person WHERE deleted = 0")
             db.close()
             r1 = (rc == 1 and "--allow-mass-delete" in out and left >= residents, f"without flag: exit {rc}")
             rc, out = lab.cli(folder, "--allow-mass-delete", db=copy_b)
-            db = open_database(copy_b)
+            db = open_demo(copy_b)
             left = db.scalar("SELECT count(*) FROM person WHERE deleted = 0")
             db.close()
             r2 = (rc == 0 and left == 0 and "已确认后导入" in out, f"with flag: exit {rc}, {left} left")

@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import OUT, ROOT
+from common import OUT, ROOT, open_demo
 
 PYTHON = sys.executable
 TIME_V = shutil.which("time") or ("/usr/bin/time" if Path("/usr/bin/time").exists() else None)
@@ -60,15 +60,7 @@ def mb(v: float | None) -> str:
 # -- steps (each runs in its own process) ----------------------------------------------------
 
 def _open(path: str | Path, user: str = "管理员"):  # noqa: ANN202 - a Database
-    """Open a bench database; a demo with accounts is encrypted: unlock it as its administrator first."""
-    from app.models.core.accounts import DEMO_PASSWORD
-    from app.models.core.db import open_database
-
-    if Path(path).exists() and Path(path).stat().st_size and Path(path).read_bytes()[:6] != b"SQLite":
-        from app.models.core.unlock import unlock
-
-        unlock(path, "管理员", DEMO_PASSWORD, via="cli")
-    return open_database(path, user=user)
+    return open_demo(path, user)
 
 
 def step_demo(path: str, households: str, seed: str) -> dict:

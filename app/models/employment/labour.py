@@ -458,7 +458,7 @@ def people_columns(r: LabourRules) -> list[tuple[str, str, str]]:
 def household_columns(r: LabourRules) -> list[tuple[str, str, str]]:
     # Per household row: look its members up by household (never a range over the labour index).
     lf = r.labour_where("p", use_index=False)
-    members = "FROM person p INDEXED BY person_household WHERE p.household_id = h.id"
+    members = "FROM person p INDEXED BY person_household_status WHERE p.household_id = h.id"
     return [
         ("number", "户号", "h.number"),
         ("head", "户主", "hp.name"),
