@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from app.models.core import backup
+from app.models.core import backup, backup_files
 from app.models.core import sqlite as sqlite3
 from app.models.core.access import Principal, Role
 from app.models.core.accounts import use_principal
@@ -130,10 +130,10 @@ def test_backup_names_carry_community_kind_and_time(tmp_path):
     when = D(2026, 12, 4, 21, 5, 9)
     path = _touch(tmp_path, "红路馨居社区", PRE_RESTORE, when)
     assert path.name == "红路馨居社区-恢复前自动备份-20261204-210509.db"
-    info = backup.parse_backup(path)
+    info = backup_files.parse_backup(path)
     assert (info.owner, info.kind, info.taken, info.kind_label) == ("红路馨居社区", PRE_RESTORE, when, "恢复前自动备份")
-    assert backup.parse_backup(tmp_path / "office-备份-20260101-080000.db") is None  # missing file
-    assert backup.parse_backup(tmp_path / "anju.db") is None
+    assert backup_files.parse_backup(tmp_path / "office-备份-20260101-080000.db") is None  # missing file
+    assert backup_files.parse_backup(tmp_path / "anju.db") is None
     second = backup.free_name(tmp_path, "红路馨居社区", PRE_RESTORE, when)
     assert second.name == "红路馨居社区-恢复前自动备份-20261204-210509-2.db"
 

@@ -10,8 +10,9 @@ import pytest
 from app.models import migrations
 from app.models.core import hlc as hlc_mod
 from app.models.core import sqlite as sqlite3
-from app.models.core.db import open_database, synced_tables
+from app.models.core.db import open_database
 from app.models.core.errors import DatabaseError, NotFoundError
+from app.models.core.schema import synced_tables
 
 
 def _digest(path) -> str:

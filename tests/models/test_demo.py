@@ -10,8 +10,9 @@ import pytest
 
 from app.cli import main
 from app.models.core import id_numbers, settings
-from app.models.core.db import open_database, synced_tables
+from app.models.core.db import open_database
 from app.models.core.errors import KnownError
+from app.models.core.schema import synced_tables
 from app.models.demo import demo
 from app.models.places import signs as signs_module
 from app.models.sync.compact import compacted_vector, last_op_id

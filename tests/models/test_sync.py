@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from app.models.core import sqlite as sqlite3
-from app.models.core.db import Database, open_database, synced_tables
+from app.models.core.db import Database, open_database
 from app.models.core.hlc import wall_ms
+from app.models.core.schema import synced_tables
 from app.models.sync import sync
 
 PASS = "青松楼-第三网格-2026"

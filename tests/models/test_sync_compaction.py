@@ -9,10 +9,10 @@ import pytest
 
 from app.models.core.audit import last_change
 from app.models.core.db import open_database
+from app.models.core.site import have_vector
 from app.models.sync import sync
 from app.models.sync.bundle import iter_chunks, read_bundle
 from app.models.sync.compact import compact, compacted_vector, stable_vector
-from app.models.sync.merge import have_vector
 from tests.models.test_sync import PASS, N, exchange, make_office, snapshot
 
 

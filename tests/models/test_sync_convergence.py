@@ -21,9 +21,10 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from app.models.core.db import open_database
+from app.models.core.site import have_vector
 from app.models.sync import sync
 from app.models.sync.compact import compact
-from app.models.sync.merge import KEY_FIELDS, have_vector
+from app.models.sync.merge import KEY_FIELDS
 from tests.models.test_sync import PASS, snapshot
 
 N = 16

@@ -345,7 +345,7 @@ def test_every_check_constraint_has_a_vocabulary_rule(db):
 
 def test_demo_community_passes_every_rule(tmp_path):
     """What the program itself writes is never refused by another PC."""
-    from app.models.core.db import synced_tables
+    from app.models.core.schema import synced_tables
     from app.models.demo.demo import generate
 
     db = open_database(tmp_path / "demo.db")

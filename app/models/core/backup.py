@@ -5,7 +5,6 @@ the reminder to keep a copy away from this PC."""
 from __future__ import annotations
 
 import datetime as dt
-import glob
 import os
 import re
 import time
@@ -15,17 +14,21 @@ from pathlib import Path
 
 from app.models.core import sqlite as sqlite3
 from app.models.core.audit_events import Action, Outcome, local_transaction, record_event
+from app.models.core.backup_files import (
+    AUTO,
+    MANUAL,
+    PRE_RESTORE,
+    BackupFile,
+    backup_name,
+    default_folder,
+    free_name,
+    list_backups,
+)
 from app.models.core.db import Database
 from app.models.core.db_keys import KeyFile, keys_path, remember_key
 from app.models.core.errors import KnownError, PermissionDeniedError, ValidationError
 from app.models.core.logs import file_ref, logged
-from app.models.core.safe_files import DiskFullError, atomic_path, check_sqlite, human_size
-
-# The kind of a backup is part of its file name (the words a clerk sees in the folder).
-AUTO = "自动备份"
-PRE_RESTORE = "恢复前自动备份"
-MANUAL = "备份"
-KIND_LABELS = {AUTO: "自动备份", PRE_RESTORE: "恢复前自动备份", MANUAL: "手动备份"}
+from app.models.core.safe_files import DiskFullError, atomic_path, check_sqlite
 
 KEEP_DAILY, KEEP_WEEKLY, KEEP_MONTHLY = 7, 4, 12
 REMIND_AFTER_DAYS = 7
@@ -34,12 +37,7 @@ WATCH_KEY = "offsite_watch_since"  # meta: first time the reminder looked (a new
 BACKED_UP_KEY = "auto_backup_hlc"  # meta: the sync clock at the last automatic backup (no write since?)
 SECOND_PLACE_KEY = "second_backup_folder"  # meta: this PC's second place (a path means nothing on another PC)
 STEP_PAGES = 1024  # pages copied per step of SQLite's backup: a deadline is noticed between steps
-_STAMP = "%Y%m%d-%H%M%S"
-_NAME = re.compile(
-    r"^(?P<owner>.+)-(?P<kind>恢复前自动备份|自动备份|备份)-(?P<stamp>\d{8}-\d{6})(?:-(?P<n>\d+))?\.db$"
-)
 _UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f\s]+')
-BACKUP_PATTERN = "*-备份-*.db"
 
 
 class BackupTimeout(KnownError):
@@ -47,27 +45,13 @@ class BackupTimeout(KnownError):
 
 
 def default_backup_name(db: Database) -> str:
-    return f"{db.path.stem}-备份-{dt.datetime.now():{_STAMP}}.db"
+    return backup_name(db.path.stem, MANUAL, dt.datetime.now())
 
 
 def owner_name(db: Database) -> str:
     """The community's name as it goes into a backup's file name (the file's stem without one)."""
     name = db.scalar("SELECT name FROM main.community WHERE deleted = 0 ORDER BY rowid LIMIT 1") or db.path.stem
     return _UNSAFE.sub("-", str(name)).strip("-.")[:40] or "anju"
-
-
-def backup_name(owner: str, kind: str, when: dt.datetime) -> str:
-    return f"{owner}-{kind}-{when:{_STAMP}}.db"
-
-
-def free_name(folder: Path, owner: str, kind: str, when: dt.datetime) -> Path:
-    """A name not yet taken in `folder` (two backups in one second get -2, -3 …)."""
-    target = folder / backup_name(owner, kind, when)
-    n = 2
-    while target.exists():
-        target = folder / f"{owner}-{kind}-{when:{_STAMP}}-{n}.db"
-        n += 1
-    return target
 
 
 @logged("backup.write", facts=lambda a: {"kind": {MANUAL: "manual", AUTO: "auto", PRE_RESTORE: "pre_restore"}.get(a["kind"], "?")},
@@ -140,51 +124,6 @@ def write_keys_beside(db: Database, copy: Path) -> Path | None:
     return keys.save(keys_path(copy))
 
 
-# -- the backups in a folder ------------------------------------------------------------------------
-@dataclass(frozen=True)
-class BackupFile:
-    path: Path
-    owner: str  # the community (or file stem) named in the file name
-    kind: str  # AUTO, PRE_RESTORE or MANUAL
-    taken: dt.datetime
-    size: int
-    seq: int = 1  # the -2, -3 … of backups taken within one second
-
-    @property
-    def kind_label(self) -> str:
-        return KIND_LABELS.get(self.kind, self.kind)
-
-
-def parse_backup(path: Path) -> BackupFile | None:
-    """What a backup's name says (community, kind, time), or None for any other file."""
-    m = _NAME.match(path.name)
-    if m is None:
-        return None
-    try:
-        taken = dt.datetime.strptime(m["stamp"], _STAMP)
-        size = path.stat().st_size
-    except (ValueError, OSError):
-        return None
-    return BackupFile(path, m["owner"], m["kind"], taken, size, int(m["n"] or 1))
-
-
-def list_backups(folders: Iterable[Path | None]) -> list[BackupFile]:
-    """The backups found in `folders`, newest first."""
-    found: dict[Path, BackupFile] = {}
-    for folder in folders:
-        if folder is None:
-            continue
-        try:
-            entries = list(Path(folder).iterdir())
-        except OSError:
-            continue
-        for path in entries:
-            info = parse_backup(path)
-            if info is not None and info.size > 0:
-                found.setdefault(path.resolve(), info)
-    return sorted(found.values(), key=lambda b: (b.taken, b.seq, b.path.name), reverse=True)
-
-
 # -- rotation ---------------------------------------------------------------------------------------
 def backups_to_keep(dates: Iterable[dt.datetime], *, now: dt.datetime, daily: int = KEEP_DAILY,
                     weekly: int = KEEP_WEEKLY, monthly: int = KEEP_MONTHLY) -> set[dt.datetime]:
@@ -239,13 +178,6 @@ def rotate(folder: Path, owner: str, *, now: dt.datetime | None = None) -> list[
 
 
 # -- automatic backups ------------------------------------------------------------------------------
-def default_folder() -> Path:
-    """The backup folder in the program's data folder."""
-    from app.paths import backup_dir
-
-    return backup_dir()
-
-
 @dataclass
 class AutoBackupResult:
     path: Path
@@ -399,38 +331,3 @@ def offsite_reminder(db: Database, *, now: dt.datetime | None = None) -> str | N
     else:
         head = f"上一次把数据备份到本机以外（U 盘或另一块磁盘）是 {(now - last).days} 天前（{last:%Y-%m-%d}）。"
     return head + "电脑损坏、丢失或被盗时，只有本机以外的备份能找回数据。请插入 U 盘，现在备份一份。"
-
-
-# -- where to look after damage ------------------------------------------------------------------------
-def backup_folders(db_path: Path) -> list[Path]:
-    """Where backups of `db_path` are looked for: beside it (备份数据库's old default), and the
-    automatic backup folder."""
-    folders = [db_path.parent]
-    try:
-        folders.append(default_folder())
-    except OSError:
-        pass
-    return folders
-
-
-def newest_backup(db_path: Path) -> Path | None:
-    """The most recent complete backup of `db_path` the program can find, or None."""
-    found: list[tuple[float, Path]] = []
-    for folder in backup_folders(db_path):
-        try:
-            # Only this file's backups (名字-备份-时间.db): another database's backup is no way back.
-            candidates = list(folder.glob(f"{glob.escape(db_path.stem)}{BACKUP_PATTERN[1:]}"))
-            candidates += [b.path for b in list_backups([folder]) if b.kind == AUTO]
-        except OSError:
-            continue
-        for p in candidates:
-            try:
-                if p.resolve() != db_path.resolve() and p.stat().st_size > 0:
-                    found.append((p.stat().st_mtime, p))
-            except OSError:
-                continue
-    return max(found)[1] if found else None
-
-
-def describe_backup(b: BackupFile) -> str:
-    return f"{b.taken:%Y-%m-%d %H:%M} {b.kind_label}（{human_size(b.size)}）"

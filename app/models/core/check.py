@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 
 from app.models.core import sqlite as sqlite3
 from app.models.core.audit_view import chain_problems
-from app.models.core.db import Database, _q, synced_tables
+from app.models.core.db import Database
+from app.models.core.schema import _q, synced_tables
 
 
 @dataclass

@@ -22,6 +22,7 @@ from typing import Any
 
 from app.models.core import sqlite as sqlite3
 from app.models.core.errors import ValidationError
+from app.models.core.schema import _q, synced_tables
 from app.models.core.text_rules import CONTROL_CLASS
 
 # Nothing longer fits in one Excel cell, so no ledger could show it: the limit for text fields
@@ -195,8 +196,6 @@ class Rules:
     """The rules of every synced table of one database (declared ones over schema-derived ones)."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
-        from app.models.core.db import _q, synced_tables
-
         _load()
         self.columns: dict[str, dict[str, Rule]] = {}
         self.required: dict[str, list[str]] = {}

@@ -17,11 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.models.core import sqlite as sqlite3
-from app.models.core.db import Database, _q, is_damage_error, open_database, synced_tables
+from app.models.core.db import Database, is_damage_error, open_database
 from app.models.core.db_keys import KeyFile, keys_path, remember_key
 from app.models.core.errors import DatabaseError, KnownError
 from app.models.core.logs import file_ref, logged
 from app.models.core.natural import natural_compare
+from app.models.core.schema import _q, synced_tables
 
 BATCH = 500
 MAX_ROWID = 2**62

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.models import migrations
-from app.models.core import backup
+from app.models.core import backup, backup_files
 from app.models.core import sqlite as sqlite3
 from app.models.core.access import Principal
 from app.models.core.audit_events import Action, Outcome, record_event
@@ -160,7 +160,7 @@ def inspect_backup(db: Database, path: str | Path) -> BackupReport:
     finally:
         copy.close()
     current_id, current_name = _community(db)
-    info = backup.parse_backup(path)
+    info = backup_files.parse_backup(path)
     stat = path.stat()
     return BackupReport(
         path=path, size=stat.st_size,

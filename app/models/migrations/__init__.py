@@ -13,6 +13,7 @@ from types import ModuleType
 
 from app.models.core import sqlite as sqlite3
 from app.models.core.logs import step
+from app.models.core.schema import refresh_change_triggers
 
 _NAME = re.compile(r"^m(\d{4})_\w+$")
 
@@ -37,8 +38,6 @@ def latest_version() -> int:
 
 def migrate(conn: sqlite3.Connection) -> None:
     """Apply every step above the file's version, each in its own transaction."""
-    from app.models.core.db import refresh_change_triggers
-
     current = conn.execute("PRAGMA user_version").fetchone()[0]
     pending = [(number, module) for number, module in steps() if number > current]
     if not pending:

@@ -18,6 +18,8 @@ import uuid
 from pathlib import Path
 
 from app.models.core import sqlite as sqlite3
+from app.models.core.schema import refresh_change_triggers
+from app.models.core.site import claim_identity
 from app.models.migrations.m0001_initial import FK, run_script
 
 # Ids of sessions and presence rows made from existing data: the same on every PC.
@@ -59,8 +61,6 @@ def presence_id(session_id: str, attendance_id: str) -> str:
 
 
 def up(conn: sqlite3.Connection) -> None:
-    from app.models.core.db import refresh_change_triggers
-
     run_script(conn, SQL)
     courses = conn.execute("SELECT id, start_date, end_date, hours FROM training_course").fetchall()
     if not courses:
@@ -72,8 +72,6 @@ def up(conn: sqlite3.Connection) -> None:
         site_id = site[0]
         path = conn.execute("PRAGMA database_list").fetchone()[2]
         if path:
-            from app.models.sync.merge import claim_identity
-
             # A copied file upgrades under its own identity, never under the original PC's.
             site_id = claim_identity(conn, Path(path))
         read_only = conn.execute("SELECT 1 FROM meta WHERE key = 'read_only' AND value = '1'").fetchone()

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from app.models.core import sqlite as sqlite3
 from app.models.core.hlc import Hlc, wall_ms
-from app.models.sync.merge import have_vector
+from app.models.core.site import have_vector
 
 # VACUUM (it rewrites the file) only when at least this much and this share of the file is free.
 VACUUM_MIN_BYTES = 4 << 20

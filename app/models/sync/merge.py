@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import bisect
 import json
-import os
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 from app.models.core import sqlite as sqlite3
-from app.models.core.db import _q, new_id, synced_tables
+from app.models.core.schema import _q, synced_tables
 
 # Key fields: concurrent edits of these raise a conflict for a person to review.
 KEY_FIELDS: dict[str, frozenset[str]] = {
@@ -243,50 +241,3 @@ def is_empty(conn: sqlite3.Connection) -> bool:
     if conn.execute("SELECT 1 FROM change_log LIMIT 1").fetchone() is not None:
         return False
     return all(conn.execute(f"SELECT 1 FROM {_q(t)} LIMIT 1").fetchone() is None for t in synced_tables(conn))
-
-
-def _file_marker(path: Path) -> str | None:
-    try:
-        real = os.path.normcase(os.path.realpath(path))
-        return f"{real}|{os.stat(real).st_ino}"
-    except OSError:
-        return None
-
-
-def claim_identity(conn: sqlite3.Connection, path: Path) -> str:
-    """This file's site id; a file copied or moved (path or inode changed) gets a new one first.
-
-    Called by Database.write() inside its transaction before the first write of a connection, so
-    two PCs never make ops under one site id. The new site is born having seen everything the
-    file holds, recorded as knowledge so its edits are not mistaken for concurrent ones.
-    """
-    site = conn.execute("SELECT value FROM meta WHERE key = 'site_id'").fetchone()[0]
-    marker = _file_marker(path)
-    if marker is None:
-        return site
-    old = conn.execute("SELECT value FROM meta WHERE key = 'site_file'").fetchone()
-    if old is None or old[0] == marker:
-        if old is None:
-            conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('site_file', ?)", (marker,))
-        return site
-    have = have_vector(conn, site)
-    new = new_id()
-    if have.get(site):
-        conn.execute("INSERT OR REPLACE INTO sync_state(site_id, max_seq) VALUES (?, ?)", (site, have[site]))
-    conn.executemany(
-        "INSERT OR IGNORE INTO sync_knowledge(site_id, after_seq, seen_site, seen_seq) VALUES (?, 0, ?, ?)",
-        [(new, s, m) for s, m in have.items() if m > 0],
-    )
-    conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('site_id', ?)", (new,))
-    conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('site_file', ?)", (marker,))
-    conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('site_previous', ?)", (site,))
-    return new
-
-
-def have_vector(conn: sqlite3.Connection, local_site: str) -> dict[str, int]:
-    """Per site, the highest seq up to which this PC holds every op."""
-    have = {r[0]: r[1] for r in conn.execute("SELECT site_id, max_seq FROM sync_state")}
-    mine = conn.execute("SELECT max(seq) FROM change_log WHERE site_id = ?", (local_site,)).fetchone()[0]
-    if mine:
-        have[local_site] = max(have.get(local_site, 0), mine)
-    return have

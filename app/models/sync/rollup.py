@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.models.core.accounts import ACCOUNT_TABLES
-from app.models.core.db import SQLITE_MAGIC, Database, _q, open_database, synced_tables
+from app.models.core.db import SQLITE_MAGIC, Database, open_database
 from app.models.core.errors import KnownError
+from app.models.core.schema import _q, synced_tables
 from app.models.sync.bundle import EXTENSION
 
 Progress = Callable[[int, int, str], None]

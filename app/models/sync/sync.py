@@ -26,10 +26,12 @@ from typing import Any
 from app.models.core import field_rules, settings
 from app.models.core import sqlite as sqlite3
 from app.models.core.audit_events import Action, Outcome, record_event
-from app.models.core.db import Database, _q, synced_tables
+from app.models.core.db import Database
 from app.models.core.errors import KnownError, PermissionDeniedError, ValidationError
 from app.models.core.hlc import Hlc, observe, wall_ms
 from app.models.core.logs import file_ref, logged
+from app.models.core.schema import _q, synced_tables
+from app.models.core.site import claim_identity, have_vector  # noqa: F401 - part of this module's API
 from app.models.migrations.m0002_registry import DERIVED_TRIGGERS, refill_derived
 from app.models.sync import merge
 from app.models.sync import passphrase as sync_passphrase
@@ -47,7 +49,6 @@ from app.models.sync.bundle import (
     write_stream_bundle,
 )
 from app.models.sync.compact import compact, compacted_vector, last_op_id
-from app.models.sync.merge import claim_identity, have_vector  # noqa: F401 - part of this module's API
 
 # An op stamped more than this ahead of our clock comes from a PC whose clock is wrong: taking it
 # would let that PC's edits win over every edit made here until our clock catches up.
@@ -1197,7 +1198,7 @@ def _record_in(conn: sqlite3.Connection, b: Bundle, now: str, count: int) -> Non
     )
     if conn.execute("SELECT 1 FROM sqlite_schema WHERE name = 'sync_peer'").fetchone() is None:
         return  # today's code on a file of an older schema (a test's earlier program): nothing to remember
-    have = merge.have_vector(conn, conn.execute("SELECT value FROM meta WHERE key = 'site_id'").fetchone()[0])
+    have = have_vector(conn, conn.execute("SELECT value FROM meta WHERE key = 'site_id'").fetchone()[0])
     for site, seq in (h.get("seen") or {}).items():
         seq = min(seq, have.get(site, 0))  # what the sender saw beyond what we hold folds nothing here
         conn.execute(
