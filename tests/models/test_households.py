@@ -8,7 +8,7 @@ import pytest
 
 from app.models.core import audit, id_numbers
 from app.models.core.errors import ValidationError
-from app.models.registry import households, persons
+from app.models.registry import addresses, households, persons
 
 ID_ZHOU = id_numbers.make("532128", dt.date(1985, 3, 2), 11, "女")
 ID_WANG = id_numbers.make("532128", dt.date(1960, 7, 9), 3, "男")
@@ -37,14 +37,14 @@ def add_household(db, room: str, head: str, head_id: str | None = None, **values
 
 
 def test_address_text_and_parsing():
-    assert households.address_text("3", 2, "501") == "3栋2单元501"
-    assert households.address_text("3栋", 2, "501") == "3栋2单元501"
-    assert households.parse_address("3-2-501") == households.AddressQuery("3", 2, "501")
-    assert households.parse_address("3栋2单元501") == households.AddressQuery("3", 2, "501")
-    assert households.parse_address("3栋2单元") == households.AddressQuery("3", 2, None)
-    assert households.parse_address("3栋") == households.AddressQuery("3", None, None)
-    assert households.parse_address("周艳") is None
-    assert households.parse_address("501") is None
+    assert addresses.address_text("3", 2, "501") == "3栋2单元501"
+    assert addresses.address_text("3栋", 2, "501") == "3栋2单元501"
+    assert addresses.parse_address("3-2-501") == addresses.AddressQuery("3", 2, "501")
+    assert addresses.parse_address("3栋2单元501") == addresses.AddressQuery("3", 2, "501")
+    assert addresses.parse_address("3栋2单元") == addresses.AddressQuery("3", 2, None)
+    assert addresses.parse_address("3栋") == addresses.AddressQuery("3", None, None)
+    assert addresses.parse_address("周艳") is None
+    assert addresses.parse_address("501") is None
 
 
 def test_resolve_room(db):

@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from app.models.core.errors import ValidationError
-from app.models.employment import employment
+from app.models.core.excel_dates import entered_iso_date
 from app.models.places import visits
 from app.models.registry import households, persons
 from app.ui.common.context import AppContext
@@ -22,7 +22,7 @@ from tests.models.excel_fixtures_county import county_office
 @pytest.mark.parametrize("typed", ["1985-03-12", "1985.3.12", "1985/3/12", "1985年3月12日", "19850312", " 1985-03-12 "])
 def test_every_date_field_reads_every_common_form(typed):
     assert persons.clean_date(typed, "birth_date", "出生日期") == "1985-03-12"
-    assert employment.parse_date(typed, "开始日期") == "1985-03-12"
+    assert entered_iso_date(typed, "开始日期") == "1985-03-12"
     assert visits._parse_date(typed) == dt.date(1985, 3, 12)
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from app.models.core import sqlite as sqlite3
+from app.models.core.field_rules import TABLE_LABELS, label_of
 
 
 class OpKind(StrEnum):
@@ -104,14 +105,10 @@ def row_name(conn: sqlite3.Connection, table: str, row_id: str) -> str:
 
 
 def table_label(table: str) -> str:
-    from app.models.core.field_rules import TABLE_LABELS
-
     return TABLE_LABELS.get(table, table)
 
 
 def field_label(table: str, col: str) -> str:
-    from app.models.core.field_rules import label_of
-
     return label_of(table, col)
 
 

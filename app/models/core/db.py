@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from app.models import migrations
+from app.models.core import field_rules
 from app.models.core import sqlite as sqlite3
 from app.models.core.access import Principal
 from app.models.core.backup_files import newest_backup
@@ -570,8 +571,6 @@ class Tx:
 
 @functools.lru_cache(maxsize=2048)
 def _text_limit(table: str, col: str) -> tuple[int, str]:
-    from app.models.core import field_rules
-
     return field_rules.text_limit(table, col), field_rules.label_of(table, col)
 
 

@@ -83,3 +83,16 @@ def entered_date(value: object, label: str, field: str | None = None) -> dt.date
         return parse_date(value)
     except DateError as exc:
         raise ValidationError(f"{label}：{str(exc).split('；')[0]}；{HINT}。", field=field) from None
+
+
+def entered_iso_date(value: object, label: str, *, field: str | None = None, required: bool = False) -> str | None:
+    """'YYYY-MM-DD' from a date typed in a dialog (any form :func:`entered_date` reads); empty → None,
+    or ValidationError asking for it when `required`."""
+    from app.models.core.errors import ValidationError
+
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise ValidationError(f"请填写{label}。", field=field)
+        return None
+    day = entered_date(value, label, field)
+    return None if day is None else day.isoformat()

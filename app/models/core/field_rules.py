@@ -1,8 +1,8 @@
 """What a stored field may hold, table by table: one registry that every incoming sync op is checked against.
 
 Each synced column has a :class:`Rule` (type, vocabulary, length limit, extra check). Explicit
-rules are declared here from the domain modules' own constants and checks (the vocabularies in
-persons, households, employment …, the limits of the registry dialogs, the ID-number check);
+rules are declared here from the stored vocabularies (:mod:`app.models.core.vocab`), the limits
+below (which the feature modules and their dialogs use too) and the ID-number check;
 a column nobody declared gets a rule derived from the schema (declared type, NOT NULL, foreign
 key) with :data:`DEFAULT_TEXT_LIMIT`. A new synced table declares its rules with :func:`register`.
 
@@ -20,10 +20,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from app.models.core import access, vocab
 from app.models.core import sqlite as sqlite3
 from app.models.core.errors import ValidationError
 from app.models.core.schema import _q, synced_tables
 from app.models.core.text_rules import CONTROL_CLASS
+from app.models.core.vocab import CaseLevel, CaseStatus, HouseholdStatus, LabourAbility, PersonStatus
+from app.models.places.signs import all_signs
 
 # Nothing longer fits in one Excel cell, so no ledger could show it: the limit for text fields
 # that declare none of their own (free notes, descriptions).
@@ -32,6 +35,17 @@ ROW_ID_LIMIT = 100
 # The same characters entry and import refuse (text_rules), so sync judges an op as a form would.
 CONTROL = _CONTROL = re.compile(f"[{CONTROL_CLASS}]")
 _LINE_BREAK = re.compile("[\t\r\n]")
+
+# Limits and labels of the domain's fields, stated once here (persons, visits, employment and
+# training read them from here for their own checks and dialogs).
+PERSON_TEXT_LIMITS = {"name": 30, "ethnicity": 20, "relation": 20, "education": 20, "notes": 1000}
+PERSON_LABELS = {"name": "姓名", "ethnicity": "民族", "relation": "与户主关系", "education": "文化程度", "notes": "备注",
+                 "phone": "电话", "id_number": "身份证号", "birth_date": "出生日期", "sex": "性别",
+                 "labour_ability": "劳动能力"}
+VISIT_TEXT_LIMIT = 1000
+MAX_MONTHLY_FEN = 100_000_00  # 100,000 yuan a month: anything above is a typing slip
+TRAINING_TOPIC_LIMIT = 100
+TRAINING_PLACE_LIMIT = 60
 
 TABLE_LABELS: dict[str, str] = {
     "person": "居民", "household": "户", "household_address": "住址记录", "community": "社区", "district": "片区",
@@ -84,19 +98,16 @@ def register(table: str, rules: Mapping[str, Rule]) -> None:
 
 
 def declared(table: str) -> dict[str, Rule]:
-    _load()
     return dict(_RULES.get(table, {}))
 
 
 def text_limit(table: str, col: str) -> int:
     """The stated length limit of a text field (the default one when the field declares none)."""
-    _load()
     rule = _RULES.get(table, {}).get(col)
     return rule.limit if rule else DEFAULT_TEXT_LIMIT
 
 
 def label_of(table: str, col: str) -> str:
-    _load()
     rule = _RULES.get(table, {}).get(col)
     return rule.label if rule else REF_LABELS.get(col, col)
 
@@ -196,7 +207,6 @@ class Rules:
     """The rules of every synced table of one database (declared ones over schema-derived ones)."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
-        _load()
         self.columns: dict[str, dict[str, Rule]] = {}
         self.required: dict[str, list[str]] = {}
         self.fast: dict[str, dict[str, Callable[[Any], bool]]] = {}
@@ -276,20 +286,8 @@ def _from_schema(name: str, decl: str, ref: str | None) -> Rule:
 
 
 # -- the declared rules ----------------------------------------------------------------------------
-_loaded = False
-
-
-def _load() -> None:
-    """Declare the domain's rules (imported late: the domain modules import the data layer)."""
-    global _loaded
-    if _loaded:
-        return
-    _loaded = True
-    from app.models.core import access
-    from app.models.employment import employment, intentions, training
-    from app.models.mediation import mediation
-    from app.models.places import visits
-    from app.models.registry import households, persons
+def _declare() -> None:
+    """Declare the domain's rules (once, when this module is loaded)."""
 
     def text(label: str, n: int, **kw: Any) -> Rule:
         return Rule(label, "text", max_len=n, **kw)
@@ -300,21 +298,21 @@ def _load() -> None:
     def one_of(label: str, values: Any, **kw: Any) -> Rule:
         return Rule(label, "text", max_len=40, choices=tuple(values), single_line=True, **kw)
 
-    lim = persons.TEXT_LIMITS
-    lab = persons.LABELS
+    lim = PERSON_TEXT_LIMITS
+    lab = PERSON_LABELS
     register("person", {
         "name": text(lab["name"], lim["name"], required=True, single_line=True),
         "name_pinyin": text("姓名拼音", 200, single_line=True),
         "name_initials": text("姓名首字母", 60, single_line=True),
         "id_number": Rule(lab["id_number"], "id_number", max_len=18),
-        "sex": one_of(lab["sex"], persons.SEXES),
+        "sex": one_of(lab["sex"], vocab.SEXES),
         "birth_date": date(lab["birth_date"]),
         "ethnicity": text(lab["ethnicity"], lim["ethnicity"], single_line=True),
         "relation": text(lab["relation"], lim["relation"], single_line=True),
         "phone": text(lab["phone"], 40, single_line=True),
         "education": text(lab["education"], lim["education"], single_line=True),
-        "labour_ability": one_of(lab["labour_ability"], persons.LABOUR_ABILITIES),
-        "status": one_of("人员状态", persons.PERSON_STATES, required=True),
+        "labour_ability": one_of(lab["labour_ability"], list(LabourAbility)),
+        "status": one_of("人员状态", list(PersonStatus), required=True),
         "status_date": date("状态日期"),
         "notes": text(lab["notes"], lim["notes"]),
     })
@@ -323,11 +321,11 @@ def _load() -> None:
         "origin_township": text("迁出乡镇", 30, single_line=True),
         "origin_village": text("迁出村", 30, single_line=True),
         "move_in_date": date("入住日期"),
-        "risk_colour": one_of("风险等级", households.RISK_COLOURS, required=True),
-        "residence_permit": one_of("居住证", households.CERT_STATES),
-        "property_cert": one_of("产权证", households.CERT_STATES),
+        "risk_colour": one_of("风险等级", vocab.RISK_COLOURS, required=True),
+        "residence_permit": one_of("居住证", vocab.CERT_STATES),
+        "property_cert": one_of("产权证", vocab.CERT_STATES),
         "garden_plot_m2": Rule("微菜园面积", "real", low=0, high=10000),
-        "status": one_of("户状态", households.HOUSEHOLD_STATES, required=True),
+        "status": one_of("户状态", list(HouseholdStatus), required=True),
         "notes": text("备注", 2000),
     })
     for table, kind in (("community", "社区"), ("district", "片区"), ("grid", "网格"), ("building", "楼栋")):
@@ -337,23 +335,23 @@ def _load() -> None:
     register("room", {"number": text("房号", 10, required=True, single_line=True),
                       "floor": Rule("楼层", "int", low=-10, high=200), "area_m2": Rule("面积", "real", low=0, high=10000)})
     register("place_role", {"place_table": one_of("所在层级", ("grid", "building", "unit"), required=True)})
-    register("risk_change", {"old_colour": one_of("原风险等级", households.RISK_COLOURS),
-                             "new_colour": one_of("新风险等级", households.RISK_COLOURS, required=True)})
+    register("risk_change", {"old_colour": one_of("原风险等级", vocab.RISK_COLOURS),
+                             "new_colour": one_of("新风险等级", vocab.RISK_COLOURS, required=True)})
     register("visit", {
         "visit_date": date("走访日期", required=True),
-        "kind": one_of("走访类型", visits.KINDS, required=True),
-        "findings": text("走访情况", visits.MAX_TEXT),
-        "problems": text("反映问题", visits.MAX_TEXT),
-        "follow_up_note": text("跟进说明", visits.MAX_TEXT),
+        "kind": one_of("走访类型", vocab.VISIT_KINDS, required=True),
+        "findings": text("走访情况", VISIT_TEXT_LIMIT),
+        "problems": text("反映问题", VISIT_TEXT_LIMIT),
+        "follow_up_note": text("跟进说明", VISIT_TEXT_LIMIT),
     })
-    sub_kinds = tuple(s for subs in employment.SUB_KINDS.values() for s in subs)
+    sub_kinds = tuple(s for subs in vocab.EMPLOYMENT_SUB_KINDS.values() for s in subs)
     register("employment", {
-        "kind": one_of("就业类型", employment.KINDS, required=True),
+        "kind": one_of("就业类型", vocab.EMPLOYMENT_KINDS, required=True),
         "sub_kind": one_of("就业细类", sub_kinds),
-        "monthly_income_fen": Rule("月收入（分）", "int", low=0, high=employment.MAX_MONTHLY_FEN),
+        "monthly_income_fen": Rule("月收入（分）", "int", low=0, high=MAX_MONTHLY_FEN),
         "subsidy_fen": Rule("创业补贴（分）", "int", low=0, high=10**10),
     })
-    register("training_course", {"kind": one_of("培训类别", training.KINDS, required=True),
+    register("training_course", {"kind": one_of("培训类别", vocab.TRAINING_KINDS, required=True),
                                  "hours": Rule("学时", "real", low=0, high=2000)})
     def clock_time(value: Any) -> None:
         if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
@@ -364,20 +362,18 @@ def _load() -> None:
         "end_date": date("课次结束日期"),
         "start_time": text("开始时间", 5, single_line=True, extra=clock_time),
         "hours": Rule("学时", "real", low=0, high=2000),
-        "topic": text("课次内容", training.TOPIC_LIMIT, single_line=True),
-        "place": text("上课地点", training.PLACE_LIMIT, single_line=True),
+        "topic": text("课次内容", TRAINING_TOPIC_LIMIT, single_line=True),
+        "place": text("上课地点", TRAINING_PLACE_LIMIT, single_line=True),
     })
     register("training_presence", {"present": Rule("出勤", "flag", required=True)})
-    register("intention", {"kind": one_of("需求类型", intentions.KINDS, required=True)})
+    register("intention", {"kind": one_of("需求类型", vocab.INTENTION_KINDS, required=True)})
     register("mediation_case", {
-        "source": one_of("案件来源", mediation.SOURCES),
-        "level": one_of("调解层级", mediation.LEVELS, required=True),
-        "status": one_of("案件状态", mediation.STATUSES, required=True),
+        "source": one_of("案件来源", vocab.CASE_SOURCES),
+        "level": one_of("调解层级", list(CaseLevel), required=True),
+        "status": one_of("案件状态", list(CaseStatus), required=True),
     })
-    register("mediation_followup", {"outcome": one_of("回访结果", mediation.OUTCOMES_FOLLOWUP)})
+    register("mediation_followup", {"outcome": one_of("回访结果", vocab.FOLLOWUP_OUTCOMES)})
     register("person", {"id_unverified": text("身份证待核实原因", 200, single_line=True)})
-    from app.models.places.signs import all_signs
-
     register("building", {"sign": one_of("楼栋图标", all_signs())})
     register("unit", {"sign": one_of("单元图标", all_signs())})
     register("household", {"ext_number": text("县里的户编号", 40, single_line=True),
@@ -385,3 +381,6 @@ def _load() -> None:
     register("account", {"name": text("账号名", 40, required=True, single_line=True),
                          "role": one_of("角色", [r.value for r in access.Role], required=True),
                          "password_hash": text("口令摘要", 500, required=True, single_line=True)})
+
+
+_declare()

@@ -14,7 +14,7 @@ update of :class:`app.models.core.db.Tx` calls: the one place no path (the CLI i
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Self
 
 from app.models.core import sqlite as sqlite3
@@ -110,6 +110,16 @@ def _literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+# What a feature keeps per connection for its principal (counted figures), dropped when the
+# principal changes; the feature registers it with on_principal_change when it is loaded.
+_ON_PRINCIPAL_CHANGE: list[Callable[[Database], None]] = []
+
+
+def on_principal_change(forget: Callable[[Database], None]) -> None:
+    """Have `forget(db)` called whenever `db` starts acting for another principal."""
+    _ON_PRINCIPAL_CHANGE.append(forget)
+
+
 def install(db: Database) -> None:
     """Make `db`'s connection show what its principal may see (called when the principal changes)."""
     conn = db.conn
@@ -135,9 +145,8 @@ def install(db: Database) -> None:
                     f'CREATE TEMP VIEW "{table}" AS SELECT *{rowid} FROM main."{table}" '
                     f"WHERE {_OFF} OR ({where.format(b=ids)})"
                 )
-    from app.models.employment.labour_snapshot import forget
-
-    forget(db)  # figures counted for the previous principal must not be shown to this one
+    for forget in _ON_PRINCIPAL_CHANGE:
+        forget(db)  # figures counted for the previous principal must not be shown to this one
 
 
 def open_views(db: Database, open_: bool) -> None:

@@ -42,6 +42,27 @@ class CaseStatus(StrEnum):
     FOLLOWED_UP = "已回访"
     CLOSED = "结案"
 
+
+# The other closed lists of stored words, one definition each: the feature modules offer them in
+# forms and imports, and the field rules every write and every sync op are checked against hold
+# to them (core.field_rules reads them here, so the write path needs no feature module).
+SEXES = ["男", "女"]
+RISK_COLOURS = {"red": "红", "yellow": "黄", "green": "绿"}  # stored key → the colour's word
+CERT_STATES = ["未办", "办理中", "已办"]  # 居住证 and 产权证
+VISIT_KINDS = ("日访", "周访", "月访", "三必到", "四必访", "其他")
+EMPLOYMENT_KINDS = ("外出务工", "就近就业", "公益性岗位", "灵活就业", "自主创业")
+EMPLOYMENT_SUB_KINDS: dict[str, tuple[str, ...]] = {
+    "外出务工": (),
+    "就近就业": ("工业园区", "帮扶车间", "其他就近就业"),
+    "公益性岗位": (),
+    "灵活就业": ("零工市场", "其他灵活就业"),
+    "自主创业": (),
+}
+TRAINING_KINDS = ("岗前", "技能提升", "创业")
+INTENTION_KINDS = ("就业", "培训", "创业")
+CASE_SOURCES = ["走访发现", "来访", "网格上报", "热线", "其他"]
+FOLLOWUP_OUTCOMES = ["满意", "基本满意", "不满意"]
+
 # GB 3304 order, except that the groups of this region's sites come right after 汉族.
 ETHNICITIES: tuple[str, ...] = (
     "汉族", "苗族", "彝族", "布依族", "回族", "白族", "哈尼族", "壮族", "傣族", "侗族", "土家族", "水族",

@@ -7,26 +7,21 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from app.models.core import settings
+from app.models.core import field_rules, settings, vocab
 from app.models.core.db import Database, Tx
 from app.models.core.errors import NeedsConfirmation, NotFoundError, ValidationError
+from app.models.core.excel_dates import entered_iso_date
 from app.models.core.vocab import PersonStatus
-from app.models.employment import labour
+from app.models.employment import intentions, labour
 
-KINDS = ("外出务工", "就近就业", "公益性岗位", "灵活就业", "自主创业")
-SUB_KINDS: dict[str, tuple[str, ...]] = {
-    "外出务工": (),
-    "就近就业": ("工业园区", "帮扶车间", "其他就近就业"),
-    "公益性岗位": (),
-    "灵活就业": ("零工市场", "其他灵活就业"),
-    "自主创业": (),
-}
+KINDS = vocab.EMPLOYMENT_KINDS
+SUB_KINDS = vocab.EMPLOYMENT_SUB_KINDS
 FIELDS = (
     "person_id", "kind", "sub_kind", "organised", "in_province", "destination", "employer", "place",
     "post_name", "funding_source", "business_type", "subsidy_fen", "start_date", "end_date",
     "monthly_income_fen", "notes",
 )
-MAX_MONTHLY_FEN = 100_000_00  # 100,000 yuan a month: anything above is a typing slip
+MAX_MONTHLY_FEN = field_rules.MAX_MONTHLY_FEN
 _YUAN = re.compile(r"^(\d+)(?:\.(\d{1,2}))?$")
 
 
@@ -66,18 +61,6 @@ def format_fen(fen: int | None) -> str:
         return ""
     yuan, cents = divmod(int(fen), 100)
     return f"{yuan}" if cents == 0 else f"{yuan}.{cents:02d}"
-
-
-def parse_date(text: Any, what: str, *, field: str | None = None, required: bool = False) -> str | None:
-    """'YYYY-MM-DD' from any date form a clerk types (2026/3/1, 2026.3.1, 2026年3月1日, 20260301); empty → None."""
-    if text is None or (isinstance(text, str) and not text.strip()):
-        if required:
-            raise ValidationError(f"请填写{what}。", field=field)
-        return None
-    from app.models.core.excel_dates import entered_date
-
-    day = entered_date(text, what, field)
-    return None if day is None else day.isoformat()
 
 
 def describe(row: Mapping[str, Any]) -> str:
@@ -121,8 +104,8 @@ def validate(db: Database, values: Mapping[str, Any], *, job_id: str | None = No
     kind = (values.get("kind") or "").strip()
     if kind not in KINDS:
         raise ValidationError(f"就业类型应为：{'、'.join(KINDS)}。", field="kind")
-    start = parse_date(values.get("start_date"), "开始日期", field="start_date", required=True)
-    end = parse_date(values.get("end_date"), "结束日期", field="end_date")
+    start = entered_iso_date(values.get("start_date"), "开始日期", field="start_date", required=True)
+    end = entered_iso_date(values.get("end_date"), "结束日期", field="end_date")
     assert start is not None
     if end is not None and end < start:
         raise ValidationError(f"结束日期（{end}）早于开始日期（{start}），请核对。", field="end_date")
@@ -213,8 +196,6 @@ def save_job(
             job_id = tx.insert("employment", row, summary=f"登记就业：{name} {describe(row)}")
         else:
             tx.update("employment", job_id, row, summary=f"修改就业：{name} {describe(row)}")
-        from app.models.employment import intentions
-
         for intention_id in close_intention_ids:
             intentions.close_in(tx, intention_id, row["start_date"], met_employment_id=job_id)
     return job_id
@@ -226,7 +207,7 @@ def end_job(db: Database, job_id: str, end_date: Any) -> None:
                  "WHERE e.id = ? AND e.deleted = 0", (job_id,))
     if job is None:
         raise NotFoundError("这条就业记录已不存在（可能已被删除）。")
-    end = parse_date(end_date, "结束日期", field="end_date", required=True)
+    end = entered_iso_date(end_date, "结束日期", field="end_date", required=True)
     if job["start_date"] and end < job["start_date"]:
         raise ValidationError(f"结束日期（{end}）早于开始日期（{job['start_date']}），请核对。", field="end_date")
     with db.write() as tx:

@@ -6,12 +6,13 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+from app.models.core import vocab
 from app.models.core.db import Database, Tx
 from app.models.core.errors import NotFoundError, ValidationError
+from app.models.core.excel_dates import entered_iso_date
 from app.models.employment import labour
-from app.models.employment.employment import parse_date
 
-KINDS = ("就业", "培训", "创业")
+KINDS = vocab.INTENTION_KINDS
 
 
 def add(db: Database, values: Mapping[str, Any]) -> str:
@@ -25,7 +26,7 @@ def add(db: Database, values: Mapping[str, Any]) -> str:
     kind = (values.get("kind") or "").strip()
     if kind not in KINDS:
         raise ValidationError(f"需求类型应为：{'、'.join(KINDS)}。", field="kind")
-    recorded = parse_date(values.get("recorded_date"), "登记日期", field="recorded_date") or dt.date.today().isoformat()
+    recorded = entered_iso_date(values.get("recorded_date"), "登记日期", field="recorded_date") or dt.date.today().isoformat()
 
     def text(key: str) -> str | None:
         v = values.get(key)
@@ -59,7 +60,7 @@ def close_in(
         raise NotFoundError("这条需求已不存在（可能已被删除）。")
     if row["closed_date"]:
         raise ValidationError(f"{row['name']}的这条{row['kind']}需求已于 {row['closed_date']} 关闭。")
-    closed = parse_date(closed_date, "关闭日期", field="closed_date") or dt.date.today().isoformat()
+    closed = entered_iso_date(closed_date, "关闭日期", field="closed_date") or dt.date.today().isoformat()
     if closed < row["recorded_date"]:
         closed = row["recorded_date"]  # met by a job that began before the need was written down
     for link, table in ((met_employment_id, "employment"), (met_attendance_id, "training_attendance")):

@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from app.models.core import scope
 from app.models.core.db import Database
 
 if TYPE_CHECKING:
@@ -123,6 +124,9 @@ def snapshot(db: Database, rules: LabourRules) -> Snapshot:
 def forget(db: Database) -> None:
     """Drop the snapshot of `db` (the next look counts afresh)."""
     _SNAPSHOTS.pop(db, None)
+
+
+scope.on_principal_change(forget)  # a snapshot counted for one principal is never shown to another
 
 
 # -- counting --------------------------------------------------------------------------------

@@ -13,15 +13,15 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from app.models.core import settings
+from app.models.core import field_rules, settings, vocab
 from app.models.core.db import Database, Tx
 from app.models.core.errors import NeedsConfirmation, NotFoundError, ValidationError
+from app.models.core.excel_dates import entered_iso_date
 from app.models.core.vocab import PersonStatus
 from app.models.employment import intentions, labour
-from app.models.employment.employment import parse_date
 from app.models.migrations.m0020_training_sessions import presence_id, whole_course_session_id
 
-KINDS = ("岗前", "技能提升", "创业")
+KINDS = vocab.TRAINING_KINDS
 
 
 def parse_hours(text: Any) -> float | None:
@@ -45,8 +45,8 @@ def validate_course(values: Mapping[str, Any]) -> dict[str, Any]:
     kind = (values.get("kind") or "").strip()
     if kind not in KINDS:
         raise ValidationError(f"培训类别应为：{'、'.join(KINDS)}。", field="kind")
-    start = parse_date(values.get("start_date"), "开班日期", field="start_date", required=True)
-    end = parse_date(values.get("end_date"), "结业日期", field="end_date")
+    start = entered_iso_date(values.get("start_date"), "开班日期", field="start_date", required=True)
+    end = entered_iso_date(values.get("end_date"), "结业日期", field="end_date")
     assert start is not None
     if end is not None and end < start:
         raise ValidationError(f"结业日期（{end}）早于开班日期（{start}），请核对。", field="end_date")
@@ -237,8 +237,8 @@ def delete_course(db: Database, course_id: str) -> int:
 
 # -- sessions (课次) and who was at each ------------------------------------------------------------
 MAX_SESSION_HOURS_PER_DAY = 24
-TOPIC_LIMIT = 100
-PLACE_LIMIT = 60
+TOPIC_LIMIT = field_rules.TRAINING_TOPIC_LIMIT
+PLACE_LIMIT = field_rules.TRAINING_PLACE_LIMIT
 _TIME = re.compile(r"^(\d{1,2})(?:[:：点时.](\d{1,2})?分?)?$")
 
 
@@ -276,9 +276,9 @@ def validate_session(s: SessionInput, n: int, stored: Mapping[str, Any] | None =
     keeps its empty hours as long as nobody changes that session.
     """
     what = f"第 {n} 次课"
-    day = parse_date(s.session_date, f"{what}的日期", field="sessions", required=True)
+    day = entered_iso_date(s.session_date, f"{what}的日期", field="sessions", required=True)
     assert day is not None
-    end = parse_date(s.end_date, f"{what}的结束日期", field="sessions")
+    end = entered_iso_date(s.end_date, f"{what}的结束日期", field="sessions")
     if end is not None and end < day:
         raise ValidationError(f"{what}的结束日期（{end}）早于上课日期（{day}），请核对。", field="sessions")
     if end == day:

@@ -11,8 +11,8 @@ from typing import Any
 from app.models.core import masking, settings
 from app.models.core.db import Database
 from app.models.core.errors import NotFoundError, PermissionDeniedError, ValidationError
+from app.models.core.excel_dates import entered_iso_date
 from app.models.core.id_numbers import mask
-from app.models.employment.employment import parse_date
 from app.models.places.signs import sign_name
 from app.models.registry.persons import id_display
 
@@ -226,7 +226,7 @@ def find_session(db: Database, key: str, course_id: str | None) -> str:
         if 1 <= n <= len(ids):
             return ids[n - 1]
         raise NotFoundError(f"这期培训共 {len(ids)} 次课，没有第 {n} 次。")
-    day = parse_date(key, "上课日期", field="session")
+    day = entered_iso_date(key, "上课日期", field="session")
     found = [r["id"] for r in db.query(
         "SELECT id FROM training_session WHERE course_id = ? AND deleted = 0 AND session_date = ? "
         "ORDER BY coalesce(start_time, ''), id", (course_id, day))]

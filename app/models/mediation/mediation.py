@@ -28,18 +28,19 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal, overload
 
-from app.models.core import settings
+from app.models.core import settings, vocab
 from app.models.core.db import Database, Tx
 from app.models.core.errors import NotFoundError, ValidationError
 from app.models.core.pinyin import name_pinyin
 from app.models.core.vocab import CaseLevel, CaseStatus
+from app.models.registry.addresses import building_match_sql, parse_address
 
-SOURCES = ["走访发现", "来访", "网格上报", "热线", "其他"]
+SOURCES = vocab.CASE_SOURCES
 LEVELS: list[str] = list(CaseLevel)
 STATUSES: list[str] = list(CaseStatus)
 OPEN_STATUSES = (CaseStatus.RECEIVED, CaseStatus.MEDIATING)
 CONCLUDED = ("已调解", "调解不成", "已移交")
-OUTCOMES_FOLLOWUP = ["满意", "基本满意", "不满意"]
+OUTCOMES_FOLLOWUP = vocab.FOLLOWUP_OUTCOMES
 
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     "受理": ("调解中", "已移交"),
@@ -698,8 +699,6 @@ def case_rows(db: Database, *, limit: int | None = None, **filters: Any) -> list
 def search_persons(db: Database, text: str, limit: int = 50) -> list[dict]:
     """Residents for the party picker: by name part, pinyin initials prefix, ID number, or a
     room ("10-2-1003", "10栋2单元1003") as every other search in the program accepts."""
-    from app.models.registry.households import building_match_sql, parse_address
-
     text = (text or "").strip()
     if not text:
         return []

@@ -7,11 +7,12 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.models.core import field_rules, vocab
 from app.models.core.db import Database
 from app.models.core.errors import KnownError, NeedsConfirmation, NotFoundError, ValidationError
 from app.models.mediation import mediation
 
-KINDS = ("日访", "周访", "月访", "三必到", "四必访", "其他")
+KINDS = vocab.VISIT_KINDS
 # The usual findings, offered as check boxes; anything else goes into the free text.
 FINDINGS = (
     "一切正常",
@@ -25,7 +26,7 @@ FINDINGS = (
     "情绪异常",
     "政策咨询",
 )
-MAX_TEXT = 1000
+MAX_TEXT = field_rules.VISIT_TEXT_LIMIT
 
 
 @dataclass

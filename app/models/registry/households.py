@@ -8,10 +8,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from app.models.core import settings
+from app.models.core import settings, vocab
 from app.models.core.db import Database
 from app.models.core.errors import NotFoundError, ValidationError
+from app.models.core.field_rules import text_limit
 from app.models.core.vocab import HouseholdStatus
+from app.models.registry import persons
+from app.models.registry.addresses import address_text, building_match_sql, parse_address, room_address
+from app.models.registry.persons import clean_date, clean_text
 
 TAGS: dict[str, str] = {
     "tag_lifted": "脱贫户",
@@ -21,8 +25,8 @@ TAGS: dict[str, str] = {
 }
 ZERO_EMPLOYMENT = "零就业家庭"  # derived, never stored
 ALL_TAGS = [*TAGS.values(), ZERO_EMPLOYMENT]
-RISK_COLOURS = {"red": "红", "yellow": "黄", "green": "绿"}
-CERT_STATES = ["未办", "办理中", "已办"]
+RISK_COLOURS = vocab.RISK_COLOURS
+CERT_STATES = vocab.CERT_STATES
 HOUSEHOLD_STATES: list[str] = list(HouseholdStatus)
 
 # The address of a household as SQL over the aliases b (building), u (unit), r (room).
@@ -36,54 +40,6 @@ PLACE_JOINS = (
     "LEFT JOIN room r ON r.id = h.room_id LEFT JOIN unit u ON u.id = r.unit_id "
     "LEFT JOIN building b ON b.id = u.building_id"
 )
-
-_ADDRESS = re.compile(
-    r"^\s*(?P<b>[0-9]+|[^\s\-栋号幢单元]+?)\s*(?:栋|号楼|幢|号|-|－|—|\s)\s*"
-    r"(?:(?P<u>[0-9]+)\s*(?:单元|-|－|—|\s)?\s*)?"
-    r"(?P<r>[0-9]+[A-Za-z]?)?\s*(?:室|号)?\s*$"
-)
-
-
-def address_text(building_name: str | None, unit_number: Any, room_number: str | None) -> str:
-    """"3栋2单元501" from a building's name ("3" or "3栋"), a unit number and a room number."""
-    if not building_name and unit_number is None and not room_number:
-        return ""
-    b = str(building_name or "").strip()
-    if b and b[-1].isdigit():
-        b += "栋"
-    u = f"{unit_number}单元" if unit_number not in (None, "") else ""
-    return f"{b}{u}{room_number or ''}"
-
-
-@dataclass(frozen=True)
-class AddressQuery:
-    """A parsed address as a clerk types it: building, and optionally unit and room."""
-
-    building: str
-    unit: int | None = None
-    room: str | None = None
-
-
-def parse_address(text: str) -> AddressQuery | None:
-    """Read "3-2-501", "3栋2单元501", "3栋2单元", "3栋", "3-2"; None if it is not an address."""
-    text = (text or "").strip()
-    if not text:
-        return None
-    if "-" not in text and "－" not in text and not any(w in text for w in ("栋", "单元", "幢", "号楼")):
-        return None
-    m = _ADDRESS.match(text + ("" if re.search(r"[栋幢\-－—]|号楼", text) else "栋"))
-    if not m:
-        return None
-    unit = int(m.group("u")) if m.group("u") else None
-    return AddressQuery(m.group("b"), unit, m.group("r"))
-
-
-def building_match_sql(building: str) -> tuple[str, list[Any]]:
-    """SQL over alias b matching a typed building: its number, or its name with or without 栋."""
-    if building.isdigit():
-        return "(b.number = ? OR b.name = ? OR b.name = ?)", [int(building), building, building + "栋"]
-    return "(b.name = ? OR b.name = ?)", [building, building + "栋"]
-
 
 def resolve_room(db: Database, text: str) -> str:
     """The room id of "3-2-501" / "3栋2单元501"; raises ValidationError (Chinese) if there is none."""
@@ -103,17 +59,6 @@ def resolve_room(db: Database, text: str) -> str:
     if len(rows) > 1:
         raise ValidationError(f"“{_short(text)}”对应多个房间，请在楼栋名称上写得更具体。", field="room")
     return rows[0]["id"]
-
-
-def room_address(db: Database, room_id: str | None) -> str:
-    if not room_id:
-        return ""
-    row = db.one(
-        "SELECT b.name AS b, u.number AS u, r.number AS r FROM room r JOIN unit u ON u.id = r.unit_id "
-        "JOIN building b ON b.id = u.building_id WHERE r.id = ?",
-        (room_id,),
-    )
-    return address_text(row["b"], row["u"], row["r"]) if row else ""
 
 
 def _short(text: str, n: int = 30) -> str:
@@ -234,9 +179,6 @@ FIELDS = ["number", "origin_township", "origin_village", "move_in_date", "risk_c
 
 def check(values: Mapping[str, Any]) -> dict[str, Any]:
     """Validate the household fields a clerk edits; raises ValidationError naming the field."""
-    from app.models.core.field_rules import text_limit
-    from app.models.registry.persons import clean_date, clean_text
-
     out: dict[str, Any] = {}
     out["number"] = clean_text(values.get("number"), "number", "户号", text_limit("household", "number"))
     for key, label in (("origin_township", "迁出乡镇"), ("origin_village", "迁出村")):
@@ -331,8 +273,6 @@ def create(db: Database, values: Mapping[str, Any], *, room: str | None = None, 
            members: Sequence[NewMember] = ()) -> str:
     """A new household; `room` is a room id or "3-2-501". `members` (the first becomes the head)
     are added in the same transaction: the household and its people are saved together or not at all."""
-    from app.models.registry import persons
-
     row = check(values)
     room_id = _room_id(db, room)
     with db.write() as tx:
@@ -399,8 +339,6 @@ def move(db: Database, household_id: str, room: str, on: Any = None, *, allow_sh
     Visits, mediation cases and employment records hang on the household and its people, so
     they move with it.
     """
-    from app.models.registry.persons import clean_date
-
     h = get(db, household_id)
     room_id = _room_id(db, room)
     if room_id is None:

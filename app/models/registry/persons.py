@@ -8,13 +8,15 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from app.models.core import id_numbers, masking, pinyin, vocab
+from app.models.core import field_rules, id_numbers, masking, pinyin, vocab
+from app.models.core.audit_events import Action, record_event
 from app.models.core.db import Database
 from app.models.core.errors import NotFoundError, PermissionDeniedError, ValidationError
 from app.models.core.text_rules import control_problem
 from app.models.core.vocab import LabourAbility, PersonStatus
+from app.models.registry.addresses import room_address
 
-SEXES = ["男", "女"]
+SEXES = vocab.SEXES
 LABOUR_ABILITIES: list[str] = list(LabourAbility)
 RELATIONS = ["户主", "配偶", "子", "女", "儿媳", "女婿", "孙子", "孙女", "外孙子", "外孙女", "父亲", "母亲",
              "祖父", "祖母", "兄弟", "姐妹", "其他"]
@@ -31,10 +33,8 @@ FLAGS = {
     "party_member": "党员",
     "student": "在校生",
 }
-TEXT_LIMITS = {"name": 30, "ethnicity": 20, "relation": 20, "education": 20, "notes": 1000}
-LABELS = {"name": "姓名", "ethnicity": "民族", "relation": "与户主关系", "education": "文化程度", "notes": "备注",
-          "phone": "电话", "id_number": "身份证号", "birth_date": "出生日期", "sex": "性别",
-          "labour_ability": "劳动能力"}
+TEXT_LIMITS = field_rules.PERSON_TEXT_LIMITS
+LABELS = field_rules.PERSON_LABELS
 
 # Letters of any script, CJK (with extension planes), the middle dot of minority names.
 _NAME = re.compile(r"^[\w\u3400-\u9fff\uf900-\ufaff\U00020000-\U0003134f·•.\- ]+$")
@@ -221,8 +221,6 @@ class DuplicateIdNumber(ValidationError):
 
 
 def _existing(db: Database, where: str, params: list[Any]) -> list[Existing]:
-    from app.models.registry.households import room_address
-
     rows = db.query(
         "SELECT p.id, p.household_id, p.name, p.id_number, p.birth_date, p.status, h.room_id, h.number "
         f"FROM person p LEFT JOIN household h ON h.id = p.household_id WHERE +p.deleted = 0 AND {where} LIMIT 20",
@@ -298,8 +296,6 @@ def reveal_id_number(db: Database, person_id: str, reason: str, note: str | None
 
     Lists and detail panes show ID numbers masked; this is the one way to see a whole one on screen.
     """
-    from app.models.core.audit_events import Action, record_event
-
     if reason not in REVEAL_REASONS:
         raise ValidationError(f"请选择查看理由：{'、'.join(REVEAL_REASONS)}。", field="reason")
     note = (note or "").strip() or None

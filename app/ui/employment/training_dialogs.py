@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from app.models.core import settings
 from app.models.core.errors import KnownError, NeedsConfirmation, ValidationError
+from app.models.core.excel_dates import entered_iso_date
 from app.models.employment import training
 from app.ui.common import messages
 from app.ui.common.context import AppContext
@@ -335,7 +336,7 @@ class CourseDialog(QDialog):
             last = n - 1
             base = self._cell(last, S_END) or self._cell(last, S_DATE)
             try:
-                day = training.parse_date(base, "上课日期")
+                day = entered_iso_date(base, "上课日期")
                 next_day = (dt.date.fromisoformat(day) + dt.timedelta(days=1)).isoformat() if day else ""
             except ValidationError:
                 next_day = ""
@@ -487,8 +488,8 @@ class CourseDialog(QDialog):
                 pass
         text = f"共 {self.sessions_table.rowCount()} 次课，{_hours_text(hours) or 0} 学时"
         try:
-            start = training.parse_date(self.start_date.text(), "开班日期") or ""
-            end = training.parse_date(self.end_date.text(), "结业日期")
+            start = entered_iso_date(self.start_date.text(), "开班日期") or ""
+            end = entered_iso_date(self.end_date.text(), "结业日期")
         except ValidationError:
             start, end = "", None
         if start and rows:
