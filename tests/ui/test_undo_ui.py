@@ -281,3 +281,185 @@ def test_views_watching_a_table_refresh_and_the_others_do_not(qtbot, window):
     assert mediation.refresh_count == counts["mediationTab"] + 2
     assert registry.stale and employment.stale and places_tab.stale
     assert registry.refresh_count == counts["registryTab"]
+
+
+# -- actions routed through perform(): one undo step each, undone on screen and in the database -------
+def _member_names(tab) -> set[str]:
+    table = tab.summary.members
+    return {table.item(r, 0).text() for r in range(table.rowCount()) if table.item(r, 0) is not None}
+
+
+def test_a_person_moved_to_another_household_is_undone(qtbot, window, warnings):
+    from app.ui.registry.move_dialogs import MovePersonDialog
+
+    db = window.ctx.db
+    tab = show(window, "registryTab")
+    p = db.one("SELECT p.id, p.name, p.household_id FROM person p JOIN household h ON h.id = p.household_id "
+               "WHERE p.deleted = 0 AND p.status = '在册' AND p.relation <> '户主' AND h.deleted = 0 "
+               "AND h.status = '在住' ORDER BY p.name LIMIT 1")
+    target = db.one("SELECT id, number FROM household WHERE deleted = 0 AND status = '在住' AND id <> ? "
+                    "ORDER BY number LIMIT 1", (p["household_id"],))
+    tab.select_household(p["household_id"])
+    qtbot.waitUntil(lambda: p["name"] in _member_names(tab))
+
+    dialog = MovePersonDialog(window.ctx, p["id"], window)
+    qtbot.addWidget(dialog)
+    qtbot.keyClicks(dialog.search_field, target["number"])
+    qtbot.waitUntil(lambda: dialog.results.count() > 0)
+    dialog.save()
+    assert db.get("person", p["id"])["household_id"] == target["id"]
+    tab.select_household(p["household_id"])
+    qtbot.waitUntil(lambda: tab.current_household_id() == p["household_id"] and p["name"] not in _member_names(tab))
+    tab.select_household(target["id"])
+    qtbot.waitUntil(lambda: tab.current_household_id() == target["id"] and p["name"] in _member_names(tab))
+
+    undo(qtbot, window)
+    assert db.get("person", p["id"])["household_id"] == p["household_id"]
+    qtbot.waitUntil(lambda: p["name"] not in _member_names(tab))  # the household shown reads it again
+    tab.select_household(p["household_id"])
+    qtbot.waitUntil(lambda: tab.current_household_id() == p["household_id"] and p["name"] in _member_names(tab))
+    assert not warnings
+
+
+def test_a_retired_place_is_undone(qtbot, window, monkeypatch, warnings):
+    from app.models.places import places
+
+    tab = show(window, "placesTab")
+    qtbot.waitUntil(lambda: tab.loaded and bool(tab._items))
+    db = window.ctx.db
+    community = db.scalar("SELECT id FROM community WHERE deleted = 0 LIMIT 1")
+    grid = places.add_grid(db, community, "试点网格")  # no buildings: it may be retired
+    qtbot.waitUntil(lambda: ("grid", grid) in tab._items)
+    assert tab.select("grid", grid)
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    tab.retire_button.click()
+    assert db.get("grid", grid)["retired"] == 1
+    assert "［已停用］" in tab._items[("grid", grid)].text(0) and tab.retire_button.text() == "恢复使用"
+
+    undo(qtbot, window)
+    assert db.get("grid", grid)["retired"] == 0
+    assert "［已停用］" not in tab._items[("grid", grid)].text(0)
+    assert db.get("grid", grid)["deleted"] == 0  # only the retiring was undone, not the grid's creation
+    assert not warnings
+
+
+def test_a_mediation_followup_is_undone(qtbot, window, monkeypatch, warnings):
+    from app.ui.mediation.mediation_dialogs import FollowupDialog
+
+    from app.models.mediation import mediation as med
+
+    db = window.ctx.db
+    a, b = db.query("SELECT id FROM person WHERE deleted = 0 AND status = '在册' ORDER BY household_id, name LIMIT 2")
+    case_id = med.create_case(db, title="楼上漏水", category="邻里", parties=[{"person_id": a["id"]},
+                                                                            {"person_id": b["id"]}])
+    med.change_status(db, case_id, "调解中")
+    med.change_status(db, case_id, "已调解", agreement_text="楼上负责修复防水。")
+    case = db.one("SELECT id, status FROM mediation_case WHERE id = ?", (case_id,))
+    tab = show(window, "mediationTab")
+    qtbot.waitUntil(lambda: tab.select_case(case["id"]))
+    before = db.scalar("SELECT count(*) FROM mediation_followup WHERE case_id = ? AND deleted = 0", (case["id"],))
+    drive(monkeypatch, FollowupDialog, lambda dlg: dlg.notes.setPlainText("双方已和好，按协议履行"))
+    tab.followup_button.click()
+    assert db.scalar("SELECT count(*) FROM mediation_followup WHERE case_id = ? AND deleted = 0",
+                     (case["id"],)) == before + 1
+    assert "双方已和好" in tab.detail.toPlainText()
+    # The follow-up and the move to 已回访 it caused are one step.
+    assert db.get("mediation_case", case["id"])["status"] == "已回访"
+
+    undo(qtbot, window)
+    assert db.scalar("SELECT count(*) FROM mediation_followup WHERE case_id = ? AND deleted = 0",
+                     (case["id"],)) == before
+    assert db.get("mediation_case", case["id"])["status"] == case["status"]
+    assert tab.select_case(case["id"]) and "双方已和好" not in tab.detail.toPlainText()
+    assert not warnings
+
+
+def test_a_visit_deleted_in_the_visit_form_is_undone(qtbot, window, monkeypatch, warnings):
+    from app.ui.places.visit_entry import VisitEntryDialog
+
+    db = window.ctx.db
+    show(window, "placesTab")
+    hid = db.scalar("SELECT id FROM household WHERE deleted = 0 AND room_id IS NOT NULL LIMIT 1")
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    dialog = VisitEntryDialog(window.ctx, None, window)
+    qtbot.addWidget(dialog)
+    dialog.present(household_id=hid)
+    dialog.findings.setText("楼道灯坏了")
+    visit_id = dialog.save()
+    assert visit_id
+    dialog.recent.setCurrentRow(0)
+    assert dialog.delete_selected()
+    assert db.get("visit", visit_id)["deleted"] == 1 and dialog.recent.count() == 0
+    assert window.undo_action.text().startswith("撤销“删除走访记录")
+
+    undo(qtbot, window)
+    assert db.get("visit", visit_id)["deleted"] == 0
+    assert window.undo_action.isEnabled()  # the visit's own entry is the next step
+    assert not warnings
+
+
+def test_a_visit_turned_into_a_case_cannot_be_deleted(qtbot, window, monkeypatch, warnings):
+    from app.ui.places.visit_entry import VisitEntryDialog
+
+    db = window.ctx.db
+    hid = db.scalar("SELECT id FROM household WHERE deleted = 0 AND room_id IS NOT NULL LIMIT 1")
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("楼上漏水", True))
+    monkeypatch.setattr(QInputDialog, "getItem", lambda *a, **k: ("邻里", True))
+    dialog = VisitEntryDialog(window.ctx, None, window)
+    qtbot.addWidget(dialog)
+    dialog.present(household_id=hid)
+    dialog.findings.setText("楼上漏水，已协调")
+    dialog.problems.setText("楼上漏水")
+    visit_id = dialog.save()
+    dialog.recent.setCurrentRow(0)
+    assert dialog.to_mediation()
+    assert not dialog.delete_selected()
+    assert warnings == ["这条走访记录已转为调解案件，不能删除。"]
+    assert db.get("visit", visit_id)["deleted"] == 0 and dialog.recent.count() == 1
+
+
+def test_the_generated_settings_dialog_saves_a_typed_value_and_ctrl_z_undoes_it(qtbot, window, warnings):
+    from PySide6.QtWidgets import QDialogButtonBox, QGroupBox, QLineEdit, QSpinBox
+
+    from app.models.core import settings
+    from app.ui.setup.settings_dialog import SettingsDialog
+
+    db = window.ctx.db
+    dialog = SettingsDialog(window.ctx, window)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    # One widget per registered setting shown in the dialog, chosen by its type, in its section.
+    shown = [s for _, members in settings.sections() for s in members]
+    assert [g.title() for g in dialog.findChildren(QGroupBox)][:4] == ["单位", "走访频次", "就业统计", "调解时限"]
+    for s in shown:
+        editor = dialog.findChild(QSpinBox if isinstance(s, settings.IntSetting) else QLineEdit, f"setting_{s.key}")
+        assert editor is not None and editor.toolTip() == s.help, s.key
+    spin = dialog.findChild(QSpinBox, "setting_visit_interval_yellow")
+    assert (spin.minimum(), spin.maximum(), spin.suffix()) == (1, 90, " 天")
+    spin.setFocus()
+    spin.selectAll()
+    qtbot.keyClicks(spin, "12")
+    dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Save).click()
+    assert settings.get(db, "visit_interval_yellow") == 12
+    assert window.undo_action.text() == "撤销“修改单位设置”(&U)"
+
+    undo(qtbot, window)
+    assert settings.get(db, "visit_interval_yellow") == 7
+    assert not warnings
+
+
+def test_the_settings_dialog_shows_what_the_registry_refuses(qtbot, window, warnings):
+    from app.models.core import settings
+    from app.ui.setup.settings_dialog import SettingsDialog
+
+    dialog = SettingsDialog(window.ctx, window)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    before = settings.get(window.ctx.db, "office_phone")
+    phone = dialog.editors["office_phone"]
+    phone.setMaxLength(100)  # the box stops at the registry's limit; the registry checks anyway
+    phone.setText("0" * 41)
+    dialog.save()
+    assert warnings == ["联系电话太长：最多 40 个字（现在 41 个字）。"]
+    assert dialog.isVisible() and settings.get(window.ctx.db, "office_phone") == before
