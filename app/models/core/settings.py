@@ -167,7 +167,7 @@ REGISTRY: dict[str, Setting] = {s.key: s for s in SETTINGS}
 DEFAULTS: dict[str, Any] = {s.key: s.default for s in SETTINGS}
 
 # Values remembered for the clerk (not office settings): free-form, open to every writer.
-MEMORY_PREFIXES = ("import_mapping:",)
+MEMORY_PREFIXES = ("import_mapping",)
 
 
 def sections() -> Iterator[tuple[str, list[Setting]]]:
