@@ -289,7 +289,7 @@ def _member_names(tab) -> set[str]:
     return {table.item(r, 0).text() for r in range(table.rowCount()) if table.item(r, 0) is not None}
 
 
-def test_a_person_moved_to_another_household_is_undone(qtbot, window, warnings):
+def test_a_person_moved_to_another_household_is_undone(qtbot, window, messages):
     from app.ui.registry.move_dialogs import MovePersonDialog
 
     db = window.ctx.db
@@ -318,10 +318,10 @@ def test_a_person_moved_to_another_household_is_undone(qtbot, window, warnings):
     qtbot.waitUntil(lambda: p["name"] not in _member_names(tab))  # the household shown reads it again
     tab.select_household(p["household_id"])
     qtbot.waitUntil(lambda: tab.current_household_id() == p["household_id"] and p["name"] in _member_names(tab))
-    assert not warnings
+    assert not messages.texts("warn")
 
 
-def test_a_retired_place_is_undone(qtbot, window, monkeypatch, warnings):
+def test_a_retired_place_is_undone(qtbot, window, monkeypatch, messages):
     from app.models.places import places
 
     tab = show(window, "placesTab")
@@ -331,7 +331,7 @@ def test_a_retired_place_is_undone(qtbot, window, monkeypatch, warnings):
     grid = places.add_grid(db, community, "试点网格")  # no buildings: it may be retired
     qtbot.waitUntil(lambda: ("grid", grid) in tab._items)
     assert tab.select("grid", grid)
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    messages.always(True)
     tab.retire_button.click()
     assert db.get("grid", grid)["retired"] == 1
     assert "［已停用］" in tab._items[("grid", grid)].text(0) and tab.retire_button.text() == "恢复使用"
@@ -340,13 +340,12 @@ def test_a_retired_place_is_undone(qtbot, window, monkeypatch, warnings):
     assert db.get("grid", grid)["retired"] == 0
     assert "［已停用］" not in tab._items[("grid", grid)].text(0)
     assert db.get("grid", grid)["deleted"] == 0  # only the retiring was undone, not the grid's creation
-    assert not warnings
+    assert not messages.texts("warn")
 
 
-def test_a_mediation_followup_is_undone(qtbot, window, monkeypatch, warnings):
-    from app.ui.mediation.mediation_dialogs import FollowupDialog
-
+def test_a_mediation_followup_is_undone(qtbot, window, monkeypatch, messages):
     from app.models.mediation import mediation as med
+    from app.ui.mediation.mediation_dialogs import FollowupDialog
 
     db = window.ctx.db
     a, b = db.query("SELECT id FROM person WHERE deleted = 0 AND status = '在册' ORDER BY household_id, name LIMIT 2")
@@ -371,16 +370,16 @@ def test_a_mediation_followup_is_undone(qtbot, window, monkeypatch, warnings):
                      (case["id"],)) == before
     assert db.get("mediation_case", case["id"])["status"] == case["status"]
     assert tab.select_case(case["id"]) and "双方已和好" not in tab.detail.toPlainText()
-    assert not warnings
+    assert not messages.texts("warn")
 
 
-def test_a_visit_deleted_in_the_visit_form_is_undone(qtbot, window, monkeypatch, warnings):
+def test_a_visit_deleted_in_the_visit_form_is_undone(qtbot, window, monkeypatch, messages):
     from app.ui.places.visit_entry import VisitEntryDialog
 
     db = window.ctx.db
     show(window, "placesTab")
     hid = db.scalar("SELECT id FROM household WHERE deleted = 0 AND room_id IS NOT NULL LIMIT 1")
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    messages.always(True)
     dialog = VisitEntryDialog(window.ctx, None, window)
     qtbot.addWidget(dialog)
     dialog.present(household_id=hid)
@@ -395,15 +394,15 @@ def test_a_visit_deleted_in_the_visit_form_is_undone(qtbot, window, monkeypatch,
     undo(qtbot, window)
     assert db.get("visit", visit_id)["deleted"] == 0
     assert window.undo_action.isEnabled()  # the visit's own entry is the next step
-    assert not warnings
+    assert not messages.texts("warn")
 
 
-def test_a_visit_turned_into_a_case_cannot_be_deleted(qtbot, window, monkeypatch, warnings):
+def test_a_visit_turned_into_a_case_cannot_be_deleted(qtbot, window, monkeypatch, messages):
     from app.ui.places.visit_entry import VisitEntryDialog
 
     db = window.ctx.db
     hid = db.scalar("SELECT id FROM household WHERE deleted = 0 AND room_id IS NOT NULL LIMIT 1")
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    messages.always(True)
     monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("楼上漏水", True))
     monkeypatch.setattr(QInputDialog, "getItem", lambda *a, **k: ("邻里", True))
     dialog = VisitEntryDialog(window.ctx, None, window)
@@ -415,11 +414,11 @@ def test_a_visit_turned_into_a_case_cannot_be_deleted(qtbot, window, monkeypatch
     dialog.recent.setCurrentRow(0)
     assert dialog.to_mediation()
     assert not dialog.delete_selected()
-    assert warnings == ["这条走访记录已转为调解案件，不能删除。"]
+    assert messages.texts("warn") == ["这条走访记录已转为调解案件，不能删除。"]
     assert db.get("visit", visit_id)["deleted"] == 0 and dialog.recent.count() == 1
 
 
-def test_the_generated_settings_dialog_saves_a_typed_value_and_ctrl_z_undoes_it(qtbot, window, warnings):
+def test_the_generated_settings_dialog_saves_a_typed_value_and_ctrl_z_undoes_it(qtbot, window, messages):
     from PySide6.QtWidgets import QDialogButtonBox, QGroupBox, QLineEdit, QSpinBox
 
     from app.models.core import settings
@@ -446,10 +445,10 @@ def test_the_generated_settings_dialog_saves_a_typed_value_and_ctrl_z_undoes_it(
 
     undo(qtbot, window)
     assert settings.get(db, "visit_interval_yellow") == 7
-    assert not warnings
+    assert not messages.texts("warn")
 
 
-def test_the_settings_dialog_shows_what_the_registry_refuses(qtbot, window, warnings):
+def test_the_settings_dialog_shows_what_the_registry_refuses(qtbot, window, messages):
     from app.models.core import settings
     from app.ui.setup.settings_dialog import SettingsDialog
 
@@ -461,5 +460,5 @@ def test_the_settings_dialog_shows_what_the_registry_refuses(qtbot, window, warn
     phone.setMaxLength(100)  # the box stops at the registry's limit; the registry checks anyway
     phone.setText("0" * 41)
     dialog.save()
-    assert warnings == ["联系电话太长：最多 40 个字（现在 41 个字）。"]
+    assert messages.texts("warn") == ["联系电话太长：最多 40 个字（现在 41 个字）。"]
     assert dialog.isVisible() and settings.get(window.ctx.db, "office_phone") == before
