@@ -55,6 +55,7 @@ from app.models.excel.excel_read import (
     place_text,
     same_ethnicity,
     tags_text,
+    update_household,
     with_remembered,
 )
 
@@ -647,12 +648,7 @@ def _apply_plan(
                         if occ is not None:
                             raise KnownError(f"户 {number} 要搬入的房间已住有户号 {occ['number']} 的住户，未作任何改动。"
                                              "请重新预览后再导入。")
-                    old_risk = tx.conn.execute("SELECT risk_colour FROM household WHERE id = ?", (entry["id"],)).fetchone()[0]
-                    tx.update("household", entry["id"], entry["set"], summary=summary)
-                    if "risk_colour" in entry["set"]:
-                        tx.insert("risk_change", {"household_id": entry["id"], "old_colour": old_risk,
-                                                  "new_colour": entry["set"]["risk_colour"], "reason": summary,
-                                                  "changed_by": db.user, "changed_at": tx.now}, summary=summary)
+                    update_household(db, tx, entry["id"], entry["set"], summary)
             done += 1
         index = plan.extra.get("place_index")
         if index is not None and index.create and index.count_new:

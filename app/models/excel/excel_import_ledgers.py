@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.models.core.db import Database
+from app.models.core.db import Database, Tx
 from app.models.core.errors import KnownError, ValidationError
 from app.models.excel.excel_read import (
     RISK_DISPLAY,
@@ -31,6 +31,7 @@ from app.models.excel.excel_read import (
     place_text,
     query_in,
     show_value,
+    update_household,
 )
 from app.models.excel.ledger_fields import (
     EMPLOYMENT,
@@ -86,13 +87,7 @@ def _plan_person_records(db: Database, plan: ImportPlan, rows: Rows, records: Pe
         on_record.setdefault((j["person_id"], j[k1], j[k2]), dict(j))
     seen: dict[tuple[Any, ...], list[RowResult]] = {}
     for r, values, errs in raw:
-        res = RowResult(row=r + 1, status="error", name=values.get("name") or "", id_number=values.get("id_number") or "",
-                        hh_number=values.get("hh_number") or "", errors=errs)
-        plan.rows.append(res)
-        err = reporter(spec, plan, r, values, errs)
-        if errs:
-            continue
-        person = _find_person(values, by_id, by_name, err)
+        res, err, person = _person_row(spec, plan, r, values, errs, by_id, by_name)
         if person is None:
             continue
         missing = [k for k in records.key_fields if not values.get(k)]
@@ -137,19 +132,24 @@ def _plan_person_records(db: Database, plan: ImportPlan, rows: Rows, records: Pe
         f"第 {rows_txt} 行是同一人的同一条{records.what}记录（{labels[k1]}和{labels[k2]}相同）", "请删除重复的行"))
 
 
-def _apply_person_records(db: Database, plan: ImportPlan, table: str, *, progress: ProgressFn | None = None,
-                          cancelled: Callable[[], bool] | None = None) -> None:
-    """Inside the caller's transaction: insert the new records, update the changed ones."""
+def _apply_records(db: Database, plan: ImportPlan, table: str, *, progress: ProgressFn | None = None,
+                   cancelled: Callable[[], bool] | None = None, new_row: Callable[[RowResult], Record] | None = None,
+                   update: Callable[[Tx, str, Record, str], None] | None = None) -> None:
+    """Inside the caller's transaction: insert the new records (`new_row`: the row inserted), update
+    the changed ones (`update`: how, given the record's id, its changes and the audit summary)."""
     summary = _summary(plan)
     good = _good(plan)
     with db.write() as tx:
         for n, r in enumerate(good):
             checkpoint(n, len(good), progress, cancelled, "正在写入…")
             if r.status == "new":
-                tx.insert(table, r.values, summary=summary)
-            else:
-                assert r.person_id is not None
+                tx.insert(table, r.values if new_row is None else new_row(r), summary=summary)
+                continue
+            assert r.person_id is not None
+            if update is None:
                 tx.update(table, r.person_id, r.values, summary=summary)
+            else:
+                update(tx, r.person_id, r.values, summary)
 
 
 def _employment_records() -> PersonRecords:
@@ -172,7 +172,7 @@ def plan_employment(db: Database, plan: ImportPlan, rows: Rows, *, progress: Pro
 
 def apply_employment(db: Database, plan: ImportPlan, *, progress: ProgressFn | None = None,
                      cancelled: Callable[[], bool] | None = None) -> None:
-    _apply_person_records(db, plan, "employment", progress=progress, cancelled=cancelled)
+    _apply_records(db, plan, "employment", progress=progress, cancelled=cancelled)
 
 
 def _validate_intention(db: Database, values: Record) -> Record:
@@ -209,7 +209,7 @@ def plan_intentions(db: Database, plan: ImportPlan, rows: Rows, *, progress: Pro
 
 def apply_intentions(db: Database, plan: ImportPlan, *, progress: ProgressFn | None = None,
                      cancelled: Callable[[], bool] | None = None) -> None:
-    _apply_person_records(db, plan, "intention", progress=progress, cancelled=cancelled)
+    _apply_records(db, plan, "intention", progress=progress, cancelled=cancelled)
 
 
 # -- the visits ledger ---------------------------------------------------------------------------
@@ -415,22 +415,10 @@ def _room_for(want: Record, values: Record, old: Record, number: str, places: Pl
 
 def apply_households(db: Database, plan: ImportPlan, *, progress: ProgressFn | None = None,
                      cancelled: Callable[[], bool] | None = None) -> None:
-    summary = _summary(plan)
-    good = _good(plan)
-    with db.write() as tx:
-        for n, r in enumerate(good):
-            checkpoint(n, len(good), progress, cancelled, "正在写入…")
-            if r.status == "new":
-                tx.insert("household", {"number": r.hh_number, **r.values,
-                                        "entered_date": dt.date.today().isoformat()}, summary=summary)
-                continue
-            assert r.person_id is not None
-            old_risk = tx.conn.execute("SELECT risk_colour FROM household WHERE id = ?", (r.person_id,)).fetchone()[0]
-            tx.update("household", r.person_id, r.values, summary=summary)
-            if "risk_colour" in r.values:
-                tx.insert("risk_change", {"household_id": r.person_id, "old_colour": old_risk,
-                                          "new_colour": r.values["risk_colour"], "reason": summary,
-                                          "changed_by": db.user, "changed_at": tx.now}, summary=summary)
+    entered = dt.date.today().isoformat()  # a new household's first visit is due from today at the earliest
+    _apply_records(db, plan, "household", progress=progress, cancelled=cancelled,
+                   new_row=lambda r: {"number": r.hh_number, **r.values, "entered_date": entered},
+                   update=lambda tx, hid, values, summary: update_household(db, tx, hid, values, summary))
 
 
 # -- the training ledger -------------------------------------------------------------------------
@@ -493,13 +481,7 @@ def plan_training(db: Database, plan: ImportPlan, rows: Rows, *, progress: Progr
     course_plan: dict[tuple[str, str], CoursePlan] = {}
     seen: dict[tuple[Any, ...], list[RowResult]] = {}
     for r, values, errs in raw:
-        res = RowResult(row=r + 1, status="error", name=values.get("name") or "", id_number=values.get("id_number") or "",
-                        hh_number=values.get("hh_number") or "", errors=errs)
-        plan.rows.append(res)
-        err = reporter(TRAINING, plan, r, values, errs)
-        if errs:
-            continue
-        person = _find_person(values, by_id, by_name, err)
+        res, err, person = _person_row(TRAINING, plan, r, values, errs, by_id, by_name)
         if person is None:
             continue
         if not values.get("course") or not values.get("start_date"):
@@ -605,6 +587,17 @@ def _people(db: Database, raw: Raw) -> tuple[People, People]:
                       "WHERE p.deleted = 0 AND h.number IN ({marks})", numbers):
         by_name.setdefault((p["number"], p["name"]), []).append(dict(p))
     return by_id, by_name
+
+
+def _person_row(spec: LedgerSpec, plan: ImportPlan, r: int, values: Record, errs: list[CellError], by_id: People,
+                by_name: People) -> tuple[RowResult, ErrFn, Record | None]:
+    """A row of a ledger of a person's records: its result (an error until found otherwise), its
+    error reporter and the person it names (None when the row is wrong already or names nobody)."""
+    res = RowResult(row=r + 1, status="error", name=values.get("name") or "", id_number=values.get("id_number") or "",
+                    hh_number=values.get("hh_number") or "", errors=errs)
+    plan.rows.append(res)
+    err = reporter(spec, plan, r, values, errs)
+    return res, err, None if errs else _find_person(values, by_id, by_name, err)
 
 
 def _find_person(values: Record, by_id: People, by_name: People, err: ErrFn) -> Record | None:

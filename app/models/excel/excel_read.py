@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.models.core import field_rules, vocab
-from app.models.core.db import Database
+from app.models.core.db import Database, Tx
 from app.models.core.errors import KnownError
 from app.models.core.excel_dates import DateError, parse_date
 from app.models.core.id_numbers import IdNumberError
@@ -48,6 +48,7 @@ from app.models.excel.ledger_spec import (
     LedgerSpec,
     norm_header,
 )
+from app.models.excel.xlsx_stream import col_letters
 
 if TYPE_CHECKING:
     from python_calamine import CalamineSheet  # loaded when a sheet is opened: it is large
@@ -66,6 +67,9 @@ ZIP_MAGIC = b"PK\x03\x04"
 CFB_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
 
 CONVERT_HINT = "请在 Excel 或 WPS 中打开后“另存为”Excel 工作簿（.xlsx）再导入。"
+
+
+col_letter = col_letters  # column 0 → "A", as the messages name a column
 
 
 class ImportCancelled(KnownError):
@@ -412,15 +416,6 @@ def _col_index(letters: str) -> int:
     for ch in letters:
         n = n * 26 + (ord(ch) - 64)
     return n - 1
-
-
-def col_letter(index: int) -> str:
-    s = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        s = chr(65 + rem) + s
-    return s
 
 
 def _declared_rows(path: Path, sheet_name: str) -> int | None:
@@ -948,6 +943,16 @@ def same_ethnicity(stored: Any, new: str) -> bool:
 def chunks(items: list, size: int) -> Iterable[list]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
+
+
+def update_household(db: Database, tx: Tx, household_id: str, values: dict[str, Any], summary: str) -> None:
+    """An import's changes to a household; a new risk colour is kept in risk_change, as the form keeps it."""
+    old_risk = tx.conn.execute("SELECT risk_colour FROM household WHERE id = ?", (household_id,)).fetchone()[0]
+    tx.update("household", household_id, values, summary=summary)
+    if "risk_colour" in values:
+        tx.insert("risk_change", {"household_id": household_id, "old_colour": old_risk,
+                                  "new_colour": values["risk_colour"], "reason": summary,
+                                  "changed_by": db.user, "changed_at": tx.now}, summary=summary)
 
 
 def query_in(db: Database, sql: str, keys: Iterable[Any], size: int = 500) -> Iterator[Any]:

@@ -270,51 +270,34 @@ def records(db: Database, form: str, **selector: str | None) -> list[str | None]
         allowed = "、".join(f"--{s}" for s in fs.selectors)
         raise ValidationError(f"{fs.title}不能按 --{unknown[0]} 选择；可用：{allowed}。", field=unknown[0])
     if form == "household-card":
-        if "household" in given:
-            return [find_household(db, given["household"])]
-        if "building" in given:
-            return _non_empty(_building_households(db, find_building(db, given["building"])), "该楼栋没有在住户。")
+        if "household" in given or "building" in given:
+            return _households_given(db, given)
         raise ValidationError("请用 --household 户号 或 --building 楼栋 指定要打印的户。", field="household")
     if form == "residence-certificate":
         if "person" in given:
             return [find_person(db, given["person"])]
         if "household" in given:
-            hid = find_household(db, given["household"])
-            ids = [
-                r["id"]
-                for r in db.query(
-                    "SELECT id FROM person WHERE household_id = ? AND deleted = 0 AND status = '在册' "
-                    "ORDER BY relation = '户主' DESC, birth_date",
-                    (hid,),
-                )
-            ]
-            return _non_empty(ids, "该户没有在册人员。")
+            return _ids(db, "SELECT id FROM person WHERE household_id = ? AND deleted = 0 AND status = '在册' "
+                        "ORDER BY relation = '户主' DESC, birth_date", [find_household(db, given["household"])],
+                        "该户没有在册人员。")
         raise ValidationError("请用 --person 身份证号 或 --household 户号 指定人员。", field="person")
     if form == "round-sheet":
         if "building" in given:
             return [find_building(db, given["building"])]
-        ids = [r["id"] for r in db.query("SELECT id FROM building WHERE deleted = 0 AND retired = 0 ORDER BY number, name COLLATE natsort")]
-        return _non_empty(ids, "还没有楼栋。")
+        return _ids(db, "SELECT id FROM building WHERE deleted = 0 AND retired = 0 ORDER BY number, name COLLATE natsort",
+                    [], "还没有楼栋。")
     if form == "visit-form":
-        if "household" in given:
-            return [find_household(db, given["household"])]
-        if "building" in given:
-            return _non_empty(_building_households(db, find_building(db, given["building"])), "该楼栋没有在住户。")
+        if "household" in given or "building" in given:
+            return _households_given(db, given)
         return [None]
     if form == "mediation-agreement":
         if "case" in given:
             return [find_case(db, given["case"])]
         if "month" in given:
             month = check_month(given["month"])
-            ids = [
-                r["id"]
-                for r in db.query(
-                    "SELECT id FROM mediation_case WHERE deleted = 0 AND agreement_date LIKE ? || '%' "
-                    "AND COALESCE(agreement_text, '') <> '' ORDER BY number",
-                    (month,),
-                )
-            ]
-            return _non_empty(ids, f"{month} 没有达成调解协议的案件。")
+            return _ids(db, "SELECT id FROM mediation_case WHERE deleted = 0 AND agreement_date LIKE ? || '%' "
+                        "AND COALESCE(agreement_text, '') <> '' ORDER BY number", [month],
+                        f"{month} 没有达成调解协议的案件。")
         raise ValidationError("请用 --case 案件编号 或 --month 月份 指定案件。", field="case")
     if form == "monthly-disputes":
         return [check_month(given.get("month") or dt.date.today().strftime("%Y-%m"))]
@@ -337,20 +320,25 @@ def records(db: Database, form: str, **selector: str | None) -> list[str | None]
             if "course" in given:
                 sql += " AND c.id = ?"
                 params.append(find_course(db, given["course"]))
-            return _non_empty([r["id"] for r in db.query(sql + " ORDER BY c.start_date", params)], "该人员没有培训记录。")
+            return _ids(db, sql + " ORDER BY c.start_date", params, "该人员没有培训记录。")
         if "course" in given:
-            cid = find_course(db, given["course"])
-            ids = [
-                r["id"]
-                for r in db.query(
-                    "SELECT a.id FROM training_attendance AS a JOIN person AS p ON p.id = a.person_id "
-                    "WHERE a.course_id = ? AND a.deleted = 0 ORDER BY p.name_pinyin, p.name",
-                    (cid,),
-                )
-            ]
-            return _non_empty(ids, "该培训班还没有学员。")
+            return _ids(db, "SELECT a.id FROM training_attendance AS a JOIN person AS p ON p.id = a.person_id "
+                        "WHERE a.course_id = ? AND a.deleted = 0 ORDER BY p.name_pinyin, p.name",
+                        [find_course(db, given["course"])], "该培训班还没有学员。")
         raise ValidationError("请用 --course 培训班 或 --person 人员 指定。", field="course")
     raise AssertionError(form)
+
+
+def _households_given(db: Database, given: dict[str, str]) -> list[str | None]:
+    """The household asked for, or the households living in the building asked for."""
+    if "household" in given:
+        return [find_household(db, given["household"])]
+    return _non_empty(_building_households(db, find_building(db, given["building"])), "该楼栋没有在住户。")
+
+
+def _ids(db: Database, sql: str, params: list[Any], message: str) -> list[str | None]:
+    """The ids `sql` selects; NotFoundError(message) when there are none."""
+    return _non_empty([r["id"] for r in db.query(sql, params)], message)
 
 
 def _non_empty(ids: list[str], message: str) -> list[str | None]:
