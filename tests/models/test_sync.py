@@ -199,20 +199,20 @@ def test_another_community_and_newer_schema_are_refused(pair, tmp_path):
 
     s3 = tmp_path / "stick3"
     s3.mkdir()
-    orig = bmod.write_bundle
+    orig = bmod.write_stream_bundle
 
-    def newer(folder, header, body, passphrase, **kw):
-        return orig(folder, {**header, "schema": 999}, body, passphrase, **kw)
+    def newer(folder, header, payloads, passphrase, **kw):
+        return orig(folder, {**header, "schema": 999}, payloads, passphrase, **kw)
 
     import app.models.sync.sync as smod
 
-    smod.write_bundle = newer
+    smod.write_stream_bundle = newer
     try:
         with a.write() as tx:
             tx.update("person", ids["p1"], {"phone": "5"})
         sync.export_to_folder(a, s3, PASS, scrypt_n=N)
     finally:
-        smod.write_bundle = orig
+        smod.write_stream_bundle = orig
     rep = sync.import_from_folder(b, s3, PASS)
     assert rep.rejected == 1 and "较新版本" in rep.messages[0] and snapshot(b) == before
 

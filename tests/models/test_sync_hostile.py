@@ -613,3 +613,24 @@ def test_a_file_name_cannot_drive_the_terminal(office, capsys):
                  "--passphrase-file", str(pw)]) == 1
     out = capsys.readouterr().out
     assert "\x1b" not in out and "\\x1b[2J" in out  # the CLI shows every control character escaped
+
+
+def test_a_delta_is_streamed_and_a_forged_stream_delta_is_refused_whole(office):
+    """Deltas are written chunk by chunk like snapshots; a streamed delta whose chunks are not ops
+    or knowledge, or whose ops break a rule, is refused with nothing of it applied."""
+    src = office.delta(lambda tx: tx.update("person", office.ids["p1"], {"phone": "13800000007"}))
+    b = bundle.read_bundle(src, PASS)
+    assert bundle.is_stream(b) and not bundle.is_snapshot(b) and b.header["kind"] == "delta"
+    assert any(op[4] == "phone" for op in b.body["ops"]) and b.body["sites"] == b.header["sites"]
+    header = {k: v for k, v in b.header.items() if k not in ("format", "kdf", "nonce", "check")}
+    before = snapshot(office.b)
+    for chunks in ([{"o": b.body["ops"]}, {"x": 1}],
+                   [{"o": [[0, *b.body["ops"][0][1:4], "sqlite_master", *b.body["ops"][0][5:]]]}]):
+        header["bundle_id"] = str(uuid.uuid4())
+        folder = office.folder()
+        bad = bundle.write_stream_bundle(folder, dict(header), iter(chunks), PASS, scrypt_n=N)
+        rep = sync.import_from_folder(office.b, folder, PASS)
+        assert rep.rejected == 1 and bad.name in rep.messages[0] and "未导入" in rep.messages[0]
+        assert snapshot(office.b) == before
+    assert sync.import_from_folder(office.b, office.folder(src), PASS).applied >= 1
+    assert office.b.get("person", office.ids["p1"])["phone"] == "13800000007"

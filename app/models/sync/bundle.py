@@ -27,7 +27,8 @@ from app.models.core.safe_files import DiskFullError, atomic_file
 MAGIC = b"ANJUSYN1"
 FORMAT = 1
 # A snapshot (every row instead of the ops that made them) is written and read in chunks, each
-# sealed on its own, so neither side ever holds the whole body.
+# sealed on its own, so neither side ever holds the whole body. A delta (header "kind": "delta")
+# is written the same way: its ops are read from the change log by cursor, chunk by chunk.
 FORMAT_STREAM = 2
 CHUNK_BYTES = 1 << 20  # JSON per chunk before compression
 MAX_CHUNK_CIPHER = 16 << 20
@@ -292,10 +293,12 @@ def write_stream_bundle(
     return final
 
 
-def iter_chunks(bundle: Bundle, passphrase: str, *, decode: bool = True) -> Iterator[dict[str, Any]]:
+def iter_chunks(bundle: Bundle, passphrase: str, *, decode: bool = True,
+                budget: int | None = None) -> Iterator[dict[str, Any]]:
     """The chunks of a streamed bundle, each authenticated (and decoded) as it is read.
 
-    Raises BundleError for a truncated, damaged or tampered file at the chunk where it shows.
+    Raises BundleError for a truncated, damaged or tampered file at the chunk where it shows, and
+    when the chunks inflate to more than `budget` bytes together (a caller that keeps them all).
     """
     path, header = bundle.path, bundle.header
     name = path.name
@@ -346,11 +349,36 @@ def iter_chunks(bundle: Bundle, passphrase: str, *, decode: bool = True) -> Iter
             i += 1
             if not decode:
                 continue
-            yield _inflate_json(plain, MAX_CHUNK_PLAIN, name)
+            if budget is None:
+                yield _inflate_json(plain, MAX_CHUNK_PLAIN, name)
+                continue
+            raw = _inflate(plain, max(1, min(MAX_CHUNK_PLAIN, budget)), name)  # 0 would mean no limit
+            budget -= len(raw)
+            yield _parse_json(raw, name)
 
 
 def is_stream(bundle: Bundle) -> bool:
     return bundle.header.get("format") == FORMAT_STREAM
+
+
+def is_snapshot(bundle: Bundle) -> bool:
+    """A streamed bundle of rows (applied chunk by chunk), not a streamed delta of ops."""
+    return is_stream(bundle) and bundle.header.get("kind") != "delta"
+
+
+def _delta_body(bundle: Bundle, passphrase: str) -> dict[str, Any]:
+    """A streamed delta's body as a format-1 body has it: {"sites", "ops", "knowledge"}, every chunk
+    authenticated, the whole inflating to at most MAX_BODY_BYTES like a format-1 body."""
+    ops: list[Any] = []
+    knowledge: list[Any] = []
+    for chunk in iter_chunks(bundle, passphrase, budget=MAX_BODY_BYTES):
+        if isinstance(chunk.get("o"), list) and len(chunk) == 1:
+            ops.extend(chunk["o"])
+        elif isinstance(chunk.get("k"), list) and len(chunk) == 1:
+            knowledge.extend(chunk["k"])
+        else:
+            raise BundleError(f"“{bundle.path.name}”内容格式不对（未知的数据块），未导入。")
+    return {"sites": bundle.header.get("sites"), "ops": ops, "knowledge": knowledge}
 
 
 def read_bundle(path: Path, passphrase: str, *, parse_body: bool = True) -> Bundle:
@@ -367,6 +395,9 @@ def read_bundle(path: Path, passphrase: str, *, parse_body: bool = True) -> Bund
     if header.get("format") == FORMAT_STREAM:
         _key_of(header, passphrase, path.name)
         stream = Bundle(path, header)
+        if parse_body and header.get("kind") == "delta":
+            stream.body = _delta_body(stream, passphrase)
+            return stream
         for _ in iter_chunks(stream, passphrase, decode=False):
             pass
         return stream
@@ -390,14 +421,25 @@ def read_bundle(path: Path, passphrase: str, *, parse_body: bool = True) -> Bund
 
 def _inflate_json(plain: bytes, limit: int, name: str) -> dict[str, Any]:
     """A decrypted body or chunk: inflated to at most `limit` bytes, a JSON object, or BundleError."""
+    return _parse_json(_inflate(plain, limit, name), name)
+
+
+def _inflate(plain: bytes, limit: int, name: str) -> bytes:
     try:
         inflater = zlib.decompressobj()
         raw = inflater.decompress(plain, limit)
-        if inflater.unconsumed_tail:
-            raise BundleError(f"“{name}”解压后超过 {limit >> 20} MB，不是正常的同步文件，未导入。")
+    except zlib.error as exc:
+        raise BundleError(f"“{name}”内容无法解析，未导入。") from exc
+    if inflater.unconsumed_tail:
+        raise BundleError(f"“{name}”解压后超过 {limit >> 20} MB，不是正常的同步文件，未导入。")
+    return raw
+
+
+def _parse_json(raw: bytes, name: str) -> dict[str, Any]:
+    try:
         payload = json.loads(raw.decode("utf-8"))
         if not isinstance(payload, dict):
             raise ValueError("not an object")
-    except (ValueError, zlib.error, UnicodeDecodeError, RecursionError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise BundleError(f"“{name}”内容无法解析，未导入。") from exc
     return payload

@@ -42,10 +42,10 @@ from app.models.sync.bundle import (
     Bundle,
     BundleError,
     WrongPassphrase,
+    is_snapshot,
     is_stream,
     iter_chunks,
     read_bundle,
-    write_bundle,
     write_stream_bundle,
 )
 from app.models.sync.compact import compact, compacted_vector, last_op_id
@@ -255,34 +255,46 @@ def export_to_folder(
         need = _subtract(1, top, covered.get(site, []))
         if need and need[0][0] <= compacted.get(site, 0):
             return _export_snapshot(db, folder, passphrase, salt, community, have, scrypt_n, progress)
+    conn = db.conn
+    conn.execute("BEGIN")  # one read snapshot: the ops counted in the header are the ops written
+    try:
+        made = _export_delta(db, folder, passphrase, salt, community, have, covered, scrypt_n, progress)
+    finally:
+        conn.execute("COMMIT")
+    if made is None:
+        return None, 0
+    path, header = made
+    if progress:
+        progress(2, 3, "已写入并校验")
+    _record_out(db, header, path, header["ops"], folder)
+    return path, header["ops"]
+
+
+def _export_delta(db: Database, folder: Path, passphrase: str, salt: str, community: tuple[str, str],
+                  have: dict[str, int], covered: dict[str, list[tuple[int, int]]], scrypt_n: int,
+                  progress: Progress | None) -> tuple[Path, dict[str, Any]] | None:
+    """Write the ops the stick lacks as a streamed delta, read by cursor chunk by chunk (memory stays
+    flat whatever their number); None when there is nothing new to tell. Inside a read transaction."""
+    conn = db.conn
     sites: list[str] = []
-    ops: list[list[Any]] = []
     ranges: dict[str, list[list[int]]] = {}
+    count = 0
     for site, top in sorted(have.items()):
         need = _subtract(1, top, covered.get(site, []))
         if not need:
             continue
-        idx = len(sites)
         sites.append(site)
         ranges[site] = [[a, b] for a, b in need]
         for a, b in need:
-            for r in db.conn.execute(
-                "SELECT seq, tbl, row_id, col, value, hlc, user FROM change_log "
-                "WHERE site_id = ? AND seq BETWEEN ? AND ? ORDER BY seq",
-                (site, a, b),
-            ):
-                ops.append([idx, *r])
+            count += conn.execute("SELECT count(*) FROM change_log WHERE site_id = ? AND seq BETWEEN ? AND ?",
+                                  (site, a, b)).fetchone()[0]
     if progress:
-        progress(1, 3, f"准备导出 {len(ops)} 条修改")
-    if not ops and json.loads(db.meta("seen_sent") or "{}") == have:
-        return None, 0
-    # Without ops of its own to send, a PC that has received new ones still writes a small bundle:
-    # it tells the others what it has seen, so they may fold those ops away.
-    knowledge = [list(r) for r in db.conn.execute(
-        "SELECT site_id, after_seq, seen_site, seen_seq FROM sync_knowledge")]
-    bundle_id = str(uuid.uuid4())
+        progress(1, 3, f"准备导出 {count} 条修改")
+    if not count and json.loads(db.meta("seen_sent") or "{}") == have:
+        return None
     header = {
-        "bundle_id": bundle_id,
+        "bundle_id": str(uuid.uuid4()),
+        "kind": "delta",
         "schema": db.schema_version,
         "community": community[0],
         "community_name": community[1],
@@ -290,16 +302,31 @@ def export_to_folder(
         "sender_user": db.user,
         "sender_pc": pc_name(),
         "created": dt.datetime.now().isoformat(timespec="seconds"),
-        "ops": len(ops),
+        "ops": count,
         "ranges": ranges,
         "seen": have,
+        "sites": sites,
     }
-    body = {"sites": sites, "ops": ops, "knowledge": knowledge}
-    path = write_bundle(folder, header, body, passphrase, scrypt_n=scrypt_n, salt=bytes.fromhex(salt))
-    if progress:
-        progress(2, 3, "已写入并校验")
-    _record_out(db, header, path, len(ops), folder)
-    return path, len(ops)
+
+    def payloads() -> Iterable[dict[str, Any]]:
+        for idx, site in enumerate(sites):
+            for a, b in ranges[site]:
+                cur = conn.cursor()
+                cur.row_factory = None
+                cur.execute("SELECT seq, tbl, row_id, col, value, hlc, user FROM change_log "
+                            "WHERE site_id = ? AND seq BETWEEN ? AND ? ORDER BY seq", (site, a, b))
+                while batch := cur.fetchmany(SNAPSHOT_ROWS):
+                    yield {"o": [[idx, *r] for r in batch]}
+        # Without ops of its own to send, a PC that has received new ones still writes a small
+        # bundle: it tells the others what it has seen, so they may fold those ops away.
+        cur = conn.cursor()
+        cur.row_factory = None
+        cur.execute("SELECT site_id, after_seq, seen_site, seen_seq FROM sync_knowledge")
+        while batch := cur.fetchmany(SNAPSHOT_ROWS * 5):
+            yield {"k": [list(r) for r in batch]}
+
+    path = write_stream_bundle(folder, header, payloads(), passphrase, scrypt_n=scrypt_n, salt=bytes.fromhex(salt))
+    return path, header
 
 
 def _record_out(db: Database, header: dict[str, Any], path: Path, count: int, folder: Path) -> None:
@@ -441,14 +468,15 @@ def _check_header(b: Bundle) -> None:
         bad.append("seen")
     if is_stream(b):
         sites = h.get("sites")
-        if h.get("kind") != "snapshot" or not isinstance(sites, list) or not all(_short(x) for x in sites) \
-                or len(set(sites)) != len(sites):
+        snapshot = is_snapshot(b)
+        if h.get("kind") not in ("snapshot", "delta") or not isinstance(sites, list) \
+                or not all(_short(x) for x in sites) or len(set(sites)) != len(sites):
             bad.append("sites")
         elif isinstance(ranges, dict) and not all(
-                site in sites and isinstance(ivs, list) and len(ivs) == 1 and ivs[0][0] == 1
+                site in sites and isinstance(ivs, list) and (not snapshot or (len(ivs) == 1 and ivs[0][0] == 1))
                 for site, ivs in ranges.items()):
             bad.append("ranges")
-        if not isinstance(h.get("hlc"), str) or not _HLC.match(h["hlc"]):
+        if snapshot and (not isinstance(h.get("hlc"), str) or not _HLC.match(h["hlc"])):
             bad.append("hlc")
     if bad:
         raise Refused(b, f"“{name}”的文件头内容不对（{'、'.join(dict.fromkeys(bad))}），不是本程序写出的同步文件，未导入。")
@@ -700,7 +728,7 @@ def _import_files(
             message = (f"“{path.name}”无法用本社区的同步口令打开：文件已损坏，或是用别的口令写的"
                        "（例如其他社区的文件）。未导入。")
         report.refuse(path.name, message)
-    snapshots = sorted((b for b in opened if is_stream(b)),
+    snapshots = sorted((b for b in opened if is_snapshot(b)),
                        key=lambda b: -sum(ivs[0][1] for ivs in b.header["ranges"].values()))
     for b in snapshots:
         try:
@@ -712,7 +740,7 @@ def _import_files(
         except sqlite3.IntegrityError as exc:
             report.refuse(b.path.name, f"“{b.path.name}”的内容不符合数据库的约束（{exc}），未导入。",
                           bundle_id=b.bundle_id)
-    opened = [b for b in opened if not is_stream(b)]
+    opened = [b for b in opened if not is_snapshot(b)]
     if snapshots and community is None:
         community = community_of(db)
     own_max = have_vector(db.conn, local).get(local, 0)
