@@ -152,7 +152,7 @@ def test_change_head_status_and_move_person(db):
     persons.record_status(db, head, "死亡", "2025-01-02", "病故")
     p = persons.get(db, head)
     assert (p.status, p.status_date, p.deleted) == ("死亡", "2025-01-02", 0)
-    assert [m["name"] for m in persons.members(db, hid)] == ["周小明"]
+    assert [m.name for m in persons.members(db, hid)] == ["周小明"]
     assert len(persons.members(db, hid, include_gone=True)) == 2
     other, _ = add_household(db, "2-1-101", "王强", ID_WANG)
     persons.move(db, son, other, relation="女婿")

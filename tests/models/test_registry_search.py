@@ -97,7 +97,7 @@ def test_deleted_and_gone_households(site):
 
 def test_search_follows_edits(site):
     db, ids, _ = site
-    pid = persons.members(db, ids["shan"])[0]["id"]
+    pid = persons.members(db, ids["shan"])[0].id
     persons.update(db, pid, {"name": "曾丽", "phone": "13900001111"})
     assert found(db, "zl") == [ids["shan"]]
     assert found(db, "00001111") == [ids["shan"]]

@@ -585,7 +585,7 @@ def test_new_household_offers_empty_rooms_and_takes_members_before_the_first_sav
     assert dialog.household_id is not None
     h = households.get(db, dialog.household_id)
     members = persons.members(db, dialog.household_id)
-    assert h.address == "1栋1单元501" and [m["name"] for m in members] == ["赵大", "赵小"]
+    assert h.address == "1栋1单元501" and [m.name for m in members] == ["赵大", "赵小"]
     assert db.scalar("SELECT name FROM person WHERE id = ?", (h.head_person_id,)) == "赵大"
 
 

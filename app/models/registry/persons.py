@@ -47,14 +47,18 @@ def mask_id(number: str | None) -> str:
 
 
 def id_display(person: Any, *, masked: bool = True) -> str:
-    """How a person's ID number is shown and printed: masked by default, 待核实 and 待补录 said."""
-    if not isinstance(person, dict):
-        person = dict(person)  # a sqlite3.Row
-    number = person.get("id_number")
+    """How a person's ID number is shown and printed: masked by default, 待核实 and 待补录 said.
+
+    `person`: a :class:`Person`, or a dict or row with its id_number and id_unverified."""
+    if isinstance(person, Person):
+        number, unverified = person.id_number, person.id_unverified
+    else:
+        row = person if isinstance(person, dict) else dict(person)  # a sqlite3.Row
+        number, unverified = row.get("id_number"), row.get("id_unverified")
     if not number:
         return "（未填，待补录）"
     text = mask_id(number) if masked else number
-    return f"{text}（待核实）" if person.get("id_unverified") else text
+    return f"{text}（待核实）" if unverified else text
 
 
 def clean_text(value: Any, fld: str, label: str, max_len: int, *, required: bool = False,
@@ -279,6 +283,7 @@ class Person:
 
 
 _PERSON_COLUMNS = ", ".join(f.name for f in fields(Person))
+_PERSON_COLUMNS_OF_P = ", ".join(f"p.{f.name}" for f in fields(Person))
 
 
 def get(db: Database, person_id: str) -> Person:
@@ -312,16 +317,16 @@ def reveal_id_number(db: Database, person_id: str, reason: str, note: str | None
     return row["id_number"] or ""
 
 
-def members(db: Database, household_id: str, *, include_gone: bool = False) -> list[dict[str, Any]]:
+def members(db: Database, household_id: str, *, include_gone: bool = False) -> list[Person]:
     """Members, the head first, then by birth date; people who left or died only if asked."""
     gone = "" if include_gone else " AND p.status = '在册'"
     rows = db.query(
-        "SELECT p.* FROM person p INDEXED BY person_household_status LEFT JOIN household h ON h.id = p.household_id "
+        f"SELECT {_PERSON_COLUMNS_OF_P} FROM person p INDEXED BY person_household_status LEFT JOIN household h ON h.id = p.household_id "
         f"WHERE p.household_id = ? AND p.deleted = 0{gone} "
         "ORDER BY p.status != '在册', p.id IS NOT h.head_person_id, p.birth_date IS NULL, p.birth_date, p.name",
         (household_id,),
     )
-    return [dict(r) for r in rows]
+    return [Person(**dict(r)) for r in rows]
 
 
 # -- writing -----------------------------------------------------------------------------------

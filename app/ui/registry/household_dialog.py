@@ -367,21 +367,21 @@ class HouseholdDialog(GuardedDialog):
     def _load_members(self, hid: str, h: households.Household) -> None:
         rows = persons.members(self.ctx.db, hid, include_gone=True)
         current = self.current_member_id()
-        self.member_ids = [m["id"] for m in rows]
+        self.member_ids = [m.id for m in rows]
         self.members.setRowCount(len(rows))
         for i, m in enumerate(rows):
-            groups = "、".join(label for key, label in persons.FLAGS.items() if m[key])
-            relation = m["relation"] or ""
-            if m["id"] == h.head_person_id:
+            groups = "、".join(label for key, label in persons.FLAGS.items() if m.flags[key])
+            relation = m.relation or ""
+            if m.id == h.head_person_id:
                 relation = "户主"
-            values = [m["name"], relation, m["sex"] or "", m["birth_date"] or "",
-                      persons.id_display(m), m["phone"] or "", m["labour_ability"] or "", groups,
-                      m["status"] + (f" {m['status_date']}" if m["status_date"] else "")]
+            values = [m.name, relation, m.sex or "", m.birth_date or "",
+                      persons.id_display(m), m.phone or "", m.labour_ability or "", groups,
+                      m.status + (f" {m.status_date}" if m.status_date else "")]
             for j, v in enumerate(values):
                 item = QTableWidgetItem(v)
-                if m["status"] != PersonStatus.REGISTERED:
+                if m.status != PersonStatus.REGISTERED:
                     item.setForeground(QColor("#999"))
-                if j == 4 and not m["id_number"]:
+                if j == 4 and not m.id_number:
                     item.setForeground(QColor("#b02a30"))
                 self.members.setItem(i, j, item)
         if current in self.member_ids:

@@ -369,11 +369,11 @@ class HouseholdSummary(QWidget):
             self.show_household(None)
             return
         members = persons.members(db, household_id, include_gone=True)
-        head = next((m for m in members if m["id"] == h.head_person_id), None)
+        head = next((m for m in members if m.id == h.head_person_id), None)
         tags = households.tag_names(h, households.is_zero_employment(db, household_id))
         risk = households.RISK_COLOURS.get(h.risk_colour, "")
         colour = {"red": "#d9363e", "yellow": "#e6a700", "green": "#2f9e44"}.get(h.risk_colour, "#888")
-        self.title.setText(f"{h.address or '（未分配房间）'}　{head['name'] if head else ''}户")
+        self.title.setText(f"{h.address or '（未分配房间）'}　{head.name if head else ''}户")
         rows = [
             ("户号", h.number),
             ("风险", f"<span style='color:{colour}'>●</span> {risk}"),
@@ -396,15 +396,15 @@ class HouseholdSummary(QWidget):
             + "</table>"
         )
         self.members.setRowCount(len(members))
-        self.member_ids = [m["id"] for m in members]
-        self._has_id = [bool(m["id_number"]) for m in members]
+        self.member_ids = [m.id for m in members]
+        self._has_id = [bool(m.id_number) for m in members]
         self.reveal_button.setEnabled(False)
         for i, m in enumerate(members):
-            values = [m["name"], m["relation"] or "", m["sex"] or "", m["birth_date"] or "", m["status"],
+            values = [m.name, m.relation or "", m.sex or "", m.birth_date or "", m.status,
                       persons.id_display(m)]
             for j, v in enumerate(values):
                 item = QTableWidgetItem(str(v))
-                if m["status"] != PersonStatus.REGISTERED:
+                if m.status != PersonStatus.REGISTERED:
                     item.setForeground(Qt.GlobalColor.gray)
                 self.members.setItem(i, j, item)
         change = audit.last_change(db, "household", household_id)
