@@ -76,8 +76,10 @@ def main() -> None:
 
     from PySide6.QtWidgets import QApplication
 
+    from app.models.core.list_query import Condition
+    from app.models.registry import registry_search
     from app.ui.employment.employment_dialogs import to_columns
-    from app.ui.employment.person_picker import IdListModel, person_search_sql
+    from app.ui.employment.person_picker import IdListModel
     from app.ui.employment.person_picker import IdPagedModel as SqlTableModel
 
     app = QApplication.instance() or QApplication([])  # noqa: F841 - models need a Qt application
@@ -85,7 +87,7 @@ def main() -> None:
     def open_list(key: str) -> None:
         # What the list window does: the ids behind the figure (in the background), then one page.
         fl = labour.figure_list(db, key, today)
-        model = IdListModel(db, fl.from_sql, to_columns(fl.columns), id_sql=fl.id_sql, order_by=fl.order_by)
+        model = IdListModel(db, fl.query(), to_columns(fl.columns), order_by=fl.order_by)
         model.set_ids(labour.figure_ids(db, key, today))
         n = model.rowCount()
         if n:
@@ -115,11 +117,9 @@ def main() -> None:
 
     def search(text: str) -> None:
         fl = labour.figure_list(db, "labour_force", today)
-        cond, params = person_search_sql(text)
         where = labour.rules(db, today).labour_where("p", use_index=False)  # as the tab does with a search
-        model = SqlTableModel(db, fl.from_sql, to_columns(fl.columns), id_sql=fl.id_sql,
-                              where=f"{where} AND {cond}", params=params, order_by=fl.order_by,
-                              lean_from=fl.lean_from)
+        query = fl.query().filtered(Condition.all_of([Condition(where), registry_search.person_condition(text)]))
+        model = SqlTableModel(db, query, to_columns(fl.columns), order_by=fl.order_by)
         model.rowCount()
         model.row(0)
 

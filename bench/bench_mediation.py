@@ -105,9 +105,8 @@ def main() -> None:
     order = f"{med.urgency_sql(limits)} DESC, c.received_date DESC, c.number DESC"
 
     def show(**filters) -> None:
-        where, params = med.case_filter(**filters)
         names.cache.clear()  # as the tab does on every refresh
-        model = SqlTableModel(db, med.FROM_SQL, columns, id_sql="c.id", where=where, params=params, order_by=order)
+        model = SqlTableModel(db, med.cases_query(**filters), columns, order_by=order)
         n = model.rowCount()
         for i in range(min(n, 40)):  # the rows a screen shows, with their display text
             for c in range(len(columns)):

@@ -92,10 +92,7 @@ def _figures(db: Database) -> list[str]:
 
 
 def _picker(db: Database) -> list[str]:
-    from app.ui.employment.person_picker import PICKER_FROM, person_search_sql
-
-    where, params = person_search_sql("")
-    rows = db.query(f"SELECT p.household_id FROM {PICKER_FROM}" + (f" WHERE {where}" if where else ""), params)
+    rows = db.query(f"SELECT p.household_id FROM {labour.PEOPLE_FROM}")
     rows += db.query("SELECT household_id FROM person WHERE id IN (SELECT id FROM person)")
     people = _person_households(db)
     for ch in "王李张刘陈杨":

@@ -8,6 +8,7 @@ import openpyxl
 import pytest
 from PySide6.QtWidgets import QFileDialog
 
+from app.models.core.list_query import Condition, ExportView
 from app.models.excel.excel_export import export_ledger
 from app.ui.common.context import AppContext
 from app.ui.common.events import DataEvents
@@ -124,8 +125,8 @@ def test_cancel_during_apply_changes_nothing(qtbot, ctx, db, tmp_path, monkeypat
 
 
 def test_export_dialog_writes_masked_filtered_file(qtbot, ctx, db, tmp_path, monkeypatch):
-    where = "h.number = ?"
-    dialog = ExportDialog(ctx, current=("residents", where, ["HL-0002"]))
+    view = ExportView("residents", Condition("h.number = ?", ("HL-0002",)))
+    dialog = ExportDialog(ctx, current=view)
     qtbot.addWidget(dialog)
     dialog.show()
     assert dialog.filtered.isVisible() and dialog.filtered.isChecked()
@@ -149,7 +150,7 @@ def test_file_menu_has_excel_entries(main_window, monkeypatch):
 
     main_window.tabs.setCurrentWidget(main_window.tab("registryTab"))
     current = excel_menu.current_export(main_window)
-    assert current is not None and current[0] == "residents"
+    assert current is not None and current.ledger == "residents"
     monkeypatch.setattr(ExportDialog, "open", lambda self: None)
     dialog = excel_menu.open_export(main_window)
     assert dialog.filtered.isChecked()

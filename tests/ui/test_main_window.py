@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import QAbstractItemModel, Qt
 from PySide6.QtWidgets import QAbstractItemView, QLabel, QTabWidget
 
+from app.models.core.list_query import Condition, ListQuery
 from app.ui.common.table_models import Column, SqlTableModel
 from app.ui.main_window import TABS
 
@@ -80,18 +81,17 @@ def test_sql_table_model_passes_qt_model_tester(qtmodeltester, demo_db_path):
     from app.models.core.db import open_database
 
     db = open_database(demo_db_path)
+    people = ListQuery("person p JOIN household h ON h.id = p.household_id", id_sql="p.id")
     model = SqlTableModel(
         db,
-        "person p JOIN household h ON h.id = p.household_id",
+        people.filtered(Condition("p.deleted = 0")),
         [Column("name", "姓名", "p.name"), Column("number", "户编号", "h.number"), Column("sex", "性别", "p.sex")],
-        id_sql="p.id",
-        where="p.deleted = 0",
     )
     qtmodeltester.check(model, force_py=True)
     model.sort(1)
     first = model.row(0)["number"]
     assert first == db.scalar("SELECT min(h.number) FROM person p JOIN household h ON h.id = p.household_id")
-    model.set_filter("p.deleted = 0 AND p.sex = ?", ["女"])
+    model.set_query(people.filtered(Condition("p.deleted = 0 AND p.sex = ?", ("女",))))
     assert model.rowCount() == db.scalar("SELECT count(*) FROM person WHERE deleted = 0 AND sex = '女'")
     db.close()
 

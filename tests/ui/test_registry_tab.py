@@ -400,8 +400,9 @@ def test_delete_asks_and_keeps_a_tombstone(qtbot, tab, site, monkeypatch, messag
 
 def test_current_export_matches_what_is_seen(qtbot, tab, site):
     search(qtbot, tab, "2栋")
-    kind, where, params = tab.export_query()
-    assert kind == "residents"
+    view = tab.export_query()
+    assert view.ledger == "residents"
+    where, params = view.condition.sql, view.condition.params
     rows = tab.ctx.db.query(
         "SELECT p.name FROM person p JOIN household h ON h.id = p.household_id LEFT JOIN room r ON r.id = h.room_id "
         "LEFT JOIN unit u ON u.id = r.unit_id LEFT JOIN building b ON b.id = u.building_id "

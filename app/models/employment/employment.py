@@ -11,8 +11,10 @@ from app.models.core import field_rules, settings, vocab
 from app.models.core.db import Database, Tx
 from app.models.core.errors import NeedsConfirmation, NotFoundError, ValidationError
 from app.models.core.excel_dates import entered_iso_date
+from app.models.core.list_query import Condition, ListQuery
 from app.models.core.vocab import PersonStatus
 from app.models.employment import intentions, labour
+from app.models.registry import registry_search
 
 KINDS = vocab.EMPLOYMENT_KINDS
 SUB_KINDS = vocab.EMPLOYMENT_SUB_KINDS
@@ -265,3 +267,36 @@ def jobs_columns(today: dt.date) -> list[tuple[str, str, str]]:
          f"CASE WHEN e.start_date > '{t}' THEN '未开始' WHEN e.end_date IS NOT NULL AND e.end_date <> '' "
          f"AND e.end_date < '{t}' THEN '已结束' ELSE '在岗' END"),
     ]
+
+
+JOB_STATES = ("current", "ended", "all")
+
+
+def jobs_query(r: labour.LabourRules, *, state: str = "current", kind: str | None = None,
+               person_id: str | None = None, search: str = "") -> ListQuery:
+    """The employment ledger as shown: jobs of living people in a state (:data:`JOB_STATES`: at
+    work today, ended before today, or every one), of a `kind`, of one person, matching a
+    person search (the registry's grammar)."""
+    if state not in JOB_STATES:
+        raise ValueError(state)
+    t = r.today.isoformat()
+    parts = [Condition("e.deleted = 0"), Condition(labour.live_person_sql("e.person_id"))]
+    if state == "current":
+        parts.append(Condition(r.current_job("e")))
+    elif state == "ended":
+        parts.append(Condition(f"e.end_date IS NOT NULL AND e.end_date <> '' AND e.end_date < '{t}'"))
+    if kind:
+        parts.append(Condition("e.kind = ?", (kind,)))
+    if person_id:
+        parts.append(Condition("e.person_id = ?", (person_id,)))
+    parts.append(registry_search.person_condition(search))
+    return ListQuery(JOBS_FROM, id_sql="e.id", lean_from="employment e",
+                     joined_aliases=("p", "h", "r", "u", "b")).filtered(Condition.all_of(parts))
+
+
+def job_with_name(db: Database, job_id: str) -> dict[str, Any]:
+    """One job with its holder's ``name``."""
+    row = db.one("SELECT e.*, p.name FROM employment e JOIN person p ON p.id = e.person_id WHERE e.id = ?", (job_id,))
+    if row is None:
+        raise NotFoundError("这条就业记录已不存在（可能已被删除）。")
+    return dict(row)

@@ -10,7 +10,10 @@ from app.models.core import vocab
 from app.models.core.db import Database, Tx
 from app.models.core.errors import NotFoundError, ValidationError
 from app.models.core.excel_dates import entered_iso_date
+from app.models.core.list_query import Condition, ListQuery
 from app.models.employment import labour
+from app.models.employment.intention_state import closed_sql, open_sql
+from app.models.registry import registry_search
 
 KINDS = vocab.INTENTION_KINDS
 
@@ -105,7 +108,7 @@ def open_for(db: Database, person_id: str, kinds: tuple[str, ...] = KINDS) -> li
     """The person's open intentions of the given kinds, oldest first."""
     marks = ", ".join("?" for _ in kinds)
     return [dict(r) for r in db.query(
-        f"SELECT * FROM intention WHERE person_id = ? AND deleted = 0 AND (closed_date IS NULL OR closed_date = '') "
+        f"SELECT * FROM intention WHERE person_id = ? AND deleted = 0 AND {open_sql('')} "
         f"AND kind IN ({marks}) ORDER BY recorded_date", (person_id, *kinds),
     )]
 
@@ -138,3 +141,32 @@ def intentions_columns() -> list[tuple[str, str, str]]:
          "WHEN i.met_attendance_id IS NOT NULL THEN (SELECT '培训：' || c.name FROM training_attendance a "
          "JOIN training_course c ON c.id = a.course_id WHERE a.id = i.met_attendance_id) ELSE '' END"),
     ]
+
+
+INTENTION_STATES = ("open", "closed", "all")
+
+
+def intentions_query(*, state: str = "open", kind: str | None = None, search: str = "") -> ListQuery:
+    """The intentions ledger as shown: intentions of living people, open (:mod:`intention_state`),
+    met, or all, of a `kind`, matching a person search (the registry's grammar)."""
+    if state not in INTENTION_STATES:
+        raise ValueError(state)
+    parts = [Condition("i.deleted = 0"), Condition(labour.live_person_sql("i.person_id"))]
+    if state == "open":
+        parts.append(Condition(open_sql("i")))
+    elif state == "closed":
+        parts.append(Condition(closed_sql("i")))
+    if kind:
+        parts.append(Condition("i.kind = ?", (kind,)))
+    parts.append(registry_search.person_condition(search))
+    return ListQuery(INTENTIONS_FROM, id_sql="i.id", lean_from="intention i",
+                     joined_aliases=("p", "h", "r", "u", "b")).filtered(Condition.all_of(parts))
+
+
+def with_name(db: Database, intention_id: str) -> dict[str, Any]:
+    """One intention with its person's ``name``."""
+    row = db.one("SELECT i.*, p.name FROM intention i JOIN person p ON p.id = i.person_id WHERE i.id = ?",
+                 (intention_id,))
+    if row is None:
+        raise NotFoundError("这条需求已不存在（可能已被删除）。")
+    return dict(row)

@@ -26,8 +26,10 @@ from typing import Any
 
 from app.models.core import settings
 from app.models.core.db import Database
+from app.models.core.list_query import NOTHING, Condition, ListQuery
 from app.models.employment import labour_snapshot
-from app.models.registry import households
+from app.models.employment.intention_state import open_sql
+from app.models.registry import households, registry_search
 
 ABILITIES = ("全", "半")
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -413,6 +415,11 @@ class FigureList:
     def count_sql(self) -> str:
         return f"SELECT count(*) FROM {self.lean_from} WHERE {self.where}"
 
+    def query(self) -> ListQuery:
+        """The list's rows for a table that is given their ids (:func:`figure_ids`) and pages them."""
+        return ListQuery(self.from_sql, id_sql=self.id_sql, lean_from=self.lean_from,
+                         joined_aliases=self.joined_aliases)
+
     def select_sql(self, limit: int | None = None) -> str:
         cols = ", ".join(f'{sql} AS "{key}"' for key, _t, sql in self.columns)
         tail = f" LIMIT {int(limit)}" if limit else ""
@@ -450,7 +457,7 @@ def people_columns(r: LabourRules) -> list[tuple[str, str, str]]:
             "intention",
             "需求",
             "(SELECT group_concat(i.kind, '、') FROM intention i WHERE i.person_id = p.id "
-            "AND i.deleted = 0 AND (i.closed_date IS NULL OR i.closed_date = ''))",
+            f"AND i.deleted = 0 AND {open_sql('i')})",
         ),
     ]
 
@@ -602,3 +609,66 @@ def labour_ledger_sql(db: Database, today: dt.date | None = None) -> tuple[str, 
 def labour_ledger_titles(db: Database, today: dt.date | None = None) -> list[tuple[str, str]]:
     """(alias, Chinese header) of the columns :func:`labour_ledger_sql` selects."""
     return [(key, title) for key, title, _sql in people_columns(rules(db, today))]
+
+
+# -- lists of the employment tab -------------------------------------------------------------------
+def live_person_sql(col: str) -> str:
+    """Rows whose person (column `col`) is not deleted, without joining person for every row
+    (deleted people are few)."""
+    return f"{col} NOT IN (SELECT id FROM person WHERE deleted = 1)"
+
+
+RESIDENT_LIVE = Condition("p.deleted = 0 AND p.status = '在册' AND h.deleted = 0")
+
+
+def residents_query(text: str = "", *, household_id: str | None = None) -> ListQuery:
+    """The registered residents a person search shows (the resident picker of every ledger).
+
+    `text` reads as in the registry search (:func:`registry_search.person_condition`); with
+    `household_id`, only that household's members, listed before anything is typed. Without
+    either, nothing: no list of the whole community.
+    """
+    search = registry_search.person_condition(text)
+    parts = [RESIDENT_LIVE]
+    if household_id is not None:
+        parts.append(Condition("(p.household_id = ?)", (household_id,)))
+    if search.sql:
+        parts.append(search)
+    elif household_id is None:
+        parts.append(NOTHING)
+    return ListQuery(PEOPLE_FROM, id_sql="p.id").filtered(Condition.all_of(parts))
+
+
+def residents_rows(db: Database, columns: list[tuple[str, str]], person_ids: list[str]) -> list[dict[str, Any]]:
+    """The picker's columns of `person_ids` (a pasted list, a previous course's participants)."""
+    return ListQuery(PEOPLE_FROM, id_sql="p.id").rows_of(db, columns, person_ids)
+
+
+# The labour ledger's filters, in the order the tab offers them.
+LEDGER_VIEWS = ("labour_force", "employed", "unemployed", "never_trained", "open_intention")
+
+
+def ledger_ids(db: Database, today: dt.date, view: str, text: str) -> list[str]:
+    """The labour-ledger rows for a view (:data:`LEDGER_VIEWS`) and a search, in ledger order.
+
+    Without a search the figures' snapshot answers (every view but open_intention is a figure);
+    with one, the search narrows in SQL.
+    """
+    if view not in LEDGER_VIEWS:
+        raise ValueError(view)
+    cond = registry_search.person_condition(text)
+    if not cond.sql and view != "open_intention":
+        return figure_ids(db, view, today)
+    r = rules(db, today)
+    # A search leaves few people: probing their jobs beats building the list of every job holder.
+    employed = r.employed_exists("p") if cond.sql else f"p.id IN {r.employed_list()}"
+    extra = {
+        "employed": f" AND {employed}",
+        "unemployed": f" AND NOT {employed}",
+        "never_trained": f" AND NOT {r.trained_exists('p')}",
+        "open_intention": f" AND p.id IN (SELECT i.person_id FROM intention i WHERE i.deleted = 0 AND {open_sql('i')})",
+    }.get(view, "")
+    where = r.labour_where("p", use_index=not cond.sql) + extra + (f" AND {cond.sql}" if cond.sql else "")
+    from_sql = PEOPLE_FROM if cond.sql else "person p"
+    sql = f"SELECT p.id FROM {from_sql} WHERE {where} ORDER BY p.rowid"
+    return [row[0] for row in db.conn.execute(sql, cond.params)]

@@ -17,8 +17,10 @@ from app.models.core import field_rules, settings, vocab
 from app.models.core.db import Database, Tx
 from app.models.core.errors import NeedsConfirmation, NotFoundError, ValidationError
 from app.models.core.excel_dates import entered_iso_date
+from app.models.core.list_query import NOTHING, Condition, ListQuery
 from app.models.core.vocab import PersonStatus
 from app.models.employment import intentions, labour
+from app.models.employment.intention_state import open_sql
 from app.models.migrations.m0020_training_sessions import presence_id, whole_course_session_id
 
 KINDS = vocab.TRAINING_KINDS
@@ -177,8 +179,8 @@ def _add_people(tx: Tx, course_id: str, start: str, ids: list[str], close_intent
         added += 1
         if close_intentions:
             for it in tx.conn.execute(
-                "SELECT id FROM intention WHERE person_id = ? AND kind = '培训' AND deleted = 0 "
-                "AND (closed_date IS NULL OR closed_date = '')", (pid,)
+                f"SELECT id FROM intention WHERE person_id = ? AND kind = '培训' AND deleted = 0 AND {open_sql('')}",
+                (pid,)
             ).fetchall():
                 intentions.close_in(tx, it[0], start, met_attendance_id=att)
     return added
@@ -564,3 +566,27 @@ def match_names(db: Database, text: str) -> tuple[list[str], list[str]]:
         else:
             problems.append(f"{line}：有 {len(rows)} 位同名居民，请在后面加房号（如“{words[0]} 501”）或用身份证号")
     return list(dict.fromkeys(found)), problems
+
+
+def courses_query(*, search: str = "", year: str | None = None) -> ListQuery:
+    """The training list as shown: courses whose name or provider contains `search`, started in `year`."""
+    parts = [Condition("c.deleted = 0")]
+    text = (search or "").strip()
+    if text:
+        parts.append(Condition("(c.name LIKE ? OR c.provider LIKE ?)", (f"%{text}%", f"%{text}%")))
+    if year:
+        parts.append(Condition("substr(c.start_date, 1, 4) = ?", (year,)))
+    return ListQuery(COURSES_FROM, id_sql="c.id").filtered(Condition.all_of(parts))
+
+
+def attendance_query(course_id: str | None) -> ListQuery:
+    """The participants of one course (none when no course is chosen)."""
+    query = ListQuery(ATTENDANCE_FROM, id_sql="a.id")
+    if course_id is None:
+        return query.filtered(NOTHING)
+    return query.filtered(Condition("a.deleted = 0 AND p.deleted = 0 AND a.course_id = ?", (course_id,)))
+
+
+def course(db: Database, course_id: str) -> dict[str, Any]:
+    """One course's row."""
+    return dict(db.get("training_course", course_id))

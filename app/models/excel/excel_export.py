@@ -18,6 +18,7 @@ from app.models.core import masking, settings
 from app.models.core.audit_events import Action, Outcome, record_event
 from app.models.core.db import Database
 from app.models.core.errors import ValidationError
+from app.models.core.list_query import Condition
 from app.models.core.logs import file_ref, logged
 from app.models.core.safe_files import atomic_file, check_zip
 from app.models.core.text_rules import EXCEL_CELL_LIMIT
@@ -45,8 +46,7 @@ def export_ledger(
     ledger_name: str,
     out: str | Path,
     *,
-    where: str = "",
-    params: Sequence[Any] = (),
+    view: Condition | None = None,
     masked: bool = False,
     options: dict | None = None,
     progress: ProgressFn | None = None,
@@ -55,6 +55,8 @@ def export_ledger(
 ) -> ExportResult:
     """Write the ledger to `out` (.xlsx); returns the number of data rows written (and the cells cut).
 
+    `view`: only the rows a tab shows ("export what I see", a condition over the ledger's aliases).
+
     The file appears complete or not at all: it is written under a temporary name first.
     ``masked``: the masked variant (app.models.core.masking). The full variant of a ledger with ID
     numbers or phones is for administrators and clerks only, and asks for a ``reason``
@@ -62,6 +64,7 @@ def export_ledger(
     role always gets the masked variant.
     """
     ledger = get_ledger(ledger_name)
+    where, params = (view.sql, view.params) if view is not None else ("", ())
     columns, total, rows = ledger.rows(db, where, params, options)
     masked, event = _masking_decision(db, columns, masked, reason, note)
     if masked:

@@ -31,6 +31,7 @@ from typing import Any, Literal, overload
 from app.models.core import settings, vocab
 from app.models.core.db import Database, Tx
 from app.models.core.errors import NotFoundError, ValidationError
+from app.models.core.list_query import Condition, ListQuery
 from app.models.core.pinyin import name_pinyin
 from app.models.core.vocab import CaseLevel, CaseStatus
 from app.models.registry.addresses import building_match_sql, parse_address
@@ -674,6 +675,12 @@ def case_filter(*, search: str = "", status: str | None = None, level: str | Non
         where.append("c.building_id = ?")
         params.append(building_id)
     return " AND ".join(where), params
+
+
+def cases_query(**filters: Any) -> ListQuery:
+    """The case list as shown, for the filters of :func:`case_filter`."""
+    where, params = case_filter(**filters)
+    return ListQuery(FROM_SQL, id_sql="c.id").filtered(Condition(where, tuple(params)))
 
 
 def case_rows(db: Database, *, limit: int | None = None, **filters: Any) -> list[dict]:

@@ -15,11 +15,14 @@ household once with its best rank (0 = exact), so the best matches come first.
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from app.models.core.db import Database
+from app.models.core.list_query import Condition, ExportView, ListQuery
 from app.models.core.vocab import LabourAbility
 from app.models.registry import households
 
@@ -104,6 +107,58 @@ class Search:
         where = f" WHERE {self.where}" if self.where else ""
         return int(db.scalar(f"SELECT count(*) FROM {self.count_from_sql or self.from_sql}{where}", self.params))
 
+    def query(self) -> ListQuery:
+        """The households found, as a list query (ids ``o.household_id``)."""
+        return ListQuery(self.from_sql, self.where, tuple(self.params), id_sql="o.household_id")
+
+    def _display(self, columns: Sequence[tuple[str, str]]) -> str:
+        # A ranked search shows which member matched ("who"), carried through the page query as pg._who.
+        return ", ".join(f"{'pg._who' if key == 'who' and self.ranked else sql} AS {_quote(key)}"
+                         for key, sql in columns)
+
+    def page(self, db: Database, columns: Sequence[tuple[str, str]], order: str, limit: int, offset: int,
+             *, narrow: bool) -> list[dict[str, Any]]:
+        """One page of the household list in `order`, in two steps ("deferred join").
+
+        The inner query picks the page's household ids computing nothing but the sort key, then
+        only those rows get their display columns (head, size, derived tags …): SQLite would
+        otherwise compute every column of every matching row before sorting (0.6 s for a sort by
+        户号 at 25,000 households). `narrow`: the order is a key of household_order, so the inner
+        query can count from the lean FROM.
+        """
+        inner = (
+            "SELECT o.household_id AS _hid"
+            + (", m.rank AS _rank, m.who AS _who" if self.ranked else "")
+            + f" FROM {self.count_from_sql if narrow else self.from_sql}"
+            + (f" WHERE {self.where}" if self.where else "")
+            + f" ORDER BY {order}, o.household_id LIMIT ? OFFSET ?"
+        )
+        sql = (
+            f"SELECT o.household_id AS _id, {self._display(columns)} FROM ({inner}) AS pg "
+            f"JOIN household_order o ON o.household_id = pg._hid {HOUSEHOLD_JOINS} "
+            f"ORDER BY {order.replace('m.rank', 'pg._rank')}, pg._hid"
+        )
+        return _dict_rows(db, sql, [*self.params, limit, offset])
+
+    def ordered(self, db: Database, order: str) -> list[tuple[Any, ...]]:
+        """Every household found in `order`: (id, rank, who) when ranked, else (id,)."""
+        sql = (f"SELECT o.household_id{', m.rank, m.who' if self.ranked else ''} "
+               f"FROM {self.from_sql}" + (f" WHERE {self.where}" if self.where else "")
+               + f" ORDER BY {order}, o.household_id")
+        return [tuple(r) for r in db.conn.execute(sql, self.params)]
+
+    def rows_at(self, db: Database, columns: Sequence[tuple[str, str]], chunk: Sequence[Sequence[Any]]
+                ) -> list[dict[str, Any]]:
+        """The display rows of `chunk` (entries of :meth:`ordered`), in that order."""
+        inner = ("SELECT json_extract(value, '$[0]') AS _hid, json_extract(value, '$[2]') AS _who, "
+                 "CAST(key AS INTEGER) AS _pos FROM json_each(?)")
+        sql = (
+            f"SELECT o.household_id AS _id, {self._display(columns)} FROM ({inner}) AS pg "
+            f"JOIN household_order o ON o.household_id = pg._hid {HOUSEHOLD_JOINS} "
+            "ORDER BY pg._pos"
+        )
+        return _dict_rows(db, sql, [json.dumps([list(c) for c in chunk])])
+
     def household_ids(self, db: Database, limit: int = 1000) -> list[str]:
         """Best first (rank, then address); for tests and the CLI."""
         where = f" WHERE {self.where}" if self.where else ""
@@ -115,6 +170,16 @@ class Search:
         return [r[0] for r in rows]
 
 
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _dict_rows(db: Database, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
+    cur = db.conn.execute(sql, list(params))
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+
 def _next_prefix(prefix: str) -> str:
     """The smallest string greater than every string starting with `prefix`."""
     return prefix[:-1] + chr(ord(prefix[-1]) + 1)
@@ -123,6 +188,23 @@ def _next_prefix(prefix: str) -> str:
 def words_of(text: str) -> list[str]:
     text = (text or "").replace("\u3000", " ").strip()
     return [w[:MAX_TERM] for w in text.split() if w][:5]
+
+
+@dataclass(frozen=True)
+class Term:
+    """One word typed into a search box and what kind of key it is (see :func:`classify`)."""
+
+    word: str
+    kind: str
+
+
+def parse(text: str) -> list[Term]:
+    """What a clerk typed, as the words every search box of the program reads alike.
+
+    The registry (:func:`build`) and the resident searches of the other ledgers
+    (:func:`person_condition`) both start here, so a word means the same everywhere.
+    """
+    return [Term(w, classify(w)) for w in words_of(text)]
 
 
 def classify(word: str) -> str:
@@ -367,9 +449,10 @@ def build(db: Database, text: str, filters: Filters | None = None) -> Search:
     person_matches); the other words are checked per candidate household (see word_check).
     """
     filters = filters or Filters()
-    words = words_of(text)
+    terms = parse(text)
+    words = [t.word for t in terms]
     where, where_params = filters_sql(db, filters)
-    order = sorted(range(len(words)), key=lambda i: (_DRIVER_PRIORITY.get(classify(words[i]), 2), -len(words[i]), i))
+    order = sorted(range(len(terms)), key=lambda i: (_DRIVER_PRIORITY.get(terms[i].kind, 2), -len(words[i]), i))
     driver: tuple[str, list[Any]] | None = None
     driver_kind = ""
     for i in order:
@@ -379,7 +462,7 @@ def build(db: Database, text: str, filters: Filters | None = None) -> Search:
             where.append("0")  # e.g. "12" that is no building: nothing can match
             continue
         if driver is None:
-            driver, driver_kind = found, classify(word)
+            driver, driver_kind = found, terms[i].kind
             continue
         where.append(found[0])
         where_params += found[1]
@@ -405,3 +488,62 @@ def persons_where(search: Search) -> tuple[str, list[Any]]:
     """The residents of the households `search` finds, as a WHERE over aliases p and h (see RegistryTab.export_query)."""
     inner = f"SELECT o.household_id FROM {search.from_sql}" + (f" WHERE {search.where}" if search.where else "")
     return f"p.deleted = 0 AND h.id IN ({inner})", list(search.params)
+
+
+def residents_view(search: Search) -> ExportView:
+    """"Export what I see" of the registry: the residents (not deleted; any status) of every
+    household `search` finds, as rows of the residents ledger."""
+    where, params = persons_where(search)
+    return ExportView("residents", Condition(where, tuple(params)))
+
+
+def _person_term(term: Term, p: str) -> Condition:
+    """One word as a condition over person alias `p`: the person's own keys (name, pinyin, ID
+    number, phone) or their household's place or number — what the word finds in the registry."""
+    word, kind = term.word, term.kind
+    alternatives: list[str] = []
+    params: list[Any] = []
+    place = household_matches(word)
+    if place is not None:
+        alternatives.append(f"{p}.household_id IN ({place[0]})")
+        params += place[1]
+    if kind == "number" or (kind == "digits" and len(word) >= 4 and word.isdigit()):
+        w = word.upper()
+        alternatives.append(f"{p}.household_id IN (SELECT id FROM household INDEXED BY household_number "
+                            "WHERE number >= ? AND number < ?)")
+        params += [w, _next_prefix(w)]
+    if kind == "letters":
+        w = word.lower()
+        alternatives.append(f"(({p}.name_initials >= ? AND {p}.name_initials < ?) "
+                            f"OR ({p}.name_pinyin >= ? AND {p}.name_pinyin < ?))")
+        params += [w, _next_prefix(w), w, _next_prefix(w)]
+    elif kind == "digits" and len(word) >= 3:
+        if len(word) >= EXT_MIN:
+            alternatives.append(f"{p}.household_id IN (SELECT id FROM household "
+                                "WHERE ext_number >= ? AND ext_number < ?)")
+            params += [word, _next_prefix(word)]
+        # ID number or phone containing the digits, through the trigram index
+        alternatives.append(f"{p}.id IN (SELECT s.person_id FROM person_search_fts f "
+                            "JOIN person_search s ON s.rid = f.rowid WHERE person_search_fts MATCH ?)")
+        params.append('"' + word.upper() + '"')
+    elif kind == "name":
+        if len(word) >= 3:
+            alternatives.append(f"instr({p}.name, ?) > 0")
+            params.append(word)
+        else:
+            alternatives.append(f"({p}.name >= ? AND {p}.name < ?)")
+            params += [word, _next_prefix(word)]
+    if not alternatives:
+        return Condition("0")  # e.g. "12" that is no building: nothing can match
+    return Condition("(" + " OR ".join(alternatives) + ")", tuple(params))
+
+
+def person_condition(text: str, alias: str = "p") -> Condition:
+    """What is typed, as a condition over the persons of a list (alias `alias`); every word must match.
+
+    The same grammar as the registry search (:func:`parse`): a name (prefix; 3+ characters
+    anywhere), pinyin initials or full pinyin, an ID number or phone fragment (3+ digits), an
+    address ("3-2-501", "3栋2单元"), a building (1–2 digits) or room number (3–4 digits), a
+    household number. Nothing typed: no condition.
+    """
+    return Condition.all_of(_person_term(t, alias) for t in parse(text))

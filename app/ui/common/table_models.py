@@ -1,8 +1,9 @@
 """Table models that page from SQL: only the rows on screen are ever in Python.
 
 Sorting and filtering happen in SQL (a QSortFilterProxyModel over 100k Python rows takes
-seconds). A model is described by a FROM clause, a list of :class:`Column` and an optional
-WHERE; it counts once, then fetches pages of ``PAGE_SIZE`` rows around what the view asks for.
+seconds). A model shows a :class:`~app.models.core.list_query.ListQuery` built by the data layer
+with a list of :class:`Column`; it counts once, then fetches pages of ``PAGE_SIZE`` rows around
+what the view asks for.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from shiboken6 import isValid
 
 from app.models.core.db import Database
 from app.models.core.id_numbers import mask as mask_id_number  # noqa: F401 - re-exported for columns
+from app.models.core.list_query import ListQuery
 
 PAGE_SIZE = 200
 MAX_PAGES = 20  # pages kept in memory: 4,000 rows at the most
@@ -53,7 +55,7 @@ def risk_decoration(value: Any, _row: dict) -> Any:
 
 
 class SqlTableModel(QAbstractTableModel):
-    """A read-only table over ``SELECT <columns> FROM <from_sql> WHERE <where> ORDER BY …``."""
+    """A read-only table over a :class:`ListQuery` of the data layer and its :class:`Column` list."""
 
     ordered = Signal()  # an order worked out on the worker (see _order_on_worker) is in place
     runner: Any = None  # an OpRunner, for orders too slow to work out on the UI thread
@@ -63,47 +65,40 @@ class SqlTableModel(QAbstractTableModel):
     def __init__(
         self,
         db: Database,
-        from_sql: str,
+        query: ListQuery,
         columns: Sequence[Column],
         *,
-        id_sql: str = "id",
-        where: str = "",
-        params: Sequence[Any] = (),
         order_by: str | None = None,
         parent: Any = None,
     ) -> None:
         super().__init__(parent)
         self.db = db
-        self.from_sql = from_sql
+        self._query = query
         self.columns = list(columns)
-        self.id_sql = id_sql
-        self._where = where
-        self._params: list[Any] = list(params)
         self._default_order = order_by or self.columns[0].sql
         self._order = self._default_order
         self._count: int | None = None
         self._pages: OrderedDict[int, list[dict]] = OrderedDict()
 
     # -- what to show ------------------------------------------------------------------------
-    def set_filter(self, where: str, params: Sequence[Any] = ()) -> None:
-        """Replace the WHERE clause (without the word WHERE) and reload."""
-        if where == self._where and list(params) == self._params:
+    def set_query(self, query: ListQuery) -> None:
+        """Show the rows of `query` (a list of the data layer, filtered) and reload."""
+        if query == self._query:
             return
-        self._where = where
-        self._params = list(params)
+        self._query = query
         self.refresh()
 
     @property
-    def where(self) -> str:
-        return self._where
-
-    @property
-    def params(self) -> list[Any]:
-        return list(self._params)
+    def query(self) -> ListQuery:
+        """What the list shows, as the data layer built it (also what "export what I see" exports)."""
+        return self._query
 
     @property
     def order_sql(self) -> str:
         return self._order
+
+    def column_sql(self) -> list[tuple[str, str]]:
+        return [(c.key, c.sql) for c in self.columns]
 
     def _order_on_worker(self, query: Callable[[Database], Any], apply: Callable[[Any], None]) -> None:
         """Run `query` on the worker; its result goes to `apply` inside a layout change.
@@ -143,20 +138,12 @@ class SqlTableModel(QAbstractTableModel):
         self._pages.clear()
         self.endResetModel()
 
-    def select_sql(self, *, limit: bool = True) -> str:
-        """The full SELECT for the current filter and sort (also used by "export what I see")."""
-        cols = ", ".join(f"{c.sql} AS {_alias(c.key)}" for c in self.columns)
-        where = f" WHERE {self._where}" if self._where else ""
-        tail = " LIMIT ? OFFSET ?" if limit else ""
-        return f"SELECT {self.id_sql} AS _id, {cols} FROM {self.from_sql}{where} ORDER BY {self._order}, _id{tail}"
-
     # -- Qt model interface ------------------------------------------------------------------
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
         if parent.isValid():
             return 0
         if self._count is None:
-            where = f" WHERE {self._where}" if self._where else ""
-            self._count = int(self.db.scalar(f"SELECT count(*) FROM {self.from_sql}{where}", self._params))
+            self._count = self._query.count(self.db)
         return self._count
 
     def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
@@ -235,10 +222,4 @@ class SqlTableModel(QAbstractTableModel):
         return -1
 
     def _fetch(self, page_no: int) -> list[dict]:
-        cur = self.db.conn.execute(self.select_sql(), [*self._params, PAGE_SIZE, page_no * PAGE_SIZE])
-        names = [d[0] for d in cur.description]
-        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
-
-
-def _alias(key: str) -> str:
-    return '"' + key.replace('"', '""') + '"'
+        return self._query.page(self.db, self.column_sql(), self._order, PAGE_SIZE, page_no * PAGE_SIZE)

@@ -95,8 +95,7 @@ class JobDialog(QDialog):
         layout = QVBoxLayout(self)
         self.picker: PersonPicker | None = None
         if self.person_id is None:
-            restrict = ("p.household_id = ?", [household_id]) if household_id else None
-            self.picker = PersonPicker(ctx.db, multi=False, restrict=restrict, parent=self)
+            self.picker = PersonPicker(ctx.db, multi=False, household_id=household_id or None, parent=self)
             self.picker.setMinimumHeight(200)
             self.picker.selectionChanged.connect(self._person_changed)
             self.picker.confirmed.connect(lambda: self.kind.setFocus())  # the form is built below
@@ -470,9 +469,8 @@ class FigureListDialog(QDialog):
         self.setWindowTitle(f"{fl.title} 名单")
         self.definition.setText(definition)
         if self.model is None:
-            self.model = IdListModel(self.ctx.db, fl.from_sql, to_columns(fl.columns), id_sql=fl.id_sql,
-                                     order_by=fl.order_by, lean_from=fl.lean_from,
-                                     joined_aliases=fl.joined_aliases, runner=self.ctx.runner, parent=self)
+            self.model = IdListModel(self.ctx.db, fl.query(), to_columns(fl.columns), order_by=fl.order_by,
+                                     runner=self.ctx.runner, parent=self)
             self.table.setModel(self.model)
             self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
             widths = {

@@ -25,6 +25,7 @@ from shiboken6 import isValid
 
 from app.models.core.changes import Changes
 from app.models.core.db import Database
+from app.models.core.list_query import ListQuery
 from app.models.employment import employment, intentions, labour, training
 from app.ui.common import events, messages
 from app.ui.common.context import AppContext
@@ -39,7 +40,7 @@ from app.ui.employment.employment_dialogs import (
     end_job,
     to_columns,
 )
-from app.ui.employment.person_picker import IdListModel, IdPagedModel, person_search_sql
+from app.ui.employment.person_picker import IdListModel, IdPagedModel
 from app.ui.employment.training_dialogs import CourseDialog
 
 # figure key → how it is shown
@@ -78,36 +79,18 @@ def format_value(value: Any, kind: str) -> str:
     return f"{int(value):,}"
 
 
-# The labour ledger's filter combo, in order: the figure whose list it shows (None: its own SQL).
-LEDGER_FILTERS: list[tuple[str, str | None]] = [
+# The labour ledger's filter combo, in order: its title and the data layer's view.
+LEDGER_FILTERS: list[tuple[str, str]] = [
     ("全部劳动力", "labour_force"), ("已就业", "employed"), ("未就业", "unemployed"),
-    ("从未培训", "never_trained"), ("有未满足需求", None),
+    ("从未培训", "never_trained"), ("有未满足需求", "open_intention"),
 ]
+JOB_STATES = ("current", "ended", "all")  # the order of the jobs state combo
+INTENTION_STATES = ("open", "closed", "all")  # the order of the intentions state combo
 
 
 def ledger_ids(db: Database, today: dt.date, which: int, text: str) -> list[str]:
-    """Runs on the worker thread: the labour-ledger rows for a filter and a search, in ledger order.
-
-    Without a search the figures' snapshot answers; with one, the search's index narrows in SQL.
-    """
-    cond, params = person_search_sql(text)
-    key = LEDGER_FILTERS[which][1]
-    if not cond and key is not None:
-        return labour.figure_ids(db, key, today)
-    r = labour.rules(db, today)
-    # A search leaves few people: probing their jobs beats building the list of every job holder.
-    employed = r.employed_exists("p") if cond else f"p.id IN {r.employed_list()}"
-    extra = {
-        1: f" AND {employed}",
-        2: f" AND NOT {employed}",
-        3: f" AND NOT {r.trained_exists('p')}",
-        4: " AND p.id IN (SELECT i.person_id FROM intention i WHERE i.deleted = 0 "
-           "AND (i.closed_date IS NULL OR i.closed_date = ''))",
-    }.get(which, "")
-    where = r.labour_where("p", use_index=not cond) + extra + (f" AND {cond}" if cond else "")
-    from_sql = labour.PEOPLE_FROM if cond else "person p"
-    sql = f"SELECT p.id FROM {from_sql} WHERE {where} ORDER BY p.rowid"
-    return [row[0] for row in db.conn.execute(sql, params)]
+    """Runs on the worker thread: the labour-ledger rows for the filter combo's entry `which` and a search."""
+    return labour.ledger_ids(db, today, LEDGER_FILTERS[which][1], text)
 
 
 def compute_for_tab(db: Database, today: dt.date) -> tuple[labour.LabourFigures, dict[str, tuple[str, str]]]:
@@ -172,8 +155,6 @@ def button(text: str, name: str, tip: str = "") -> QPushButton:
     return b
 
 
-# Rows of people not deleted, without joining person for every row (deleted people are few).
-LIVE_PERSON = "{col} NOT IN (SELECT id FROM person WHERE deleted = 1)"
 SEARCH_HINT = "姓名 / 拼音首字母 / 身份证号 / 房号（如 3-2-501）"
 
 
@@ -201,7 +182,7 @@ class EmploymentTab(DataTab):
         self.figure_buttons: dict[str, FigureButton] = {}
         for i, (key, kind) in enumerate(FIGURE_ORDER):
             btn = FigureButton(key, kind, self)
-            btn.clicked.connect(lambda _=False, k=key: self.open_figure(CLICK_TARGET.get(k, k)))
+            btn.clicked.connect(self._figure_opener(CLICK_TARGET.get(key, key)))
             self.figure_buttons[key] = btn
             self.figure_grid.addWidget(btn, i // 8, i % 8)  # two rows of eight
         layout.addLayout(self.figure_grid)
@@ -404,29 +385,24 @@ class EmploymentTab(DataTab):
         self.rules = labour.rules(db)
         today = self.rules.today
         fl = labour.figure_list(db, "labour_force", today)
-        self.ledger_model = IdListModel(db, fl.from_sql, to_columns(fl.columns), id_sql=fl.id_sql,
-                                        order_by=fl.order_by, lean_from=fl.lean_from,
-                                        joined_aliases=fl.joined_aliases, runner=self.ctx.runner, parent=self)
+        self.ledger_model = IdListModel(db, fl.query(), to_columns(fl.columns), order_by=fl.order_by,
+                                        runner=self.ctx.runner, parent=self)
         self._set_model(self.table, self.ledger_model, {0: 70, 1: 150, 2: 100, 3: 120, 4: 44, 5: 60, 6: 240, 7: 200})
 
-        self.jobs_model = IdPagedModel(db, employment.JOBS_FROM, to_columns(employment.jobs_columns(today)),
-                                       id_sql="e.id", where="e.deleted = 0", order_by="e.start_date DESC",
-                                       lean_from="employment e", joined_aliases=("p", "h", "r", "u", "b"),
-                                       runner=self.ctx.runner, parent=self)
+        self.jobs_model = IdPagedModel(db, self._jobs_query(), to_columns(employment.jobs_columns(today)),
+                                       order_by="e.start_date DESC", runner=self.ctx.runner, parent=self)
         self._set_model(self.jobs_table, self.jobs_model, {0: 70, 1: 150, 2: 120, 3: 130, 4: 200})
-        self.courses_model = IdPagedModel(db, training.COURSES_FROM, to_columns(training.courses_columns()),
-                                           id_sql="c.id", where="c.deleted = 0", order_by="c.start_date DESC",
-                                           parent=self)
+        self.courses_model = IdPagedModel(db, self._courses_query(), to_columns(training.courses_columns()),
+                                          order_by="c.start_date DESC", parent=self)
         self._set_model(self.training_table, self.courses_model, {0: 220, 2: 160, 6: 170})
         self.training_table.selectionModel().currentRowChanged.connect(lambda *_a: self._course_changed())
-        self.attendance_model = IdPagedModel(db, training.ATTENDANCE_FROM, to_columns(training.attendance_columns()),
-                                              id_sql="a.id", where="0", order_by="p.name_pinyin", parent=self)
+        self.attendance_model = IdPagedModel(db, training.attendance_query(None),
+                                             to_columns(training.attendance_columns()), order_by="p.name_pinyin",
+                                             parent=self)
         self._set_model(self.attendance_table, self.attendance_model, {1: 150, 2: 120})
-        self.intentions_model = IdPagedModel(db, intentions.INTENTIONS_FROM,
-                                              to_columns(intentions.intentions_columns()), id_sql="i.id",
-                                             where="i.deleted = 0", order_by="i.recorded_date DESC",
-                                             lean_from="intention i", joined_aliases=("p", "h", "r", "u", "b"),
-                                             runner=self.ctx.runner, parent=self)
+        self.intentions_model = IdPagedModel(db, self._intentions_query(),
+                                             to_columns(intentions.intentions_columns()),
+                                             order_by="i.recorded_date DESC", runner=self.ctx.runner, parent=self)
         self._set_model(self.intentions_table, self.intentions_model, {1: 120, 3: 200, 7: 220})
         self.apply_filters()
 
@@ -445,53 +421,27 @@ class EmploymentTab(DataTab):
         self.reload_ledger()
 
         assert self.jobs_model is not None
-        t = self.rules.today.isoformat()
-        conds, params = ["e.deleted = 0", LIVE_PERSON.format(col="e.person_id")], []
-        state = self.jobs_state.currentIndex()
-        if state == 0:
-            conds.append(self.rules.current_job("e"))
-        elif state == 1:
-            conds.append(f"e.end_date IS NOT NULL AND e.end_date <> '' AND e.end_date < '{t}'")
-        if self.jobs_kind.currentIndex() > 0:
-            conds.append("e.kind = ?")
-            params.append(self.jobs_kind.currentText())
-        if self._jobs_person:
-            conds.append("e.person_id = ?")
-            params.append(self._jobs_person)
-        cond, ps = person_search_sql(self.jobs_search.text())
-        if cond:
-            conds.append(cond)
-            params += ps
-        self.jobs_model.set_filter(" AND ".join(conds), params)
+        self.jobs_model.set_query(self._jobs_query())
         self.jobs_count.setText(f"共 {self.jobs_model.rowCount():,} 条")
-
         assert self.courses_model is not None
-        conds, params = ["c.deleted = 0"], []
-        text = self.course_search.text().strip()
-        if text:
-            conds.append("(c.name LIKE ? OR c.provider LIKE ?)")
-            params += [f"%{text}%", f"%{text}%"]
-        if self.course_year.currentIndex() > 0:
-            conds.append("substr(c.start_date, 1, 4) = ?")
-            params.append(self.course_year.currentText())
-        self.courses_model.set_filter(" AND ".join(conds), params)
-
+        self.courses_model.set_query(self._courses_query())
         assert self.intentions_model is not None
-        conds, params = ["i.deleted = 0", LIVE_PERSON.format(col="i.person_id")], []
-        state = self.intentions_state.currentIndex()
-        if state == 0:
-            conds.append("(i.closed_date IS NULL OR i.closed_date = '')")
-        elif state == 1:
-            conds.append("i.closed_date IS NOT NULL AND i.closed_date <> ''")
-        if self.intentions_kind.currentIndex() > 0:
-            conds.append("i.kind = ?")
-            params.append(self.intentions_kind.currentText())
-        cond, ps = person_search_sql(self.intentions_search.text())
-        if cond:
-            conds.append(cond)
-            params += ps
-        self.intentions_model.set_filter(" AND ".join(conds), params)
+        self.intentions_model.set_query(self._intentions_query())
         self.intentions_count.setText(f"共 {self.intentions_model.rowCount():,} 条")
+
+    def _jobs_query(self) -> ListQuery:
+        kind = self.jobs_kind.currentText() if self.jobs_kind.currentIndex() > 0 else None
+        return employment.jobs_query(self.rules, state=JOB_STATES[self.jobs_state.currentIndex()], kind=kind,
+                                     person_id=self._jobs_person, search=self.jobs_search.text())
+
+    def _courses_query(self) -> ListQuery:
+        year = self.course_year.currentText() if self.course_year.currentIndex() > 0 else None
+        return training.courses_query(search=self.course_search.text(), year=year)
+
+    def _intentions_query(self) -> ListQuery:
+        kind = self.intentions_kind.currentText() if self.intentions_kind.currentIndex() > 0 else None
+        return intentions.intentions_query(state=INTENTION_STATES[self.intentions_state.currentIndex()], kind=kind,
+                                           search=self.intentions_search.text())
 
     def reload_ledger(self) -> None:
         """Work out the ledger's rows on the worker (58,000 people at 100,000 residents), then page them."""
@@ -584,6 +534,9 @@ class EmploymentTab(DataTab):
         else:
             self.refresh_tables()
 
+    def _figure_opener(self, key: str) -> Callable[[], object]:
+        return lambda: self.open_figure(key)
+
     def open_figure(self, key: str) -> FigureListDialog:
         """The list behind a figure, in a window that stays open and follows every change."""
         self.ensure_loaded()
@@ -604,7 +557,7 @@ class EmploymentTab(DataTab):
     def _selected_id(table: QTableView) -> str | None:
         model = table.model()
         idx = table.currentIndex()
-        if model is None or not idx.isValid():
+        if not isinstance(model, SqlTableModel) or not idx.isValid():
             return None
         return model.row_id(idx.row())
 
@@ -630,7 +583,7 @@ class EmploymentTab(DataTab):
             return
         self._jobs_person = pid
         self.jobs_state.setCurrentIndex(2)
-        name = self.ctx.db.scalar("SELECT name FROM person WHERE id = ?", (pid,))
+        name = self.ctx.db.get("person", pid)["name"]
         self.jobs_search.clear()
         self.jobs_search.setPlaceholderText(f"只看 {name} 的就业经历；在此输入可查找全部")
         self.apply_filters()
@@ -658,11 +611,10 @@ class EmploymentTab(DataTab):
         job_id = self._need(self.jobs_table, "一条就业记录")
         if not job_id:
             return
-        row = self.ctx.db.one("SELECT e.*, p.name FROM employment e JOIN person p ON p.id = e.person_id "
-                              "WHERE e.id = ?", (job_id,))
+        row = employment.job_with_name(self.ctx.db, job_id)
         if not messages.confirm_destructive(
             self, "删除就业记录",
-            f"删除 {row['name']} 的“{employment.describe(dict(row))}”？\n"
+            f"删除 {row['name']} 的“{employment.describe(row)}”？\n"
             "只有录错的记录才应删除；真正离职请用“结束工作”，记录会保留在就业经历中。",
         ):
             return
@@ -675,12 +627,11 @@ class EmploymentTab(DataTab):
     def _course_changed(self) -> None:
         cid = self.selected_course_id()
         assert self.attendance_model is not None
+        self.attendance_model.set_query(training.attendance_query(cid))
         if cid is None:
-            self.attendance_model.set_filter("0")
             self.attendance_title.setText("选中一期培训查看参训人员")
             return
-        self.attendance_model.set_filter("a.deleted = 0 AND p.deleted = 0 AND a.course_id = ?", [cid])
-        row = self.ctx.db.one("SELECT name, start_date FROM training_course WHERE id = ?", (cid,))
+        row = training.course(self.ctx.db, cid)
         self.attendance_title.setText(
             f"{row['name']}（{row['start_date']}）参训人员 {self.attendance_model.rowCount()} 人")
 
@@ -696,7 +647,7 @@ class EmploymentTab(DataTab):
         cid = self._need(self.training_table, "一期培训")
         if not cid:
             return
-        row = self.ctx.db.one("SELECT name FROM training_course WHERE id = ?", (cid,))
+        row = training.course(self.ctx.db, cid)
         n = len(training.participants(self.ctx.db, cid))
         if not messages.confirm_destructive(
             self, "删除培训", f"删除培训“{row['name']}”及其 {n} 条参训记录？培训人次会相应减少。",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import re
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEvent, QModelIndex, QObject, QPersistentModelIndex, Qt, QTimer, Signal
@@ -25,68 +23,11 @@ from PySide6.QtWidgets import (
 from app.models.core.db import Database
 from app.models.core.id_numbers import mask
 from app.models.employment import labour
-from app.models.registry import households
 from app.ui.common import messages
 from app.ui.common.table_models import PAGE_SIZE, Column, SqlTableModel
 
 if TYPE_CHECKING:
     from app.ui.common.ops import OpRunner
-
-PICKER_FROM = labour.PEOPLE_FROM
-LIVE = "p.deleted = 0 AND p.status = '在册' AND h.deleted = 0"
-
-
-def _next_prefix(prefix: str) -> str:
-    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
-
-
-def person_search_sql(text: str) -> tuple[str, list[Any]]:
-    """WHERE over p/h/b/u/r for what a clerk types; several words must all match.
-
-    Chinese → name (prefix, or anywhere for 2+ characters); letters → pinyin initials or full
-    pinyin prefix ("zy" finds 周艳); "3-2-501" / "3栋2单元" → the address; 1–4 digits → room or
-    household number; longer digits → ID number or phone.
-    """
-    conds: list[str] = []
-    params: list[Any] = []
-    for word in (text or "").replace("\u3000", " ").split()[:5]:
-        addr = households.parse_address(word)
-        # Places are matched in a subquery of households, so SQLite starts from the few rooms
-        # that match and reaches their people through person(household_id).
-        if addr is not None:
-            sql, ps = households.building_match_sql(addr.building)
-            sql = sql.replace("b.", "b2.")
-            if addr.unit is not None:
-                sql += " AND u2.number = ?"
-                ps.append(addr.unit)
-            if addr.room:
-                sql += " AND r2.number = ?"
-                ps.append(addr.room)
-            conds.append(
-                "p.household_id IN (SELECT h2.id FROM household h2 JOIN room r2 ON r2.id = h2.room_id "
-                "JOIN unit u2 ON u2.id = r2.unit_id JOIN building b2 ON b2.id = u2.building_id "
-                f"WHERE {sql})"
-            )
-            params += ps
-        elif word.isascii() and word.isalpha():
-            w = word.lower()
-            conds.append("((p.name_initials >= ? AND p.name_initials < ?) OR (p.name_pinyin >= ? AND p.name_pinyin < ?))")
-            params += [w, _next_prefix(w), w, _next_prefix(w)]
-        elif word.isdigit() and len(word) <= 4:
-            conds.append("p.household_id IN (SELECT h2.id FROM household h2 LEFT JOIN room r2 ON r2.id = h2.room_id "
-                         "WHERE r2.number = ? OR h2.number = ?)")
-            params += [word, word]
-        elif word[:-1].isdigit() and word[-1:].upper() in "0123456789X":
-            conds.append("(p.id_number LIKE ? OR p.phone LIKE ?)")
-            params += [f"%{word.upper()}%", f"%{word}%"]
-        elif len(word) >= 2:
-            conds.append("(p.name LIKE ?)")
-            params.append(f"%{word}%")
-        else:
-            conds.append("(p.name >= ? AND p.name < ?)")
-            params += [word, _next_prefix(word)]
-    return " AND ".join(conds), params
-
 
 def picker_columns(today_rules: labour.LabourRules) -> list[Column]:
     return [
@@ -103,23 +44,19 @@ class IdPagedModel(SqlTableModel):
 
     SQLite works out every selected column of every row before an ORDER BY … LIMIT keeps 200 of
     them; these lists have per-row subqueries (current job, last training), so at 58,000 people that
-    costs seconds. Here the ORDER BY runs over ids alone and the columns for the page come after.
-    With `lean_from` (e.g. "person p"), counting and ordering skip the joins of `from_sql` whenever
-    the WHERE and ORDER BY do not name a joined alias (SQLite does not drop chained LEFT JOINs).
+    costs seconds. Here the ORDER BY runs over ids alone and the columns for the page come after
+    (the query's ``lean_from`` spares the joins while ordering and counting).
     """
 
-    def __init__(self, *args: Any, lean_from: str | None = None, joined_aliases: tuple[str, ...] = ("h", "r", "u", "b", "hp"),
-                 runner: OpRunner | None = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, runner: OpRunner | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.lean_from = lean_from
-        self._joined = re.compile(r"(?<![\w.])(" + "|".join(joined_aliases) + r")\.")
         # With a runner, a header click is ordered on the worker once (sorting 53,000 jobs by the
         # holder's name takes half a second) and pages then come by id; without one, in SQL per page.
         self.runner = runner
         self._sort_by: tuple[int, Qt.SortOrder] | None = None
         self._ordered_ids: list[str] | None = None
 
-    def refresh(self) -> None:  # set_filter comes here too
+    def refresh(self) -> None:  # set_query comes here too
         self._reorder()
         super().refresh()
 
@@ -133,22 +70,21 @@ class IdPagedModel(SqlTableModel):
         self._sort_by = (column, order)
         self._reorder()
 
+    def _order_of(self, column: int, order: Qt.SortOrder) -> str:
+        col = self.columns[column]
+        direction = "DESC" if order == Qt.SortOrder.DescendingOrder else "ASC"
+        return f"{col.sort_sql or col.sql} {direction}"
+
     def _reorder(self) -> None:
         """Start working out the chosen order for the current rows (pages follow the default meanwhile)."""
         self._drop_worker_order()
         self._ordered_ids = None
         if self.runner is None or self._sort_by is None:
             return
-        column, order = self._sort_by
-        col = self.columns[column]
-        expr = col.sort_sql or col.sql
-        direction = "DESC" if order == Qt.SortOrder.DescendingOrder else "ASC"
-        where = f" WHERE {self.where}" if self.where else ""
-        sql = (f"SELECT {self.id_sql} FROM {self._from_for(self.where, expr)}{where} "
-               f"ORDER BY {expr} {direction}, {self.id_sql}")
-        params = self.params
-        self._order = f"{expr} {direction}"  # what select_sql (export) uses; pages wait for the ids
-        self._order_on_worker(lambda db: [r[0] for r in db.conn.execute(sql, params)], self._use_ordered_ids)
+        order = self._order_of(*self._sort_by)
+        query = self.query
+        self._order = order  # what an export uses; pages wait for the ids
+        self._order_on_worker(lambda db: query.ids(db, order), self._use_ordered_ids)
 
     def _use_ordered_ids(self, ids: list[str]) -> None:
         self._ordered_ids = ids
@@ -156,20 +92,7 @@ class IdPagedModel(SqlTableModel):
 
     def _fetch_ids(self, ids: list[str]) -> list[dict]:
         """The display columns of `ids`, in that order."""
-        if not ids:
-            return []
-        cols = ", ".join(f'{c.sql} AS "{c.key}"' for c in self.columns)
-        marks = ", ".join("?" for _ in ids)
-        cur = self.db.conn.execute(
-            f"SELECT {self.id_sql} AS _id, {cols} FROM {self.from_sql} WHERE {self.id_sql} IN ({marks})", ids)
-        names = [d[0] for d in cur.description]
-        by_id = {r[0]: dict(zip(names, r, strict=True)) for r in cur.fetchall()}
-        return [by_id[i] for i in ids if i in by_id]
-
-    def _from_for(self, *parts: str) -> str:
-        if self.lean_from and not any(self._joined.search(p) for p in parts):
-            return self.lean_from
-        return self.from_sql
+        return self.query.rows_of(self.db, self.column_sql(), ids)
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
         if parent.isValid():
@@ -177,23 +100,15 @@ class IdPagedModel(SqlTableModel):
         if self._ordered_ids is not None:
             return len(self._ordered_ids)
         if self._count is None:
-            where = f" WHERE {self.where}" if self.where else ""
-            from_sql = self._from_for(self.where)
-            self._count = int(self.db.scalar(f"SELECT count(*) FROM {from_sql}{where}", self.params))
+            self._count = self.query.count(self.db)
         return self._count
 
     def _fetch(self, page_no: int) -> list[dict]:
         if self._ordered_ids is not None:
             return self._fetch_ids(self._ordered_ids[page_no * PAGE_SIZE:(page_no + 1) * PAGE_SIZE])
-        where = f" WHERE {self.where}" if self.where else ""
         # While the worker orders the rows, pages follow the default order (an index serves it).
         order = self._default_order if self.sorting else self.order_sql
-        from_sql = self._from_for(self.where, order)
-        ids = [r[0] for r in self.db.conn.execute(
-            f"SELECT {self.id_sql} AS _id FROM {from_sql}{where} ORDER BY {order}, _id LIMIT ? OFFSET ?",
-            [*self.params, PAGE_SIZE, page_no * PAGE_SIZE],
-        )]
-        return self._fetch_ids(ids)
+        return self._fetch_ids(self.query.ids(self.db, order, PAGE_SIZE, page_no * PAGE_SIZE))
 
 
 class IdListModel(IdPagedModel):
@@ -225,22 +140,18 @@ class IdListModel(IdPagedModel):
         if not (0 <= column < len(self.columns) and self.ids):
             SqlTableModel.sort(self, column, order)
             return
-        col = self.columns[column]
-        direction = "DESC" if order == Qt.SortOrder.DescendingOrder else "ASC"
-        expr = col.sort_sql or col.sql
-        sql = (f"SELECT {self.id_sql} FROM {self._from_for(expr)} "
-               f"WHERE {self.id_sql} IN (SELECT value FROM json_each(?)) ORDER BY {expr} {direction}, {self.id_sql}")
-        ids = self.ids
+        by = self._order_of(column, order)
+        ids, query = self.ids, self.query
 
-        def query(db: Database) -> list[str]:
-            return [r[0] for r in db.conn.execute(sql, [json.dumps(ids)])]
+        def ordered(db: Database) -> list[str]:
+            return query.sort_ids(db, ids, by)
 
         if self.runner is None:
-            self.ids = query(self.db)
+            self.ids = ordered(self.db)
             SqlTableModel.sort(self, column, order)
             return
-        self._order = f"{expr} {direction}"
-        self._order_on_worker(query, self._use_sorted_ids)
+        self._order = by
+        self._order_on_worker(ordered, self._use_sorted_ids)
 
     def _use_sorted_ids(self, ids: list[str]) -> None:
         self.ids = ids
@@ -253,14 +164,14 @@ class PersonPicker(QWidget):
     confirmed = Signal()  # single mode: Enter pressed on a match (the dialog moves on to its form)
 
     def __init__(
-        self, db: Database, *, multi: bool = True, restrict: tuple[str, list[Any]] | None = None,
+        self, db: Database, *, multi: bool = True, household_id: str | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.db = db
         self.multi = multi
-        # An extra condition on who may be chosen (e.g. the members of one household), shown at once.
-        self.restrict = restrict
+        # Only the members of this household may be chosen; they are shown at once.
+        self.household_id = household_id
         # "全部添加" leaves out people younger than this (a course for a stairwell is not for its children).
         self.min_age: int | None = None
         self.setObjectName("personPicker")
@@ -286,8 +197,8 @@ class PersonPicker(QWidget):
         self.results.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.results.verticalHeader().setVisible(False)
         self.results.verticalHeader().setDefaultSectionSize(22)
-        self.model = IdPagedModel(db, PICKER_FROM, picker_columns(rules), id_sql="p.id", where=LIVE,
-                                   order_by="p.name_pinyin", parent=self)
+        self.model = IdPagedModel(db, labour.residents_query(household_id=household_id), picker_columns(rules),
+                                  order_by="p.name_pinyin", parent=self)
         self.results.setModel(self.model)
         for i, col in enumerate(self.model.columns):
             if col.width:
@@ -347,18 +258,10 @@ class PersonPicker(QWidget):
     # -- search -------------------------------------------------------------------------------
     def apply_search(self) -> None:
         self._timer.stop()
-        cond, params = person_search_sql(self.search.text())
-        where = LIVE
-        if self.restrict is not None:
-            where += f" AND ({self.restrict[0]})"
-            params = [*self.restrict[1], *params]
-        if cond:
-            where += f" AND {cond}"
-        elif self.restrict is None:
-            where += " AND 0"  # nothing typed yet: no list of the whole community
-        self.model.set_filter(where, params)
+        text = self.search.text()
+        self.model.set_query(labour.residents_query(text, household_id=self.household_id))
         n = self.model.rowCount()
-        if not cond and self.restrict is None:
+        if not text.strip() and self.household_id is None:
             self.result_count.setText("请输入姓名、拼音首字母、房号或身份证号查找")
         else:
             self.result_count.setText(f"找到 {n:,} 人" + ("，↑↓ 选择，回车添加" if n and self.multi else ""))
@@ -452,10 +355,7 @@ class PersonPicker(QWidget):
         """Add people by id (pasted list, a previous course's participants)."""
         if not person_ids:
             return
-        marks = ", ".join("?" for _ in person_ids)
-        cols = ", ".join(f"{c.sql} AS {c.key}" for c in self.model.columns)
-        rows = {r["_id"]: dict(r) for r in self.db.query(
-            f"SELECT p.id AS _id, {cols} FROM {PICKER_FROM} WHERE p.id IN ({marks})", person_ids)}
+        rows = {r["_id"]: r for r in labour.residents_rows(self.db, self.model.column_sql(), person_ids)}
         for pid in person_ids:
             if pid in rows and pid not in self._chosen:
                 self._add(pid, self._label(rows[pid]))

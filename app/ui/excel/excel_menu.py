@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from PySide6.QtGui import QAction, QKeySequence
 
+from app.models.core.list_query import ExportView
 from app.ui.excel.export_dialog import ExportDialog
 from app.ui.excel.import_dialog import ImportDialog
 from app.ui.shell import Shell
 
 
-def current_export(window: Shell) -> tuple[str, str, list] | None:
+def current_export(window: Shell) -> ExportView | None:
     """The visible tab's filter for "export what I see", when that tab offers one."""
     tab = window.tabs.currentWidget()
     fn = getattr(tab, "export_query", None)

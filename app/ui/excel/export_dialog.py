@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from app.models.core import masking
 from app.models.core.errors import KnownError
+from app.models.core.list_query import ExportView
 from app.models.excel.excel_export import default_file_name, export_ledger
 from app.models.excel.ledgers import LEDGERS, has_personal_columns
 from app.ui.common.context import AppContext
@@ -31,9 +32,9 @@ from app.ui.registry.reveal_id import full_export_reason
 from app.widgets import file_dialogs
 
 
-def _applies(current: tuple[str, str, list] | None, name: str) -> bool:
-    """A tab's filter applies to the ledger it names (its WHERE uses that ledger's aliases)."""
-    return current is not None and current[0] == name and LEDGERS[name].filterable
+def _applies(current: ExportView | None, name: str) -> bool:
+    """A tab's filter applies to the ledger it names (its condition uses that ledger's aliases)."""
+    return current is not None and current.ledger == name and LEDGERS[name].filterable
 
 
 class ExportDialog(QDialog):
@@ -42,7 +43,7 @@ class ExportDialog(QDialog):
         ctx: AppContext,
         parent: QWidget | None = None,
         *,
-        current: tuple[str, str, list] | None = None,
+        current: ExportView | None = None,
     ) -> None:
         super().__init__(parent)
         self.ctx = ctx
@@ -116,7 +117,7 @@ class ExportDialog(QDialog):
         self.cancel_button.clicked.connect(self.cancel)
         self.close_button.clicked.connect(self.reject)
         if current is not None:
-            self.ledger.setCurrentIndex(max(0, self.ledger.findData(current[0])))
+            self.ledger.setCurrentIndex(max(0, self.ledger.findData(current.ledger)))
         self._ledger_changed()
 
     def ledger_name(self) -> str:
@@ -143,9 +144,9 @@ class ExportDialog(QDialog):
     def start(self, path: str) -> None:
         name = self.ledger_name()
         masked = self.masked.isChecked()
-        where, params = "", []
+        view = None
         if self.current is not None and self.filtered.isChecked() and _applies(self.current, name):
-            where, params = self.current[1], list(self.current[2])
+            view = self.current.condition
         options = {"month": self.month.text().strip()} if name == "monthly-disputes" else {}
         out = Path(path)
         reason = note = ""
@@ -161,7 +162,7 @@ class ExportDialog(QDialog):
                 progress.check()
                 progress.report(done, total, f"已写入 {done} / {total} 行")
 
-            return export_ledger(db, name, out, where=where, params=params, masked=masked,
+            return export_ledger(db, name, out, view=view, masked=masked,
                                  options=options, progress=report, reason=reason, note=note)
 
         self._busy(True)

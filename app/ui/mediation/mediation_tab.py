@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from app.models.core.changes import Changes
 from app.models.core.db import Database
 from app.models.core.errors import KnownError
+from app.models.core.list_query import ListQuery
 from app.models.mediation import mediation as med
 from app.models.mediation import mediation_report as rep
 from app.ui.common import events, messages
@@ -116,7 +117,7 @@ class MediationTab(DataTab):
         self.table = QTableView()
         self.table.setObjectName("mediationTable")
         self.table.setAccessibleName("调解案件列表")
-        self._make_model("c.deleted = 0", [])
+        self._make_model(med.cases_query())
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setSortingEnabled(False)
@@ -205,13 +206,12 @@ class MediationTab(DataTab):
         b.clicked.connect(slot)
         return b
 
-    def _make_model(self, where: str, params: list) -> None:
+    def _make_model(self, query: ListQuery) -> None:
         """(Re)build the list model: the time limits are part of its SQL (sorting by urgency)."""
         old = getattr(self, "model", None)
         self.party_names = PartyNames(self.ctx.db)
-        self.model = SqlTableModel(self.ctx.db, med.FROM_SQL, case_columns(self._limits, self.party_names),
-                                   id_sql="c.id",
-                                   where=where, params=params, order_by=self._default_order(), parent=self)
+        self.model = SqlTableModel(self.ctx.db, query, case_columns(self._limits, self.party_names),
+                                   order_by=self._default_order(), parent=self)
         self.table.setModel(self.model)
         if old is not None:
             old.deleteLater()
@@ -250,7 +250,7 @@ class MediationTab(DataTab):
             # The time limits are part of the list's SQL; the buildings fill a filter.
             current = self.current_case_id()
             self._limits = med.limits(self.ctx.db)
-            self._make_model(self.model.where, self.model.params)
+            self._make_model(self.model.query)
             self._load_choices()
             if current:
                 self.select_case(current)
@@ -291,8 +291,7 @@ class MediationTab(DataTab):
 
     def apply_filter(self) -> None:
         self._filter_timer.stop()
-        where, params = med.case_filter(**self.filter_args())
-        self.model.set_filter(where, params)
+        self.model.set_query(med.cases_query(**self.filter_args()))
         self._update_count()
         self._show_detail()
 

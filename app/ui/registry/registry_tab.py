@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import json
 import time
 from typing import Any
 
@@ -38,6 +37,7 @@ from PySide6.QtWidgets import (
 from app.models.core import audit
 from app.models.core.changes import Changes
 from app.models.core.errors import KnownError
+from app.models.core.list_query import ExportView
 from app.models.core.vocab import PersonStatus
 from app.models.registry import households, persons, registry_search
 from app.models.registry.registry_search import Filters, Search
@@ -81,8 +81,7 @@ class HouseholdListModel(SqlTableModel):
     def __init__(self, db: Any, parent: Any = None, runner: Any = None) -> None:
         zero_sql, _ = households.zero_employment_sql(db)
         search = registry_search.build(db, "")
-        super().__init__(db, search.from_sql, _columns(zero_sql), id_sql="o.household_id", where=search.where,
-                         params=search.params, order_by=self._address_order("ASC"), parent=parent)
+        super().__init__(db, search.query(), _columns(zero_sql), order_by=self._address_order("ASC"), parent=parent)
         self.search = search
         self._sort_column = -1
         self._sort_order = Qt.SortOrder.AscendingOrder
@@ -165,29 +164,11 @@ class HouseholdListModel(SqlTableModel):
     def _fetch(self, page_no: int) -> list[dict]:
         if self._ordered is not None:
             chunk = self._ordered[page_no * LIST_PAGE:(page_no + 1) * LIST_PAGE]
-            if not chunk:
-                return []
-            cur = self.db.conn.execute(self._select_positions(), [json.dumps(chunk)])
-        else:
-            cur = self.db.conn.execute(self.select_sql(), [*self._params, LIST_PAGE, page_no * LIST_PAGE])
-        names = [d[0] for d in cur.description]
-        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
-
-    def _display_columns(self) -> str:
-        ranked = self.search.ranked
-        return ", ".join(
-            f"{'pg._who' if c.key == 'who' and ranked else c.sql} AS {_quote(c.key)}" for c in self.columns
-        )
-
-    def _select_positions(self) -> str:
-        """One page of `_ordered` (a JSON array of [id, rank, who]) with its display columns, in order."""
-        inner = ("SELECT json_extract(value, '$[0]') AS _hid, json_extract(value, '$[2]') AS _who, "
-                 "CAST(key AS INTEGER) AS _pos FROM json_each(?)")
-        return (
-            f"SELECT o.household_id AS _id, {self._display_columns()} FROM ({inner}) AS pg "
-            f"JOIN household_order o ON o.household_id = pg._hid {registry_search.HOUSEHOLD_JOINS} "
-            "ORDER BY pg._pos"
-        )
+            return self.search.rows_at(self.db, self.column_sql(), chunk) if chunk else []
+        # While the worker works out a slow order, pages follow the default (address) order.
+        order = self._order_for(-1, self._sort_order) if self.sorting else self._order
+        return self.search.page(self.db, self.column_sql(), order, LIST_PAGE, page_no * LIST_PAGE,
+                                narrow=self._narrow(order))
 
     def _narrow(self, order: str) -> bool:
         """The order is a key of household_order: SQLite pages it without sorting every row."""
@@ -195,11 +176,8 @@ class HouseholdListModel(SqlTableModel):
 
     def _start_ordering(self) -> None:
         """Work the current order out on the worker; pages meanwhile follow the address."""
-        where = f" WHERE {self._where}" if self._where else ""
-        sql = (f"SELECT o.household_id{', m.rank, m.who' if self.search.ranked else ''} "
-               f"FROM {self.search.from_sql}{where} ORDER BY {self._order}, o.household_id")
-        params = list(self._params)
-        self._order_on_worker(lambda db: [tuple(r) for r in db.conn.execute(sql, params)], self._use_ordered)
+        search, order = self.search, self._order
+        self._order_on_worker(lambda db: search.ordered(db, order), self._use_ordered)
 
     def _use_ordered(self, rows: list[tuple]) -> None:
         self._ordered = rows
@@ -221,36 +199,10 @@ class HouseholdListModel(SqlTableModel):
             self._count = self.search.count(self.db)
         return self._count
 
-    def select_sql(self, *, limit: bool = True) -> str:
-        """A page in two steps ("deferred join"): the inner query picks the page's 100 household
-        ids computing nothing but the sort key, then only those rows get their display columns
-        (head, size, derived tags …). SQLite would otherwise compute every column of every
-        matching row before sorting: 0.6 s for a sort by 户号 at 25,000 households."""
-        if not limit:
-            return super().select_sql(limit=limit)
-        ranked = self.search.ranked
-        # While the worker works out a slow order, pages follow the default (address) order.
-        order = self._order_for(-1, self._sort_order) if self.sorting else self._order
-        narrow = self._narrow(order)
-        inner = (
-            "SELECT o.household_id AS _hid"
-            + (", m.rank AS _rank, m.who AS _who" if ranked else "")
-            + f" FROM {self.search.count_from_sql if narrow else self.search.from_sql}"
-            + (f" WHERE {self._where}" if self._where else "")
-            + f" ORDER BY {order}, o.household_id LIMIT ? OFFSET ?"
-        )
-        return (
-            f"SELECT o.household_id AS _id, {self._display_columns()} FROM ({inner}) AS pg "
-            f"JOIN household_order o ON o.household_id = pg._hid {registry_search.HOUSEHOLD_JOINS} "
-            f"ORDER BY {order.replace('m.rank', 'pg._rank')}, pg._hid"
-        )
-
     def set_search(self, search: Search) -> None:
         self.search = search
         self.columns[1].sql = "m.who" if search.ranked else "NULL"
-        self.from_sql = search.from_sql
-        self._where = search.where
-        self._params = list(search.params)
+        self._query = search.query()
         self._order = self._order_for(self._sort_column, self._sort_order)
         self._ordered = None
         self._drop_worker_order()  # an order on its way is for the old search
@@ -282,10 +234,6 @@ class HouseholdListModel(SqlTableModel):
         self._count = None
         self._pages.clear()
         self.layoutChanged.emit()
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 class HouseholdSummary(QWidget):
@@ -644,17 +592,9 @@ class RegistryTab(DataTab):
             self._count_warning = warn
             self.count_label.setStyleSheet("color: #8a6100;" if warn else "")
 
-    def export_query(self) -> tuple[str, str, list]:
-        """What the clerk sees, for "export what I see": ("residents", where_sql, params).
-
-        `where_sql` is a WHERE (without the word) over these aliases, to be applied to
-        ``person p JOIN household h ON h.id = p.household_id LEFT JOIN room r ON r.id = h.room_id
-        LEFT JOIN unit u ON u.id = r.unit_id LEFT JOIN building b ON b.id = u.building_id``:
-        p = person, h = household, r = room, u = unit, b = building. It selects the residents
-        (not deleted; any status) of every household in the list as searched and filtered.
-        """
-        where, params = registry_search.persons_where(self.model.search)
-        return "residents", where, params
+    def export_query(self) -> ExportView:
+        """What the clerk sees, for "export what I see": the residents of every household listed."""
+        return registry_search.residents_view(self.model.search)
 
     # -- navigation -----------------------------------------------------------------------------
     def focus_search(self) -> None:
