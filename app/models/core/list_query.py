@@ -13,9 +13,10 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from app.models.core.db import Database
+if TYPE_CHECKING:  # only for annotations: this module imports nothing of the app at run time
+    from app.models.core.db import Database
 
 # (key, SQL expression) of one displayed column; the key becomes the row dict's key.
 ColumnSql = tuple[str, str]

@@ -14,7 +14,6 @@ from app.models.core.excel_dates import entered_iso_date
 from app.models.core.list_query import Condition, ListQuery
 from app.models.core.vocab import PersonStatus
 from app.models.employment import intentions, labour
-from app.models.registry import registry_search
 
 KINDS = vocab.EMPLOYMENT_KINDS
 SUB_KINDS = vocab.EMPLOYMENT_SUB_KINDS
@@ -273,10 +272,10 @@ JOB_STATES = ("current", "ended", "all")
 
 
 def jobs_query(r: labour.LabourRules, *, state: str = "current", kind: str | None = None,
-               person_id: str | None = None, search: str = "") -> ListQuery:
+               person_id: str | None = None, search: Condition = Condition()) -> ListQuery:  # noqa: B008
     """The employment ledger as shown: jobs of living people in a state (:data:`JOB_STATES`: at
     work today, ended before today, or every one), of a `kind`, of one person, matching a
-    person search (the registry's grammar)."""
+    person search (``registry_search.person_condition``: the registry's grammar)."""
     if state not in JOB_STATES:
         raise ValueError(state)
     t = r.today.isoformat()
@@ -289,7 +288,7 @@ def jobs_query(r: labour.LabourRules, *, state: str = "current", kind: str | Non
         parts.append(Condition("e.kind = ?", (kind,)))
     if person_id:
         parts.append(Condition("e.person_id = ?", (person_id,)))
-    parts.append(registry_search.person_condition(search))
+    parts.append(search)
     return ListQuery(JOBS_FROM, id_sql="e.id", lean_from="employment e",
                      joined_aliases=("p", "h", "r", "u", "b")).filtered(Condition.all_of(parts))
 

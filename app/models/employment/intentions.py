@@ -13,7 +13,6 @@ from app.models.core.excel_dates import entered_iso_date
 from app.models.core.list_query import Condition, ListQuery
 from app.models.employment import labour
 from app.models.employment.intention_state import closed_sql, open_sql
-from app.models.registry import registry_search
 
 KINDS = vocab.INTENTION_KINDS
 
@@ -146,9 +145,10 @@ def intentions_columns() -> list[tuple[str, str, str]]:
 INTENTION_STATES = ("open", "closed", "all")
 
 
-def intentions_query(*, state: str = "open", kind: str | None = None, search: str = "") -> ListQuery:
+def intentions_query(*, state: str = "open", kind: str | None = None,
+                     search: Condition = Condition()) -> ListQuery:  # noqa: B008
     """The intentions ledger as shown: intentions of living people, open (:mod:`intention_state`),
-    met, or all, of a `kind`, matching a person search (the registry's grammar)."""
+    met, or all, of a `kind`, matching a person search (``registry_search.person_condition``)."""
     if state not in INTENTION_STATES:
         raise ValueError(state)
     parts = [Condition("i.deleted = 0"), Condition(labour.live_person_sql("i.person_id"))]
@@ -158,7 +158,7 @@ def intentions_query(*, state: str = "open", kind: str | None = None, search: st
         parts.append(Condition(closed_sql("i")))
     if kind:
         parts.append(Condition("i.kind = ?", (kind,)))
-    parts.append(registry_search.person_condition(search))
+    parts.append(search)
     return ListQuery(INTENTIONS_FROM, id_sql="i.id", lean_from="intention i",
                      joined_aliases=("p", "h", "r", "u", "b")).filtered(Condition.all_of(parts))
 

@@ -29,7 +29,7 @@ from app.models.core.db import Database
 from app.models.core.list_query import NOTHING, Condition, ListQuery
 from app.models.employment import labour_snapshot
 from app.models.employment.intention_state import open_sql
-from app.models.registry import households, registry_search
+from app.models.registry import households
 
 ABILITIES = ("全", "半")
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -621,14 +621,13 @@ def live_person_sql(col: str) -> str:
 RESIDENT_LIVE = Condition("p.deleted = 0 AND p.status = '在册' AND h.deleted = 0")
 
 
-def residents_query(text: str = "", *, household_id: str | None = None) -> ListQuery:
+def residents_query(search: Condition = Condition(), *, household_id: str | None = None) -> ListQuery:  # noqa: B008
     """The registered residents a person search shows (the resident picker of every ledger).
 
-    `text` reads as in the registry search (:func:`registry_search.person_condition`); with
+    `search`: what is typed, read as in the registry (``registry_search.person_condition``); with
     `household_id`, only that household's members, listed before anything is typed. Without
     either, nothing: no list of the whole community.
     """
-    search = registry_search.person_condition(text)
     parts = [RESIDENT_LIVE]
     if household_id is not None:
         parts.append(Condition("(p.household_id = ?)", (household_id,)))
@@ -648,15 +647,16 @@ def residents_rows(db: Database, columns: list[tuple[str, str]], person_ids: lis
 LEDGER_VIEWS = ("labour_force", "employed", "unemployed", "never_trained", "open_intention")
 
 
-def ledger_ids(db: Database, today: dt.date, view: str, text: str) -> list[str]:
-    """The labour-ledger rows for a view (:data:`LEDGER_VIEWS`) and a search, in ledger order.
+def ledger_ids(db: Database, today: dt.date, view: str, search: Condition = Condition()) -> list[str]:  # noqa: B008
+    """The labour-ledger rows for a view (:data:`LEDGER_VIEWS`) and a person search
+    (``registry_search.person_condition``), in ledger order.
 
     Without a search the figures' snapshot answers (every view but open_intention is a figure);
     with one, the search narrows in SQL.
     """
     if view not in LEDGER_VIEWS:
         raise ValueError(view)
-    cond = registry_search.person_condition(text)
+    cond = search
     if not cond.sql and view != "open_intention":
         return figure_ids(db, view, today)
     r = rules(db, today)

@@ -27,6 +27,7 @@ from app.models.core.changes import Changes
 from app.models.core.db import Database
 from app.models.core.list_query import ListQuery
 from app.models.employment import employment, intentions, labour, training
+from app.models.registry import registry_search
 from app.ui.common import events, messages
 from app.ui.common.context import AppContext
 from app.ui.common.data_tab import DataTab
@@ -90,7 +91,7 @@ INTENTION_STATES = ("open", "closed", "all")  # the order of the intentions stat
 
 def ledger_ids(db: Database, today: dt.date, which: int, text: str) -> list[str]:
     """Runs on the worker thread: the labour-ledger rows for the filter combo's entry `which` and a search."""
-    return labour.ledger_ids(db, today, LEDGER_FILTERS[which][1], text)
+    return labour.ledger_ids(db, today, LEDGER_FILTERS[which][1], registry_search.person_condition(text))
 
 
 def compute_for_tab(db: Database, today: dt.date) -> tuple[labour.LabourFigures, dict[str, tuple[str, str]]]:
@@ -432,7 +433,8 @@ class EmploymentTab(DataTab):
     def _jobs_query(self) -> ListQuery:
         kind = self.jobs_kind.currentText() if self.jobs_kind.currentIndex() > 0 else None
         return employment.jobs_query(self.rules, state=JOB_STATES[self.jobs_state.currentIndex()], kind=kind,
-                                     person_id=self._jobs_person, search=self.jobs_search.text())
+                                     person_id=self._jobs_person,
+                                     search=registry_search.person_condition(self.jobs_search.text()))
 
     def _courses_query(self) -> ListQuery:
         year = self.course_year.currentText() if self.course_year.currentIndex() > 0 else None
@@ -441,7 +443,7 @@ class EmploymentTab(DataTab):
     def _intentions_query(self) -> ListQuery:
         kind = self.intentions_kind.currentText() if self.intentions_kind.currentIndex() > 0 else None
         return intentions.intentions_query(state=INTENTION_STATES[self.intentions_state.currentIndex()], kind=kind,
-                                           search=self.intentions_search.text())
+                                           search=registry_search.person_condition(self.intentions_search.text()))
 
     def reload_ledger(self) -> None:
         """Work out the ledger's rows on the worker (58,000 people at 100,000 residents), then page them."""

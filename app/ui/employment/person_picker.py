@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from app.models.core.db import Database
 from app.models.core.id_numbers import mask
 from app.models.employment import labour
+from app.models.registry import registry_search
 from app.ui.common import messages
 from app.ui.common.table_models import PAGE_SIZE, Column, SqlTableModel
 
@@ -259,7 +260,8 @@ class PersonPicker(QWidget):
     def apply_search(self) -> None:
         self._timer.stop()
         text = self.search.text()
-        self.model.set_query(labour.residents_query(text, household_id=self.household_id))
+        self.model.set_query(labour.residents_query(registry_search.person_condition(text),
+                                                    household_id=self.household_id))
         n = self.model.rowCount()
         if not text.strip() and self.household_id is None:
             self.result_count.setText("请输入姓名、拼音首字母、房号或身份证号查找")
