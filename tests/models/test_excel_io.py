@@ -18,7 +18,8 @@ from app.models.core.db import open_database
 from app.models.core.errors import KnownError
 from app.models.core.excel_dates import DateError, parse_date
 from app.models.core.id_numbers import make
-from app.models.employment import training
+from app.models.core.list_query import Condition
+from app.models.employment import employment, labour, training
 from app.models.excel.excel_export import export_ledger
 from app.models.excel.excel_import import IMPORTERS, apply_plan, import_file, plan_import
 from app.models.excel.excel_read import Sheet, check_file
@@ -107,14 +108,18 @@ def test_masked_export_keeps_first_six_and_last_four(db, office, tmp_path):
 
 def test_export_what_i_see(db, office, tmp_path):
     out = tmp_path / "f.xlsx"
-    n = export_ledger(db, "residents", out, where="h.number = ? AND p.sex = ?", params=["HL-0001", "男"])
+    n = export_ledger(db, "residents", out, view=Condition("h.number = ? AND p.sex = ?", ("HL-0001", "男")))
     assert n == 2
     assert [r[1] for r in _sheet_rows(out)[2:]] == ["李建国", "李小龙"]
     add_records(db, office)  # another tab's filter, over its own ledger's aliases
-    assert export_ledger(db, "employment", out, where="e.kind = ?", params=["就近就业"]) == 1
-    assert export_ledger(db, "employment", out, where="e.kind = ?", params=["外出务工"]) == 0
+    r = labour.rules(db)
+    # the jobs tab's own list query, as its "export what I see" hands it over
+    jobs = employment.jobs_query(r, state="all", kind="就近就业")
+    assert jobs.view_of("employment").condition == jobs.condition
+    assert export_ledger(db, "employment", out, view=jobs.condition) == jobs.count(db) == 1
+    assert export_ledger(db, "employment", out, view=employment.jobs_query(r, kind="外出务工").condition) == 0
     with pytest.raises(KnownError, match="不支持按当前筛选导出"):
-        export_ledger(db, "figures", out, where="1")
+        export_ledger(db, "figures", out, view=Condition("1"))
 
 
 @pytest.mark.parametrize("name", list(LEDGERS))

@@ -462,3 +462,19 @@ def test_a_second_session_with_one_person_unticked_by_keyboard(qtbot, tab, ctx, 
     wait_figures(qtbot, tab, lambda f: f.training_person_times_total == total)
     assert tab.figure_buttons["training_person_times_total"].text().startswith(f"{total}\n")
     assert tab.figures.training_hours_total == pytest.approx(before.training_hours_total + 2 * 4)
+
+
+def test_export_what_i_see_of_the_jobs_page_is_its_own_list(qtbot, tab, tmp_path):
+    from app.models.excel.excel_export import export_ledger
+
+    assert tab.export_query() is None  # the labour ledger page exports the whole ledger
+    tab.inner.setCurrentIndex(1)
+    tab.jobs_state.setCurrentIndex(2)  # 全部
+    qtbot.keyClicks(tab.jobs_search, "1-1")
+    tab.apply_filters()
+    view = tab.export_query()
+    assert view.ledger == "employment" and view.condition == tab.jobs_model.query.condition
+    shown = tab.jobs_model.rowCount()
+    assert shown and export_ledger(tab.ctx.db, "employment", tmp_path / "jobs.xlsx", view=view.condition) == shown
+    tab.inner.setCurrentIndex(3)
+    assert tab.export_query().ledger == "intentions"

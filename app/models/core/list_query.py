@@ -84,6 +84,10 @@ class ListQuery:
     def condition(self) -> Condition:
         return Condition(self.where, self.params)
 
+    def view_of(self, ledger: str) -> ExportView:
+        """This list for "export what I see", as rows of `ledger` (whose FROM uses the same aliases)."""
+        return ExportView(ledger, self.condition)
+
     def _where_clause(self) -> str:
         return f" WHERE {self.where}" if self.where else ""
 

@@ -25,7 +25,7 @@ from shiboken6 import isValid
 
 from app.models.core.changes import Changes
 from app.models.core.db import Database
-from app.models.core.list_query import ListQuery
+from app.models.core.list_query import ExportView, ListQuery
 from app.models.employment import employment, intentions, labour, training
 from app.models.registry import registry_search
 from app.ui.common import events, messages
@@ -444,6 +444,16 @@ class EmploymentTab(DataTab):
         kind = self.intentions_kind.currentText() if self.intentions_kind.currentIndex() > 0 else None
         return intentions.intentions_query(state=INTENTION_STATES[self.intentions_state.currentIndex()], kind=kind,
                                            search=registry_search.person_condition(self.intentions_search.text()))
+
+    def export_query(self) -> ExportView | None:
+        """"Export what I see" of the jobs or intentions page: that list's own query (the ledgers
+        share its aliases); the other pages export whole ledgers."""
+        page = self.inner.currentIndex()
+        if page == 1 and self.jobs_model is not None:
+            return self.jobs_model.query.view_of("employment")
+        if page == 3 and self.intentions_model is not None:
+            return self.intentions_model.query.view_of("intentions")
+        return None
 
     def reload_ledger(self) -> None:
         """Work out the ledger's rows on the worker (58,000 people at 100,000 residents), then page them."""
