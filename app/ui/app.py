@@ -19,6 +19,7 @@ from app.models.core.access import Principal
 from app.models.core.db import DEFAULT_USER, Database, open_database
 from app.models.core.errors import KnownError
 from app.models.core.safe_files import DiskFullError, atomic_path, remember_database, remove_leftovers
+from app.models.registry import households
 from app.paths import log_dir, resource_dir
 from app.start_options import credentials, read_secret_file, resolve_db
 from app.ui.common import messages, text_size
@@ -329,7 +330,7 @@ def _needs_demo(path: Path) -> bool:
         return False  # an encrypted demo has its data (and the login opens it)
     db = open_database(path, create=False)
     try:
-        return not db.scalar("SELECT count(*) FROM household")
+        return not households.any_household(db)
     finally:
         db.close()
 

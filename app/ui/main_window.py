@@ -17,6 +17,7 @@ from app.models.core import settings
 from app.models.core.changes import Changes
 from app.models.core.db import Database
 from app.models.core.errors import DatabaseError, KnownError
+from app.models.registry import persons
 from app.ui.common import events as ev
 from app.ui.common import messages
 from app.ui.common.context import AppContext
@@ -207,10 +208,7 @@ class MainWindow(Shell):
 
     def _refresh_count(self) -> None:
         # Indexed count over person: a few ms even at 100,000 residents.
-        n = self.ctx.db.scalar(
-            "SELECT count(*) FROM person p JOIN household h ON h.id = p.household_id "
-            "WHERE p.deleted = 0 AND p.status = '在册' AND h.deleted = 0"
-        )
+        n = persons.registered_count(self.ctx.db)
         self.status_count.setText(f"在册居民：{n:,} 人")
 
     def update_undo_actions(self) -> None:

@@ -75,16 +75,30 @@ def require_reader(db: Database) -> None:
         raise PermissionDeniedError(f"“{p.name}”的账号不能查看操作日志：只有系统管理员和审计员可以查看。")
 
 
-def count(db: Database, f: AuditFilter) -> int:
+def latest_id(db: Database) -> int:
+    """The newest entry's id (0 for none): pages anchored there do not shift while new entries come."""
     require_reader(db)
+    return int(db.scalar("SELECT coalesce(max(id), 0) FROM audit_events"))
+
+
+def _upto(f: AuditFilter, upto: int | None) -> tuple[str, list[Any]]:
     where, params = f.where()
+    if upto is None:
+        return where, params
+    return (where + " AND" if where else " WHERE") + " id <= ?", [*params, upto]
+
+
+def count(db: Database, f: AuditFilter, *, upto: int | None = None) -> int:
+    """Entries matching `f` (up to entry `upto`)."""
+    require_reader(db)
+    where, params = _upto(f, upto)
     return int(db.scalar(f"SELECT count(*) FROM audit_events{where}", params))
 
 
-def page(db: Database, f: AuditFilter, offset: int, limit: int) -> list[dict[str, Any]]:
-    """Entries newest first, `limit` from `offset`."""
+def page(db: Database, f: AuditFilter, offset: int, limit: int, *, upto: int | None = None) -> list[dict[str, Any]]:
+    """Entries newest first, `limit` from `offset` (of those up to entry `upto`)."""
     require_reader(db)
-    where, params = f.where()
+    where, params = _upto(f, upto)
     rows = db.query(
         f"SELECT {', '.join(COLUMNS)} FROM audit_events{where} ORDER BY id DESC LIMIT ? OFFSET ?",
         [*params, limit, offset],

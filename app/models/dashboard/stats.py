@@ -138,3 +138,17 @@ def _mediation(db: Database) -> dict[str, Any]:
     open_cases = unclosed_cases_by_level(db)
     total = db.scalar("SELECT count(*) FROM mediation_case WHERE deleted = 0")
     return {"open_mediation_cases": open_cases, "mediation_cases_total": int(total or 0)}
+
+
+def risk_counts(db: Database) -> dict[str | None, int]:
+    """Households (not deleted) per risk colour."""
+    return {r[0]: r[1] for r in db.query(
+        "SELECT risk_colour, count(*) FROM household WHERE deleted = 0 GROUP BY risk_colour")}
+
+
+def job_kinds(db: Database) -> list[tuple[str, int]]:
+    """(kind of work, registered people holding such a job today), the most common first."""
+    return [(r[0], r[1]) for r in db.query(
+        "SELECT e.kind, count(DISTINCT e.person_id) FROM employment e JOIN person p ON p.id = e.person_id "
+        "WHERE e.deleted = 0 AND p.deleted = 0 AND p.status = '在册' "
+        "AND (e.end_date IS NULL OR e.end_date >= date('now', 'localtime')) GROUP BY e.kind ORDER BY 2 DESC")]

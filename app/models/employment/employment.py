@@ -293,9 +293,7 @@ def jobs_query(r: labour.LabourRules, *, state: str = "current", kind: str | Non
                      joined_aliases=("p", "h", "r", "u", "b")).filtered(Condition.all_of(parts))
 
 
-def job_with_name(db: Database, job_id: str) -> dict[str, Any]:
-    """One job with its holder's ``name``."""
+def job_with_name(db: Database, job_id: str) -> dict[str, Any] | None:
+    """One job with its holder's ``name`` (None if there is no such job)."""
     row = db.one("SELECT e.*, p.name FROM employment e JOIN person p ON p.id = e.person_id WHERE e.id = ?", (job_id,))
-    if row is None:
-        raise NotFoundError("这条就业记录已不存在（可能已被删除）。")
-    return dict(row)
+    return None if row is None else dict(row)

@@ -163,10 +163,8 @@ def intentions_query(*, state: str = "open", kind: str | None = None,
                      joined_aliases=("p", "h", "r", "u", "b")).filtered(Condition.all_of(parts))
 
 
-def with_name(db: Database, intention_id: str) -> dict[str, Any]:
-    """One intention with its person's ``name``."""
+def with_name(db: Database, intention_id: str) -> dict[str, Any] | None:
+    """One intention with its person's ``name`` (None if there is no such intention)."""
     row = db.one("SELECT i.*, p.name FROM intention i JOIN person p ON p.id = i.person_id WHERE i.id = ?",
                  (intention_id,))
-    if row is None:
-        raise NotFoundError("这条需求已不存在（可能已被删除）。")
-    return dict(row)
+    return None if row is None else dict(row)

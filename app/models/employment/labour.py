@@ -672,3 +672,13 @@ def ledger_ids(db: Database, today: dt.date, view: str, search: Condition = Cond
     from_sql = PEOPLE_FROM if cond.sql else "person p"
     sql = f"SELECT p.id FROM {from_sql} WHERE {where} ORDER BY p.rowid"
     return [row[0] for row in db.conn.execute(sql, cond.params)]
+
+
+def person_line(db: Database, person_id: str, today: dt.date) -> dict[str, Any] | None:
+    """Name, age on `today`, address and ID number of one person (for the line naming them in a form)."""
+    row = db.one(f"SELECT p.name, p.birth_date, p.id_number, {ADDRESS_SQL} AS address FROM {PEOPLE_FROM} "
+                 "WHERE p.id = ?", (person_id,))
+    if row is None:
+        return None
+    return {"name": row["name"], "age": age_on(row["birth_date"], today), "address": row["address"],
+            "id_number": row["id_number"]}

@@ -590,3 +590,24 @@ def attendance_query(course_id: str | None) -> ListQuery:
 def course(db: Database, course_id: str) -> dict[str, Any]:
     """One course's row."""
     return dict(db.get("training_course", course_id))
+
+
+def recent_courses(db: Database, *, limit: int, exclude: str | None = None) -> list[dict[str, Any]]:
+    """Courses not deleted, the latest first: id, name, start_date (`exclude`: the one being edited)."""
+    return [dict(r) for r in db.query(
+        "SELECT id, name, start_date FROM training_course WHERE deleted = 0 AND id IS NOT ? "
+        "ORDER BY start_date DESC LIMIT ?", (exclude, limit))]
+
+
+def registered_participants(db: Database, course_id: str) -> set[str]:
+    """Ids of a course's participants who are still registered residents (在册)."""
+    return {r[0] for r in db.query(
+        "SELECT a.person_id FROM training_attendance a JOIN person p ON p.id = a.person_id "
+        "WHERE a.course_id = ? AND a.deleted = 0 AND p.status = '在册'", (course_id,))}
+
+
+def attendances_of(db: Database, person_id: str) -> list[dict[str, Any]]:
+    """The person's course attendances, the latest course first: id (attendance), name, start_date."""
+    return [dict(r) for r in db.query(
+        "SELECT a.id, c.name, c.start_date FROM training_attendance a JOIN training_course c ON c.id = a.course_id "
+        "WHERE a.person_id = ? AND a.deleted = 0 AND c.deleted = 0 ORDER BY c.start_date DESC", (person_id,))]

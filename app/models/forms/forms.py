@@ -210,6 +210,52 @@ def course_sessions(db: Database, course_id: str) -> list[str]:
         "ORDER BY session_date, coalesce(start_time, ''), id", (course_id,))]
 
 
+def session_rows(db: Database, course_id: str) -> dict[str, dict[str, Any]]:
+    """The course's sessions by id: session_date, start_time, topic."""
+    return {r["id"]: dict(r) for r in db.query(
+        "SELECT id, session_date, start_time, topic FROM training_session WHERE course_id = ? AND deleted = 0",
+        (course_id,))}
+
+
+# Prefix searches as index ranges (LIKE cannot use SQLite's case-sensitive indexes), so a keystroke
+# of the print dialog's search stays within a few milliseconds on 100,000 residents.
+def find_households(db: Database, text: str, limit: int) -> list[dict[str, Any]]:
+    """Households (number, head's name) whose number, head's name or head's pinyin initials start with `text`."""
+    if not text:
+        return []
+    return [dict(r) for r in db.query(
+        "SELECT h.number, p.name FROM household AS h LEFT JOIN person AS p ON p.id = h.head_person_id "
+        "WHERE +h.deleted = 0 AND h.id IN ("
+        " SELECT id FROM (SELECT id FROM household WHERE number >= :t AND number < :t || char(1114111)"
+        "  AND +deleted = 0 ORDER BY number LIMIT :n)"
+        " UNION SELECT id FROM (SELECT h2.id FROM person AS p2 JOIN household AS h2 ON h2.head_person_id = p2.id"
+        "  WHERE p2.name >= :t AND p2.name < :t || char(1114111) AND +h2.deleted = 0 ORDER BY p2.name LIMIT :n)"
+        " UNION SELECT id FROM (SELECT h3.id FROM person AS p3 JOIN household AS h3 ON h3.head_person_id = p3.id"
+        "  WHERE p3.name_initials >= :i AND p3.name_initials < :i || char(1114111) AND +h3.deleted = 0"
+        "  ORDER BY p3.name_initials LIMIT :n)"
+        ") ORDER BY h.number LIMIT :n",
+        {"t": text, "i": text.lower(), "n": limit},
+    )]
+
+
+def find_persons(db: Database, text: str, limit: int) -> list[dict[str, Any]]:
+    """Registered residents (id, name, id_number, household number) whose name, pinyin initials or
+    ID number starts with `text`."""
+    if not text:
+        return []
+    return [dict(r) for r in db.query(
+        "SELECT p.id, p.name, p.id_number, h.number FROM person AS p LEFT JOIN household AS h ON h.id = p.household_id "
+        "WHERE p.id IN ("
+        + " UNION ".join(
+            f"SELECT id FROM (SELECT id FROM person WHERE {col} >= :{key} AND {col} < :{key} || char(1114111) "
+            f"AND +deleted = 0 AND +status = '在册' ORDER BY {col} LIMIT :n)"
+            for col, key in (("name", "t"), ("name_initials", "i"), ("id_number", "u"))
+        )
+        + ") ORDER BY p.name LIMIT :n",
+        {"t": text, "i": text.lower(), "u": text.upper(), "n": limit},
+    )]
+
+
 def find_session(db: Database, key: str, course_id: str | None) -> str:
     """A session by its id, or within a course by its number (第 2 次 → "2") or its date."""
     key = (key or "").strip()

@@ -776,3 +776,22 @@ def buildings(db: Database) -> list[tuple[str, str]]:
     """(id, name) of buildings for the filter and case form."""
     return [(r["id"], r["name"]) for r in db.query(
         "SELECT id, name FROM building WHERE deleted = 0 ORDER BY number, name COLLATE natsort")]
+
+
+def same_number_count(db: Database, case_id: str, number: str) -> int:
+    """Other cases (not deleted) bearing `number`: two PCs numbered cases offline at the same time."""
+    return int(db.scalar("SELECT count(*) FROM mediation_case WHERE number = ? AND deleted = 0 AND id <> ?",
+                         (number, case_id)))
+
+
+def case_number(db: Database, case_id: str | None) -> str | None:
+    if not case_id:
+        return None
+    return db.scalar("SELECT number FROM mediation_case WHERE id = ?", (case_id,))
+
+
+def recent_cases(db: Database, *, limit: int) -> list[dict[str, Any]]:
+    """Cases not deleted, the latest received first: id, number, title, status."""
+    return [dict(r) for r in db.query(
+        "SELECT id, number, title, status FROM mediation_case WHERE deleted = 0 "
+        "ORDER BY received_date DESC, number DESC LIMIT ?", (limit,))]

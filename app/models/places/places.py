@@ -773,3 +773,130 @@ def building_signs(db: Database, *, include_retired: bool = False) -> list[dict[
     return [dict(r) for r in db.query(
         f"SELECT id, name, sign FROM building WHERE deleted = 0{retired} ORDER BY number, name COLLATE natsort"
     )]
+
+
+def buildings(db: Database, community_id: str | None = None, *, include_retired: bool = True
+              ) -> list[dict[str, Any]]:
+    """Buildings not deleted (of one community, or all), in number order: id, name, number, sign."""
+    sql = "SELECT id, name, number, sign FROM building WHERE deleted = 0"
+    params: list[Any] = []
+    if community_id is not None:
+        sql += " AND community_id = ?"
+        params.append(community_id)
+    if not include_retired:
+        sql += " AND retired = 0"
+    return [dict(r) for r in db.query(sql + " ORDER BY number, name COLLATE natsort", params)]
+
+
+def grids(db: Database, community_id: str | None = None, *, include_retired: bool = True) -> list[dict[str, Any]]:
+    """Grids not deleted (of one community, or all), in their order: id, name."""
+    sql = "SELECT id, name FROM grid WHERE deleted = 0"
+    params: list[Any] = []
+    if community_id is not None:
+        sql += " AND community_id = ?"
+        params.append(community_id)
+    if not include_retired:
+        sql += " AND retired = 0"
+    return [dict(r) for r in db.query(sql + " ORDER BY sort_order, name", params)]
+
+
+def has_buildings(db: Database) -> bool:
+    return db.scalar("SELECT 1 FROM building WHERE deleted = 0 LIMIT 1") is not None
+
+
+def building_name(db: Database, building_id: str | None) -> str | None:
+    if not building_id:
+        return None
+    name = db.scalar("SELECT name FROM building WHERE id = ?", (building_id,))
+    return None if name is None else str(name)
+
+
+def districts(db: Database, community_id: str, *, include_retired: bool = True) -> list[dict[str, Any]]:
+    """Districts (片区) not deleted of one community, in their order: id, name."""
+    sql = "SELECT id, name FROM district WHERE community_id = ? AND deleted = 0"
+    if not include_retired:
+        sql += " AND retired = 0"
+    return [dict(r) for r in db.query(sql + " ORDER BY sort_order, name", (community_id,))]
+
+
+def next_unit_number(db: Database, building_id: str) -> int:
+    """The number after the building's highest unit (1 for none)."""
+    return int(db.scalar("SELECT coalesce(max(number), 0) + 1 FROM unit WHERE building_id = ? AND deleted = 0",
+                         (building_id,)))
+
+
+def units_of(db: Database, parent_table: str, parent_id: str) -> list[dict[str, Any]]:
+    """Units (not deleted) of a building, or the unit itself: id, number, sign, in number order."""
+    col = "id" if parent_table == "unit" else "building_id"
+    return [dict(r) for r in db.query(
+        f"SELECT id, number, sign FROM unit WHERE {col} = ? AND deleted = 0 ORDER BY number", (parent_id,))]
+
+
+def household_in_room(db: Database, room_id: str) -> str | None:
+    """The id of the household living (在住) in the room, or None."""
+    return db.scalar("SELECT id FROM household WHERE room_id = ? AND +deleted = 0 AND +status = '在住'", (room_id,))
+
+
+_PLACE_COLUMN = {
+    "room": "r.id", "unit": "u.id", "building": "b.id", "grid": "b.grid_id", "district": "g.district_id",
+    "community": "b.community_id",
+}
+
+
+def households_at(db: Database, table: str, place_id: str, *, limit: int = 500) -> list[dict[str, Any]]:
+    """Households living (在住) at a place, by unit and room: id, number, name (of the head), u, r."""
+    col = _PLACE_COLUMN[table]
+    return [dict(r) for r in db.query(
+        "SELECT h.id, h.number, p.name, u.number AS u, r.number AS r FROM household h "
+        "JOIN room r ON r.id = h.room_id JOIN unit u ON u.id = r.unit_id JOIN building b ON b.id = u.building_id "
+        "LEFT JOIN grid g ON g.id = b.grid_id LEFT JOIN person p ON p.id = h.head_person_id "
+        f"WHERE {col} = ? AND +h.deleted = 0 AND +h.status = '在住' ORDER BY u.number, r.number LIMIT ?",
+        (place_id, limit))]
+
+
+def role_candidates(db: Database, text: str, community_id: str | None, building_id: str | None = None,
+                    *, limit: int = 50) -> list[dict[str, Any]]:
+    """Registered residents who may take a role (building head …): id, name, phone, b, u, r.
+
+    Typed letters search the pinyin initials ("zx" → 张霞), anything else the name; each is a
+    prefix range over one index read in order, so a common surname stops after `limit` rows. The
+    people of `building_id` come first (read from the building: a few hundred people).
+    """
+    text = text.strip()
+    if not text:
+        return []
+    col = "p.name_initials" if text.isascii() else "p.name"
+    key = text.lower() if text.isascii() else text
+    rows: list[dict[str, Any]] = []
+    if building_id:
+        rows = [dict(r) for r in db.query(
+            "SELECT p.id, p.name, p.phone, b.name AS b, u.number AS u, r.number AS r FROM building b "
+            "JOIN unit u ON u.building_id = b.id JOIN room r ON r.unit_id = u.id "
+            "JOIN household h ON h.room_id = r.id JOIN person p ON p.household_id = h.id "
+            f"WHERE b.id = ? AND +p.deleted = 0 AND +p.status = '在册' AND +{col} >= ? AND +{col} < ? "
+            "ORDER BY p.name LIMIT ?",
+            (building_id, key, key + "\uffff", limit))]
+    seen = {r["id"] for r in rows}
+    rows += [dict(r) for r in db.query(
+        "SELECT p.id, p.name, p.phone, b.name AS b, u.number AS u, r.number AS r FROM person p "
+        "JOIN household h ON h.id = p.household_id LEFT JOIN room r ON r.id = h.room_id "
+        "LEFT JOIN unit u ON u.id = r.unit_id LEFT JOIN building b ON b.id = u.building_id "
+        f"WHERE +p.deleted = 0 AND +p.status = '在册' AND {col} >= ? AND {col} < ? "
+        f"AND (b.community_id = ? OR b.community_id IS NULL) ORDER BY {col} LIMIT ?",
+        (key, key + "\uffff", community_id, limit)) if r["id"] not in seen]
+    return rows
+
+
+def visit_buildings(db: Database) -> list[dict[str, Any]]:
+    """Buildings in use (not deleted, not retired) of every community, for the visit form: id, name, sign."""
+    return [dict(r) for r in db.query(
+        "SELECT b.id, b.name, b.sign, c.name AS community FROM building b JOIN community c ON c.id = b.community_id "
+        "WHERE b.deleted = 0 AND b.retired = 0 ORDER BY c.name, b.number, b.name COLLATE natsort")]
+
+
+def household_place(db: Database, household_id: str) -> dict[str, Any] | None:
+    """Where a household lives: building_id, u (unit number), r (room number); None without a room."""
+    row = db.one(
+        "SELECT u.building_id, u.number AS u, r.number AS r FROM household h JOIN room r ON r.id = h.room_id "
+        "JOIN unit u ON u.id = r.unit_id WHERE h.id = ?", (household_id,))
+    return None if row is None else dict(row)

@@ -387,3 +387,20 @@ def restore(db: Database, household_id: str) -> None:
         if h.room_id and h.status == HouseholdStatus.LIVING:
             room_free(db, h.room_id, household_id)
         tx.restore("household", household_id, summary="恢复住户")
+
+
+def origin_townships(db: Database) -> list[str]:
+    """The townships households moved from, as typed so far (for filters and the form's list)."""
+    return [r[0] for r in db.query(
+        "SELECT DISTINCT origin_township FROM household WHERE origin_township IS NOT NULL "
+        "AND origin_township != '' ORDER BY origin_township")]
+
+
+def head_of(db: Database, household_id: str) -> str | None:
+    """The id of the household's head, or None."""
+    return db.scalar("SELECT head_person_id FROM household WHERE id = ?", (household_id,))
+
+
+def any_household(db: Database) -> bool:
+    """Whether the file holds any household at all (deleted ones too)."""
+    return db.scalar("SELECT 1 FROM household LIMIT 1") is not None

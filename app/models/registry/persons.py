@@ -446,3 +446,18 @@ def remove(db: Database, person_id: str) -> None:
             if head and head[0] == person_id:
                 tx.update("household", p.household_id, {"head_person_id": None})
         tx.delete("person", person_id, summary=f"删除成员 {p.name}")
+
+
+def name_of(db: Database, person_id: str | None) -> str | None:
+    """The person's name (deleted people too), or None."""
+    if not person_id:
+        return None
+    name = db.scalar("SELECT name FROM person WHERE id = ?", (person_id,))
+    return None if name is None else str(name)
+
+
+def registered_count(db: Database) -> int:
+    """Registered residents (在册, not deleted) of households not deleted: an indexed count."""
+    return int(db.scalar(
+        "SELECT count(*) FROM person p JOIN household h ON h.id = p.household_id "
+        "WHERE p.deleted = 0 AND p.status = '在册' AND h.deleted = 0"))

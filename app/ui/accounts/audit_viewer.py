@@ -61,10 +61,9 @@ class AuditModel(QAbstractTableModel):
         self.endResetModel()
 
         def job(db: Database, _progress: Any) -> tuple[int, int, list[dict[str, Any]]]:
-            audit_view.require_reader(db)
-            top = int(db.scalar("SELECT coalesce(max(id), 0) FROM audit_events"))
-            where, params = _anchored(f, top)
-            return int(db.scalar(f"SELECT count(*) FROM audit_events{where}", params)), top, _page(db, f, top, 0)
+            # Anchored at the newest entry: entries written while the clerk pages do not shift the pages.
+            top = audit_view.latest_id(db)
+            return audit_view.count(db, f, upto=top), top, _page(db, f, top, 0)
 
         self.runner.run(job, on_success=lambda r: self._counted(gen, r), on_failure=self._failure)
 
@@ -137,18 +136,8 @@ class AuditModel(QAbstractTableModel):
         return audit_view.outcome_label(e["outcome"])
 
 
-def _anchored(f: AuditFilter, top: int) -> tuple[str, list[Any]]:
-    """`f`'s WHERE up to entry `top`: entries written while the clerk pages do not shift the pages."""
-    where, params = f.where()
-    return (where + " AND" if where else " WHERE") + " id <= ?", [*params, top]
-
-
 def _page(db: Database, f: AuditFilter, top: int, offset: int) -> list[dict[str, Any]]:
-    audit_view.require_reader(db)
-    where, params = _anchored(f, top)
-    rows = db.query(f"SELECT {', '.join(audit_view.COLUMNS)} FROM audit_events{where} ORDER BY id DESC LIMIT ? OFFSET ?",
-                    [*params, PAGE, offset])
-    return [dict(r) for r in rows]
+    return audit_view.page(db, f, offset, PAGE, upto=top)
 
 
 class AuditViewer(QDialog):

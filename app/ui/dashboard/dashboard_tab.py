@@ -65,16 +65,7 @@ def load_overview(db: Database) -> dict[str, Any]:
     """Everything the tab shows, in one background job."""
     from app.models.dashboard import stats
 
-    figures = stats.compute(db)
-    risk = {r[0]: r[1] for r in db.query(
-        "SELECT risk_colour, count(*) FROM household WHERE deleted = 0 GROUP BY risk_colour"
-    )}
-    kinds = [tuple(r) for r in db.query(
-        "SELECT e.kind, count(DISTINCT e.person_id) FROM employment e JOIN person p ON p.id = e.person_id "
-        "WHERE e.deleted = 0 AND p.deleted = 0 AND p.status = '在册' "
-        "AND (e.end_date IS NULL OR e.end_date >= date('now', 'localtime')) GROUP BY e.kind ORDER BY 2 DESC"
-    )]
-    return {"figures": figures, "risk": risk, "kinds": kinds}
+    return {"figures": stats.compute(db), "risk": stats.risk_counts(db), "kinds": stats.job_kinds(db)}
 
 
 class DashboardTab(DataTab):

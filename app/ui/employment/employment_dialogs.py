@@ -28,7 +28,7 @@ from shiboken6 import isValid
 from app.models.core.changes import Changes
 from app.models.core.db import Database
 from app.models.core.id_numbers import mask
-from app.models.employment import employment, intentions, labour
+from app.models.employment import employment, intentions, labour, training
 from app.models.excel import list_table
 from app.ui.common import events, messages
 from app.ui.common.context import AppContext
@@ -59,12 +59,10 @@ def to_columns(specs: list[tuple[str, str, str]]) -> list[Column]:
 
 
 def person_label(ctx: AppContext, person_id: str) -> str:
-    row = ctx.db.one(
-        f"SELECT p.name, p.birth_date, p.id_number, {labour.ADDRESS_SQL} AS address FROM {labour.PEOPLE_FROM} "
-        "WHERE p.id = ?", (person_id,))
+    row = labour.person_line(ctx.db, person_id, dt.date.today())
     if row is None:
         return ""
-    age = labour.age_on(row["birth_date"], dt.date.today())
+    age = row["age"]
     return " ".join(x for x in (row["name"], f"{age}岁" if age is not None else "", row["address"],
                                 mask(row["id_number"])) if x)
 
@@ -288,11 +286,10 @@ class JobDialog(QDialog):
 
 def end_job(ctx: AppContext, parent: QWidget, job_id: str) -> bool:
     """Ask for the end date of a job and record it (the job stays in the history)."""
-    row = ctx.db.one("SELECT e.*, p.name FROM employment e JOIN person p ON p.id = e.person_id WHERE e.id = ?",
-                     (job_id,))
+    row = employment.job_with_name(ctx.db, job_id)
     if row is None:
         return False
-    text, ok = QInputDialog.getText(parent, "结束工作", f"{row['name']}：{employment.describe(dict(row))}\n结束日期：",
+    text, ok = QInputDialog.getText(parent, "结束工作", f"{row['name']}：{employment.describe(row)}\n结束日期：",
                                     text=dt.date.today().isoformat())
     if not ok:
         return False
@@ -382,20 +379,17 @@ class IntentionDialog(QDialog):
 
 def close_intention(ctx: AppContext, parent: QWidget, intention_id: str) -> bool:
     """Mark an intention as met, linking the job or training that met it when there is one."""
-    it = ctx.db.one("SELECT i.*, p.name FROM intention i JOIN person p ON p.id = i.person_id WHERE i.id = ?",
-                    (intention_id,))
+    it = intentions.with_name(ctx.db, intention_id)
     if it is None:
         return False
     choices: list[tuple[str, str | None, str | None]] = [("（不关联记录，仅标记已满足）", None, None)]
     for job in employment.jobs_of(ctx.db, it["person_id"]):
         choices.append(("就业：" + employment.describe(job), job["id"], None))
-    for att in ctx.db.query(
-        "SELECT a.id, c.name, c.start_date FROM training_attendance a JOIN training_course c ON c.id = a.course_id "
-        "WHERE a.person_id = ? AND a.deleted = 0 AND c.deleted = 0 ORDER BY c.start_date DESC", (it["person_id"],)):
+    for att in training.attendances_of(ctx.db, it["person_id"]):
         choices.append((f"培训：{att['name']}（{att['start_date']}）", None, att["id"]))
     labels = [c[0] for c in choices]
     default = 1 if len(choices) > 1 else 0
-    label, ok = QInputDialog.getItem(parent, "需求已满足", f"{it['name']}：{intentions.describe(dict(it))}\n由哪条记录满足：",
+    label, ok = QInputDialog.getItem(parent, "需求已满足", f"{it['name']}：{intentions.describe(it)}\n由哪条记录满足：",
                                      labels, default, False)
     if not ok:
         return False

@@ -624,6 +624,8 @@ class EmploymentTab(DataTab):
         if not job_id:
             return
         row = employment.job_with_name(self.ctx.db, job_id)
+        if row is None:
+            return
         if not messages.confirm_destructive(
             self, "删除就业记录",
             f"删除 {row['name']} 的“{employment.describe(row)}”？\n"

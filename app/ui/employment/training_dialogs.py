@@ -173,9 +173,7 @@ class CourseDialog(QDialog):
         self.previous = QComboBox()
         self.previous.setObjectName("coursePrevious")
         self.previous.setAccessibleName("往期培训")
-        for row in self.ctx.db.query(
-            "SELECT id, name, start_date FROM training_course WHERE deleted = 0 AND id IS NOT ? "
-            "ORDER BY start_date DESC LIMIT 30", (self.course_id,)):
+        for row in training.recent_courses(self.ctx.db, limit=30, exclude=self.course_id):
             self.previous.addItem(f"{row['name']}（{row['start_date']}）", row["id"])
         copy_row.addWidget(self.previous, 1)
         self.copy_button = QPushButton("加入该期全部人员")
@@ -293,9 +291,7 @@ class CourseDialog(QDialog):
         course_id = self.previous.currentData()
         if course_id:
             people = training.participants(self.ctx.db, course_id)
-            live = {r[0] for r in self.ctx.db.query(
-                "SELECT a.person_id FROM training_attendance a JOIN person p ON p.id = a.person_id "
-                "WHERE a.course_id = ? AND a.deleted = 0 AND p.status = '在册'", (course_id,))}
+            live = training.registered_participants(self.ctx.db, course_id)
             self.picker.add_ids([p["person_id"] for p in people if p["person_id"] in live])
 
     # -- sessions -------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from app.models.core.errors import KnownError
 from app.models.core.list_query import ListQuery
 from app.models.mediation import mediation as med
 from app.models.mediation import mediation_report as rep
+from app.models.places import places
 from app.ui.common import events, messages
 from app.ui.common.context import AppContext
 from app.ui.common.crash import report_exception
@@ -586,7 +587,7 @@ def case_html(db: Any, case_id: str, limit_days: dict[str, int]) -> str:
         word = f"已超时 {-left} 天" if left < 0 else f"剩余 {left} 天"
         limit_line = (f"<p>时限：<b style='color:{hexcol}'>{word}</b>（{c['level']} {limit_days[c['level']]} 天，"
                       f"自 {c['level_since']} 起算）</p>")
-    building = db.scalar("SELECT name FROM building WHERE id = ?", (c["building_id"],)) if c["building_id"] else ""
+    building = places.building_name(db, c["building_id"]) or ""
     out = [
         f"<h3>{_e(c['number'])}　{_e(c['title'])}</h3>",
         f"<p>状态：<b>{_e(c['status'])}</b>　层级：<b>{_e(c['level'])}</b>　类别：{_e(c['category'])}　"
@@ -594,8 +595,7 @@ def case_html(db: Any, case_id: str, limit_days: dict[str, int]) -> str:
         f"<p>受理：{_e(c['received_date'])}　楼栋：{_e(building or '—')}　调解员：{_e(c['mediators'] or '—')}</p>",
         limit_line,
     ]
-    twins = db.scalar("SELECT count(*) FROM mediation_case WHERE number = ? AND deleted = 0 AND id <> ?",
-                      (c["number"], case_id))
+    twins = med.same_number_count(db, case_id, c["number"])
     if twins:
         # two office PCs numbered cases offline at the same time; sync brings both in
         out.append(f"<p style='color:#d9363e'>另有 {twins} 件案件也编号为 {_e(c['number'])}（可能是两台电脑同时登记后同步），"

@@ -80,11 +80,7 @@ class BuildingDialog(_SafeDialog):
         self.grid = QComboBox()
         self.grid.setObjectName("buildingGrid")
         self.grid.addItem("（不属于网格）", None)
-        for g in ctx.db.query(
-            "SELECT id, name FROM grid WHERE community_id = ? AND deleted = 0 AND retired = 0 "
-            "ORDER BY sort_order, name",
-            (community_id,),
-        ):
+        for g in places.grids(ctx.db, community_id, include_retired=False):
             self.grid.addItem(g["name"], g["id"])
         i = self.grid.findData(grid_id)
         self.grid.setCurrentIndex(max(i, 0))
@@ -147,12 +143,7 @@ def add_place_interactive(
     if table == "unit":
         if not building_id:
             raise KnownError("请先选择一栋楼。")
-        nxt = int(
-            db.scalar(
-                "SELECT coalesce(max(number), 0) + 1 FROM unit WHERE building_id = ? AND deleted = 0",
-                (building_id,),
-            )
-        )
+        nxt = places.next_unit_number(db, building_id)
         n, ok = QInputDialog.getInt(parent, "新建单元", "单元号：", nxt, 1, 99)
         return create(lambda db: places.add_unit(db, building_id, n)) if ok else None
     if table == "room":
@@ -181,13 +172,9 @@ def choose_move_target(parent: QWidget, ctx: AppContext, table: str, place_id: s
     """The new parent for a grid (a district) or a building (a grid); "" for none, None if cancelled."""
     row = places.get_place(ctx.db, table, place_id)
     target_table = "district" if table == "grid" else "grid"
+    targets = places.districts if target_table == "district" else places.grids
     options = [("（直接属于社区）", "")] + [
-        (r["name"], r["id"])
-        for r in ctx.db.query(
-            f"SELECT id, name FROM {target_table} WHERE community_id = ? AND deleted = 0 AND retired = 0 "
-            "ORDER BY sort_order, name",
-            (row["community_id"],),
-        )
+        (r["name"], r["id"]) for r in targets(ctx.db, row["community_id"], include_retired=False)
     ]
     labels = [o[0] for o in options]
     word = places.KIND_NAMES[target_table]
@@ -295,35 +282,7 @@ class RoleDialog(_SafeDialog):
         text = text.strip()
         if not text:
             return
-        # Typed letters search the pinyin initials ("zx" → 张霞), anything else the name; each is a
-        # prefix range over one index read in order, so a common surname stops after 50 rows.
-        col = "p.name_initials" if text.isascii() else "p.name"
-        key = text.lower() if text.isascii() else text
-        select = (
-            "SELECT p.id, p.name, p.phone, b.name AS b, u.number AS u, r.number AS r FROM person p "
-            "JOIN household h ON h.id = p.household_id LEFT JOIN room r ON r.id = h.room_id "
-            "LEFT JOIN unit u ON u.id = r.unit_id LEFT JOIN building b ON b.id = u.building_id "
-            f"WHERE +p.deleted = 0 AND +p.status = '在册' AND {col} >= ? AND {col} < ? "
-        )
-        rows = []
-        if self.building_id:  # people of this building first; read from the building (a few hundred people)
-            rows = self.ctx.db.query(
-                "SELECT p.id, p.name, p.phone, b.name AS b, u.number AS u, r.number AS r FROM building b "
-                "JOIN unit u ON u.building_id = b.id JOIN room r ON r.unit_id = u.id "
-                "JOIN household h ON h.room_id = r.id JOIN person p ON p.household_id = h.id "
-                f"WHERE b.id = ? AND +p.deleted = 0 AND +p.status = '在册' AND +{col} >= ? AND +{col} < ? "
-                "ORDER BY p.name LIMIT 50",
-                (self.building_id, key, key + "\uffff"),
-            )
-        seen = {r["id"] for r in rows}
-        rows += [
-            r
-            for r in self.ctx.db.query(
-                select + f"AND (b.community_id = ? OR b.community_id IS NULL) ORDER BY {col} LIMIT 50",
-                (key, key + "\uffff", self.community_id),
-            )
-            if r["id"] not in seen
-        ]
+        rows = places.role_candidates(self.ctx.db, text, self.community_id, self.building_id)
         for r in rows:
             item = QListWidgetItem(
                 f"{r['name']}　{r['b'] or ''}{r['u'] or ''}-{r['r'] or ''}　{r['phone'] or ''}"
@@ -437,11 +396,7 @@ class RelocateDialog(QDialog):
         self.building = QComboBox()
         self.building.setObjectName("relocateBuilding")
         community = places.community_of(ctx.db, table, place_id)
-        for b in ctx.db.query(
-            "SELECT id, name FROM building WHERE community_id = ? AND deleted = 0 AND retired = 0 "
-            "ORDER BY number, name COLLATE natsort",
-            (community,),
-        ):
+        for b in places.buildings(ctx.db, community, include_retired=False):
             self.building.addItem(b["name"], b["id"])
         self.room = QLineEdit()
         self.room.setObjectName("relocateRoom")
@@ -466,21 +421,7 @@ class RelocateDialog(QDialog):
 
     def refresh(self) -> None:
         self.list.clear()
-        col = {
-            "room": "r.id",
-            "unit": "u.id",
-            "building": "b.id",
-            "grid": "b.grid_id",
-            "district": "g.district_id",
-            "community": "b.community_id",
-        }[self.table]
-        for r in self.ctx.db.query(
-            "SELECT h.id, h.number, p.name, u.number AS u, r.number AS r FROM household h "
-            "JOIN room r ON r.id = h.room_id JOIN unit u ON u.id = r.unit_id JOIN building b ON b.id = u.building_id "
-            "LEFT JOIN grid g ON g.id = b.grid_id LEFT JOIN person p ON p.id = h.head_person_id "
-            f"WHERE {col} = ? AND +h.deleted = 0 AND +h.status = '在住' ORDER BY u.number, r.number LIMIT 500",
-            (self.place_id,),
-        ):
+        for r in places.households_at(self.ctx.db, self.table, self.place_id):
             item = QListWidgetItem(f"{r['u']}-{r['r']}　{r['number']}　{r['name'] or ''}")
             item.setData(Qt.ItemDataRole.UserRole, r["id"])
             self.list.addItem(item)

@@ -478,9 +478,7 @@ class PlacesTab(DataTab):
         """The household living in a room: colour, rhythm, last visit; its visits go into the table."""
         from app.models.places import rhythm, visits
 
-        hid = self.ctx.db.scalar(
-            "SELECT id FROM household WHERE room_id = ? AND +deleted = 0 AND +status = '在住'", (room_id,)
-        )
+        hid = places.household_in_room(self.ctx.db, room_id)
         if not hid:
             return ["空房，没有住户。"]
         brief = visits.household_brief(self.ctx.db, hid)
@@ -515,10 +513,7 @@ class PlacesTab(DataTab):
 
     def _fill_rooms(self, table: str, pid: str) -> None:
         """Rooms of a building or unit with their households; a unit's own sign is shown by its rooms."""
-        where = "id = ?" if table == "unit" else "building_id = ?"
-        units = self.ctx.db.query(
-            f"SELECT id, number, sign FROM unit WHERE {where} AND deleted = 0 ORDER BY number", (pid,)
-        )
+        units = places.units_of(self.ctx.db, table, pid)
         rows = [(u, r) for u in units for r in places.rooms_of_unit(self.ctx.db, u["id"])]
         self.rooms_table.setRowCount(len(rows))
         for i, (unit, r) in enumerate(rows):
@@ -705,9 +700,7 @@ class PlacesTab(DataTab):
                 return it.data(ROLE_ID)
         cur = self.current()
         if cur and cur[0] == "room":
-            return self.ctx.db.scalar(
-                "SELECT id FROM household WHERE room_id = ? AND +deleted = 0 AND +status = '在住'", (cur[1],)
-            )
+            return places.household_in_room(self.ctx.db, cur[1])
         idx = self.due.view.currentIndex()
         if idx.isValid():
             return self.due.model.rows[idx.row()].household_id

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from app.models.core import settings
 from app.models.core.changes import Changes
 from app.models.core.errors import KnownError, NeedsConfirmation, ValidationError
+from app.models.mediation import mediation as med
 from app.models.places import places, rhythm, visits
 from app.ui.common import events as ev
 from app.ui.common import messages
@@ -180,10 +181,7 @@ class VisitEntryDialog(QDialog):
         current = self.building.currentData()
         self.building.blockSignals(True)
         self.building.clear()
-        for b in self.ctx.db.query(
-            "SELECT b.id, b.name, b.sign, c.name AS community FROM building b JOIN community c ON c.id = b.community_id "
-            "WHERE b.deleted = 0 AND b.retired = 0 ORDER BY c.name, b.number, b.name COLLATE natsort"
-        ):
+        for b in places.visit_buildings(self.ctx.db):
             self.building.addItem(sign_icon(b["sign"]), b["name"], b["id"])
             self.building.setItemData(self.building.count() - 1, b["id"], ID_ROLE)
         i = self.building.findData(current)
@@ -223,11 +221,7 @@ class VisitEntryDialog(QDialog):
 
     def set_household(self, household_id: str) -> None:
         """Open the form on one household (from the due list or the room table)."""
-        row = self.ctx.db.one(
-            "SELECT u.building_id, u.number AS u, r.number AS r FROM household h JOIN room r ON r.id = h.room_id "
-            "JOIN unit u ON u.id = r.unit_id WHERE h.id = ?",
-            (household_id,),
-        )
+        row = places.household_place(self.ctx.db, household_id)
         if row is None or not self.set_building(row["building_id"]):
             self.status.setText("这一户的楼栋已停用或不存在，请先在户籍台账中核对住址。")
             self.status.setStyleSheet("color: #c92a2a;")
@@ -415,7 +409,7 @@ class VisitEntryDialog(QDialog):
         if not done:
             return None
         case_id = done.value
-        number = self.ctx.db.scalar("SELECT number FROM mediation_case WHERE id = ?", (case_id,))
+        number = med.case_number(self.ctx.db, case_id)
         self.status.setText(f"已转为调解案件 {number or ''}，可在“矛盾调解”页查看。")
         self.status.setStyleSheet("color: #2f9e44;")
         if item:

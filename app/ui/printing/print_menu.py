@@ -26,7 +26,9 @@ from PySide6.QtWidgets import (
 )
 
 from app.models.core.id_numbers import mask
+from app.models.employment import training
 from app.models.forms import forms
+from app.models.mediation import mediation as med
 from app.ui.places.building_board import fill_building_combo, select_building, with_board_button
 from app.ui.printing import printing
 from app.widgets.search_box import SearchField
@@ -218,9 +220,7 @@ class PrintChooser(QDialog):
         if name == "course":
             box = QComboBox(self)
             box.setObjectName("printCourseCombo")
-            for r in db.query(
-                "SELECT id, name, start_date FROM training_course WHERE deleted = 0 ORDER BY start_date DESC LIMIT 500"
-            ):
+            for r in training.recent_courses(db, limit=500):
                 box.addItem(f"{r['name']}（{r['start_date'] or ''}）", r["id"])
             self.course_combo = box
             if "session" not in self.spec.selectors:
@@ -240,10 +240,7 @@ class PrintChooser(QDialog):
         if name == "case":
             box = QComboBox(self)
             box.setObjectName("printCaseCombo")
-            for r in db.query(
-                "SELECT id, number, title, status FROM mediation_case WHERE deleted = 0 "
-                "ORDER BY received_date DESC, number DESC LIMIT 500"
-            ):
+            for r in med.recent_cases(db, limit=500):
                 box.addItem(f"{r['number']} {r['title']}（{r['status']}）", r["id"])
             return box
         if name == "month":
@@ -268,9 +265,7 @@ class PrintChooser(QDialog):
         course_id = self.course_combo.currentData()
         ids = forms.course_sessions(self.ctx.db, course_id) if course_id else []
         self.session_combo.addItem(f"全部课次（每次课一张，共 {len(ids)} 张）", None)
-        rows = {r["id"]: r for r in self.ctx.db.query(
-            "SELECT id, session_date, start_time, topic FROM training_session WHERE course_id = ? AND deleted = 0",
-            (course_id,))} if course_id else {}
+        rows = forms.session_rows(self.ctx.db, course_id) if course_id else {}
         for n, sid in reversed(list(enumerate(ids, 1))):
             r = rows[sid]
             text = " ".join(x for x in (f"第{n}次", r["session_date"], r["start_time"], r["topic"]) if x)
@@ -278,41 +273,13 @@ class PrintChooser(QDialog):
         if len(ids) > 0:
             self.session_combo.setCurrentIndex(1)
 
-    # Prefix searches as index ranges (LIKE cannot use SQLite's case-sensitive indexes), so a
-    # keystroke stays within a few milliseconds on 100,000 residents.
     def _search_households(self, text: str) -> list[tuple[str, str]]:
-        if not text:
-            return []
-        rows = self.ctx.db.query(
-            "SELECT h.number, p.name FROM household AS h LEFT JOIN person AS p ON p.id = h.head_person_id "
-            "WHERE +h.deleted = 0 AND h.id IN ("
-            " SELECT id FROM (SELECT id FROM household WHERE number >= :t AND number < :t || char(1114111)"
-            "  AND +deleted = 0 ORDER BY number LIMIT :n)"
-            " UNION SELECT id FROM (SELECT h2.id FROM person AS p2 JOIN household AS h2 ON h2.head_person_id = p2.id"
-            "  WHERE p2.name >= :t AND p2.name < :t || char(1114111) AND +h2.deleted = 0 ORDER BY p2.name LIMIT :n)"
-            " UNION SELECT id FROM (SELECT h3.id FROM person AS p3 JOIN household AS h3 ON h3.head_person_id = p3.id"
-            "  WHERE p3.name_initials >= :i AND p3.name_initials < :i || char(1114111) AND +h3.deleted = 0"
-            "  ORDER BY p3.name_initials LIMIT :n)"
-            ") ORDER BY h.number LIMIT :n",
-            {"t": text, "i": text.lower(), "n": SEARCH_LIMIT},
-        )
-        return [(r["number"], f"{r['number']}  {r['name'] or ''}") for r in rows]
+        return [(r["number"], f"{r['number']}  {r['name'] or ''}")
+                for r in forms.find_households(self.ctx.db, text, SEARCH_LIMIT)]
 
     def _search_persons(self, text: str) -> list[tuple[str, str]]:
-        if not text:
-            return []
-        rows = self.ctx.db.query(
-            "SELECT p.id, p.name, p.id_number, h.number FROM person AS p LEFT JOIN household AS h ON h.id = p.household_id "
-            "WHERE p.id IN ("
-            + " UNION ".join(
-                f"SELECT id FROM (SELECT id FROM person WHERE {col} >= :{key} AND {col} < :{key} || char(1114111) "
-                f"AND +deleted = 0 AND +status = '在册' ORDER BY {col} LIMIT :n)"
-                for col, key in (("name", "t"), ("name_initials", "i"), ("id_number", "u"))
-            )
-            + ") ORDER BY p.name LIMIT :n",
-            {"t": text, "i": text.lower(), "u": text.upper(), "n": SEARCH_LIMIT},
-        )
-        return [(r["id"], f"{r['name']}  {mask(r['id_number'])}  户号 {r['number'] or ''}") for r in rows]
+        return [(r["id"], f"{r['name']}  {mask(r['id_number'])}  户号 {r['number'] or ''}")
+                for r in forms.find_persons(self.ctx.db, text, SEARCH_LIMIT)]
 
     # -- actions ---------------------------------------------------------------------------
     def selector(self) -> dict[str, str] | None:

@@ -250,9 +250,7 @@ class HouseholdDialog(GuardedDialog):
         layout.addLayout(body, 1)
         layout.addWidget(self.buttons)
 
-        townships = [r[0] for r in ctx.db.query(
-            "SELECT DISTINCT origin_township FROM household WHERE origin_township IS NOT NULL "
-            "AND origin_township != '' ORDER BY origin_township")]
+        townships = households.origin_townships(ctx.db)
         self.township.addItem("")
         self.township.addItems(townships)
         for w in (self.number, self.room, self.village, self.move_in, self.garden, self.risk_reason):
@@ -311,7 +309,7 @@ class HouseholdDialog(GuardedDialog):
         self.notes.setPlainText(h.notes or "")
         self._load_members(hid, h)
         self._load_history(hid)
-        head = db.scalar("SELECT name FROM person WHERE id = ?", (h.head_person_id,))
+        head = persons.name_of(db, h.head_person_id)
         deleted = "（已删除）" if h.deleted else ""
         self.restore_button.setVisible(bool(h.deleted))
         self.move_button.setEnabled(not h.deleted)
@@ -513,10 +511,10 @@ class HouseholdDialog(GuardedDialog):
             return
         db = self.ctx.db
         p = persons.get(db, pid)
-        old = db.scalar("SELECT head_person_id FROM household WHERE id = ?", (hid,))
+        old = households.head_of(db, hid)
         relation = None
         if old and old != pid:
-            old_name = db.scalar("SELECT name FROM person WHERE id = ?", (old,))
+            old_name = persons.name_of(db, old)
             relation, ok = QInputDialog.getItem(self, "更换户主", f"{p.name}成为户主后，原户主{old_name}与新户主的关系：",
                                                 persons.RELATIONS[1:], 0, True)
             if not ok:

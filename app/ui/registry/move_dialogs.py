@@ -157,7 +157,7 @@ class MovePersonDialog(_FormDialog):
             if hid == own:
                 continue
             h = households.get(db, hid)
-            head = db.scalar("SELECT name FROM person WHERE id = ?", (h.head_person_id,)) or "无户主"
+            head = persons.name_of(db, h.head_person_id) or "无户主"
             item = QListWidgetItem(f"{h.address or '无地址'}　户号 {h.number}　户主 {head}")
             item.setData(256, hid)
             self.results.addItem(item)

@@ -39,6 +39,7 @@ from app.models.core.changes import Changes
 from app.models.core.errors import KnownError
 from app.models.core.list_query import ExportView
 from app.models.core.vocab import PersonStatus
+from app.models.places import places
 from app.models.registry import households, persons, registry_search
 from app.models.registry.registry_search import Filters, Search
 from app.ui.common import events, messages
@@ -529,17 +530,10 @@ class RegistryTab(DataTab):
         """Buildings, grids and origin townships for the filters (small queries, done on first show)."""
         db = self.ctx.db
         self._refill(self.building_filter, [
-            (households.address_text(r["name"], None, None), r["id"])
-            for r in db.query("SELECT id, name FROM building WHERE deleted = 0 ORDER BY number, name COLLATE natsort")
+            (households.address_text(r["name"], None, None), r["id"]) for r in places.buildings(db)
         ])
-        self._refill(self.grid_filter, [
-            (r["name"], r["id"]) for r in db.query("SELECT id, name FROM grid WHERE deleted = 0 ORDER BY sort_order, name")
-        ])
-        self._refill(self.origin_filter, [
-            (r[0], r[0]) for r in db.query(
-                "SELECT DISTINCT origin_township FROM household WHERE origin_township IS NOT NULL "
-                "AND origin_township != '' ORDER BY origin_township")
-        ])
+        self._refill(self.grid_filter, [(r["name"], r["id"]) for r in places.grids(db)])
+        self._refill(self.origin_filter, [(t, t) for t in households.origin_townships(db)])
 
     @staticmethod
     def _refill(combo: QComboBox, items: list[tuple[str, Any]]) -> None:

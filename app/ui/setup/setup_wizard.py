@@ -602,7 +602,7 @@ class SetupWizard(QWizard):
         return places.signs_in_use(self.ctx.db, community["id"]) if community else {}
 
     def has_buildings(self) -> bool:
-        return bool(self.ctx.db.scalar("SELECT 1 FROM building WHERE deleted = 0"))
+        return places.has_buildings(self.ctx.db)
 
     def existing_text(self) -> str:
         community = setup.current_community(self.ctx.db)
