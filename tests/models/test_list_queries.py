@@ -10,8 +10,10 @@ import pytest
 from app.models.core.list_query import Condition, ListQuery
 from app.models.employment import employment, intentions, labour, training
 from app.models.employment.intention_state import open_sql
+from app.models.forms import forms
 from app.models.mediation import mediation as med
-from app.models.registry import persons, registry_search
+from app.models.places import places
+from app.models.registry import households, persons, registry_search
 from tests.models.test_households import ID_WANG, ID_ZHOU, add_household, make_site
 
 # Every kind of word a clerk types (name, initials, pinyin, ID number and phone fragments, address
@@ -174,3 +176,62 @@ def test_registry_export_view_is_what_is_seen(site):
     rows = db.query("SELECT p.name FROM person p JOIN household h ON h.id = p.household_id "
                     f"WHERE {view.condition.sql} ORDER BY p.name", view.condition.params)
     assert sorted(r[0] for r in rows) == sorted(["王强", "周艳红", "单丽"])
+
+
+def test_place_lookups_of_the_windows(site):
+    db, ids = site
+    b1, b2 = (r["id"] for r in places.buildings(db))
+    assert [r["name"] for r in places.buildings(db)] == ["1栋", "2栋"]
+    assert [r["name"] for r in places.grids(db)] == ["第1网格"]
+    assert places.has_buildings(db) and places.building_name(db, b2) == "2栋"
+    assert places.next_unit_number(db, b1) == 3
+    assert [u["number"] for u in places.units_of(db, "building", b1)] == [1, 2]
+    unit = places.units_of(db, "building", b2)[0]["id"]
+    assert [u["id"] for u in places.units_of(db, "unit", unit)] == [unit]
+    # 2-1-501 (王强) and 2-2-102 (单丽) live in building 2; unit 2-1 holds only 王强's household
+    assert [(r["u"], r["r"], r["name"]) for r in places.households_at(db, "building", b2)] == [
+        (1, "501", "王强"), (2, "102", "单丽")]
+    assert [r["id"] for r in places.households_at(db, "unit", unit)] == [ids["wang"]]
+    where = places.household_place(db, ids["wang"])
+    assert (where["building_id"], where["u"], where["r"]) == (b2, 1, "501")
+    room = households.get(db, ids["wang"]).room_id
+    assert places.household_in_room(db, room) == ids["wang"]
+
+
+def test_role_candidates_put_the_buildings_people_first(site):
+    db, _ids = site
+    community = db.scalar("SELECT id FROM community")
+    b2 = places.buildings(db)[1]["id"]
+    everyone = [r["name"] for r in places.role_candidates(db, "周", community)]
+    assert everyone == ["周云", "周艳", "周艳红"]  # by name
+    assert [r["name"] for r in places.role_candidates(db, "周", community, b2)] == ["周艳红", "周云", "周艳"]
+    assert [r["name"] for r in places.role_candidates(db, "ZYH", community)] == ["周艳红"]  # pinyin initials
+    assert places.role_candidates(db, "  ", community) == []
+
+
+def test_person_and_household_lookups(site):
+    db, ids = site
+    head = households.head_of(db, ids["wang"])
+    assert persons.name_of(db, head) == "王强" and persons.name_of(db, None) is None
+    assert persons.registered_count(db) == 5
+    assert households.origin_townships(db) == ["大湾镇"]
+    assert households.any_household(db)
+    assert [r["number"] for r in forms.find_households(db, "HLX", 10)] == ["HLX-000777"]
+    assert {r["name"] for r in forms.find_persons(db, "zy", 10)} == {"周艳", "周云", "周艳红"}
+    assert [r["name"] for r in forms.find_persons(db, ID_ZHOU[:14], 10)] == ["周艳"]  # an ID number's start
+    assert forms.find_persons(db, "", 10) == []
+
+
+def test_audit_pages_anchored_at_an_entry(db):
+    from app.models.core import audit_view
+    from app.models.core.audit_events import Action, Outcome, record_event
+    from app.models.core.audit_view import AuditFilter
+
+    record_event(db, Action.LOGIN, {"via": "cli"}, Outcome.OK)
+    top = audit_view.latest_id(db)
+    before = audit_view.count(db, AuditFilter(), upto=top)
+    assert before >= 1
+    record_event(db, Action.LOGIN, "密码错误", Outcome.FAILED, user="张三")  # written while the clerk pages
+    assert audit_view.count(db, AuditFilter()) == before + 1
+    assert audit_view.count(db, AuditFilter(), upto=top) == before
+    assert len(audit_view.page(db, AuditFilter(), 0, 1000, upto=top)) == before
