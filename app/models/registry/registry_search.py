@@ -497,45 +497,49 @@ def residents_view(search: Search) -> ExportView:
     return ExportView("residents", Condition(where, tuple(params)))
 
 
+_FTS_PERSONS = ("SELECT s.person_id FROM person_search_fts f JOIN person_search s ON s.rid = f.rowid "
+                "WHERE person_search_fts MATCH ?")
+
+
 def _person_term(term: Term, p: str) -> Condition:
     """One word as a condition over person alias `p`: the person's own keys (name, pinyin, ID
-    number, phone) or their household's place or number — what the word finds in the registry."""
+    number, phone) or their household's place or number — what the word finds in the registry.
+
+    Whatever may match is gathered as one set of person ids (households by index, then their
+    members; substrings through the trigram index), so SQLite builds it once instead of testing
+    several IN lists for every person.
+    """
     word, kind = term.word, term.kind
-    alternatives: list[str] = []
+    if kind == "letters":
+        w = word.lower()
+        return Condition(f"(({p}.name_initials >= ? AND {p}.name_initials < ?) "
+                         f"OR ({p}.name_pinyin >= ? AND {p}.name_pinyin < ?))",
+                         (w, _next_prefix(w), w, _next_prefix(w)))
+    if kind == "name" and len(word) < 3:
+        return Condition(f"({p}.name >= ? AND {p}.name < ?)", (word, _next_prefix(word)))
+    households_sql: list[str] = []
     params: list[Any] = []
     place = household_matches(word)
     if place is not None:
-        alternatives.append(f"{p}.household_id IN ({place[0]})")
+        households_sql.append(place[0])
         params += place[1]
     if kind == "number" or (kind == "digits" and len(word) >= 4 and word.isdigit()):
         w = word.upper()
-        alternatives.append(f"{p}.household_id IN (SELECT id FROM household INDEXED BY household_number "
-                            "WHERE number >= ? AND number < ?)")
+        households_sql.append("SELECT id FROM household INDEXED BY household_number WHERE number >= ? AND number < ?")
         params += [w, _next_prefix(w)]
-    if kind == "letters":
-        w = word.lower()
-        alternatives.append(f"(({p}.name_initials >= ? AND {p}.name_initials < ?) "
-                            f"OR ({p}.name_pinyin >= ? AND {p}.name_pinyin < ?))")
-        params += [w, _next_prefix(w), w, _next_prefix(w)]
-    elif kind == "digits" and len(word) >= 3:
-        if len(word) >= EXT_MIN:
-            alternatives.append(f"{p}.household_id IN (SELECT id FROM household "
-                                "WHERE ext_number >= ? AND ext_number < ?)")
-            params += [word, _next_prefix(word)]
-        # ID number or phone containing the digits, through the trigram index
-        alternatives.append(f"{p}.id IN (SELECT s.person_id FROM person_search_fts f "
-                            "JOIN person_search s ON s.rid = f.rowid WHERE person_search_fts MATCH ?)")
-        params.append('"' + word.upper() + '"')
-    elif kind == "name":
-        if len(word) >= 3:
-            alternatives.append(f"instr({p}.name, ?) > 0")
-            params.append(word)
-        else:
-            alternatives.append(f"({p}.name >= ? AND {p}.name < ?)")
-            params += [word, _next_prefix(word)]
-    if not alternatives:
+    if kind == "digits" and len(word) >= EXT_MIN:
+        households_sql.append("SELECT id FROM household WHERE ext_number >= ? AND ext_number < ?")
+        params += [word, _next_prefix(word)]
+    sets: list[str] = []
+    if households_sql:
+        sets.append(f"SELECT px.id FROM person px WHERE px.household_id IN ({' UNION ALL '.join(households_sql)})")
+    if (kind == "digits" and len(word) >= 3) or kind == "name":
+        # An ID number or phone containing the digits, or a name containing 3+ characters.
+        sets.append(_FTS_PERSONS)
+        params.append('"' + word.upper().replace('"', '""') + '"')
+    if not sets:
         return Condition("0")  # e.g. "12" that is no building: nothing can match
-    return Condition("(" + " OR ".join(alternatives) + ")", tuple(params))
+    return Condition(f"{p}.id IN ({' UNION '.join(sets)})", tuple(params))
 
 
 def person_condition(text: str, alias: str = "p") -> Condition:
