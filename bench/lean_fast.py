@@ -171,8 +171,16 @@ STEPS = {"demo": step_demo, "month": step_month, "export": step_export, "import"
 
 # -- rows --------------------------------------------------------------------------------------
 
+class _Rows(list):
+    """Rows printed as they come: a later step that fails does not lose the figures already taken."""
+
+    def append(self, row: Row) -> None:
+        super().append(row)
+        print("| " + " | ".join(row) + " |", flush=True)
+
+
 def lean_rows(sizes: list[str], work: Path, *, month: bool, sync_rows: bool) -> list[Row]:
-    rows: list[Row] = []
+    rows: list[Row] = _Rows()
     for size in sizes:
         path = work / f"demo-{size}.db"
         got, wall, peak = run_step("demo", str(path), str(HOUSEHOLDS[size]), str(SEEDS[size]))
@@ -193,7 +201,10 @@ def lean_rows(sizes: list[str], work: Path, *, month: bool, sync_rows: bool) -> 
                          f"{imp['seconds']:.1f} s ({imp['cpu']:.1f} s CPU), peak {mb(imp_peak)};"
                          f" bundle {exp['bundle_mb']:.0f} MB{ok}", "—", "≤ 5 s / ≤ 20 s, each ≤ 500 MB"))
         if month:
-            shutil.copy(path, path.with_name(path.stem + "-pc2.db"))
+            pc2 = path.with_name(path.stem + "-pc2.db")
+            shutil.copy(path, pc2)
+            if Path(f"{path}.keys").exists():  # an encrypted demo opens only beside its keys file
+                shutil.copy(f"{path}.keys", f"{pc2}.keys")
             (path.with_name(path.stem + "-stick")).mkdir()
             got, _, peak = run_step("month", str(path))
             what = ", ".join(f"{k} {v:,}" for k, v in got.items() if not k.endswith("seconds"))
