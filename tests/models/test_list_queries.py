@@ -130,6 +130,8 @@ def test_open_intention_is_one_definition(site):
     assert ids_of(state="all", search=person("王强")) == {b, c}
     assert {r["id"] for r in db.query(f"SELECT id FROM intention i WHERE {open_sql('i')}")} == {a, c}
     assert [i["id"] for i in intentions.open_for(db, wang)] == [c]
+    intentions.close(db, c)  # "" counts as open for a write too
+    assert intentions.intentions_query(state="closed").count(db) == 2
     today = dt.date.today()
     assert set(labour.ledger_ids(db, today, "open_intention")) <= {zhou, wang}
     with pytest.raises(ValueError):

@@ -17,3 +17,8 @@ def closed_sql(alias: str = "i") -> str:
     """Condition over intention `alias`: closed (met) on a date."""
     col = f"{alias}.closed_date" if alias else "closed_date"
     return f"({col} IS NOT NULL AND {col} <> '')"
+
+
+def is_open(closed_date: object) -> bool:
+    """The same rule for a row already read: no closing date (or an empty one)."""
+    return closed_date is None or closed_date == ""

@@ -12,7 +12,7 @@ from app.models.core.errors import NotFoundError, ValidationError
 from app.models.core.excel_dates import entered_iso_date
 from app.models.core.list_query import Condition, ListQuery
 from app.models.employment import labour
-from app.models.employment.intention_state import closed_sql, open_sql
+from app.models.employment.intention_state import closed_sql, is_open, open_sql
 
 KINDS = vocab.INTENTION_KINDS
 
@@ -60,7 +60,7 @@ def close_in(
     ).fetchone()
     if row is None:
         raise NotFoundError("这条需求已不存在（可能已被删除）。")
-    if row["closed_date"]:
+    if not is_open(row["closed_date"]):
         raise ValidationError(f"{row['name']}的这条{row['kind']}需求已于 {row['closed_date']} 关闭。")
     closed = entered_iso_date(closed_date, "关闭日期", field="closed_date") or dt.date.today().isoformat()
     if closed < row["recorded_date"]:
