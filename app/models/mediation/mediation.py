@@ -100,31 +100,19 @@ def categories(db: Database) -> list[str]:
 def save_settings(db: Database, limit_days: Mapping[str, int], category_list: Sequence[str]) -> None:
     """Save the levels' time limits and the category list together (one transaction).
 
-    Refuses a limit outside 1–365 days, an empty or repeated category, and removing a category
-    that cases still use (they would drop out of the category filter and the report).
+    The settings registry refuses a limit outside its range and an empty or repeated category; here
+    also removing a category that cases still use (they would drop out of the category filter and
+    the report), checked inside the transaction.
     """
-    clean_limits: dict[str, int] = {}
-    for lv in LEVELS:
-        try:
-            n = int(limit_days[lv])
-        except (KeyError, TypeError, ValueError):
-            raise ValidationError(f"请填写{lv}层级的时限天数。", field=f"mediation_limit_{lv}") from None
-        if not 1 <= n <= 365:
-            raise ValidationError(f"{lv}层级的时限应在 1 到 365 天之间。", field=f"mediation_limit_{lv}")
-        clean_limits[lv] = n
-    cats = [c.strip() for c in category_list if c and c.strip()]
-    if not cats:
-        raise ValidationError("请至少保留一个纠纷类别。", field="mediation_categories")
-    dup = {c for c in cats if cats.count(c) > 1}
-    if dup:
-        raise ValidationError(f"纠纷类别“{'、'.join(sorted(dup))}”重复了。", field="mediation_categories")
-    for c in set(categories(db)) - set(cats):
-        used = db.scalar("SELECT count(*) FROM mediation_case WHERE deleted = 0 AND category = ?", (c,))
-        if used:
-            raise ValidationError(f"类别“{c}”已有 {used} 件案件使用，不能删除。", field="mediation_categories")
+    limits = {f"mediation_limit_{lv}": settings.clean(f"mediation_limit_{lv}", limit_days.get(lv)) for lv in LEVELS}
+    cats = settings.clean("mediation_categories", list(category_list))
     with db.write():
-        for lv, n in clean_limits.items():
-            settings.set_value(db, f"mediation_limit_{lv}", n)
+        for c in set(categories(db)) - set(cats):
+            used = db.scalar("SELECT count(*) FROM mediation_case WHERE deleted = 0 AND category = ?", (c,))
+            if used:
+                raise ValidationError(f"类别“{c}”已有 {used} 件案件使用，不能删除。", field="mediation_categories")
+        for key, n in limits.items():
+            settings.set_value(db, key, n)
         settings.set_value(db, "mediation_categories", cats)
 
 

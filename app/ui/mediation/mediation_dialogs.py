@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.models.core import settings
 from app.models.core.db import Database
 from app.models.core.errors import KnownError
 from app.models.mediation import mediation as med
@@ -517,8 +518,10 @@ class SettingsDialog(_FormDialog):
             spin = QSpinBox()
             spin.setObjectName(f"limit{med.LEVELS.index(lv)}")
             spin.setAccessibleName(f"{lv}时限天数")
-            spin.setRange(1, 365)
-            spin.setSuffix(" 天")
+            limit = settings.REGISTRY[f"mediation_limit_{lv}"]
+            assert isinstance(limit, settings.IntSetting)
+            spin.setRange(limit.minimum, limit.maximum)
+            spin.setSuffix(f" {limit.unit}")
             spin.setValue(limits[lv])
             self.spins[lv] = spin
             self.form.addRow(f"{lv}层级时限", spin)
