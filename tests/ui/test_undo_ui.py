@@ -462,3 +462,34 @@ def test_the_settings_dialog_shows_what_the_registry_refuses(qtbot, window, mess
     dialog.save()
     assert messages.texts("warn") == ["联系电话太长：最多 40 个字（现在 41 个字）。"]
     assert dialog.isVisible() and settings.get(window.ctx.db, "office_phone") == before
+
+
+# -- the undo history after a restart -------------------------------------------------------------
+def test_ctrl_z_after_a_restart_still_undoes_the_last_edit(qtbot, demo_db_path, messages):
+    from PySide6.QtWidgets import QApplication
+
+    from app.ui.app import build_window
+    from app.ui.registry.person_dialog import PersonDialog
+
+    first = build_window(demo_db_path, demo=True, user="测试员")  # the session before: an edit, then quit
+    p = a_person(first.ctx.db)
+    dialog = PersonDialog(first.ctx, p["household_id"], p["id"], first)
+    dialog.phone.setText("13900004444")
+    dialog.save()
+    assert first.ctx.db.get("person", p["id"])["phone"] == "13900004444"
+    first.shutdown()
+    first.close()
+    first.deleteLater()
+
+    window = build_window(demo_db_path, demo=True, user="测试员")  # the program started again
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
+    window.update_undo_actions()
+    assert window.undo_action.isEnabled() and window.undo_action.text() == f"撤销“修改 {p['name']} 的电话”(&U)"
+    undo(qtbot, window)
+    assert window.ctx.db.get("person", p["id"])["phone"] == p["phone"]
+    assert not messages.texts("warn")
+    window.shutdown()

@@ -318,6 +318,8 @@ class Collected:
     """What the transactions inside one :meth:`Database.collect` changed, merged."""
 
     changes: Changes = NO_CHANGES
+    # The op id of the action's first logged transaction: op_log.step of all of them (one undo step).
+    step: str | None = None
 
 
 class Tx:
@@ -356,11 +358,14 @@ class Tx:
         op_ids: tuple[str, ...] = ()
         if self.mode == "local" and self.db.records_ops:
             log_to = int(self.conn.execute("SELECT coalesce(max(op_id), 0) FROM change_log").fetchone()[0])
+            step = None
+            if (collected := self.db._collector) is not None:
+                collected.step = step = collected.step or self.op_id
             self.conn.execute(
-                "INSERT INTO op_log(op_id, at, user, site_id, hlc, label, kind, reverts, undoable, log_from, log_to) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO op_log(op_id, at, user, site_id, hlc, label, kind, reverts, undoable, log_from, log_to, "
+                "step) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (self.op_id, self.now, self.db.user, self.db.site_id, str(self.hlc), label, str(self.kind),
-                 json.dumps(list(self.reverts)), int(self.undoable), self._log_from + 1, log_to),
+                 json.dumps(list(self.reverts)), int(self.undoable), self._log_from + 1, log_to, step),
             )
             op_ids = (self.op_id,)
         self.changes = Changes(

@@ -16,12 +16,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from app.models.core import sqlite as sqlite3
 from app.models.core.changes import Changes, OpKind, field_label, row_name
 from app.models.core.db import DEFAULT_USER, Database, Tx, _same
 from app.models.core.errors import DatabaseError, KnownError
 from app.models.core.hlc import Hlc
 
 MAX_STEPS = 100
+# A user's last transactions read back at start to rebuild their steps (undos and redos included).
+HISTORY_ROWS = 1000
 
 
 class UndoRefused(KnownError):
@@ -118,7 +121,8 @@ def _conflict(db: Database, table: str, row_id: str, col: str) -> UndoRefused:
 
 
 class UndoHistory:
-    """One user's undo and redo steps in this session (the window keeps one; a new login a new one).
+    """One user's undo and redo steps (the window keeps one; a new login a new one, read back with
+    :meth:`load` so that the steps outlive a restart).
 
     :meth:`record` is given every operation's :class:`Changes`; :meth:`undo` and :meth:`redo`
     revert a step as a new operation.
@@ -137,10 +141,49 @@ class UndoHistory:
     def redo_label(self) -> str | None:
         return self._redo[-1].label if self._redo else None
 
+    @classmethod
+    def load(cls, db: Database) -> UndoHistory:
+        """The steps of `db`'s user on this PC as the program left them (also after a restart), read
+        back from ``op_log``: their operations, and the undos and redos of them, in order."""
+        history = cls(db.user)
+        try:
+            rows = db.query(
+                "SELECT op_id, label, kind, reverts, undoable, coalesce(step, op_id) AS step FROM op_log "
+                "WHERE user = ? AND site_id = ? ORDER BY rowid DESC LIMIT ?",
+                (db.user, db.site_id, HISTORY_ROWS),
+            )
+        except sqlite3.OperationalError:  # a file opened read-only before the schema knew steps
+            return history
+        steps: list[list[Any]] = []
+        for row in reversed(rows):
+            if steps and steps[-1][0]["step"] == row["step"]:
+                steps[-1].append(row)
+            else:
+                steps.append([row])
+        for step in steps:
+            history._replay(step)
+        return history
+
+    def _replay(self, rows: list[Any]) -> None:
+        op_ids = tuple(r["op_id"] for r in rows)
+        kind = OpKind(rows[0]["kind"])
+        if kind == OpKind.OP:
+            label = next((r["label"] for r in rows if r["label"]), "")
+            self.record(Changes(label=label, op_ids=op_ids, undoable=all(r["undoable"] for r in rows), user=self.user))
+            return
+        reverted = tuple(json.loads(rows[0]["reverts"]))
+        source, target = (self._undo, self._redo) if kind == OpKind.UNDO else (self._redo, self._undo)
+        for i in range(len(source) - 1, -1, -1):
+            if source[i].op_ids == reverted:
+                target.append(UndoStep(source.pop(i).label, op_ids))
+                return
+
     def record(self, changes: Changes) -> None:
         """A new operation: undoable ones become the next undo step; any write ends what redo had."""
         if changes.kind != OpKind.OP or not changes.op_ids or changes.user != self.user:
             return
+        if self._undo and self._undo[-1].op_ids == changes.op_ids:
+            return  # read back from the file already (the history was loaded after it committed)
         self._redo.clear()
         if changes.undoable:
             self._undo.append(UndoStep(changes.label or "上一步操作", changes.op_ids))

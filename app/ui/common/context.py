@@ -17,19 +17,24 @@ class AppContext:
     runner: OpRunner  # anything that may take over ~100 ms
     events: DataEvents
     demo: bool = False
-    undo: UndoHistory = field(default_factory=UndoHistory)
+    _history: UndoHistory | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         # Every operation committed on either connection reaches the undo history and the views:
         # nothing has to be announced by hand.
-        self.undo = UndoHistory(self.db.user)
         self.db.listeners.append(self.operation_done)
         self.runner.on_changes = self.operation_done
 
+    @property
+    def undo(self) -> UndoHistory:
+        """The undo steps of whoever is logged in now, read back from the file at first use and after
+        a switch of user: their own steps, those of earlier sessions on this PC included."""
+        if self._history is None or self._history.user != self.db.user:
+            self._history = UndoHistory.load(self.db)
+        return self._history
+
     def operation_done(self, changes: Changes) -> None:
-        if changes.user and changes.user != self.undo.user:
-            self.undo = UndoHistory(changes.user)  # another clerk logged in: their own history
-        self.undo.record(changes)
+        self.undo.record(changes)  # another user's operation (a worker job from before a switch) is not theirs
         self.events.broadcast(changes)
 
     @property
