@@ -45,29 +45,6 @@ def db(db_path):
     database.close()
 
 
-def type_text(qtbot, widget, text: str) -> None:
-    """Type `text` as a clerk would: ASCII by key presses, Chinese through the input method.
-
-    QTest cannot synthesise key events for non-ASCII characters (it aborts), so Chinese text
-    arrives as an input-method commit, exactly as from a Pinyin IME.
-    """
-    from PySide6.QtGui import QInputMethodEvent
-    from PySide6.QtWidgets import QApplication
-
-    run = ""
-    for ch in text + "\0":
-        if ch != "\0" and ch.isascii():
-            run += ch
-            continue
-        if run:
-            qtbot.keyClicks(widget, run)
-            run = ""
-        if ch != "\0":
-            event = QInputMethodEvent()
-            event.setCommitString(ch)
-            QApplication.sendEvent(widget, event)
-
-
 @pytest.fixture
 def demo_login(tmp_path_factory, monkeypatch):
     """Command-line credentials of the demo administrator (管理员 / anju-demo) in the environment."""
@@ -78,22 +55,3 @@ def demo_login(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("ANJU_USER", "管理员")
     monkeypatch.setenv("ANJU_PASSWORD_FILE", str(password_file))
     return password_file
-
-
-def copy_database(source: Path, target: Path) -> Path:
-    """Copy a database file with its keys file; an encrypted copy is unlocked in this process as the
-    demo administrator (the passwords of the original open the copy)."""
-    import shutil
-
-    from app.models.core import db_keys
-
-    shutil.copyfile(source, target)
-    keys = db_keys.keys_path(source)
-    if keys.exists():
-        shutil.copyfile(keys, db_keys.keys_path(target))
-    if db_keys.is_encrypted_file(target):
-        from app.models.core.accounts import DEMO_PASSWORD
-        from app.models.core.unlock import unlock
-
-        unlock(target, "管理员", DEMO_PASSWORD, via="test")
-    return target

@@ -116,3 +116,25 @@ def test_message_boxes_go_through_the_one_seam():
     assert len(files) > 50, "the window modules were not found"
     assert _message_box_calls(seam), "the seam itself was not found"
     assert [c for p in files for c in _message_box_calls(p)] == []
+
+
+def _imported_test_modules(path: Path) -> list[str]:
+    names = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names.append(node.module)
+        elif isinstance(node, ast.Import):
+            names.extend(alias.name for alias in node.names)
+    return [n for n in names if (n == "tests" or n.startswith("tests.")) and not n.startswith("tests.builders")]
+
+
+def test_tests_share_helpers_only_through_the_builders(tmp_path):
+    """A test file imports no other test file (nor a conftest): what tests share lives in tests/builders."""
+    probe = tmp_path / "test_probe.py"
+    probe.write_text("from tests.builders.sync import N\nfrom tests.models.test_sync import PASS\n"
+                     "def test_x():\n    from tests.conftest import type_text\n")
+    assert _imported_test_modules(probe) == ["tests.models.test_sync", "tests.conftest"]
+    files = sorted((ROOT / "tests").rglob("*.py"))
+    assert len(files) > 50, "the test files were not found"
+    offences = [f"{p.relative_to(ROOT).as_posix()} imports {m}" for p in files for m in _imported_test_modules(p)]
+    assert offences == []

@@ -177,7 +177,7 @@ def test_a_building_head_logs_in_with_their_buildings_as_scope(db):
 
 
 def test_accounts_sync_between_two_pcs_and_a_head_logs_in_on_either(tmp_path):
-    from tests.models.test_sync import PASS, exchange, make_office, snapshot
+    from tests.builders.sync import PASS, N, exchange, make_office, snapshot
 
     stick = tmp_path / "stick"
     stick.mkdir()
@@ -188,7 +188,7 @@ def test_accounts_sync_between_two_pcs_and_a_head_logs_in_on_either(tmp_path):
     accounts.add_account(a, "管理员", Role.ADMIN, PW)
     head = accounts.add_account(a, "楼栋长1", Role.BUILDING_HEAD, PW, [building])
     b = open_database(tmp_path / "b.db", user="乙")
-    sync.export_to_folder(a, stick, PASS, scrypt_n=16)
+    sync.export_to_folder(a, stick, PASS, scrypt_n=N)
     assert sync.import_from_folder(b, stick, PASS).rejected == 0
     assert accounts.authenticate(b, "楼栋长1", PW).building_scope() == frozenset({building})
     # A password reset on B reaches A; a disable on A reaches B.
@@ -212,7 +212,7 @@ def test_accounts_sync_between_two_pcs_and_a_head_logs_in_on_either(tmp_path):
 
 def test_the_street_roll_up_takes_no_accounts(tmp_path):
     from app.models.sync.rollup import rollup
-    from tests.models.test_sync import make_office
+    from tests.builders.sync import make_office
 
     a, _ = make_office(tmp_path / "a.db")
     accounts.add_account(a, "管理员", Role.ADMIN, PW)

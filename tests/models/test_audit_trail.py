@@ -19,9 +19,9 @@ from app.models.core.db import Database, open_database
 from app.models.core.errors import PermissionDeniedError
 from app.models.excel import excel_export
 from app.models.sync import sync
+from tests.builders.sync import PASS, N
 
 ROOT = Path(__file__).resolve().parents[2]
-PASS = "青松楼-第三网格-2026"
 
 
 def events(db: Database, action: str) -> list[dict]:
@@ -59,7 +59,7 @@ def test_sync_out_and_in_are_audited(tmp_path):
     stick = tmp_path / "stick"
     stick.mkdir()
     a = office(tmp_path / "a.db")
-    path, ops = sync.export_to_folder(a, stick, PASS, scrypt_n=16)
+    path, ops = sync.export_to_folder(a, stick, PASS, scrypt_n=N)
     out = events(a, "sync_out")
     assert out[0]["detail"]["file"] == path.name and out[0]["detail"]["ops"] == ops
     b = open_database(tmp_path / "b.db", user="乙")

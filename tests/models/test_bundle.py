@@ -8,9 +8,7 @@ import pytest
 
 from app.models.core.db import open_database
 from app.models.sync import bundle, sync
-from tests.models.test_sync import PASS, make_office, snapshot
-
-N = 16
+from tests.builders.sync import PASS, N, make_office, snapshot
 
 
 @pytest.fixture(scope="module")

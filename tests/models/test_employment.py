@@ -8,7 +8,7 @@ import pytest
 
 from app.models.core.errors import ValidationError
 from app.models.employment import employment, intentions, labour, training
-from tests.models.test_labour_figures import build_community
+from tests.builders.labour import build_community
 
 
 @pytest.fixture
@@ -218,7 +218,7 @@ def test_delete_course_and_remove_attendance(db, ids):
 
 def test_match_pasted_names(db, ids):
     with db.write() as tx:
-        from tests.models.test_labour_figures import add_person
+        from tests.builders.labour import add_person
 
         add_person(tx, ids["H2"], "甲", "1990-01-01")  # a second 甲, in room 102
     found, problems = training.match_names(db, "乙\n己、 甲\n甲 102\n无名氏\n")

@@ -17,7 +17,7 @@ from app.models.core.id_numbers import make
 from app.models.excel.excel_export import export_ledger
 from app.models.excel.excel_import import apply_plan, import_file, plan_import
 from app.models.excel.excel_read import Sheet
-from tests.models.test_excel_fixtures import PEOPLE, build_office
+from tests.builders.excel import PEOPLE, build_office
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 

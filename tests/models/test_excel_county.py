@@ -11,7 +11,7 @@ from app.models.core.errors import KnownError
 from app.models.excel.excel_import import apply_plan, plan_import, preview_lines
 from app.models.excel.excel_import_county import parse_address
 from app.models.registry import households
-from tests.models.excel_fixtures_county import county_office, pid, write_sheet
+from tests.builders.excel import county_office, pid, write_sheet
 
 ZHANG = pid((1985, 3, 12), 1, "男")
 LI = pid((1987, 4, 15), 2, "女")

@@ -24,7 +24,7 @@ from app.models.excel.excel_export import export_ledger
 from app.models.excel.excel_import import IMPORTERS, apply_plan, import_file, plan_import
 from app.models.excel.excel_read import Sheet, check_file
 from app.models.excel.ledgers import LEDGERS
-from tests.models.test_excel_fixtures import PEOPLE, add_records, build_office
+from tests.builders.excel import PEOPLE, add_records, build_office
 
 
 @pytest.fixture

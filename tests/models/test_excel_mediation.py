@@ -9,7 +9,7 @@ from app.models.core.errors import KnownError
 from app.models.excel.excel_export import export_ledger
 from app.models.excel.excel_import import apply_plan, plan_import
 from app.models.mediation import mediation
-from tests.models.test_excel_fixtures import build_office
+from tests.builders.excel import build_office
 
 
 @pytest.fixture

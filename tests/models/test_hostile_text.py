@@ -25,7 +25,7 @@ from app.models.excel.excel_export import export_ledger
 from app.models.excel.excel_import import import_file, plan_import
 from app.models.places import places
 from app.models.registry import households, persons
-from tests.models.test_excel_fixtures import build_office
+from tests.builders.excel import build_office
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -260,7 +260,7 @@ def test_every_write_path_refuses_text_past_its_fields_limit(db):
     the one write path refuses it, naming the field and the limit."""
     from app.models.core.errors import ValidationError as Invalid
     from app.models.mediation import mediation
-    from tests.models.test_mediation import make_places
+    from tests.builders.mediation import make_places
 
     places = make_places(db)
     with pytest.raises(Invalid, match="最多 32767 个字"):

@@ -10,7 +10,7 @@ import pytest
 from app.models.core import settings
 from app.models.core.db import open_database
 from app.models.employment import labour, labour_snapshot, training
-from tests.models.test_labour_figures import TODAY, add_person, build_community
+from tests.builders.labour import TODAY, add_person, build_community
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from app.models.excel.excel_import import IMPORTERS, apply_plan, plan_import
 from app.models.excel.excel_read import RESIDENTS, norm_header
 from app.models.excel.ledger_spec import ID, MASK_BIRTHDATE, MASK_ID, MASK_PHONE, PHONE
 from app.models.excel.ledgers import LEDGERS, get_ledger
-from tests.models.test_excel_fixtures import add_records, build_office
+from tests.builders.excel import add_records, build_office
 
 
 def test_export_columns_are_the_fields_that_have_sql():

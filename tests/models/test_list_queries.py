@@ -14,7 +14,7 @@ from app.models.forms import forms
 from app.models.mediation import mediation as med
 from app.models.places import places
 from app.models.registry import households, persons, registry_search
-from tests.models.test_households import ID_WANG, ID_ZHOU, add_household, make_site
+from tests.builders.registry import ID_WANG, ID_ZHOU, add_household, make_site
 
 # Every kind of word a clerk types (name, initials, pinyin, ID number and phone fragments, address
 # forms, building, room and household numbers), alone and combined.

@@ -9,7 +9,7 @@ import pytest
 from app.models.core.errors import ValidationError
 from app.models.mediation import mediation as med
 from app.models.mediation import mediation_report as rep
-from tests.models.test_mediation import make_places
+from tests.builders.mediation import make_places
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from app.models.core.db import open_database
 from app.models.core.errors import ValidationError
 from app.models.registry import households
 from app.models.sync import sync
-from tests.models.excel_fixtures_county import county_office
-from tests.models.test_sync import PASS, N, exchange
+from tests.builders.excel import county_office
+from tests.builders.sync import PASS, N, exchange
 
 
 def test_create_move_restore_and_status_refuse_an_occupied_room(db):

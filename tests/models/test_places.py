@@ -10,7 +10,7 @@ from app.models.core.errors import KnownError, ValidationError
 from app.models.places import places
 from app.models.places.signs import SIGNS
 from app.paths import resource_dir
-from tests.models.places_fixtures import add_household, add_visit_row, community_with_building, room_id
+from tests.builders.places import add_household, add_visit_row, community_with_building, room_id
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import pytest
 
 from app.models.registry import households, persons, registry_search
 from app.models.registry.registry_search import Filters
-from tests.models.test_households import ID_WANG, ID_ZHOU, add_household, make_site
+from tests.builders.registry import ID_WANG, ID_ZHOU, add_household, make_site
 
 
 @pytest.fixture

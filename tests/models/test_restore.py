@@ -21,7 +21,7 @@ from app.models.core.db import open_database
 from app.models.core.errors import DatabaseError, PermissionDeniedError
 from app.models.core.restore import BackupRefusedError, OtherCommunityError
 from app.models.core.unlock import unlock
-from tests.conftest import copy_database
+from tests.builders.database import copy_database
 
 ROOT = Path(__file__).resolve().parents[2]
 

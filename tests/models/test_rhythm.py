@@ -9,7 +9,7 @@ import pytest
 from app.models.core import settings
 from app.models.core.errors import ValidationError
 from app.models.places import rhythm
-from tests.models.places_fixtures import add_household, add_visit_row, community_with_building, room_id
+from tests.builders.places import add_household, add_visit_row, community_with_building, room_id
 
 D = dt.date
 

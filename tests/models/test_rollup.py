@@ -10,7 +10,7 @@ from app.models.core.db import open_database
 from app.models.core.errors import DatabaseError, KnownError
 from app.models.sync import sync
 from app.models.sync.rollup import rollup
-from tests.models.test_sync import PASS, make_office
+from tests.builders.sync import PASS, N, make_office
 
 
 @pytest.fixture
@@ -54,7 +54,7 @@ def test_rollup_from_bundles_needs_passphrase(two, tmp_path):
     stick = tmp_path / "stick"
     stick.mkdir()
     a = open_database(two[0])
-    sync.export_to_folder(a, stick, PASS, scrypt_n=16)
+    sync.export_to_folder(a, stick, PASS, scrypt_n=N)
     a.close()
     with pytest.raises(KnownError, match="口令"):
         rollup(tmp_path / "s.db", [stick])
@@ -82,7 +82,7 @@ def test_rollup_figures_are_counted_afresh_after_another_rollup(two, tmp_path):
     import datetime as dt
 
     from app.models.employment import labour
-    from tests.models.test_labour_figures import add_person
+    from tests.builders.labour import add_person
 
     for path in two:  # one working-age resident more in each community
         office = open_database(path)

@@ -21,7 +21,7 @@ from app.models.core.safe_files import DiskFullError, remove_leftovers, write_by
 from app.models.excel.excel_export import export_ledger
 from app.models.excel.excel_import import plan_import, write_error_workbook
 from app.models.sync.bundle import read_bundle, write_bundle
-from tests.models.test_excel_fixtures import build_office
+from tests.builders.excel import build_office
 
 
 @pytest.fixture

@@ -4,47 +4,14 @@ from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
 
 import pytest
 
 from app.models.core import sqlite as sqlite3
-from app.models.core.db import Database, open_database
+from app.models.core.db import open_database
 from app.models.core.hlc import wall_ms
-from app.models.core.schema import synced_tables
 from app.models.sync import sync
-
-PASS = "青松楼-第三网格-2026"
-N = 16  # low scrypt cost for tests; the product uses bundle.DEFAULT_SCRYPT_N
-
-
-def snapshot(db: Database) -> dict[str, list[tuple]]:
-    """Every synced table's rows, for comparing two PCs."""
-    out = {}
-    for t in synced_tables(db.conn):
-        out[t] = [tuple(r) for r in db.query(f'SELECT * FROM "{t}" ORDER BY id')]
-    return out
-
-
-def make_office(path: Path) -> tuple[Database, dict[str, str]]:
-    db = open_database(path, user="甲")
-    ids = {}
-    with db.write() as tx:
-        ids["community"] = tx.insert("community", {"name": "红路馨居社区"})
-        ids["h1"] = tx.insert("household", {"number": "H001"})
-        ids["h2"] = tx.insert("household", {"number": "H002"})
-        ids["p1"] = tx.insert("person", {"name": "张三", "household_id": ids["h1"], "id_number": None})
-        ids["p2"] = tx.insert("person", {"name": "李四", "household_id": ids["h2"]})
-        tx.update("household", ids["h1"], {"head_person_id": ids["p1"]})
-        ids["case"] = tx.insert("mediation_case", {"number": "2026-0001", "received_date": "2026-01-05",
-                                                   "title": "邻里噪音"})
-    return db, ids
-
-
-def exchange(a: Database, b: Database, stick: Path) -> None:
-    sync.sync_with_folder(a, stick, PASS, scrypt_n=N)
-    sync.sync_with_folder(b, stick, PASS, scrypt_n=N)
-    sync.sync_with_folder(a, stick, PASS, scrypt_n=N)
+from tests.builders.sync import PASS, N, exchange, make_office, snapshot
 
 
 @pytest.fixture

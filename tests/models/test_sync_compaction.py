@@ -13,7 +13,7 @@ from app.models.core.site import have_vector
 from app.models.sync import sync
 from app.models.sync.bundle import iter_chunks, read_bundle
 from app.models.sync.compact import compact, compacted_vector, stable_vector
-from tests.models.test_sync import PASS, N, exchange, make_office, snapshot
+from tests.builders.sync import PASS, N, exchange, make_office, snapshot
 
 
 @pytest.fixture

@@ -25,9 +25,8 @@ from app.models.core.site import have_vector
 from app.models.sync import sync
 from app.models.sync.compact import compact
 from app.models.sync.merge import KEY_FIELDS
-from tests.models.test_sync import PASS, snapshot
+from tests.builders.sync import PASS, N, snapshot
 
-N = 16
 NAMES = ["张三", "张山", "李四", "王五"]
 IDS = ["532128198005010018", "532128199001020029", None]
 PHONES = ["138", "139", None]

@@ -10,10 +10,9 @@ from pathlib import Path
 
 from app.models.core.db import open_database
 from app.models.sync import sync
-from tests.models.test_sync import PASS, make_office, snapshot
+from tests.builders.sync import PASS, N, make_office, snapshot
 
 ROOT = Path(__file__).resolve().parents[2]
-N = 16
 
 KILLER = r"""
 import os, sys

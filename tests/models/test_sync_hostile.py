@@ -19,9 +19,7 @@ import pytest
 from app.models.core import field_rules
 from app.models.core.db import open_database
 from app.models.sync import bundle, sync
-from tests.models.test_sync import PASS, make_office, snapshot
-
-N = 16
+from tests.builders.sync import PASS, N, forge, make_office, not_json, op_for, snapshot
 
 
 class Office:
@@ -65,40 +63,21 @@ def office(tmp_path):
     o.close()
 
 
-def forge(src: Path, folder: Path, mutate, *, passphrase: str = PASS) -> Path:  # noqa: ANN001
-    """Read a genuine bundle, let `mutate(header, body)` change it, write it with the real writer."""
-    b = bundle.read_bundle(src, PASS)
-    header = {k: v for k, v in b.header.items() if k not in ("format", "kdf", "nonce", "check", "body_bytes")}
-    header["bundle_id"] = str(uuid.uuid4())
-    body = copy.deepcopy(b.body)
-    mutate(header, body)
-    folder.mkdir(exist_ok=True)
-    return bundle.write_bundle(folder, header, body, passphrase, scrypt_n=N)
-
-
-def _op(body: dict, tbl: str, col: str) -> list:
-    return next(op for op in body["ops"] if op[2] == tbl and op[4] == col)
-
-
 def _set_value(tbl: str, col: str, value):  # noqa: ANN001, ANN202
     def mutate(header, body):  # noqa: ANN001, ANN202
-        op = _op(body, tbl, col)
+        op = op_for(body, tbl, col)
         op[5] = json.dumps(value, ensure_ascii=False)
     return mutate
 
 
 # -- 1. each bundle judged alone ------------------------------------------------------------------
 
-def _not_json(header, body):  # noqa: ANN001, ANN202
-    _op(body, "person", "phone")[5] = "{not json"
-
-
 def _list_for_row(header, body):  # noqa: ANN001, ANN202
-    _op(body, "household", "*")[5] = json.dumps([1, 2, 3])
+    op_for(body, "household", "*")[5] = json.dumps([1, 2, 3])
 
 
 def _bad_clock(header, body):  # noqa: ANN001, ANN202
-    _op(body, "person", "phone")[6] = "yesterday"
+    op_for(body, "person", "phone")[6] = "yesterday"
 
 
 def _range_not_int(header, body):  # noqa: ANN001, ANN202
@@ -115,11 +94,11 @@ def _row_not_object(header, body):  # noqa: ANN001, ANN202
 
 
 def _unknown_table(header, body):  # noqa: ANN001, ANN202
-    _op(body, "person", "phone")[2] = "sqlite_master"
+    op_for(body, "person", "phone")[2] = "sqlite_master"
 
 
 def _unknown_column(header, body):  # noqa: ANN001, ANN202
-    _op(body, "person", "phone")[4] = "phone; DROP TABLE person"
+    op_for(body, "person", "phone")[4] = "phone; DROP TABLE person"
 
 
 def _ops_not_list(header, body):  # noqa: ANN001, ANN202
@@ -127,7 +106,7 @@ def _ops_not_list(header, body):  # noqa: ANN001, ANN202
 
 
 def _site_index_out_of_range(header, body):  # noqa: ANN001, ANN202
-    _op(body, "person", "phone")[0] = 7
+    op_for(body, "person", "phone")[0] = 7
 
 
 def _knowledge_malformed(header, body):  # noqa: ANN001, ANN202
@@ -135,11 +114,11 @@ def _knowledge_malformed(header, body):  # noqa: ANN001, ANN202
 
 
 def _deep_nesting(header, body):  # noqa: ANN001, ANN202
-    _op(body, "person", "phone")[5] = "[" * 100_000 + "]" * 100_000
+    op_for(body, "person", "phone")[5] = "[" * 100_000 + "]" * 100_000
 
 
 MALFORMED = {
-    "value not JSON": _not_json,
+    "value not JSON": not_json,
     "list where a row object belongs": _list_for_row,
     "malformed clock": _bad_clock,
     "value breaking a CHECK constraint": _set_value("household", "risk_colour", "purple"),
@@ -186,7 +165,7 @@ def test_cli_exit_codes_say_partly_and_name_the_file(office, capsys):
 
     good = office.delta(lambda tx: tx.update("person", office.ids["p1"], {"phone": "13800000001"}))
     src = office.delta(lambda tx: tx.update("person", office.ids["p2"], {"phone": "13900000002"}))
-    bad = forge(src, office.tmp / "forged", _not_json)
+    bad = forge(src, office.tmp / "forged", not_json)
     pw = office.tmp / "pass.txt"
     pw.write_text(PASS, encoding="utf-8")
     office.b.close()
@@ -265,7 +244,7 @@ def test_row_pointing_at_a_household_that_does_not_exist(office):
     src = office.delta(lambda tx: tx.insert("person", {"name": "赵六", "household_id": office.ids["h1"]}))
 
     def mutate(header, body):  # noqa: ANN001, ANN202
-        op = _op(body, "person", "*")
+        op = op_for(body, "person", "*")
         row = json.loads(op[5])
         row["household_id"] = str(uuid.uuid4())
         op[5] = json.dumps(row, ensure_ascii=False)
@@ -285,7 +264,7 @@ def test_update_of_a_record_that_never_existed(office):
     src = office.delta(lambda tx: tx.update("person", office.ids["p1"], {"phone": "13800000001"}))
 
     def mutate(header, body):  # noqa: ANN001, ANN202
-        _op(body, "person", "phone")[3] = str(uuid.uuid4())
+        op_for(body, "person", "phone")[3] = str(uuid.uuid4())
 
     bad = forge(src, office.tmp / "forged", mutate)
     rep = sync.import_from_folder(office.b, office.folder(bad), PASS)
@@ -604,7 +583,7 @@ def test_a_file_name_cannot_drive_the_terminal(office, capsys):
     from app.cli import main
 
     src = office.delta(lambda tx: tx.update("person", office.ids["p1"], {"phone": "13800000001"}))
-    bad = forge(src, office.tmp / "forged", _not_json)
+    bad = forge(src, office.tmp / "forged", not_json)
     folder = office.folder()
     shutil.copy(bad, folder / f"\x1b[2J\x1b[32m已导入：全部正确{bundle.EXTENSION}")
     pw = office.tmp / "pass.txt"

@@ -7,7 +7,7 @@ import pytest
 from app.models.core.errors import ValidationError
 from app.models.sync import passphrase as sync_passphrase
 from app.models.sync import sync
-from tests.models.test_sync import PASS, make_office
+from tests.builders.sync import PASS, make_office
 
 NAMES = ["红路馨居社区", "红路馨居社区服务中心"]
 

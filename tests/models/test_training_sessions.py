@@ -14,8 +14,8 @@ from app.models.dashboard import stats
 from app.models.employment import labour, training
 from app.models.migrations.m0020_training_sessions import UPGRADE_HLC, presence_id, whole_course_session_id
 from app.models.sync import sync
-from tests.models.test_labour_figures import TODAY, build_community
-from tests.models.test_sync import PASS, N, make_office, snapshot
+from tests.builders.labour import TODAY, build_community
+from tests.builders.sync import PASS, N, make_office, snapshot
 
 S = training.SessionInput
 

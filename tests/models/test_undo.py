@@ -9,7 +9,7 @@ from app.models.core.db import open_database
 from app.models.core.undo import UndoHistory, UndoRefused
 from app.models.registry import persons
 from app.models.sync import sync
-from tests.models.test_sync import PASS, N, exchange, make_office
+from tests.builders.sync import PASS, N, exchange, make_office
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 from app.models.core.db import open_database
 from app.models.core.undo import UndoHistory
 from app.models.registry import persons
-from tests.models.test_sync import make_office
+from tests.builders.sync import make_office
 
 
 def _steps(history: UndoHistory) -> tuple[list, list]:

@@ -9,7 +9,7 @@ import pytest
 from app.models.core.errors import KnownError, ValidationError
 from app.models.places import visits
 from app.models.places.visits import VisitInput
-from tests.models.places_fixtures import add_household, community_with_building, room_id
+from tests.builders.places import add_household, community_with_building, room_id
 
 TODAY = dt.date(2026, 3, 10)
 

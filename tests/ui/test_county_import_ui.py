@@ -8,12 +8,10 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
-from app.ui.common.context import AppContext
-from app.ui.common.events import DataEvents
-from app.ui.common.ops import OpRunner
 from app.ui.excel.import_dialog import ImportDialog
 from app.ui.registry.registry_tab import RegistryTab
-from tests.models.excel_fixtures_county import county_office, pid, write_sheet
+from tests.builders.excel import county_office, pid, write_sheet
+from tests.builders.ui import window_context
 
 SHOTS = Path("/tmp")
 HEADER = ["序号", "成员名称", "家庭关系", "身份号", "民族", "出生日期", "安置地址", "健康状况"]
@@ -30,11 +28,10 @@ def _ledger(path: Path, start: int = 0) -> Path:
 
 
 @pytest.fixture
-def ctx(db, db_path):
+def ctx(db):
     county_office(db)
-    runner = OpRunner(db_path, db.user)
-    yield AppContext(db=db, runner=runner, events=DataEvents())
-    runner.shutdown()
+    with window_context(db) as c:
+        yield c
 
 
 def test_mapping_step_then_households_formed_and_shown_in_the_registry(qtbot, ctx, db, tmp_path, monkeypatch, messages):

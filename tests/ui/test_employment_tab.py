@@ -10,21 +10,18 @@ from PySide6.QtWidgets import QDialogButtonBox
 
 from app.models.core.db import open_database
 from app.models.employment import labour, training
-from app.ui.common.context import AppContext
-from app.ui.common.events import DataEvents
-from app.ui.common.ops import OpRunner
 from app.ui.employment.employment_dialogs import JobDialog
 from app.ui.employment.training_dialogs import CourseDialog
-from tests.models.test_labour_figures import build_community
+from tests.builders.labour import build_community
+from tests.builders.ui import window_context
 
 
 @pytest.fixture
 def ctx(tmp_path):
     db = open_database(tmp_path / "office.db", user="测试员")
     build_community(db)
-    context = AppContext(db=db, runner=OpRunner(db.path, db.user), events=DataEvents())
-    yield context
-    context.runner.shutdown()
+    with window_context(db) as context:
+        yield context
     db.close()
 
 

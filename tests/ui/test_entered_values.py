@@ -12,11 +12,9 @@ from app.models.core.errors import ValidationError
 from app.models.core.excel_dates import entered_iso_date
 from app.models.places import visits
 from app.models.registry import households, persons
-from app.ui.common.context import AppContext
-from app.ui.common.events import DataEvents
-from app.ui.common.ops import OpRunner
 from app.ui.registry.person_dialog import PersonDialog
-from tests.models.excel_fixtures_county import county_office
+from tests.builders.excel import county_office
+from tests.builders.ui import window_context
 
 
 @pytest.mark.parametrize("typed", ["1985-03-12", "1985.3.12", "1985/3/12", "1985年3月12日", "19850312", " 1985-03-12 "])
@@ -34,9 +32,8 @@ def test_a_wrong_date_names_the_forms_that_work():
 def test_person_dialog_types_county_values(qtbot, db, db_path):
     county_office(db)
     hid = households.create(db, {}, room="5-1-501")
-    runner = OpRunner(db_path, db.user)
-    try:
-        dialog = PersonDialog(AppContext(db, runner, DataEvents()), hid)
+    with window_context(db) as ctx:
+        dialog = PersonDialog(ctx, hid)
         qtbot.addWidget(dialog)
         dialog.show()
         assert dialog.ethnicity.count() == 58  # blank, the 56 names, 其他
@@ -51,5 +48,3 @@ def test_person_dialog_types_county_values(qtbot, db, db_path):
         assert (p.birth_date, p.ethnicity, p.relation) == ("1985-03-12", "苗族", "户主")
         with pytest.raises(ValidationError, match="布依族"):
             persons.check({"name": "李四", "ethnicity": "布衣"})
-    finally:
-        runner.shutdown()

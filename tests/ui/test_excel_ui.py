@@ -10,22 +10,19 @@ from PySide6.QtWidgets import QFileDialog
 
 from app.models.core.list_query import Condition, ExportView
 from app.models.excel.excel_export import export_ledger
-from app.ui.common.context import AppContext
-from app.ui.common.events import DataEvents
-from app.ui.common.ops import OpRunner
 from app.ui.excel.export_dialog import ExportDialog
 from app.ui.excel.import_dialog import ImportDialog
-from tests.models.test_excel_fixtures import build_office
+from tests.builders.excel import build_office
+from tests.builders.ui import window_context
 
 SHOTS = Path("/tmp")
 
 
 @pytest.fixture
-def ctx(db, db_path):
+def ctx(db):
     build_office(db)
-    runner = OpRunner(db_path, db.user)
-    yield AppContext(db=db, runner=runner, events=DataEvents())
-    runner.shutdown()
+    with window_context(db) as c:
+        yield c
 
 
 def _edited_workbook(db, tmp_path: Path) -> Path:

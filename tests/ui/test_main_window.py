@@ -120,7 +120,7 @@ def test_settings_dialog_changes_the_title(qtbot, main_window, monkeypatch):
     dialog = SettingsDialog(main_window.ctx, main_window)
     qtbot.addWidget(dialog)
     edit = dialog.texts["office_name"]
-    from tests.conftest import type_text
+    from tests.builders.ui import type_text
 
     edit.selectAll()
     type_text(qtbot, edit, "幸福里社区服务中心")

@@ -10,9 +10,6 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox
 
 from app.models.mediation import mediation as med
 from app.ui.common import events
-from app.ui.common.context import AppContext
-from app.ui.common.events import DataEvents
-from app.ui.common.ops import OpRunner
 from app.ui.mediation.mediation_dialogs import (
     CaseDialog,
     FollowupDialog,
@@ -21,14 +18,14 @@ from app.ui.mediation.mediation_dialogs import (
     StatusDialog,
 )
 from app.ui.mediation.mediation_tab import MediationTab
-from tests.models.test_mediation import make_places
+from tests.builders.mediation import make_places
+from tests.builders.ui import window_context
 
 
 @pytest.fixture
-def ctx(db, db_path):
-    runner = OpRunner(db_path, db.user)
-    yield AppContext(db=db, runner=runner, events=DataEvents())
-    runner.shutdown()
+def ctx(db):
+    with window_context(db) as c:
+        yield c
 
 
 @pytest.fixture

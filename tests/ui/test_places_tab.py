@@ -9,21 +9,14 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QDialog, QInputDialog
 
 from app.models.places import places, rhythm
-from app.ui.common.context import AppContext
-from app.ui.common.events import DataEvents
-from app.ui.common.ops import OpRunner
-from tests.models.places_fixtures import add_household, add_visit_row, room_id
+from tests.builders.places import add_household, add_visit_row, room_id
+from tests.builders.ui import window_context
 
 
 @pytest.fixture
 def ctx(db):
-    c = AppContext(db=db, runner=OpRunner(db.path, db.user), events=DataEvents())
-    yield c
-    # Let queued background results land while the database is still open, then stop the worker.
-    c.runner.wait_idle()
-    QApplication.processEvents()
-    c.runner.shutdown()
-    QApplication.processEvents()
+    with window_context(db) as c:
+        yield c
 
 
 @pytest.fixture
@@ -400,8 +393,8 @@ def test_f2_opens_the_visit_form_even_without_buildings(qtbot, ctx, tab):
 
 
 def test_f2_puts_the_cursor_in_the_room_so_typing_never_switches_the_building(qtbot, ctx, tab):
-    from tests.models.test_households import add_household as add_hh
-    from tests.models.test_households import make_site
+    from tests.builders.registry import add_household as add_hh
+    from tests.builders.registry import make_site
 
     db = ctx.db
     make_site(db)

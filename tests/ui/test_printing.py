@@ -18,7 +18,7 @@ from app.models.core.db import open_database
 from app.models.core.id_numbers import mask
 from app.models.forms import forms
 from app.ui.printing import printing
-from tests.models.test_forms import make_fixture
+from tests.builders.forms import make_fixture
 
 TODAY = dt.date(2026, 3, 20)
 A4_PT = (595.0, 842.0)

@@ -4,39 +4,24 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QInputMethodEvent
 from PySide6.QtWidgets import QApplication, QDialog, QLineEdit
 
 from app.models.core import id_numbers
 from app.models.core.errors import ValidationError
 from app.models.registry import households, persons
-from app.ui.common.context import AppContext
-from app.ui.common.events import DataEvents
-from app.ui.common.ops import OpRunner
 from app.ui.registry import household_dialog as household_dialog_module
 from app.ui.registry.duplicate_dialog import DuplicateDialog
 from app.ui.registry.household_dialog import HouseholdDialog
 from app.ui.registry.person_dialog import PersonDialog
 from app.ui.registry.registry_tab import RegistryTab
-from tests.models.test_households import ID_WANG, ID_ZHOU, add_household, make_site
-
-
-def type_text(qtbot, widget, text: str) -> None:
-    """Key presses for ASCII, an input-method commit (as a Chinese IME sends) for the rest."""
-    for ch in text:
-        if ch.isascii():
-            qtbot.keyClicks(widget, ch)
-        else:
-            event = QInputMethodEvent()
-            event.setCommitString(ch)
-            QApplication.sendEvent(widget, event)
+from tests.builders.registry import ID_WANG, ID_ZHOU, add_household, make_site
+from tests.builders.ui import type_text, window_context
 
 
 @pytest.fixture
-def ctx(db, db_path):
-    runner = OpRunner(db_path, db.user)
-    yield AppContext(db, runner, DataEvents())
-    runner.shutdown()
+def ctx(db):
+    with window_context(db) as c:
+        yield c
 
 
 @pytest.fixture
@@ -591,7 +576,7 @@ def test_new_household_offers_empty_rooms_and_takes_members_before_the_first_sav
 
 
 def test_a_new_household_and_its_members_are_saved_together_or_not_at_all(db):
-    from tests.models.test_households import make_site as build
+    from tests.builders.registry import make_site as build
 
     build(db)
     good = {"name": "钱一", "relation": "户主"}

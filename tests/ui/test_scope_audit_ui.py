@@ -161,7 +161,7 @@ def test_the_reveal_dialog_wants_a_note_for_other(qtbot):
     ok = dialog.findChild(QWidget, "revealOkButton")
     qtbot.mouseClick(ok, Qt.MouseButton.LeftButton)
     assert dialog.isVisible() and "写明" in dialog.error.text()
-    from tests.conftest import type_text
+    from tests.builders.ui import type_text
 
     type_text(qtbot, dialog.note, "协助派出所核对")
     qtbot.mouseClick(ok, Qt.MouseButton.LeftButton)

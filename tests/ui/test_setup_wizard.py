@@ -14,7 +14,7 @@ from app.models.core import settings
 from app.models.places import community_setup as setup
 from app.ui.setup import setup_wizard as sw
 from app.widgets.sign_chooser import SignChooserDialog
-from tests.conftest import type_text
+from tests.builders.ui import type_text
 
 
 @pytest.fixture(autouse=True)
@@ -323,7 +323,7 @@ def test_a_file_opened_read_only_gets_no_wizard(qtbot, tmp_path, capsys):
 def test_whole_first_day_wizard_then_a_county_ledger_into_the_registry(qtbot, monkeypatch, open_window, tmp_path,
                                                                         messages):
     """From an empty file: the wizard, then 导入现有台账 on a county ledger, and the registry shows its households."""
-    from tests.models.excel_fixtures_county import pid, write_sheet
+    from tests.builders.excel import pid, write_sheet
 
     window = open_window(tmp_path / "office.db")
     wiz = sw.start_if_needed(window)

@@ -35,18 +35,14 @@ def test_board_is_driven_from_the_keyboard(qtbot, db):
 
 
 def test_board_is_the_building_chooser_of_the_forms(qtbot, db, db_path, monkeypatch):
-    from app.ui.common.context import AppContext
-    from app.ui.common.events import DataEvents
-    from app.ui.common.ops import OpRunner
     from app.ui.mediation.mediation_dialogs import CaseDialog
     from app.ui.places.visit_entry import VisitEntryDialog
     from app.ui.printing.print_menu import PrintChooser
+    from tests.builders.ui import window_context
 
     ids = _community(db)
     monkeypatch.setattr(BuildingBoardDialog, "choose", classmethod(lambda cls, t, current, parent: ids["7栋"]))
-    runner = OpRunner(db_path, db.user)
-    ctx = AppContext(db, runner, DataEvents())
-    try:
+    with window_context(db) as ctx:
         visit = VisitEntryDialog(ctx, ids["1栋"])
         qtbot.addWidget(visit)
         case = CaseDialog(None, ctx)
@@ -61,8 +57,6 @@ def test_board_is_the_building_chooser_of_the_forms(qtbot, db, db_path, monkeypa
             qtbot.mouseClick(board_button, Qt.MouseButton.LeftButton)
             assert combo.currentText() == "7栋"
         assert sheet.selector() == {"building": "7栋"}
-    finally:
-        runner.shutdown()
 
 
 def test_signs_on_backgrounds_are_signs_of_their_own(db):

@@ -8,8 +8,8 @@ from PySide6.QtCore import Qt
 
 from app.models.sync import passphrase as sync_passphrase
 from app.ui.sync.sync_dialog import SyncDialog
-from tests.models.test_sync import make_office
-from tests.ui.test_sync_ui import _ctx
+from tests.builders.sync import N, make_office
+from tests.builders.ui import open_context
 
 STRONG = "青松楼-河边-Kq7-秋"
 
@@ -19,10 +19,10 @@ def test_weak_passphrase_is_refused_on_screen_and_the_strong_one_is_kept_nowhere
     make_office(tmp_path / "a.db")[0].close()
     stick = tmp_path / "stick"
     stick.mkdir()
-    ctx = _ctx(tmp_path / "a.db", "甲")
+    ctx = open_context(tmp_path / "a.db", "甲")
     dialog = SyncDialog(ctx)
     qtbot.addWidget(dialog)
-    dialog.scrypt_n = 16
+    dialog.scrypt_n = N
     dialog.folder_edit.setText(str(stick))
     qtbot.keyClicks(dialog.pass_edit, "hongluxinju2026")
     assert "名称" in dialog.pass_hint.text()

@@ -6,23 +6,16 @@ from PySide6.QtCore import Qt
 
 from app.models.core.db import open_database
 from app.models.sync import sync
-from app.ui.common.context import AppContext
-from app.ui.common.events import DataEvents
-from app.ui.common.ops import OpRunner
 from app.ui.sync.conflicts_dialog import ConflictsDialog
 from app.ui.sync.sync_dialog import SyncDialog
-from tests.models.test_sync import PASS, snapshot
-
-
-def _ctx(path, user):
-    db = open_database(path, user=user)
-    return AppContext(db=db, runner=OpRunner(db.path, user), events=DataEvents())
+from tests.builders.sync import PASS, N, snapshot
+from tests.builders.ui import open_context
 
 
 def _sync(qtbot, ctx, stick, tmp_path=None):
     dialog = SyncDialog(ctx)
     qtbot.addWidget(dialog)
-    dialog.scrypt_n = 16
+    dialog.scrypt_n = N
     dialog.folder_edit.setText(str(stick))
     dialog.pass_edit.setText(PASS)  # QTest cannot type CJK characters
     qtbot.mouseClick(dialog.start_button, Qt.MouseButton.LeftButton)
@@ -33,8 +26,8 @@ def _sync(qtbot, ctx, stick, tmp_path=None):
 def test_two_pcs_sync_and_resolve_a_conflict_on_screen(qtbot, demo_db_path, tmp_path):
     stick = tmp_path / "stick"
     stick.mkdir()
-    a = _ctx(demo_db_path, "甲")
-    b = _ctx(tmp_path / "pc-b.db", "乙")  # a new PC: joins by its first sync
+    a = open_context(demo_db_path, "甲")
+    b = open_context(tmp_path / "pc-b.db", "乙")  # a new PC: joins by its first sync
     try:
         d = _sync(qtbot, a, stick)
         assert d.last_report.exported_ops > 1000 and "可以拔出U盘" in d.report_view.toPlainText()
@@ -92,12 +85,12 @@ def test_sync_menu_entries_exist(main_window):
 
 def test_screens_render(qtbot, tmp_path):
     """Renders both screens (also kept as PNGs for a look) with a conflict and a duplicate."""
-    from tests.models.test_sync import make_office
+    from tests.builders.sync import make_office
 
     stick = tmp_path / "stick"
     stick.mkdir()
     a, ids = make_office(tmp_path / "a.db")
-    sync.export_to_folder(a, stick, PASS, scrypt_n=16)
+    sync.export_to_folder(a, stick, PASS, scrypt_n=N)
     b = open_database(tmp_path / "b.db")
     sync.import_from_folder(b, stick, PASS)
     num = "532128198005010034"  # a valid number: another PC refuses an invalid one
@@ -108,9 +101,9 @@ def test_screens_render(qtbot, tmp_path):
         tx.update("household", ids["h1"], {"risk_colour": "yellow"})
         tx.insert("person", {"name": "王伍", "id_number": num, "household_id": ids["h2"]})
     for db in (a, b, a):
-        sync.sync_with_folder(db, stick, PASS, scrypt_n=16)
+        sync.sync_with_folder(db, stick, PASS, scrypt_n=N)
     a.close()
-    ctx = _ctx(tmp_path / "b.db", "乙")
+    ctx = open_context(tmp_path / "b.db", "乙")
     try:
         review = ConflictsDialog(ctx)
         qtbot.addWidget(review)
@@ -139,26 +132,25 @@ def test_screens_render(qtbot, tmp_path):
 def test_refused_files_are_listed_and_a_mass_delete_is_confirmed(qtbot, tmp_path, monkeypatch):
     """A forged file is listed as refused; a file deleting 60 households waits for the clerk's yes."""
     from app.ui.sync.sync_dialog import MassDeleteDialog
-    from tests.models.test_sync import make_office
-    from tests.models.test_sync_hostile import _not_json, forge
+    from tests.builders.sync import forge, make_office, not_json
 
     stick = tmp_path / "stick"
     stick.mkdir()
     a, ids = make_office(tmp_path / "a.db")
     with a.write() as tx:
         made = [tx.insert("household", {"number": f"M{i:03d}"}) for i in range(60)]
-    sync.export_to_folder(a, stick, PASS, scrypt_n=16)
+    sync.export_to_folder(a, stick, PASS, scrypt_n=N)
     b = open_database(tmp_path / "b.db")
     sync.import_from_folder(b, stick, PASS)
     b.close()
     with a.write() as tx:
         tx.update("person", ids["p1"], {"phone": "13800000001"})
-    src, _ = sync.export_to_folder(a, tmp_path, PASS, scrypt_n=16, full=True)
-    bad = forge(src, stick, _not_json)
+    src, _ = sync.export_to_folder(a, tmp_path, PASS, scrypt_n=N, full=True)
+    bad = forge(src, stick, not_json)
     with a.write() as tx:
         for h in made:
             tx.delete("household", h)
-    sync.export_to_folder(a, stick, PASS, scrypt_n=16)
+    sync.export_to_folder(a, stick, PASS, scrypt_n=N)
     a.close()
     asked = []
 
@@ -172,7 +164,7 @@ def test_refused_files_are_listed_and_a_mass_delete_is_confirmed(qtbot, tmp_path
         return dialog.result() == dialog.DialogCode.Accepted
 
     monkeypatch.setattr(MassDeleteDialog, "show_modal", staticmethod(click_confirm))
-    ctx = _ctx(tmp_path / "b.db", "乙")
+    ctx = open_context(tmp_path / "b.db", "乙")
     try:
         d = _sync(qtbot, ctx, stick)
         qtbot.waitUntil(lambda: bool(d.last_report.mass_deleted) and d.start_button.isEnabled(), timeout=60000)

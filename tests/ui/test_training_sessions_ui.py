@@ -6,11 +6,9 @@ import pytest
 
 from app.models.core.db import open_database
 from app.models.employment import training
-from app.ui.common.context import AppContext
-from app.ui.common.events import DataEvents
-from app.ui.common.ops import OpRunner
 from app.ui.printing import printing
-from tests.models.test_labour_figures import build_community
+from tests.builders.labour import build_community
+from tests.builders.ui import window_context
 
 
 @pytest.fixture
@@ -23,10 +21,9 @@ def ctx(tmp_path):
         training.SessionInput("2026-03-02", 4, id=training.sessions(db, ids["c1"])[0]["id"]),
         training.SessionInput("2026-03-03", 4, topic="实操", present={ids["甲"]}),
     ], course_id=ids["c1"])
-    context = AppContext(db=db, runner=OpRunner(db.path, db.user), events=DataEvents())
-    context.ids = ids  # type: ignore[attr-defined]
-    yield context
-    context.runner.shutdown()
+    with window_context(db) as context:
+        context.ids = ids  # type: ignore[attr-defined]
+        yield context
     db.close()
 
 

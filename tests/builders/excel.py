@@ -1,8 +1,11 @@
-"""Small office data for the Excel tests (a module of helpers; it holds no tests of its own)."""
+"""Offices and ledgers for the Excel tests: the office that exports and re-imports its own
+workbooks (build_office) and the county office whose hand-made ledgers are imported (county_office)."""
 
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
+from typing import Any
 
 from app.models.core.db import Database
 from app.models.core.id_numbers import make
@@ -26,14 +29,7 @@ def build_office(db: Database, *, people: list[tuple] | None = None) -> dict[str
     with db.write() as tx:
         cid = tx.insert("community", {"name": "红路馨居社区"})
         for bnum in (1, 2):
-            bid = tx.insert("building", {"community_id": cid, "name": f"{bnum}栋", "number": bnum, "sign": "苹果"})
-            ids[f"b{bnum}"] = bid
-            for unum in (1, 2):
-                uid = tx.insert("unit", {"building_id": bid, "number": unum})
-                for floor in (1, 2, 3):
-                    for n in (1, 2):
-                        rid = tx.insert("room", {"unit_id": uid, "number": f"{floor}0{n}", "floor": floor})
-                        ids[f"room-{bnum}-{unum}-{floor}0{n}"] = rid
+            ids.update(_building(tx, cid, bnum, units=2, floors=3, sign="苹果"))
         rooms = ["room-1-1-101", "room-1-2-302", "room-2-1-201"]
         households: dict[str, str] = {}
         for i, number in enumerate(sorted({p[0] for p in (people or PEOPLE)})):
@@ -78,3 +74,63 @@ def add_records(db: Database, office: dict[str, str]) -> str:
                                            "building_id": office["b1"]})
         tx.insert("mediation_party", {"case_id": mid, "person_id": pid, "role": "申请人"})
     return eid
+
+
+def county_office(db: Database) -> dict[str, str]:
+    """红路馨居社区: 5栋 (units 1–2, floors 1–6, rooms x01–x02) and 6栋 (one unit, same rooms)."""
+    ids: dict[str, str] = {}
+    with db.write() as tx:
+        cid = tx.insert("community", {"name": "红路馨居社区"})
+        ids["community"] = cid
+        for bnum, units in ((5, 2), (6, 1)):
+            ids.update(_building(tx, cid, bnum, units=units, floors=6, floors_field=True))
+    return ids
+
+
+def _building(tx: Any, community_id: str, number: int, *, units: int, floors: int, floors_field: bool = False,
+              sign: str | None = None) -> dict[str, str]:
+    """Building `number`栋 with `units` units of rooms x01 and x02 on floors 1…`floors`: its id as
+    ``b<number>`` and each room's as ``room-<building>-<unit>-<room>``."""
+    values: dict[str, Any] = {"community_id": community_id, "name": f"{number}栋", "number": number}
+    if sign is not None:
+        values["sign"] = sign
+    if floors_field:
+        values["floors"] = floors
+    ids = {f"b{number}": tx.insert("building", values)}
+    for unum in range(1, units + 1):
+        uid = tx.insert("unit", {"building_id": ids[f"b{number}"], "number": unum})
+        for floor in range(1, floors + 1):
+            for n in (1, 2):
+                ids[f"room-{number}-{unum}-{floor}0{n}"] = tx.insert(
+                    "room", {"unit_id": uid, "number": f"{floor}0{n}", "floor": floor})
+    return ids
+
+
+def pid(birth: tuple[int, int, int], seq: int, sex: str) -> str:
+    return make("522301", dt.date(*birth), seq, sex)
+
+
+def write_sheet(path: Path, rows: list[list[Any]], *, title_rows: int = 0, merge_title: bool = False,
+                sheet: str = "Sheet1", more: dict[str, list[list[Any]]] | None = None) -> Path:
+    """An .xlsx with optional title rows (merged across) above the rows; numbers stay numbers."""
+    import xlsxwriter
+
+    wb = xlsxwriter.Workbook(str(path))
+    for name, data, titles in ((sheet, rows, title_rows), *((n, d, 0) for n, d in (more or {}).items())):
+        ws = wb.add_worksheet(name)
+        for t in range(titles):
+            text = "XX社区易地扶贫搬迁人口台账" if t == 0 else "填报单位：XX社区"
+            if merge_title and data:
+                ws.merge_range(t, 0, t, max(len(data[0]) - 1, 1), text)
+            else:
+                ws.write_string(t, 0, text)
+        for r, row in enumerate(data, start=titles):
+            for c, v in enumerate(row):
+                if v is None:
+                    continue
+                if isinstance(v, (int, float)):
+                    ws.write_number(r, c, v)
+                else:
+                    ws.write_string(r, c, str(v))
+    wb.close()
+    return path
