@@ -116,3 +116,20 @@ def test_round_trip_changes_nothing_and_one_edited_cell_is_exactly_one_change(db
     again = tmp_path / f"{name}-again.xlsx"
     export_ledger(db, name, again)
     assert plan_import(db, again, ledger=name).counts == {"new": 0, "updated": 0, "unchanged": n, "errors": 0}
+
+
+def test_every_importer_plans_and_applies_itself_and_the_engine_names_no_ledger():
+    """The import engine asks the registry: no ledger kind is named in planning or applying."""
+    import ast
+    import inspect
+
+    from app.models.excel import excel_import
+
+    assert all(callable(imp.plan) and callable(imp.apply) for imp in IMPORTERS.values())
+    assert [k for k, imp in IMPORTERS.items() if imp.mappable] == ["residents"]
+    named = set()
+    for fn in (excel_import.plan_import, excel_import._apply_plan):
+        (tree,) = ast.parse(inspect.getsource(fn)).body
+        body = tree.body[1:] if isinstance(tree.body[0], ast.Expr) else tree.body  # not the docstring
+        named |= {n.value for stmt in body for n in ast.walk(stmt) if isinstance(n, ast.Constant)}
+    assert named and named.isdisjoint(IMPORTERS)

@@ -22,6 +22,7 @@ from app.models.excel import excel_import_county as county
 from app.models.excel import excel_import_ledgers, excel_import_mediation, excel_import_rooms
 from app.models.excel.excel_read import (
     FIELDS_BY_KEY,
+    FORMULA_PROBLEM,
     HEADER_SCAN_ROWS,
     HOUSEHOLD_COLS,
     MAX_ROWS,
@@ -41,6 +42,7 @@ from app.models.excel.excel_read import (
     ProgressFn,
     RowResult,
     Sheet,
+    SheetInput,
     cell_show,
     check_file,
     checkpoint,
@@ -60,20 +62,6 @@ from app.models.excel.excel_read import (
 )
 
 # -- the dry run -------------------------------------------------------------------------------
-RESIDENTS = LedgerImporter(
-    "residents", "居民花名册", RESIDENT_ALIASES, {f.key: f.header for f in RESIDENT_FIELDS}, lambda cells: True, "",
-    None, None)  # planned and applied below: it streams its rows and forms households
-# Every importable ledger by kind. A file's ledger is the first whose header it looks like
-# (residents when none does); the order matters where headers overlap (a room list's columns
-# are in every ledger with an address, training's in employment's …).
-IMPORTERS: dict[str, LedgerImporter] = {
-    imp.kind: imp
-    for imp in (excel_import_rooms.IMPORTER, *excel_import_ledgers.IMPORTERS, excel_import_mediation.IMPORTER,
-                RESIDENTS)
-}
-# Where no resident header is found, these ledgers' headers are looked for, in this order.
-HEADER_SEARCH = ("visits", "households", "mediation", "rooms")
-IMPORTABLE = {kind: imp.title for kind, imp in IMPORTERS.items()}
 
 
 def choose_importer(ledger: str | None, header_cells: list[Any], file_name: str) -> LedgerImporter:
@@ -117,34 +105,13 @@ def plan_import(
     head = _read_header(db, book, path, sheet)
     importer = choose_importer(ledger, head.cells, path.name)
     columns, headers, ignored = _map_columns(
-        head, head.aliases if importer is RESIDENTS else importer.aliases, importer.labels, book.name)
+        head, head.aliases if importer.mappable else importer.aliases, importer.labels, book.name)
     plan = ImportPlan(path, importer.kind, book.name, head.row + 1, columns, headers, ignored, [], stamp,
                       source=source)
+    plan.extra["options"] = {"create_places": create_places}
     formulas = formula_cells(path, book.name) if kind == "xlsx" else set()
-    if importer.plan is None:
-        _plan_residents(db, plan, book, head, formulas, create_places=create_places, progress=progress,
-                        cancelled=cancelled)
-        return plan
-    rows: list[tuple[int, list[Any]]] = []
-    for r, cells in head.data_rows():
-        if len(rows) >= MAX_ROWS:
-            raise KnownError(f"数据超过一次导入的上限 {MAX_ROWS} 行。请拆分成几个文件分批导入。")
-        if any(cells[c] is not None for c in columns.values() if c < len(cells)):
-            rows.append((r, cells))
-    if not rows:
-        raise KnownError(f"工作表“{book.name}”在表头（第 {head.row + 1} 行）下面没有数据。")
-    importer.plan(db, plan, rows, progress=progress, cancelled=cancelled)
-    by_row = {res.row: res for res in plan.rows}
-    for r, c in sorted(formulas):
-        res = by_row.get(r + 1)
-        key = next((k for k, cc in columns.items() if cc == c), None)
-        if res is not None and key is not None:
-            res.status, res.changes = "error", []
-            res.errors.append(CellError(book.name, r + 1, headers[key], c, None, *FORMULA_PROBLEM))
+    importer.plan(db, plan, head.input(book, formulas, create_places), progress=progress, cancelled=cancelled)
     return plan
-
-
-FORMULA_PROBLEM = ("单元格是公式，不是录入的值", "请把公式改为数值（复制后“选择性粘贴→数值”）再导入")
 
 
 @dataclass
@@ -162,6 +129,19 @@ class _Header:
         yield from ((r, cells) for r, cells in self.head_rows if r > self.row)
         if self.rest is not None:
             yield from self.rest
+
+    def input(self, book: Sheet, formulas: set[tuple[int, int]], create_places: bool) -> SheetInput:
+        """What the ledger's planner reads."""
+        sample = next((cells for r, cells in self.head_rows if r > self.row and any(v is not None for v in cells)), [])
+
+        def release() -> None:
+            # The sheet's cells (~190 MB for 100k rows in calamine) are no longer needed.
+            self.rest = None
+            self.head_rows.clear()
+            book.close()
+
+        return SheetInput(self.data_rows(), max(book.height - self.row - 1, 1), self.cells, sample, formulas,
+                          create_places, release)
 
 
 def _read_header(db: Database, book: Sheet, path: Path, sheet: str | None) -> _Header:
@@ -222,16 +202,15 @@ def _map_columns(head: _Header, aliases: Mapping[str, str], labels: Mapping[str,
     return columns, headers, ignored
 
 
-def _plan_residents(db: Database, plan: ImportPlan, book: Sheet, head: _Header, formulas: set[tuple[int, int]], *,
-                    create_places: bool, progress: ProgressFn | None, cancelled: Callable[[], bool] | None) -> None:
+def _plan_residents(db: Database, plan: ImportPlan, sheet: SheetInput, *, progress: ProgressFn | None = None,
+                    cancelled: Callable[[], bool] | None = None) -> None:
     """Convert every row, form the households, match and diff: the resident ledger's dry run."""
-    columns, headers = plan.columns, plan.headers
+    columns, headers, book_name, formulas = plan.columns, plan.headers, plan.sheet, sheet.formulas
     import_columns = {k: c for k, c in columns.items() if FIELDS_BY_KEY[k].import_}
-    total = max(book.height - head.row - 1, 1)
-    sample = next((cells for r, cells in head.head_rows if r > head.row and any(v is not None for v in cells)), [])
+    total = sheet.total
     raw: list[tuple[int, dict, list]] = []
     memo: dict[str, dict[Any, tuple[bool, Any]]] = {}
-    for n, (r, cells) in enumerate(head.data_rows()):
+    for n, (r, cells) in enumerate(sheet.rows):
         checkpoint(n, total, progress, cancelled, "正在检查每一行…")
         if n >= MAX_ROWS:
             raise KnownError(f"数据超过一次导入的上限 {MAX_ROWS} 行。请拆分成几个文件分批导入。")
@@ -239,25 +218,21 @@ def _plan_residents(db: Database, plan: ImportPlan, book: Sheet, head: _Header, 
             continue
         values, problems = convert_row(cells, import_columns, memo)
         errs = [
-            CellError(book.name, r + 1, headers[k], columns[k], v, p.problem, p.hint) for k, v, p in problems
+            CellError(book_name, r + 1, headers[k], columns[k], v, p.problem, p.hint) for k, v, p in problems
         ]
         for c in sorted(c for c in import_columns.values() if (r, c) in formulas):
             key = next(k for k, cc in import_columns.items() if cc == c)
-            errs.append(CellError(book.name, r + 1, headers[key], c, cells[c] if c < len(cells) else None,
+            errs.append(CellError(book_name, r + 1, headers[key], c, cells[c] if c < len(cells) else None,
                                   *FORMULA_PROBLEM))
         raw.append((r, values, errs))
     if not raw:
-        raise KnownError(f"工作表“{book.name}”在表头（第 {head.row + 1} 行）下面没有数据。")
+        raise KnownError(f"工作表“{book_name}”在表头（第 {plan.header_row} 行）下面没有数据。")
     if progress is not None:
         progress(total, total, "正在与现有数据比对…")
-    plan.extra["options"] = {"create_places": create_places}
-    plan.extra["header_cells"] = head.cells
-    plan.extra["sample"] = sample
-    # The sheet's cells (~190 MB for 100k rows in calamine) are no longer needed: free them first.
-    head.rest = None
-    head.head_rows.clear()
-    book.close()
-    county.form_households(db, plan, raw, create=create_places)
+    plan.extra["header_cells"] = sheet.header_cells
+    plan.extra["sample"] = sheet.sample
+    sheet.release()  # free the sheet's cells before the households are formed
+    county.form_households(db, plan, raw, create=sheet.create_places)
     _match(db, plan, raw)
     reasons = plan.extra.pop("reasons", {})
     for res in plan.rows:
@@ -605,10 +580,18 @@ def _apply_plan(
                 f"文件中有 {counts['errors']} 行错误，按“全部或不导入”的规则没有导入任何数据。"
                 "请改正错误后重新导入，或选择“只导入正确的行”。"
             )
-        apply = IMPORTERS[plan.ledger].apply
-        if apply is not None:
-            apply(db, plan, progress=progress, cancelled=cancelled)
-            return dict(counts)
+        result: dict[str, int] = dict(counts)
+        result.update(IMPORTERS[plan.ledger].apply(db, plan, progress=progress, cancelled=cancelled) or {})
+        if valid_only:
+            result["skipped"] = counts["errors"]
+        return result
+
+
+def _apply_residents(db: Database, plan: ImportPlan, *, progress: ProgressFn | None = None,
+                     cancelled: Callable[[], bool] | None = None) -> dict[str, int]:
+    """Write the resident roll's valid rows (inside apply_plan's transaction): the new households
+    (and places), the people, then the heads of the new households."""
+    with db.write() as tx:
         good = [r for r in plan.rows if r.status in ("new", "updated")]
         first_status = {r.row: r.status for r in plan.rows}
         used_numbers = {r.hh_number for r in good if r.hh_number}
@@ -714,11 +697,26 @@ def _apply_plan(
                 tx.update("household", hid, {"head_person_id": pid}, summary=summary)
         if progress is not None:
             progress(total, total, "正在保存…")
-        result = dict(counts)
-        result.update(households_new=len(new_households), places_new=plan.places_new)
-        if valid_only:
-            result["skipped"] = counts["errors"]
-        return result
+        return {"households_new": len(new_households), "places_new": plan.places_new}
+
+
+# -- the registry ------------------------------------------------------------------------------
+# The resident roll streams its rows (a county ledger has 100k) and forms households; the clerk may
+# map its columns by hand. Any header with a name and a way to a household may be one.
+RESIDENTS = LedgerImporter(
+    "residents", "居民花名册", RESIDENT_ALIASES, {f.key: f.header for f in RESIDENT_FIELDS}, lambda cells: True, "",
+    _plan_residents, _apply_residents, mappable=True)
+# Every importable ledger by kind. A file's ledger is the first whose header it looks like
+# (residents when none does); the order matters where headers overlap (a room list's columns
+# are in every ledger with an address, training's in employment's …).
+IMPORTERS: dict[str, LedgerImporter] = {
+    imp.kind: imp
+    for imp in (excel_import_rooms.IMPORTER, *excel_import_ledgers.IMPORTERS, excel_import_mediation.IMPORTER,
+                RESIDENTS)
+}
+# Where no resident header is found, these ledgers' headers are looked for, in this order.
+HEADER_SEARCH = ("visits", "households", "mediation", "rooms")
+IMPORTABLE = {kind: imp.title for kind, imp in IMPORTERS.items()}
 
 
 def preview_lines(plan: ImportPlan, limit: int = 20) -> list[str]:
@@ -726,7 +724,7 @@ def preview_lines(plan: ImportPlan, limit: int = 20) -> list[str]:
     created (number, room, head, members), the missing places, the possible duplicates."""
     out: list[str] = []
     rule = plan.extra.get("rule")
-    if plan.ledger != "residents" or rule is None:
+    if rule is None:  # only the resident roll forms households
         return out
     out.append(f"分户方式：{county.RULES[rule]}")
     new = [h for h in plan.extra.get("households_preview", []) if h["number"] in plan.households

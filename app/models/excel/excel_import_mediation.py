@@ -20,6 +20,7 @@ from app.models.excel.excel_read import (
     header_finder,
     mark_repeated,
     query_in,
+    rows_planner,
 )
 from app.models.excel.ledger_fields import MEDIATION, read_rows, reporter, shown
 
@@ -194,5 +195,5 @@ def apply_mediation(db: Database, plan: ImportPlan, *, progress: ProgressFn | No
 
 
 IMPORTER = LedgerImporter("mediation", MEDIATION.title, MEDIATION.aliases, MEDIATION.labels, looks_like_mediation,
-                          "看起来不是矛盾纠纷调解台账：表头中没有“案件编号”和“事由”。", plan_mediation, apply_mediation,
+                          "看起来不是矛盾纠纷调解台账：表头中没有“案件编号”和“事由”。", rows_planner(plan_mediation), apply_mediation,
                           header_finder(MEDIATION.aliases, mediation_header))

@@ -24,6 +24,7 @@ from app.models.excel.excel_read import (
     filled_cells,
     find_header,
     norm_header,
+    rows_planner,
 )
 from app.models.places import community_setup
 from app.models.places.places import ROOM_NUMBER_RE, grid_rooms
@@ -237,4 +238,4 @@ def apply_rooms(db: Database, plan: ImportPlan, *, progress: ProgressFn | None =
 
 IMPORTER = LedgerImporter("rooms", "房间清单", ROOM_ALIASES, ROOM_LABELS, looks_like_room_list,
                           "看起来不是房间清单：表头应只有“楼栋”“单元”“房号”（或“层数”“每层户数”）和“网格”。",
-                          plan_rooms, apply_rooms, find_room_header)
+                          rows_planner(plan_rooms), apply_rooms, find_room_header)

@@ -239,10 +239,55 @@ class LedgerImporter:
     labels: Mapping[str, str]  # field key → the header named in messages
     looks_like: Callable[[list[Any]], bool]  # the header row's cells → is it this ledger
     refusal: str  # why a file said to be this ledger is not ("{file}" is its name)
-    plan: Callable[..., None] | None  # (db, plan, rows, progress=, cancelled=); None: the residents' own
-    apply: Callable[..., Any] | None
+    # (db, plan, sheet: SheetInput, progress=, cancelled=): fills plan.rows without writing anything
+    plan: Callable[..., None]
+    # (db, plan, progress=, cancelled=), inside apply_plan's transaction: writes the plan's valid
+    # rows; returns figures for the result beside the counts (households_new …), or None
+    apply: Callable[..., dict[str, int] | None]
     # Finds this ledger's header among the first rows when no resident header is there.
     find_header: Callable[[HeadRows, list], tuple[int, list[Any]] | None] | None = None
+    mappable: bool = False  # the clerk may map its columns by hand (a mapping remembered per header row)
+
+
+@dataclass
+class SheetInput:
+    """The sheet under a ledger's header, as its planner reads it."""
+
+    rows: Iterator[tuple[int, list[Any]]]  # (0-based row, cells) under the header, streamed
+    total: int  # how many rows that is at most (for progress)
+    header_cells: list[Any]
+    sample: list[Any]  # the first row under the header that holds something
+    formulas: set[tuple[int, int]]  # (row, column), 0-based, of the formula cells
+    create_places: bool  # buildings, units and rooms the sheet names are created by the import
+    release: Callable[[], None]  # frees the workbook once its rows are read
+
+
+RowsPlanner = Callable[..., None]  # (db, plan, rows: list of (0-based row, cells), progress=, cancelled=)
+FORMULA_PROBLEM = ("单元格是公式，不是录入的值", "请把公式改为数值（复制后“选择性粘贴→数值”）再导入")
+
+
+def rows_planner(plan_rows: RowsPlanner) -> Callable[..., None]:
+    """A ledger's planner over the rows that hold something in one of its columns, read into a list
+    first; a formula in one of those cells makes its row wrong."""
+    def planner(db: Database, plan: ImportPlan, sheet: SheetInput, *, progress: ProgressFn | None = None,
+                cancelled: Callable[[], bool] | None = None) -> None:
+        rows: list[tuple[int, list[Any]]] = []
+        for r, cells in sheet.rows:
+            if len(rows) >= MAX_ROWS:
+                raise KnownError(f"数据超过一次导入的上限 {MAX_ROWS} 行。请拆分成几个文件分批导入。")
+            if any(cells[c] is not None for c in plan.columns.values() if c < len(cells)):
+                rows.append((r, cells))
+        if not rows:
+            raise KnownError(f"工作表“{plan.sheet}”在表头（第 {plan.header_row} 行）下面没有数据。")
+        plan_rows(db, plan, rows, progress=progress, cancelled=cancelled)
+        by_row = {res.row: res for res in plan.rows}
+        for r, c in sorted(sheet.formulas):
+            res = by_row.get(r + 1)
+            key = next((k for k, cc in plan.columns.items() if cc == c), None)
+            if res is not None and key is not None:
+                res.status, res.changes = "error", []
+                res.errors.append(CellError(plan.sheet, r + 1, plan.headers[key], c, None, *FORMULA_PROBLEM))
+    return planner
 
 
 # -- the file ----------------------------------------------------------------------------------
