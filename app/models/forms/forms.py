@@ -161,47 +161,38 @@ def find_building(db: Database, name: str) -> str:
     return rows[0]["id"]
 
 
+def _find_id(db: Database, sql: str, params: tuple[str, ...], missing: str) -> str:
+    """The id of the first row `sql` finds; NotFoundError(missing) when there is none."""
+    row = db.one(sql, params)
+    if row is None:
+        raise NotFoundError(missing)
+    return str(row["id"])
+
+
 def find_household(db: Database, number: str) -> str:
     """A household by its number or record id."""
     number = (number or "").strip()
-    row = db.one(
-        "SELECT id FROM household WHERE deleted = 0 AND (number = ? OR id = ?) ORDER BY status = '在住' DESC",
-        (number, number),
-    )
-    if row is None:
-        raise NotFoundError(f"找不到户号为“{number}”的家庭。")
-    return row["id"]
+    return _find_id(db, "SELECT id FROM household WHERE deleted = 0 AND (number = ? OR id = ?) "
+                    "ORDER BY status = '在住' DESC", (number, number), f"找不到户号为“{number}”的家庭。")
 
 
 def find_person(db: Database, key: str) -> str:
     """A person by record id, or by full ID number."""
     key = (key or "").strip()
-    row = db.one(
-        "SELECT id FROM person WHERE deleted = 0 AND (id = ? OR id_number = ?) ORDER BY status = '在册' DESC",
-        (key, key.upper()),
-    )
-    if row is None:
-        raise NotFoundError(f"找不到人员“{key}”（可输入身份证号）。")
-    return row["id"]
+    return _find_id(db, "SELECT id FROM person WHERE deleted = 0 AND (id = ? OR id_number = ?) "
+                    "ORDER BY status = '在册' DESC", (key, key.upper()), f"找不到人员“{key}”（可输入身份证号）。")
 
 
 def find_case(db: Database, number: str) -> str:
     number = (number or "").strip()
-    row = db.one("SELECT id FROM mediation_case WHERE deleted = 0 AND (number = ? OR id = ?)", (number, number))
-    if row is None:
-        raise NotFoundError(f"找不到编号为“{number}”的调解案件。")
-    return row["id"]
+    return _find_id(db, "SELECT id FROM mediation_case WHERE deleted = 0 AND (number = ? OR id = ?)",
+                    (number, number), f"找不到编号为“{number}”的调解案件。")
 
 
 def find_course(db: Database, name: str) -> str:
     name = (name or "").strip()
-    row = db.one(
-        "SELECT id FROM training_course WHERE deleted = 0 AND (name = ? OR id = ?) ORDER BY start_date DESC",
-        (name, name),
-    )
-    if row is None:
-        raise NotFoundError(f"找不到名为“{name}”的培训班。")
-    return row["id"]
+    return _find_id(db, "SELECT id FROM training_course WHERE deleted = 0 AND (name = ? OR id = ?) "
+                    "ORDER BY start_date DESC", (name, name), f"找不到名为“{name}”的培训班。")
 
 
 def course_sessions(db: Database, course_id: str) -> list[str]:
