@@ -53,10 +53,6 @@ def main() -> None:
     size = sys.argv[1] if len(sys.argv) > 1 else "100k"
     path = ensure_demo(size)
     db = open_database(path, user="bench")
-    # A demo file generated before m0004 gained its indexes lacks them; a new database has them.
-    from app.models.migrations import m0004_employment
-
-    m0004_employment.ensure_indexes(db.conn)
     load = os.getloadavg()[0]
     today = dt.date.today()
     residents = db.scalar("SELECT count(*) FROM person WHERE deleted = 0 AND status = '在册'")

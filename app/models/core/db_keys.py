@@ -94,10 +94,6 @@ def key_for(path: str | Path) -> bytes | None:
     return _UNLOCKED.get(_key_id(path))
 
 
-def forget_key(path: str | Path) -> None:
-    _UNLOCKED.pop(_key_id(path), None)
-
-
 def new_data_key() -> bytes:
     return secrets.token_bytes(KEY_BYTES)
 

@@ -66,15 +66,6 @@ def refresh_wraps(db: Database) -> None:
         db.set_meta(META_KEYS, inside)
 
 
-def restore_keys_file(db: Database) -> Path | None:
-    """Write the keys file again from the copy inside an unlocked database (after it was lost)."""
-    raw = db.meta(META_KEYS)
-    if db.key is None or not raw:
-        return None
-    keys = KeyFile(keys_path(db.path), {**json.loads(raw), "logins": {}, "pending_events": []})
-    return keys.save()
-
-
 # -- new encrypted files --------------------------------------------------------------------------
 def start_encrypted(db_path: str | Path, key_file_for: str | Path | None = None) -> tuple[bytes, str]:
     """A key and recovery code for a new encrypted file at `db_path` (demo, first administrator).

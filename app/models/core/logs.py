@@ -115,10 +115,6 @@ def setup(folder: str | Path) -> Path:
     return path
 
 
-def current_file() -> Path | None:
-    return Path(_handler.baseFilename) if _handler is not None else None
-
-
 @contextlib.contextmanager
 def step(name: str, **facts: Any) -> Iterator[dict[str, Any]]:
     """Log the start and the end (with duration) of `name`, or its failure with the error's type.

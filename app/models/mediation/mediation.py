@@ -738,16 +738,6 @@ def _age(birth_date: str | None, today: dt.date) -> int | None:
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
-def open_cases_by_level(db: Database) -> dict[str, int]:
-    """Open cases (受理 / 调解中) per level, every level present."""
-    out = dict.fromkeys(LEVELS, 0)
-    for r in db.query(
-        "SELECT level, count(*) AS n FROM mediation_case WHERE deleted = 0 AND status IN ('受理','调解中') GROUP BY level"
-    ):
-        out[r["level"]] = r["n"]
-    return out
-
-
 def unclosed_cases_by_level(db: Database) -> dict[str, int]:
     """Cases not yet 结案 per level plus ``total`` (the dashboard's 未结矛盾纠纷)."""
     out = dict.fromkeys(LEVELS, 0)

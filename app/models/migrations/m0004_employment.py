@@ -24,17 +24,3 @@ CREATE INDEX IF NOT EXISTS intention_open ON intention(person_id, closed_date);
 
 def up(conn: sqlite3.Connection) -> None:
     run_script(conn, SQL)
-
-
-def ensure_indexes(conn: sqlite3.Connection) -> None:
-    """Create any of these indexes a database lacks (one migrated before they were added here)."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        # Plain indexes on `deleted` briefly made here misled the planner; never keep them.
-        conn.execute("DROP INDEX IF EXISTS household_deleted")
-        conn.execute("DROP INDEX IF EXISTS person_deleted")
-        run_script(conn, SQL)
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
