@@ -177,6 +177,7 @@ def run(households: int, only: str | None) -> None:
         def record(name: str, results: list[tuple[bool, str]]) -> None:
             held = sum(ok for ok, _ in results)
             rows.append((name, len(results), held, "; ".join(d for ok, d in results if not ok)[:600]))
+            print(f"{name[:80]}: {held} of {len(results)} held", flush=True)
 
         if only in (None, "malformed"):
             record("malformed content, one bad file beside a good one (" + ", ".join(MALFORMED) + ")",
@@ -238,6 +239,8 @@ def run(households: int, only: str | None) -> None:
         if only in (None, "mass-delete"):
             copy_b = lab.work / "b-mass.db"
             shutil.copy(lab.b_path, copy_b)
+            if Path(f"{lab.b_path}.keys").exists():  # B is encrypted once its administrator has signed in
+                shutil.copy(f"{lab.b_path}.keys", f"{copy_b}.keys")
             lab.cli(lab.stick, db=copy_b)
             residents = lab.b_value("SELECT count(*) FROM person WHERE deleted = 0")
             big = lab.delta(lambda tx, db: [tx.delete("person", r[0])
