@@ -97,6 +97,20 @@ def bundle_name(community: object, sender: object) -> str:
     return f"anju-{part(community)}-{part(sender)}-{stamp}-{secrets.token_hex(4)}{EXTENSION}"
 
 
+def _prepare_write(
+    folder: Path, passphrase: str, salt: bytes | None, scrypt_n: int,
+) -> tuple[Path, bytes, bytes, bytes]:
+    """What writing any bundle starts with: the passphrase and folder checked, then the salt (this
+    PC's own when given), a fresh nonce and the key."""
+    if not passphrase:
+        raise BundleError("同步口令不能为空。")
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise BundleError(f"找不到文件夹“{folder}”（U盘是否已插好？）。")
+    salt = salt if salt is not None and len(salt) >= 8 else os.urandom(16)
+    return folder, salt, os.urandom(12), derive_key(passphrase, salt, scrypt_n)
+
+
 def write_bundle(
     folder: Path, header: dict[str, Any], body: dict[str, Any], passphrase: str, *, scrypt_n: int = DEFAULT_SCRYPT_N,
     salt: bytes | None = None,
@@ -105,14 +119,7 @@ def write_bundle(
 
     `salt` (16 bytes, the writing PC's own) lets readers derive this PC's key once for all its files.
     """
-    if not passphrase:
-        raise BundleError("同步口令不能为空。")
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise BundleError(f"找不到文件夹“{folder}”（U盘是否已插好？）。")
-    salt = salt if salt is not None and len(salt) >= 8 else os.urandom(16)
-    nonce = os.urandom(12)
-    key = derive_key(passphrase, salt, scrypt_n)
+    folder, salt, nonce, key = _prepare_write(folder, passphrase, salt, scrypt_n)
     plain = zlib.compress(json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8"), 1)
     head = dict(header)
     head.update(
@@ -245,14 +252,7 @@ def write_stream_bundle(
 ) -> Path:
     """A bundle whose body is a sequence of separately sealed chunks (each a JSON object), written
     as `payloads` yields them: temporary name, fsync, rename, read back and verified like write_bundle."""
-    if not passphrase:
-        raise BundleError("同步口令不能为空。")
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise BundleError(f"找不到文件夹“{folder}”（U盘是否已插好？）。")
-    salt = salt if salt is not None and len(salt) >= 8 else os.urandom(16)
-    nonce = os.urandom(12)
-    key = derive_key(passphrase, salt, scrypt_n)
+    folder, salt, nonce, key = _prepare_write(folder, passphrase, salt, scrypt_n)
     head = dict(header)
     head.update(
         format=FORMAT_STREAM,
