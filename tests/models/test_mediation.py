@@ -290,6 +290,19 @@ def test_search_persons_by_initials_and_name(db, places):
     assert r["household_number"] == "H002" and r["room"] == "1栋1单元102"
 
 
+def test_the_party_search_reads_what_is_typed_as_the_registry_does(db, places):
+    from app.models.registry import registry_search
+
+    for text in ("1-1-102", "1栋1单元102", "ls", "李四", "zs 1-1"):
+        found = {r["id"] for r in med.search_persons(db, text)}
+        registry = {r["id"] for r in db.query(
+            "SELECT p.id FROM person p WHERE p.deleted = 0 AND " + (registry_search.person_condition(text).sql or "1"),
+            registry_search.person_condition(text).params)}
+        assert found == registry, text
+    assert "李四" in [r["name"] for r in med.search_persons(db, "1-1-102")]
+    assert "张三" not in [r["name"] for r in med.search_persons(db, "1-1-102")]
+
+
 def test_agreement_data(db, places):
     cid = new_case(db, places, mediators="王调解员")
     with pytest.raises(ValidationError, match="协议书"):

@@ -34,7 +34,7 @@ from app.models.core.errors import NotFoundError, ValidationError
 from app.models.core.list_query import Condition, ListQuery
 from app.models.core.pinyin import name_pinyin
 from app.models.core.vocab import CaseLevel, CaseStatus
-from app.models.registry.addresses import building_match_sql, parse_address
+from app.models.registry.registry_search import person_condition
 
 SOURCES = vocab.CASE_SOURCES
 LEVELS: list[str] = list(CaseLevel)
@@ -692,27 +692,13 @@ def case_rows(db: Database, *, limit: int | None = None, **filters: Any) -> list
 
 
 def search_persons(db: Database, text: str, limit: int = 50) -> list[dict]:
-    """Residents for the party picker: by name part, pinyin initials prefix, ID number, or a
-    room ("10-2-1003", "10栋2单元1003") as every other search in the program accepts."""
-    text = (text or "").strip()
-    if not text:
+    """Residents for the party picker, found as every resident search of the program finds them
+    (``registry_search.person_condition``): name, pinyin, ID number or phone, a room ("10-2-1003",
+    "10栋2单元1003"), a household number. Moved-out residents are found too: a party may have left."""
+    search = person_condition((text or "").strip(), alias="pe")
+    if not search.sql:
         return []
-    addr = parse_address(text)
-    if addr is not None:
-        bsql, params = building_match_sql(addr.building)
-        cond = bsql
-        if addr.unit is not None:
-            cond += " AND u.number = ?"
-            params.append(addr.unit)
-        if addr.room:
-            cond += " AND r.number = ?"
-            params.append(addr.room)
-    elif re.fullmatch(r"[A-Za-z]+", text):
-        cond, params = "pe.name_initials LIKE ?", [text.lower() + "%"]
-    elif re.fullmatch(r"[0-9Xx]{4,18}", text):
-        cond, params = "pe.id_number LIKE ?", [text.upper() + "%"]
-    else:
-        cond, params = "pe.name LIKE ?", [f"%{text}%"]
+    cond, params = search.sql, list(search.params)
     rows = db.query(
         "SELECT pe.id, pe.name, pe.sex, pe.id_number, pe.birth_date, pe.phone, h.number AS household_number, "
         "b.id AS building_id, b.name AS building_name, u.number AS unit_number, r.number AS room_number "
