@@ -15,6 +15,7 @@ from app.models.core.excel_dates import entered_iso_date
 from app.models.core.id_numbers import mask
 from app.models.places.signs import sign_name
 from app.models.registry.persons import id_display
+from app.models.registry.registry_search import person_condition
 
 RISK_NAMES = {"red": "红", "yellow": "黄", "green": "绿"}
 VISIT_KINDS = ["日访", "周访", "月访", "三必到", "四必访", "其他"]
@@ -230,20 +231,16 @@ def find_households(db: Database, text: str, limit: int) -> list[dict[str, Any]]
 
 
 def find_persons(db: Database, text: str, limit: int) -> list[dict[str, Any]]:
-    """Registered residents (id, name, id_number, household number) whose name, pinyin initials or
-    ID number starts with `text`."""
-    if not text:
+    """Registered residents (id, name, id_number, household number) for what is typed, read as every
+    resident search reads it (``registry_search.person_condition``: name, pinyin, ID number or
+    phone, a room, a household number)."""
+    search = person_condition(text.strip())
+    if not search.sql:
         return []
     return [dict(r) for r in db.query(
         "SELECT p.id, p.name, p.id_number, h.number FROM person AS p LEFT JOIN household AS h ON h.id = p.household_id "
-        "WHERE p.id IN ("
-        + " UNION ".join(
-            f"SELECT id FROM (SELECT id FROM person WHERE {col} >= :{key} AND {col} < :{key} || char(1114111) "
-            f"AND +deleted = 0 AND +status = '在册' ORDER BY {col} LIMIT :n)"
-            for col, key in (("name", "t"), ("name_initials", "i"), ("id_number", "u"))
-        )
-        + ") ORDER BY p.name LIMIT :n",
-        {"t": text, "i": text.lower(), "u": text.upper(), "n": limit},
+        f"WHERE +p.deleted = 0 AND +p.status = '在册' AND {search.sql} ORDER BY p.name LIMIT ?",
+        (*search.params, limit),
     )]
 
 

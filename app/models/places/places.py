@@ -14,6 +14,7 @@ from app.models.core.text_rules import control_problem
 from app.models.places import rhythm
 from app.models.places.place_roles import CURRENT_ROLE_SQL, ROLE_FOR_PLACE, ROLE_NAMES, ROLE_VALUES_SQL
 from app.models.places.signs import is_sign, sign_name
+from app.models.registry.registry_search import person_condition
 
 # place table → Chinese word, used in messages.
 KIND_NAMES = {
@@ -858,32 +859,30 @@ def role_candidates(db: Database, text: str, community_id: str | None, building_
                     *, limit: int = 50) -> list[dict[str, Any]]:
     """Registered residents who may take a role (building head …): id, name, phone, b, u, r.
 
-    Typed letters search the pinyin initials ("zx" → 张霞), anything else the name; each is a
-    prefix range over one index read in order, so a common surname stops after `limit` rows. The
-    people of `building_id` come first (read from the building: a few hundred people).
+    What is typed is read as every resident search reads it (``registry_search.person_condition``:
+    name, pinyin, ID number or phone, a room, a household number). The people of `building_id`
+    come first (read from the building: a few hundred people).
     """
-    text = text.strip()
-    if not text:
+    search = person_condition(text.strip())
+    if not search.sql:
         return []
-    col = "p.name_initials" if text.isascii() else "p.name"
-    key = text.lower() if text.isascii() else text
     rows: list[dict[str, Any]] = []
     if building_id:
         rows = [dict(r) for r in db.query(
             "SELECT p.id, p.name, p.phone, b.name AS b, u.number AS u, r.number AS r FROM building b "
             "JOIN unit u ON u.building_id = b.id JOIN room r ON r.unit_id = u.id "
             "JOIN household h ON h.room_id = r.id JOIN person p ON p.household_id = h.id "
-            f"WHERE b.id = ? AND +p.deleted = 0 AND +p.status = '在册' AND +{col} >= ? AND +{col} < ? "
+            f"WHERE b.id = ? AND +p.deleted = 0 AND +p.status = '在册' AND {search.sql} "
             "ORDER BY p.name LIMIT ?",
-            (building_id, key, key + "\uffff", limit))]
+            (building_id, *search.params, limit))]
     seen = {r["id"] for r in rows}
     rows += [dict(r) for r in db.query(
         "SELECT p.id, p.name, p.phone, b.name AS b, u.number AS u, r.number AS r FROM person p "
         "JOIN household h ON h.id = p.household_id LEFT JOIN room r ON r.id = h.room_id "
         "LEFT JOIN unit u ON u.id = r.unit_id LEFT JOIN building b ON b.id = u.building_id "
-        f"WHERE +p.deleted = 0 AND +p.status = '在册' AND {col} >= ? AND {col} < ? "
-        f"AND (b.community_id = ? OR b.community_id IS NULL) ORDER BY {col} LIMIT ?",
-        (key, key + "\uffff", community_id, limit)) if r["id"] not in seen]
+        f"WHERE +p.deleted = 0 AND +p.status = '在册' AND {search.sql} "
+        "AND (b.community_id = ? OR b.community_id IS NULL) ORDER BY p.name LIMIT ?",
+        (*search.params, community_id, limit)) if r["id"] not in seen]
     return rows
 
 

@@ -210,7 +210,7 @@ class RoleDialog(_SafeDialog):
         self.resident.setChecked(True)
         self.search = QLineEdit()
         self.search.setObjectName("roleSearch")
-        self.search.setPlaceholderText("输入姓名查找居民")
+        self.search.setPlaceholderText("输入姓名、拼音首字母、身份证号或房号查找居民")
         self.search.textChanged.connect(self._search)
         self.results = QListWidget()
         self.results.setObjectName("roleResults")

@@ -253,7 +253,7 @@ class PrintChooser(QDialog):
             widget.setObjectName("printHouseholdSearch")
             return widget
         if name == "person":
-            widget = _SearchList(self._search_persons, "输入姓名、拼音首字母或身份证号", self)
+            widget = _SearchList(self._search_persons, "输入姓名、拼音首字母、身份证号或房号", self)
             widget.setObjectName("printPersonSearch")
             return widget
         return None
