@@ -7,7 +7,7 @@ import pytest
 from app.models.core.db import open_database
 from app.models.core.errors import ValidationError
 from app.models.registry import households
-from app.models.sync import sync
+from app.models.sync import review, sync
 from tests.builders.excel import county_office
 from tests.builders.sync import PASS, N, exchange
 
@@ -48,11 +48,11 @@ def test_sync_applies_two_households_in_one_room_and_flags_it(tmp_path):
     sync.export_to_folder(b, stick, PASS, scrypt_n=N)
     report = sync.import_from_folder(a, stick, PASS)
     assert report.shared_rooms == 1 and any("住有两户" in line for line in report.lines())
-    rooms = sync.open_shared_rooms(a)
+    rooms = review.open_shared_rooms(a)
     assert [r.room_id for r in rooms] == [ids["room-5-1-501"]] and len(rooms[0].labels) == 2
-    sync.confirm_shared_room(a, rooms[0])
-    assert sync.open_shared_rooms(a) == []
+    review.confirm_shared_room(a, rooms[0])
+    assert review.open_shared_rooms(a) == []
     exchange(a, b, stick)
-    assert sync.open_shared_rooms(b) == []  # the clerk's decision travels
+    assert review.open_shared_rooms(b) == []  # the clerk's decision travels
     a.close()
     b.close()

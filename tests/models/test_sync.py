@@ -10,7 +10,7 @@ import pytest
 from app.models.core import sqlite as sqlite3
 from app.models.core.db import open_database
 from app.models.core.hlc import wall_ms
-from app.models.sync import sync
+from app.models.sync import review, sync
 from tests.builders.sync import PASS, N, exchange, make_office, snapshot
 
 
@@ -70,17 +70,17 @@ def test_concurrent_key_field_edit_is_a_conflict_and_resolution_syncs(pair):
         tx.update("household", ids["h2"], {"risk_colour": "red"})  # same value: no conflict
     exchange(a, b, stick)
     assert snapshot(a) == snapshot(b)
-    ca, cb = sync.open_conflicts(a), sync.open_conflicts(b)
+    ca, cb = review.open_conflicts(a), review.open_conflicts(b)
     assert [(c.tbl, c.col) for c in ca] == [("person", "name")] == [(c.tbl, c.col) for c in cb]
     c = cb[0]
     assert {c.loser.value, c.winner.value} == {"张三丰", "张山"}
     assert c.current == c.winner.value
     assert {c.loser.user, c.winner.user} == {"甲", "乙"}
     # The clerk at B keeps the losing value: a new op that wins everywhere and settles the conflict.
-    sync.resolve_conflict(b, c, c.loser.value)
-    assert sync.open_conflicts(b) == []
+    review.resolve_conflict(b, c, c.loser.value)
+    assert review.open_conflicts(b) == []
     exchange(b, a, stick)
-    assert sync.open_conflicts(a) == []
+    assert review.open_conflicts(a) == []
     assert a.get("person", ids["p1"])["name"] == c.loser.value
     assert snapshot(a) == snapshot(b)
 
@@ -92,11 +92,11 @@ def test_keeping_the_current_value_still_settles_everywhere(pair):
     with b.write() as tx:
         tx.update("mediation_case", ids["case"], {"status": "已调解"})
     exchange(a, b, stick)
-    (c,) = sync.open_conflicts(a)
-    sync.resolve_conflict(a, c, c.current)
-    assert sync.open_conflicts(a) == []
+    (c,) = review.open_conflicts(a)
+    review.resolve_conflict(a, c, c.current)
+    assert review.open_conflicts(a) == []
     exchange(a, b, stick)
-    assert sync.open_conflicts(b) == [] and snapshot(a) == snapshot(b)
+    assert review.open_conflicts(b) == [] and snapshot(a) == snapshot(b)
 
 
 def test_sequential_edits_are_not_conflicts(pair):
@@ -108,7 +108,7 @@ def test_sequential_edits_are_not_conflicts(pair):
         tx.update("person", ids["p1"], {"name": "张三峰"})
     exchange(b, a, stick)
     assert a.get("person", ids["p1"])["name"] == "张三峰"
-    assert sync.open_conflicts(a) == [] and a.scalar("SELECT count(*) FROM sync_conflict") == 0
+    assert review.open_conflicts(a) == [] and a.scalar("SELECT count(*) FROM sync_conflict") == 0
 
 
 def test_same_id_number_on_two_pcs_is_a_possible_duplicate(pair):
@@ -123,13 +123,13 @@ def test_same_id_number_on_two_pcs_is_a_possible_duplicate(pair):
     with b.write() as tx:
         pb = tx.insert("person", {"name": "王伍", "id_number": number, "household_id": ids["h2"]})
     exchange(a, b, stick)
-    (d,) = sync.open_duplicates(b)
+    (d,) = review.open_duplicates(b)
     assert {d.person_a, d.person_b} == {pa, pb} and d.id_number == number
     assert a.get("person", pa)["deleted"] == 0 and a.get("person", pb)["deleted"] == 0  # never auto-merged
-    sync.resolve_duplicate(b, d, remove=None)
-    assert sync.open_duplicates(b) == []
+    review.resolve_duplicate(b, d, remove=None)
+    assert review.open_duplicates(b) == []
     exchange(b, a, stick)
-    assert sync.open_duplicates(a) == []
+    assert review.open_duplicates(a) == []
 
 
 def test_copied_database_gets_its_own_site_before_first_edit(tmp_path):

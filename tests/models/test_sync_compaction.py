@@ -10,7 +10,7 @@ import pytest
 from app.models.core.audit import last_change
 from app.models.core.db import open_database
 from app.models.core.site import have_vector
-from app.models.sync import sync
+from app.models.sync import review, sync
 from app.models.sync.bundle import iter_chunks, read_bundle
 from app.models.sync.compact import compact, compacted_vector, stable_vector
 from tests.builders.sync import PASS, N, exchange, make_office, snapshot
@@ -106,13 +106,13 @@ def test_a_conflict_on_a_compacted_row_is_still_detected_and_kept(two):
     assert snapshot(a) == snapshot(b)
     for db in (a, b):
         compact(db.conn, db.site_id, horizon_ms=0)
-        conflicts = sync.open_conflicts(db)
+        conflicts = review.open_conflicts(db)
         assert [(c.tbl, c.col) for c in conflicts] == [("person", "name")]
         # The conflicting ops stay for the review even after compaction.
         assert {conflicts[0].loser.value, conflicts[0].winner.value} == {"张叁", "张三丰"}
-    sync.resolve_conflict(a, sync.open_conflicts(a)[0], "张三丰")
+    review.resolve_conflict(a, review.open_conflicts(a)[0], "张三丰")
     exchange(a, b, stick)
-    assert sync.open_conflicts(a) == [] and sync.open_conflicts(b) == []
+    assert review.open_conflicts(a) == [] and review.open_conflicts(b) == []
     assert a.scalar("SELECT name FROM person WHERE id = ?", (ids["p1"],)) == "张三丰"
     assert snapshot(a) == snapshot(b)
 
@@ -174,7 +174,7 @@ def test_recent_rows_keep_their_last_ops_for_a_pc_nobody_has_heard_of_yet(two):
         tx.update("person", ids["p1"], {"name": "张三丰"})
     exchange(a, b, stick)
     assert snapshot(a) == snapshot(b)
-    assert [(c.tbl, c.col) for c in sync.open_conflicts(a)] == [("person", "name")]
+    assert [(c.tbl, c.col) for c in review.open_conflicts(a)] == [("person", "name")]
 
 
 def _derived(db) -> tuple[set, set, list]:

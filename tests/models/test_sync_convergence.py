@@ -22,7 +22,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from app.models.core.db import open_database
 from app.models.core.site import have_vector
-from app.models.sync import sync
+from app.models.sync import review, sync
 from app.models.sync.compact import compact
 from app.models.sync.merge import KEY_FIELDS
 from tests.builders.sync import PASS, N, snapshot
@@ -190,12 +190,12 @@ class SyncMachine(RuleBasedStateMachine):
     @rule(i=st.integers(0, 2), pick=st.integers(0, 10))
     def resolve(self, i, pick):
         db = self.pcs[i]
-        open_ = sync.open_conflicts(db)
+        open_ = review.open_conflicts(db)
         if not open_:
             return
         c = open_[pick % len(open_)]
         value = [c.loser.value, c.winner.value][pick % 2]
-        self._recorded(db, lambda: sync.resolve_conflict(db, c, value))
+        self._recorded(db, lambda: review.resolve_conflict(db, c, value))
 
     @rule(i=st.integers(0, 2))
     def compact(self, i):
@@ -250,11 +250,11 @@ class SyncMachine(RuleBasedStateMachine):
                    for r in db.query("SELECT tbl, row_id, col, lo_site, lo_seq, hi_site, hi_seq FROM sync_conflict")}
             assert got == expected
             got_open = set()
-            for c in sync.open_conflicts(db):
+            for c in review.open_conflicts(db):
                 row = db.one("SELECT lo_site, lo_seq, hi_site, hi_seq FROM sync_conflict WHERE id = ?", (c.id,))
                 got_open.add(((c.tbl, c.row_id, c.col), frozenset([(row[0], row[1]), (row[2], row[3])])))
             assert got_open == expected_open
-        dups = [{(d.person_a, d.person_b) for d in sync.open_duplicates(db)} for db in self.pcs]
+        dups = [{(d.person_a, d.person_b) for d in review.open_duplicates(db)} for db in self.pcs]
         assert dups[0] == dups[1] == dups[2]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 
 from app.models.core.db import open_database
-from app.models.sync import sync
+from app.models.sync import review, sync
 from app.ui.sync.conflicts_dialog import ConflictsDialog
 from app.ui.sync.sync_dialog import SyncDialog
 from tests.builders.sync import PASS, N, snapshot
@@ -46,26 +46,26 @@ def test_two_pcs_sync_and_resolve_a_conflict_on_screen(qtbot, demo_db_path, tmp_
         _sync(qtbot, a, stick)
         assert snapshot(a.db) == snapshot(b.db)
 
-        review = ConflictsDialog(b)
-        qtbot.addWidget(review)
-        review.show()
-        qtbot.waitUntil(lambda: review.loaded, timeout=30000)
-        assert review.table.rowCount() == 1
-        assert {review.table.item(0, 4).text().split("（")[0], review.table.item(0, 5).text().split("（")[0]} == {
+        dialog = ConflictsDialog(b)
+        qtbot.addWidget(dialog)
+        dialog.show()
+        qtbot.waitUntil(lambda: dialog.loaded, timeout=30000)
+        assert dialog.table.rowCount() == 1
+        assert {dialog.table.item(0, 4).text().split("（")[0], dialog.table.item(0, 5).text().split("（")[0]} == {
             "甲改名", "乙改名"}
-        assert "甲" in review.table.item(0, 4).text() + review.table.item(0, 5).text()
-        review.grab().save(str(tmp_path / "conflicts.png"))
-        review.merged_edit.setFocus()
-        review.merged_edit.setText("甲乙合名")
-        qtbot.keyClick(review.merged_edit, Qt.Key.Key_Return)
-        qtbot.waitUntil(lambda: review.loaded and review.table.rowCount() == 0, timeout=30000)
+        assert "甲" in dialog.table.item(0, 4).text() + dialog.table.item(0, 5).text()
+        dialog.grab().save(str(tmp_path / "conflicts.png"))
+        dialog.merged_edit.setFocus()
+        dialog.merged_edit.setText("甲乙合名")
+        qtbot.keyClick(dialog.merged_edit, Qt.Key.Key_Return)
+        qtbot.waitUntil(lambda: dialog.loaded and dialog.table.rowCount() == 0, timeout=30000)
         assert b.db.get("person", pid)["name"] == "甲乙合名"
 
         _sync(qtbot, b, stick)
         _sync(qtbot, a, stick)
         assert a.db.get("person", pid)["name"] == "甲乙合名"
         assert snapshot(a.db) == snapshot(b.db)
-        assert sync.open_conflicts(a.db) == [] and sync.open_conflicts(b.db) == []
+        assert review.open_conflicts(a.db) == [] and review.open_conflicts(b.db) == []
     finally:
         for ctx in (a, b):
             ctx.runner.shutdown()

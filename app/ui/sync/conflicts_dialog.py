@@ -23,14 +23,14 @@ from PySide6.QtWidgets import (
 
 from app.models.core.db import Database
 from app.models.core.id_numbers import mask
-from app.models.sync import sync
+from app.models.sync import review
 from app.ui.common.context import AppContext
 from app.ui.common.ops import perform
 
 COLUMNS = ["类型", "记录", "项目", "现在的值", "一方的修改", "另一方的修改"]
 
 
-def _side_text(side: sync.Side) -> str:
+def _side_text(side: review.Side) -> str:
     return f"{side.shown}（{side.user}，{side.pc}，{side.at:%Y-%m-%d %H:%M}）"
 
 
@@ -40,7 +40,7 @@ class ConflictsDialog(QDialog):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
-        self.items: list[sync.Conflict | sync.Duplicate | sync.SharedRoom] = []
+        self.items: list[review.Conflict | review.Duplicate | review.SharedRoom] = []
         self.loaded = False
         self.setObjectName("conflictsDialog")
         self.setWindowTitle("冲突审核")
@@ -127,18 +127,18 @@ class ConflictsDialog(QDialog):
     def reload(self) -> None:
         self.loaded = False
         self.ctx.runner.run(
-            lambda db, _p: (sync.open_conflicts(db), sync.open_duplicates(db), sync.open_shared_rooms(db)),
+            lambda db, _p: (review.open_conflicts(db), review.open_duplicates(db), review.open_shared_rooms(db)),
             on_success=self._fill)
 
-    def _fill(self, result: tuple[list[sync.Conflict], list[sync.Duplicate], list[sync.SharedRoom]]) -> None:
+    def _fill(self, result: tuple[list[review.Conflict], list[review.Duplicate], list[review.SharedRoom]]) -> None:
         conflicts, dups, rooms = result
         self.items = [*conflicts, *dups, *rooms]
         self.table.setRowCount(len(self.items))
         for r, item in enumerate(self.items):
-            if isinstance(item, sync.Conflict):
+            if isinstance(item, review.Conflict):
                 cells = ["同时修改", item.record, item.field_label, item.current_shown,
                          _side_text(item.loser), _side_text(item.winner)]
-            elif isinstance(item, sync.Duplicate):
+            elif isinstance(item, review.Duplicate):
                 cells = ["可能重复登记", f"身份证号 {mask(item.id_number)}", "人员", "两条记录都在",
                          item.label_a, item.label_b]
             else:
@@ -154,33 +154,33 @@ class ConflictsDialog(QDialog):
         self._selected()
 
     # -- deciding ----------------------------------------------------------------------------
-    def current(self) -> sync.Conflict | sync.Duplicate | sync.SharedRoom | None:
+    def current(self) -> review.Conflict | review.Duplicate | review.SharedRoom | None:
         rows = self.table.selectionModel().selectedRows()
         return self.items[rows[0].row()] if rows and rows[0].row() < len(self.items) else None
 
     def _selected(self) -> None:
         item = self.current()
-        is_conflict = isinstance(item, sync.Conflict)
-        is_dup = isinstance(item, sync.Duplicate)
+        is_conflict = isinstance(item, review.Conflict)
+        is_dup = isinstance(item, review.Duplicate)
         for w in (self.use_first, self.use_second, self.merged_edit, self.use_merged):
             w.setEnabled(is_conflict)
         # Ids (household, head) cannot be typed: keep one side's choice.
-        if isinstance(item, sync.Conflict) and item.col in ("household_id", "head_person_id"):
+        if isinstance(item, review.Conflict) and item.col in ("household_id", "head_person_id"):
             self.merged_edit.setEnabled(False)
             self.use_merged.setEnabled(False)
         for w in (self.not_same, self.remove_first, self.remove_second):
             w.setEnabled(is_dup)
-        self.room_ok.setEnabled(isinstance(item, sync.SharedRoom))
-        if isinstance(item, sync.Conflict):
+        self.room_ok.setEnabled(isinstance(item, review.SharedRoom))
+        if isinstance(item, review.Conflict):
             self.use_first.setText(f"采用“{item.loser.shown}”(&1)")
             self.use_second.setText(f"采用“{item.winner.shown}”(&2)")
             self.detail.setText(
                 f"{item.record} 的{item.field_label}在两台电脑上被同时修改。现在的值：{item.current_shown}。\n"
                 f"一方：{_side_text(item.loser)}\n另一方：{_side_text(item.winner)}")
-        elif isinstance(item, sync.Duplicate):
+        elif isinstance(item, review.Duplicate):
             self.detail.setText(f"身份证号 {mask(item.id_number)} 登记了两次：{item.label_a}；{item.label_b}。"
                                 "请核实是否同一人。系统不会自动合并。")
-        elif isinstance(item, sync.SharedRoom):
+        elif isinstance(item, review.SharedRoom):
             self.detail.setText(f"{item.address} 现在住有 {len(item.labels)} 户：{'；'.join(item.labels)}。"
                                 "通常是两台电脑各自把一户安排进了这间空房。请核实：搬错的一户请在居民管理中"
                                 "“搬迁”到正确的房间；确实同住请点“已核实”。")
@@ -195,28 +195,28 @@ class ConflictsDialog(QDialog):
 
     def _choose(self, which: int) -> None:
         item = self.current()
-        if isinstance(item, sync.Conflict):
+        if isinstance(item, review.Conflict):
             value = (item.loser, item.winner)[which].value
-            self._apply(lambda db: sync.resolve_conflict(db, item, value))
+            self._apply(lambda db: review.resolve_conflict(db, item, value))
 
     def _merge(self) -> None:
         item = self.current()
         text = self.merged_edit.text().strip()
-        if not isinstance(item, sync.Conflict) or not self.use_merged.isEnabled():
+        if not isinstance(item, review.Conflict) or not self.use_merged.isEnabled():
             return
         if not text:
             self.detail.setText("请先输入合并后的值。")
             return
         value = {"红": "red", "黄": "yellow", "绿": "green"}.get(text, text) if item.col == "risk_colour" else text
-        self._apply(lambda db: sync.resolve_conflict(db, item, value))
+        self._apply(lambda db: review.resolve_conflict(db, item, value))
 
     def _room_ok(self) -> None:
         item = self.current()
-        if isinstance(item, sync.SharedRoom):
-            self._apply(lambda db: sync.confirm_shared_room(db, item))
+        if isinstance(item, review.SharedRoom):
+            self._apply(lambda db: review.confirm_shared_room(db, item))
 
     def _duplicate(self, which: int | None) -> None:
         item = self.current()
-        if isinstance(item, sync.Duplicate):
+        if isinstance(item, review.Duplicate):
             remove = None if which is None else (item.person_a, item.person_b)[which]
-            self._apply(lambda db: sync.resolve_duplicate(db, item, remove=remove))
+            self._apply(lambda db: review.resolve_duplicate(db, item, remove=remove))
