@@ -213,3 +213,22 @@ def test_a_new_pc_joining_by_snapshot_gets_the_same_search_and_address_order(tmp
     assert len(_derived(b)[2]) == 3
     a.close()
     b.close()
+
+
+def test_vacuum_builds_the_new_file_on_disk_and_leaves_temporary_tables_in_memory(tmp_path, monkeypatch):
+    # This SQLite keeps temporary databases in memory: VACUUM's copy of the whole file would be
+    # held in memory (280 MB at 100,000 residents); the later temporary tables and sorts stay there.
+    import app.models.sync.compact as compact_module
+
+    monkeypatch.setattr(compact_module, "VACUUM_MIN_BYTES", 0)
+    monkeypatch.setattr(compact_module, "VACUUM_MIN_SHARE", 0.0)
+    a, _ids = make_office(tmp_path / "a.db")
+    seen: list[str] = []
+    a.conn.set_trace_callback(lambda sql: seen.append(" ".join(sql.split()).upper()))
+    report = compact(a.conn, a.site_id, horizon_ms=0)
+    a.conn.set_trace_callback(None)
+    assert report.vacuumed
+    at = seen.index("VACUUM")
+    assert "PRAGMA TEMP_STORE = FILE" in seen[:at]
+    assert a.scalar("PRAGMA temp_store") == 0  # back to the build's default (memory)
+    a.close()
