@@ -919,7 +919,9 @@ def generate(db: Database, households: int, seed: int = 1, progress: Progress | 
     # Random UUID keys scatter inserts over every index; with SQLite's default 2 MB page cache a
     # 100,000-resident write thrashes (minutes instead of seconds), so the cache is raised meanwhile.
     old_cache = db.scalar("PRAGMA cache_size")
-    db.conn.execute(f"PRAGMA cache_size = {-DEMO_CACHE_KB}")
+    # While every row is held in memory, only the streamed tables are written (their keys sorted a
+    # batch at a time): a small cache suffices then, and the large one comes once the rows are freed.
+    db.conn.execute(f"PRAGMA cache_size = {-BUILD_CACHE_KB}")
     try:
         with db.write() as tx:
             b.sink = lambda table, rows: _write_rows(tx, table, rows)
@@ -938,22 +940,27 @@ def generate(db: Database, households: int, seed: int = 1, progress: Progress | 
             columns = {r[1] for t in ("mediation_case", "mediation_party") for r in db.query(f"PRAGMA table_info({t})")}
             b.mediation(list(cfg["mediation_categories"]), clerks, columns)
             step("生成走访和调解")
+            db.conn.execute(f"PRAGMA cache_size = {-DEMO_CACHE_KB}")
             for table in TABLE_ORDER:
                 if table in STREAMED:
                     b.flush(table)
                 else:
                     _write_rows(tx, table, b.rows.pop(table, []))
+                if table == "building":
+                    # Each account's password hash takes 32 MB for a moment (scrypt): made while the
+                    # rows written so far are few, not on top of them all at the end.
+                    create_demo_accounts(db, password)
                 step(f"写入 {table}")
             settings.set_value(db, "office_name", f"{COMMUNITY}服务中心")
             settings.set_value(db, "office_address", f"{COUNTY}{STREET}红路馨居大道 1 号")
             settings.set_value(db, "office_phone", "0870-5123456")
             db.set_meta("demo", "1")
-            create_demo_accounts(db, password)
     finally:
         db.conn.execute(f"PRAGMA cache_size = {int(old_cache)}")
 
 
-DEMO_CACHE_KB = 64 << 10
+DEMO_CACHE_KB = 32 << 10
+BUILD_CACHE_KB = 16 << 10
 
 
 # Measured on generated demos: about 40 KB of database per household, plus the empty schema.
