@@ -7,6 +7,7 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -106,7 +107,6 @@ def sign_in(path: Path, args: argparse.Namespace) -> Principal | None:
     from app.models.core import accounts
     from app.ui.accounts.login_dialog import FirstAdminDialog, LoginDialog
 
-    global _LOGIN_MS
     if encryption.is_locked(path):
         return _sign_in_encrypted(path, args)
     db = open_database(path)
@@ -115,17 +115,11 @@ def sign_in(path: Path, args: argparse.Namespace) -> Principal | None:
             first = FirstAdminDialog(db)
             first.exec()
             return first.principal
-        user, password_file = credentials(args)
-        message = None
-        if user and password_file:
-            started = time.perf_counter()
-            try:
-                # direct write: signing in, before the window exists
-                principal = accounts.authenticate(db, user, read_secret_file(password_file), via="gui")
-                _LOGIN_MS = (time.perf_counter() - started) * 1000
-                return principal
-            except KnownError as exc:
-                message = str(exc)
+        principal, user, message = _sign_in_from_args(
+            # direct write: signing in, before the window exists
+            args, lambda name, password: accounts.authenticate(db, name, password, via="gui"))
+        if principal is not None:
+            return principal
         login = LoginDialog(db, preset_name=user, message=message)
         login.exec()
         return login.principal
@@ -136,23 +130,34 @@ def sign_in(path: Path, args: argparse.Namespace) -> Principal | None:
 _LOGIN_MS: float | None = None
 
 
+def _sign_in_from_args(
+    args: argparse.Namespace, attempt: Callable[[str, str], Principal],
+) -> tuple[Principal | None, str | None, str | None]:
+    """Sign in with the user and password file given at start, if both were: (principal, user,
+    why it failed). Without them, or when refused, the login dialog opens preset with the user."""
+    global _LOGIN_MS
+    user, password_file = credentials(args)
+    if not (user and password_file):
+        return None, user, None
+    started = time.perf_counter()
+    try:
+        principal = attempt(user, read_secret_file(password_file))
+    except KnownError as exc:
+        return None, user, str(exc)
+    _LOGIN_MS = (time.perf_counter() - started) * 1000
+    return principal, user, None
+
+
 def _sign_in_encrypted(path: Path, args: argparse.Namespace) -> Principal | None:
     """An encrypted file: the login screen lists the accounts of its keys file; the password
     unwraps the key before the file is opened (a wrong one leaves the file untouched)."""
     from app.ui.accounts.login_dialog import LoginDialog
 
-    global _LOGIN_MS
-    user, password_file = credentials(args)
-    message = None
-    if user and password_file:
-        started = time.perf_counter()
-        try:
-            # direct write: signing in, before the window exists
-            principal = unlock.login_encrypted(path, user, read_secret_file(password_file), via="gui")
-            _LOGIN_MS = (time.perf_counter() - started) * 1000
-            return principal
-        except KnownError as exc:
-            message = str(exc)
+    principal, user, message = _sign_in_from_args(
+        # direct write: signing in, before the window exists
+        args, lambda name, password: unlock.login_encrypted(path, name, password, via="gui"))
+    if principal is not None:
+        return principal
     login = LoginDialog(None, preset_name=user, message=message, path=path)
     login.exec()
     return login.principal

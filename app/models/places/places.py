@@ -776,29 +776,28 @@ def building_signs(db: Database, *, include_retired: bool = False) -> list[dict[
     )]
 
 
-def buildings(db: Database, community_id: str | None = None, *, include_retired: bool = True
-              ) -> list[dict[str, Any]]:
-    """Buildings not deleted (of one community, or all), in number order: id, name, number, sign."""
-    sql = "SELECT id, name, number, sign FROM building WHERE deleted = 0"
+def _live_places(db: Database, table: str, columns: str, order: str, community_id: str | None,
+                 include_retired: bool) -> list[dict[str, Any]]:
+    sql = f"SELECT {columns} FROM {table} WHERE deleted = 0"
     params: list[Any] = []
     if community_id is not None:
         sql += " AND community_id = ?"
         params.append(community_id)
     if not include_retired:
         sql += " AND retired = 0"
-    return [dict(r) for r in db.query(sql + " ORDER BY number, name COLLATE natsort", params)]
+    return [dict(r) for r in db.query(f"{sql} ORDER BY {order}", params)]
+
+
+def buildings(db: Database, community_id: str | None = None, *, include_retired: bool = True
+              ) -> list[dict[str, Any]]:
+    """Buildings not deleted (of one community, or all), in number order: id, name, number, sign."""
+    return _live_places(db, "building", "id, name, number, sign", "number, name COLLATE natsort",
+                        community_id, include_retired)
 
 
 def grids(db: Database, community_id: str | None = None, *, include_retired: bool = True) -> list[dict[str, Any]]:
     """Grids not deleted (of one community, or all), in their order: id, name."""
-    sql = "SELECT id, name FROM grid WHERE deleted = 0"
-    params: list[Any] = []
-    if community_id is not None:
-        sql += " AND community_id = ?"
-        params.append(community_id)
-    if not include_retired:
-        sql += " AND retired = 0"
-    return [dict(r) for r in db.query(sql + " ORDER BY sort_order, name", params)]
+    return _live_places(db, "grid", "id, name", "sort_order, name", community_id, include_retired)
 
 
 def has_buildings(db: Database) -> bool:
