@@ -185,3 +185,47 @@ def test_update_many_writes_and_audits_like_update(db):
     assert logged == {(ids[0], "name"), (ids[2], "name"), (ids[2], "address")}
     with pytest.raises(NotFoundError), db.write() as tx:
         tx.update_many("community", {"no-such-id": {"name": "x"}})
+
+
+def _bulk_phone_edit(path, monkeypatch, per_row: bool) -> dict:
+    """60 residents' phones (and a flag, a note) changed by one update_many; what the file then holds."""
+    from app.models.core import db as db_mod
+
+    if per_row:
+        monkeypatch.setattr(db_mod, "BULK_UPDATE_ROWS", 10**9)
+    database = open_database(path, user="测试员")
+    with database.write() as tx:
+        ids = [tx.insert("person", {"id": f"p{i:03}", "name": f"王{i}", "phone": f"1380000{i:04}"}) for i in range(60)]
+    changes = {pid: {"phone": f"1391111{i:04}"} for i, pid in enumerate(ids)}
+    changes[ids[0]] = {"phone": "0871-1234", "sg_disabled": True, "notes": None}
+    changes[ids[1]] = {"phone": "01234"}  # digits that must stay text
+    with database.write() as tx:
+        tx.update_many("person", changes, summary="导入")
+    c = database.conn
+    found = {
+        "person": c.execute("SELECT id, phone, typeof(phone), sg_disabled, typeof(sg_disabled), notes FROM person "
+                            "ORDER BY id").fetchall(),
+        "log": c.execute("SELECT row_id, col, value FROM change_log WHERE tbl = 'person' AND col <> '*' "
+                         "ORDER BY row_id, col").fetchall(),
+        "audit": c.execute("SELECT row_id, summary, detail FROM audit_log WHERE tbl = 'person' AND action = 'update' "
+                           "ORDER BY row_id").fetchall(),
+        "new": c.execute("SELECT s.person_id FROM person_search_fts f JOIN person_search s ON s.rid = f.rowid "
+                         "WHERE person_search_fts MATCH '\"13911110042\"'").fetchall(),
+        "old": c.execute("SELECT count(*) FROM person_search_fts WHERE person_search_fts MATCH '\"13800000042\"'")
+                .fetchone()[0],
+    }
+    c.execute("INSERT INTO person_search_fts(person_search_fts, rank) VALUES ('integrity-check', 1)")
+    database.close()
+    return {k: [tuple(r) for r in v] if isinstance(v, list) else v for k, v in found.items()}
+
+
+def test_update_many_in_one_statement_writes_what_row_by_row_writes(tmp_path, monkeypatch):
+    # A large batch is one UPDATE (the trigram index flushes once); the rows, change log, audit and
+    # search index must be exactly what one statement per row gives.
+    batched = _bulk_phone_edit(tmp_path / "batched.db", monkeypatch, per_row=False)
+    per_row = _bulk_phone_edit(tmp_path / "per-row.db", monkeypatch, per_row=True)
+    assert batched == per_row
+    assert ("p000", "0871-1234", "text", 1, "integer", None) in batched["person"]
+    assert ("p001", "01234", "text", 0, "integer", None) in batched["person"]
+    assert batched["new"] == [("p042",)] and batched["old"] == 0
+    assert len(batched["log"]) == 61 and len(batched["audit"]) == 60

@@ -49,6 +49,10 @@ DEFAULT_USER = "管理员"
 # Columns whose values the row audit never copies: the hash must travel with the row (sync), but
 # a reader of the audit has no business with it.
 SECRET_COLUMNS = frozenset({"password_hash"})
+# Tx.update_many writes a batch of at least this many rows as one statement (see _update_rows).
+BULK_UPDATE_ROWS = 50
+# Python types whose values reach SQLite unchanged through JSON (bool as 0/1, as sqlite3 binds it).
+_JSON_EXACT = frozenset({str, int, bool, type(None)})
 
 
 def _records_ops(conn: sqlite3.Connection) -> bool:
@@ -503,8 +507,7 @@ class Tx:
             if SECRET_COLUMNS.intersection(changed):
                 self.undoable = False
         for cols, params in groups.items():
-            sets = ", ".join(f"{_q(c)} = ?" for c in cols)
-            self.conn.executemany(f'UPDATE main."{table}" SET {sets} WHERE id = ?', params)
+            self._update_rows(table, cols, params)
         op = ", op_id" if self.db.records_ops else ""
         self.conn.executemany(
             f"INSERT INTO audit_log(at, user, site_id, action, tbl, row_id, summary, detail{op}) "
@@ -516,6 +519,24 @@ class Tx:
             a = audits[0]
             self._audited.append((a[3], table, a[5], summary, json.loads(a[7])))
         return done
+
+    def _update_rows(self, table: str, cols: tuple[str, ...], params: list[list[Any]]) -> None:
+        """Write `cols` of many rows (each ``[value, …, row_id]``): one UPDATE statement for a batch.
+
+        Every row's triggers fire as with one statement per row (change log, search table, address
+        order), but a trigram index maintained by a trigger flushes its pending terms at the end of
+        each statement: row by row, 14,000 changed phones wrote 14,000 tiny index segments and then
+        merged them (two thirds of an import's write time). The rows travel as one JSON array;
+        values JSON cannot carry exactly (floats, bytes, dates) keep the statement per row."""
+        if len(params) < BULK_UPDATE_ROWS or any(type(v) not in _JSON_EXACT for p in params for v in p):
+            sets = ", ".join(f"{_q(c)} = ?" for c in cols)
+            self.conn.executemany(f'UPDATE main."{table}" SET {sets} WHERE id = ?', params)
+            return
+        sets = ", ".join(f"{_q(c)} = j.value ->> {i}" for i, c in enumerate(cols))
+        self.conn.execute(
+            f'UPDATE main."{table}" AS t SET {sets} FROM json_each(?) AS j WHERE t.id = j.value ->> {len(cols)}',
+            (json.dumps(params, ensure_ascii=False),),
+        )
 
     def set_many(self, table: str, column: str, values: Mapping[str, Any], *, summary: str | None = None) -> int:
         """Set one column on many rows (``{row_id: value}``, imports): each row's change reaches the
