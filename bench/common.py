@@ -38,8 +38,11 @@ def open_demo(path: str | Path, user: str = "管理员"):  # noqa: ANN201 - a Da
     """Open a bench database; a demo with accounts is encrypted: unlock it as its administrator first."""
     from app.models.core.accounts import DEMO_PASSWORD
     from app.models.core.db import open_database
+    from app.models.core.db_keys import is_encrypted_file
 
-    if Path(path).exists() and Path(path).stat().st_size and Path(path).read_bytes()[:6] != b"SQLite":
+    # Only the header is read to tell: reading the whole file for it held a copy of it in memory
+    # (a 682 MB database peaked at 700 MB before SQLite had opened it).
+    if is_encrypted_file(path):
         from app.models.core.unlock import unlock
 
         unlock(path, "管理员", DEMO_PASSWORD, via="cli")

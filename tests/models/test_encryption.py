@@ -321,6 +321,25 @@ def test_driver_reads_an_encrypted_file_only_with_its_key(encrypted, tmp_path):
         conn.close()
 
 
+def test_the_whole_file_check_reads_through_a_small_cache(encrypted, monkeypatch):
+    """The window's background check reads every page once on a connection of its own: an encrypted
+    file's 64 MB cache would only add to the window's peak memory (about 64 MB at 100,000 residents)."""
+    from app.models.core import db as db_module
+
+    seen: list[int] = []
+    real = db_module.verify_health
+    monkeypatch.setattr(db_module, "verify_health", lambda conn, path: (
+        seen.append(conn.execute("PRAGMA cache_size").fetchone()[0]), real(conn, path)))
+    unlock.login_encrypted(encrypted, "管理员", PASSWORD)
+    db = open_database(encrypted, create=False, read_only=True)
+    try:
+        assert db.scalar("PRAGMA cache_size") == -db_module.ENCRYPTED_CACHE_KIB
+        db_module.verify_whole_file(db)
+    finally:
+        db.close()
+    assert seen == [-db_module.WHOLE_FILE_CHECK_CACHE_KIB]
+
+
 def test_first_write_reads_the_whole_file_only_when_it_is_plain(encrypted, tmp_path, monkeypatch):
     """SQLCipher authenticates each page as it is read: the encrypted file's first write does not
     decrypt every page first (that made a cold start take a minute at 100,000 residents)."""

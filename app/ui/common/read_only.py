@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.models.core.db import open_database, verify_health
+from app.models.core.db import open_database, verify_whole_file
 from app.models.core.errors import DamagedDatabaseError, KnownError
 from app.ui.shell import Shell
 from app.widgets.qt_checked import qapp
@@ -180,7 +180,7 @@ def _check_in_background(window: Shell) -> None:
         except KnownError:
             return  # the window's own connection works; nothing to add
         try:
-            verify_health(db.conn, path)
+            verify_whole_file(db)
         except DamagedDatabaseError as exc:
             try:
                 bridge.damaged.emit(str(exc))
