@@ -206,6 +206,25 @@ def test_update_new_and_change_log(db, office, tmp_path):
     assert plan_import(db, out).counts["unchanged"] == len(PEOPLE) + 1
 
 
+def test_import_gives_a_headless_household_the_files_head_and_keeps_other_heads(db, office, tmp_path):
+    with db.write() as tx:
+        tx.update("household", office["hh-HL-0002"], {"head_person_id": None})
+        tx.update("household", office["hh-HL-0003"], {"head_person_id": office["王芳"]})  # kept: it has one
+    out = tmp_path / "r.xlsx"
+    export_ledger(db, "residents", out)
+    wb = openpyxl.load_workbook(out)
+    ws = wb.active
+    h = {c.value: c.column for c in ws[2]}
+    for row in range(3, ws.max_row + 1):  # every row changed, so every head row is written
+        ws.cell(row=row, column=h["备注"], value=f"改{row}").data_type = "s"
+    wb.save(out)
+    plan = plan_import(db, out)
+    assert plan.counts["updated"] == len(PEOPLE)
+    apply_plan(db, plan)
+    heads = {r[0]: r[1] for r in db.query("SELECT number, head_person_id FROM household")}
+    assert heads == {"HL-0001": office["张秀英"], "HL-0002": office["单春花"], "HL-0003": office["王芳"]}
+
+
 def test_all_or_nothing_and_valid_only(db, office, tmp_path):
     rows = [["户编号", "姓名", "身份证号", "楼栋", "单元", "房号"],
             ["N-1", "甲", make("532301", dt.date(1990, 1, 1), 1, "男"), "1栋", 1, "201"],

@@ -51,6 +51,9 @@ DEFAULT_USER = "管理员"
 SECRET_COLUMNS = frozenset({"password_hash"})
 # Tx.update_many writes a batch of at least this many rows as one statement (see _update_rows).
 BULK_UPDATE_ROWS = 50
+# The audit's detail as json.dumps(detail, ensure_ascii=False, default=str) writes it, without
+# making a new encoder for every row of a batch.
+_detail_json = json.JSONEncoder(ensure_ascii=False, default=str).encode
 # Python types whose values reach SQLite unchanged through JSON (bool as 0/1, as sqlite3 binds it).
 _JSON_EXACT = frozenset({str, int, bool, type(None)})
 
@@ -462,7 +465,7 @@ class Tx:
     ) -> dict[str, dict[str, tuple[Any, Any]]]:
         """:meth:`update` of many rows (``{row_id: {column: value}}``, imports) with the same rules
         and the same per-row audit entry, in a few statements: the old rows are read 500 at a time
-        and rows changing the same columns are written by one executemany.
+        and rows changing the same columns are written together (see _update_rows).
 
         Returns ``{row_id: {column: (old, new)}}`` of the rows that really changed.
         """
@@ -479,6 +482,7 @@ class Tx:
         groups: dict[tuple[str, ...], list[list[Any]]] = {}
         audits: list[tuple[Any, ...]] = []
         now, user, site = self.now, self.db.user, self.db.site_id
+        op_tail = (self.op_id,) if self.db.records_ops else ()
         for row_id, values in changes.items():
             old = old_rows.get(row_id)
             if old is None:
@@ -493,19 +497,23 @@ class Tx:
                     changed[c] = (o, v)
             if not changed:
                 continue
-            _check_lengths(table, {c: v for c, (_, v) in changed.items()})
+            new = [v for _, v in changed.values()]
+            if any(isinstance(v, str) and len(v) > 20 for v in new):  # shorter text is within every limit
+                _check_lengths(table, dict(zip(changed, new, strict=True)))
             if restricted:
                 before = dict(old)
-                check_write(self.db, table, before, {**before, **{c: v for c, (_, v) in changed.items()}})
-            groups.setdefault(tuple(changed), []).append([v for _, v in changed.values()] + [row_id])
+                check_write(self.db, table, before, {**before, **dict(zip(changed, new, strict=True))})
+            new.append(row_id)
+            groups.setdefault(tuple(changed), []).append(new)
             action = "delete" if changed.get("deleted", (0, 0))[1] == 1 else "update"
-            detail = {c: ("（已隐藏）" if c in SECRET_COLUMNS else [o, n]) for c, (o, n) in changed.items()}
-            audits.append((now, user, site, action, table, row_id, summary,
-                           json.dumps(detail, ensure_ascii=False, default=str),
-                           *((self.op_id,) if self.db.records_ops else ())))
-            done[row_id] = changed
-            if SECRET_COLUMNS.intersection(changed):
+            detail: dict[str, Any]
+            if SECRET_COLUMNS.isdisjoint(changed):
+                detail = {c: [o, n] for c, (o, n) in changed.items()}
+            else:
+                detail = {c: ("（已隐藏）" if c in SECRET_COLUMNS else [o, n]) for c, (o, n) in changed.items()}
                 self.undoable = False
+            audits.append((now, user, site, action, table, row_id, summary, _detail_json(detail), *op_tail))
+            done[row_id] = changed
         for cols, params in groups.items():
             self._update_rows(table, cols, params)
         op = ", op_id" if self.db.records_ops else ""

@@ -55,6 +55,7 @@ from app.models.excel.excel_read import (
     likely_header,
     norm_header,
     place_text,
+    query_in,
     same_ethnicity,
     tags_text,
     update_household,
@@ -689,12 +690,13 @@ def _apply_residents(db: Database, plan: ImportPlan, *, progress: ProgressFn | N
         created = {h["id"] for h in new_households}
         tx.set_many("household", "head_person_id",
                     {hh_ids[n]: pid for n, pid in heads.items() if hh_ids.get(n) in created}, summary=summary)
-        for number, pid in heads.items():
-            hid = hh_ids.get(number)
-            if hid and hid not in created and not tx.conn.execute(
-                "SELECT head_person_id FROM household WHERE id = ?", (hid,)
-            ).fetchone()[0]:
-                tx.update("household", hid, {"head_person_id": pid}, summary=summary)
+        # An existing household gets the file's head only when it has none: asked in batches, not
+        # once per household (a ledger names some 5,000 heads).
+        head_of = {hid: pid for n, pid in heads.items() if (hid := hh_ids.get(n)) and hid not in created}
+        headless = [row[0] for row in query_in(
+            db, "SELECT id FROM household WHERE id IN ({marks}) AND coalesce(head_person_id, '') = ''", head_of)]
+        for hid in headless:
+            tx.update("household", hid, {"head_person_id": head_of[hid]}, summary=summary)
         if progress is not None:
             progress(total, total, "正在保存…")
         return {"households_new": len(new_households), "places_new": plan.places_new}
