@@ -188,14 +188,21 @@ def test_update_many_writes_and_audits_like_update(db):
 
 
 def _bulk_phone_edit(path, monkeypatch, per_row: bool) -> dict:
-    """60 residents' phones (and a flag, a note) changed by one update_many; what the file then holds."""
+    """60 residents added by one insert_many, their phones (and a flag, a note) changed by one update_many;
+    what the file then holds."""
     from app.models.core import db as db_mod
 
     if per_row:
-        monkeypatch.setattr(db_mod, "BULK_UPDATE_ROWS", 10**9)
+        monkeypatch.setattr(db_mod, "BULK_ROWS", 10**9)
+    else:
+        # Three statements each, the inserts' last one row by row (NUL).
+        monkeypatch.setattr(db_mod, "BULK_INSERT_CHUNK", 25)
+        monkeypatch.setattr(db_mod, "BULK_UPDATE_CHUNK", 25)
     database = open_database(path, user="测试员")
+    ids = [f"p{i:03}" for i in range(60)]
     with database.write() as tx:
-        ids = [tx.insert("person", {"id": f"p{i:03}", "name": f"王{i}", "phone": f"1380000{i:04}"}) for i in range(60)]
+        tx.insert_many("person", [{"id": pid, "name": f"王{i}", "phone": f"1380000{i:04}", "sg_elderly_alone": i % 2,
+                                   "notes": "a\x00b" if i == 59 else None} for i, pid in enumerate(ids)])
     changes = {pid: {"phone": f"1391111{i:04}"} for i, pid in enumerate(ids)}
     changes[ids[0]] = {"phone": "0871-1234", "sg_disabled": True, "notes": None}
     changes[ids[1]] = {"phone": "01234"}  # digits that must stay text
@@ -203,9 +210,9 @@ def _bulk_phone_edit(path, monkeypatch, per_row: bool) -> dict:
         tx.update_many("person", changes, summary="导入")
     c = database.conn
     found = {
-        "person": c.execute("SELECT id, phone, typeof(phone), sg_disabled, typeof(sg_disabled), notes FROM person "
-                            "ORDER BY id").fetchall(),
-        "log": c.execute("SELECT row_id, col, value FROM change_log WHERE tbl = 'person' AND col <> '*' "
+        "person": c.execute("SELECT id, phone, typeof(phone), sg_disabled, typeof(sg_disabled), notes, "
+                            "sg_elderly_alone FROM person ORDER BY rowid").fetchall(),
+        "log": c.execute("SELECT row_id, col, value FROM change_log WHERE tbl = 'person' "
                          "ORDER BY row_id, col").fetchall(),
         "audit": c.execute("SELECT row_id, summary, detail FROM audit_log WHERE tbl = 'person' AND action = 'update' "
                            "ORDER BY row_id").fetchall(),
@@ -219,13 +226,13 @@ def _bulk_phone_edit(path, monkeypatch, per_row: bool) -> dict:
     return {k: [tuple(r) for r in v] if isinstance(v, list) else v for k, v in found.items()}
 
 
-def test_update_many_in_one_statement_writes_what_row_by_row_writes(tmp_path, monkeypatch):
-    # A large batch is one UPDATE (the trigram index flushes once); the rows, change log, audit and
-    # search index must be exactly what one statement per row gives.
+def test_insert_and_update_many_in_one_statement_write_what_row_by_row_writes(tmp_path, monkeypatch):
+    # A large batch is one INSERT or UPDATE (the trigram index flushes once); the rows in their
+    # order, change log, audit and search index must be exactly what one statement per row gives.
     batched = _bulk_phone_edit(tmp_path / "batched.db", monkeypatch, per_row=False)
     per_row = _bulk_phone_edit(tmp_path / "per-row.db", monkeypatch, per_row=True)
     assert batched == per_row
-    assert ("p000", "0871-1234", "text", 1, "integer", None) in batched["person"]
-    assert ("p001", "01234", "text", 0, "integer", None) in batched["person"]
+    assert batched["person"][:2] == [("p000", "0871-1234", "text", 1, "integer", None, 0),
+                                     ("p001", "01234", "text", 0, "integer", None, 1)]
     assert batched["new"] == [("p042",)] and batched["old"] == 0
-    assert len(batched["log"]) == 61 and len(batched["audit"]) == 60
+    assert len(batched["log"]) == 60 + 61 and len(batched["audit"]) == 60
