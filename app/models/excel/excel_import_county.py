@@ -221,6 +221,8 @@ def form_households(db: Database, plan: ImportPlan, raw: list[tuple[int, dict, l
     # Each row's room, from one address cell or from building/unit/room columns.
     room_of: dict[int, str | None] = {}
     place_text: dict[int, str] = {}
+    texts = "hh_number" not in columns  # only forming households by rule names their places
+    short: dict[str, str] = {}  # building as written → without its 栋/号楼 (the same few on every row)
     for i, (r, values, errs) in enumerate(raw):
         addr = None
         if values.get("address"):
@@ -231,7 +233,9 @@ def form_households(db: Database, plan: ImportPlan, raw: list[tuple[int, dict, l
                 continue
         elif values.get("building") and values.get("room"):
             b = str(values["building"]).strip()
-            b = re.sub(r"(栋|号楼|幢|号)$", "", b) or b
+            if b not in short:
+                short[b] = re.sub(r"(栋|号楼|幢|号)$", "", b) or b
+            b = short[b]
             addr = (b, values.get("unit"), str(values["room"]).strip().rstrip("室号"))
         elif values.get("building") or values.get("room"):
             err(r, "building" if values.get("building") else "room", None, "楼栋和房号要一起填写", "", errs)
@@ -243,8 +247,9 @@ def form_households(db: Database, plan: ImportPlan, raw: list[tuple[int, dict, l
         except CellProblem as p:
             err(r, "address" if "address" in values else "building", values.get("address"), p.problem, p.hint, errs)
             continue
-        unit_txt = f"{addr[1]}单元" if addr[1] else ""
-        place_text[i] = index.describe(rid) if rid else f"{_building_label(addr[0])}{unit_txt}{addr[2]}"
+        if texts:
+            unit_txt = f"{addr[1]}单元" if addr[1] else ""
+            place_text[i] = index.describe(rid) if rid else f"{_building_label(addr[0])}{unit_txt}{addr[2]}"
         if missing is not None:
             what = f"楼栋“{missing}”" if missing == _building_label(addr[0]) else f"“{missing}”"
             known = "、".join(b[1] for b in index.places.buildings[:8])

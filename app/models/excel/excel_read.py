@@ -755,22 +755,33 @@ def convert_row(
     sex, ethnicity, building, village, dates … thousands of times, and converting is pure."""
     out: dict[str, Any] = {}
     problems: list[tuple[str, Any, CellProblem]] = []
+    n = len(cells)
     for key, c in columns.items():
-        value = cells[c] if c < len(cells) else None
-        if value is None or (isinstance(value, str) and not value.strip() and key not in TEXT_KEYS_EXACT):
+        if c >= n or (value := cells[c]) is None:
             continue
-        if memo is not None and type(value) in MEMO_TYPES and key not in UNIQUE_KEYS:
-            known = memo.setdefault(key, {})
+        if memo is not None and key not in UNIQUE_KEYS and type(value) in MEMO_TYPES:
+            known = memo.get(key)
+            if known is None:
+                known = memo[key] = {}
             outcome = known.get(value)
             if outcome is None:
-                outcome = known[value] = _outcome(key, value)
+                outcome = known[value] = _cell_outcome(key, value)
         else:
-            outcome = _outcome(key, value)
+            outcome = _cell_outcome(key, value)
         if outcome[0]:
             out[key] = outcome[1]
-        else:
+        elif outcome is not _BLANK:
             problems.append((key, value, outcome[1]))
     return out, problems
+
+
+_BLANK: tuple[bool, Any] = (False, None)  # a cell of spaces: no value and no problem
+
+
+def _cell_outcome(key: str, value: Any) -> tuple[bool, Any]:
+    if isinstance(value, str) and not value.strip() and key not in TEXT_KEYS_EXACT:
+        return _BLANK
+    return _outcome(key, value)
 
 
 def _outcome(key: str, value: Any) -> tuple[bool, Any]:
