@@ -357,12 +357,18 @@ class Tx:
         # A batch (import), a sync, a secret column: what was written cannot be put back.
         self.undoable = mode == "local"
         self._rows: dict[str, set[str]] = {}
+        # Set by a writer of a whole new file (the demo): its Changes say every table changed
+        # instead of listing every row id, which are then not collected (half a million at
+        # 100,000 residents, held until the commit).
+        self.everything = False
         self._audited: list[tuple[str, str, str, str | None, dict]] = []
         self._log_from = int(self.conn.execute("SELECT coalesce(max(op_id), 0) FROM change_log").fetchone()[0])
         self.changes: Changes = NO_CHANGES
 
     def _touch(self, table: str, row_ids: Iterable[str]) -> None:
-        self._rows.setdefault(table, set()).update(row_ids)
+        ids = self._rows.setdefault(table, set())
+        if not self.everything:
+            ids.update(row_ids)
 
     def _finish(self) -> None:
         """Just before COMMIT: record the operation and freeze what it changed."""
@@ -387,7 +393,7 @@ class Tx:
             label=label,
             op_ids=op_ids,
             # A sync applies rows with plain SQL: every view may be affected.
-            everything=self.mode == "apply",
+            everything=self.mode == "apply" or self.everything,
             undoable=self.undoable and bool(op_ids),
             kind=self.kind,
             reverts=self.reverts,

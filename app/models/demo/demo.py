@@ -14,7 +14,7 @@ from typing import Any
 from app.models.core import id_numbers, settings
 from app.models.core import sqlite as sqlite3
 from app.models.core.accounts import DEMO_PASSWORD, create_demo_accounts, has_accounts
-from app.models.core.db import Database, new_id, open_database
+from app.models.core.db import Database, Tx, new_id, open_database
 from app.models.core.db_keys import KeyFile, key_for, keys_path, remember_key
 from app.models.core.encryption import convert_to_encrypted, plain_with_accounts, start_encrypted
 from app.models.core.errors import KnownError
@@ -146,7 +146,8 @@ def _age_on(birth: dt.date, today: dt.date) -> int:
 
 
 class _Builder:
-    """Builds every row in memory first (fast, deterministic); the caller writes them in one transaction."""
+    """Builds the rows in memory (fast, deterministic); the caller writes them in one transaction,
+    each table as soon as no later step changes its rows (see :func:`generate`)."""
 
     def __init__(self, households: int, seed: int, today: dt.date, settings_values: dict[str, Any]) -> None:
         self.rng = random.Random(seed)
@@ -161,14 +162,11 @@ class _Builder:
 
     def add(self, table: str, row: Row) -> Row:
         row.setdefault("id", new_id())
-        if table in STREAMED and self.sink is not None:
-            # No later step looks at these rows again: they go to the database in batches.
-            buf = self.rows.setdefault(table, [])
-            buf.append(row)
-            if len(buf) >= BATCH:
-                self.flush(table)
-            return row
-        self.rows.setdefault(table, []).append(row)
+        buf = self.rows.setdefault(table, [])
+        buf.append(row)
+        if table in STREAMED and self.sink is not None and len(buf) >= BATCH:
+            # These rows are final once made: they go to the database in batches as they come.
+            self.flush(table)
         return row
 
     def flush(self, table: str) -> None:
@@ -867,22 +865,38 @@ class _Builder:
         return names
 
 
-# Leaf tables no later generation step reads: written in batches while the rest is generated,
-# so a 100,000-resident demo never holds its 200,000 visits in memory at once.
-STREAMED = frozenset({"visit", "income_check"})
+# Tables whose rows are final when made: written in batches while the rest is generated, so a
+# 100,000-resident demo never holds its 200,000 visits or 67,000 jobs in memory at once.
+STREAMED = frozenset({"visit", "income_check", "employment", "training_presence", "intention"})
 BATCH = 5000
+# What later generation steps still read of a row once it is written (the rest is dropped then);
+# a table not named here keeps nothing. None: the whole row stays (small tables).
+KEPT: dict[str, frozenset[str] | None] = {
+    "community": None, "district": None, "grid": None, "building": None, "unit": None,
+    "household": frozenset({"id", "move_in_date", "risk_colour", "tag_tekun", "tag_monitored", "tag_dibao",
+                            "_building"}),
+    "person": frozenset({"id", "name", "_age", "_household", "sg_disabled", "sg_incapacitated",
+                         "sg_hospitalised", "sg_elderly_alone"}),
+    "employment": frozenset({"id", "kind", "place", "start_date", "monthly_income_fen"}),
+}
 
 
 def _write_rows(tx: Any, table: str, rows: list[Row]) -> None:
     """Insert `rows` in key order (the primary key and the logs' row indexes grow at one end), a
-    batch at a time, emptying each row dict once written so its values can be freed."""
+    batch at a time; each row dict keeps only what later steps read (KEPT) once written, so the
+    rest of its values can be freed."""
     rows.sort(key=lambda r: r["id"])
+    kept = KEPT.get(table, frozenset())
     for i in range(0, len(rows), BATCH):
         part = rows[i:i + BATCH]
         tx.insert_many(table, [{k: v for k, v in r.items() if not k.startswith("_")} for r in part],
                        summary="生成演示数据")
+        if kept is None:
+            continue
         for r in part:
-            r.clear()
+            still = {k: r[k] for k in kept if k in r}
+            r.clear()  # frees the dict's table; the few values kept go into a small one
+            r.update(still)
 
 
 # Insert order: parents before children is not required (foreign keys are deferred) but reads well.
@@ -916,6 +930,19 @@ def generate(db: Database, households: int, seed: int = 1, progress: Progress | 
 
     cfg = settings.get_all(db)
     b = _Builder(households, seed, today, cfg)
+    written: set[str] = set()
+
+    def write(tx: Tx, *tables: str) -> None:
+        """Write these tables now: no later step changes their rows (each table once, in TABLE_ORDER's
+        order within a call; the streamed ones flush what is left of them)."""
+        for table in tables:
+            if table in STREAMED:
+                b.flush(table)
+            else:
+                _write_rows(tx, table, b.rows.pop(table, []))
+            written.add(table)
+            step(f"写入 {table}")
+
     # Random UUID keys scatter inserts over every index; with SQLite's default 2 MB page cache a
     # 100,000-resident write thrashes (minutes instead of seconds), so the cache is raised meanwhile.
     old_cache = db.scalar("PRAGMA cache_size")
@@ -924,32 +951,37 @@ def generate(db: Database, households: int, seed: int = 1, progress: Progress | 
     db.conn.execute(f"PRAGMA cache_size = {-DEMO_CACHE_KB}")
     try:
         with db.write() as tx:
+            # The demo writes every table of a new file: the transaction's changes say so rather
+            # than list its half a million row ids (held until the commit, and copied then).
+            tx.everything = True
             b.sink = lambda table, rows: _write_rows(tx, table, rows)
+            # Each table is written as soon as the steps that change its rows are done, so the
+            # people (the largest rows) are never held together with the jobs, visits and the rest.
             b.places()
             step("生成楼栋和房间")
+            write(tx, "community", "district", "grid", "building", "unit")
+            # Each account's password hash takes 32 MB for a moment (scrypt): made while the rows
+            # held are few. The building heads' accounts need the buildings written.
+            create_demo_accounts(db, password)
             b.households()
+            write(tx, "room", "household", "household_address", "risk_change")
             b.roles()
             step("生成住户和人口")
             b.employment()
+            write(tx, "person", "employment")
             b.training()
             b.intentions()
+            write(tx, "training_course", "training_attendance", "training_session", "training_presence",
+                  "intention")
             step("生成就业和培训")
             b.visits()
             b.income_checks()
+            write(tx, "visit", "income_check")
             clerks = b.users()
             columns = {r[1] for t in ("mediation_case", "mediation_party") for r in db.query(f"PRAGMA table_info({t})")}
             b.mediation(list(cfg["mediation_categories"]), clerks, columns)
             step("生成走访和调解")
-            for table in TABLE_ORDER:
-                if table in STREAMED:
-                    b.flush(table)
-                else:
-                    _write_rows(tx, table, b.rows.pop(table, []))
-                if table == "building":
-                    # Each account's password hash takes 32 MB for a moment (scrypt): made while the
-                    # rows written so far are few, not on top of them all at the end.
-                    create_demo_accounts(db, password)
-                step(f"写入 {table}")
+            write(tx, *(t for t in TABLE_ORDER if t not in written))
             settings.set_value(db, "office_name", f"{COMMUNITY}服务中心")
             settings.set_value(db, "office_address", f"{COUNTY}{STREET}红路馨居大道 1 号")
             settings.set_value(db, "office_phone", "0870-5123456")
