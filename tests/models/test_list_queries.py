@@ -252,3 +252,57 @@ def test_audit_pages_anchored_at_an_entry(db):
     assert audit_view.count(db, AuditFilter()) == before + 1
     assert audit_view.count(db, AuditFilter(), upto=top) == before
     assert len(audit_view.page(db, AuditFilter(), 0, 1000, upto=top)) == before
+
+
+def _persons_of(db, cond: Condition) -> set[str]:
+    return {r[0] for r in db.query(f"SELECT p.id FROM {labour.PEOPLE_FROM} WHERE p.deleted = 0 AND "
+                                   + (cond.sql or "1"), cond.params)}
+
+
+def test_a_broad_word_is_tested_per_person_and_finds_the_same_residents(site, monkeypatch):
+    """A word nearly everyone shares ("532" heads every ID number) is written as a per-person test
+    so lists stop after a page; it must find exactly whom the set form finds."""
+    db, _ids = site
+    assert registry_search.person_condition("532", db=db) == person("532")  # a few hits: the usual form
+    monkeypatch.setattr(registry_search, "BROAD_HITS", 1)  # here every word is "broad"
+    assert registry_search.is_broad(db, registry_search.parse("532")[0])
+    assert registry_search.is_broad(db, registry_search.parse("hlx-000")[0])
+    assert registry_search.is_broad(db, registry_search.parse("z")[0])
+    assert "EXISTS" in registry_search.person_condition("532", db=db).sql
+    assert "+p.rowid" in registry_search.person_condition("zy", db=db).sql
+    assert "+p.household_id" in registry_search.person_condition("HLX-0007", db=db).sql
+    texts = [*TEXTS, "532", "5321", ID_ZHOU[:10], ID_ZHOU[:17] + "x", "hlx-0", "z", "zh", "z 532", "501 周"]
+    found_some = 0
+    for text in texts:
+        usual = _persons_of(db, person(text))
+        assert _persons_of(db, registry_search.person_condition(text, db=db)) == usual, text
+        found_some += bool(usual)
+    assert found_some > 20
+
+
+def test_count_upto_stops_at_the_cap(site):
+    db, _ids = site
+    query = labour.residents_query(person("532"))  # every ID number of the site starts so
+    everyone = query.count(db)
+    assert everyone == 2
+    assert query.count_upto(db, 1) == 1
+    assert query.count_upto(db, 2) == 2
+    assert query.count_upto(db, 10) == everyone
+    assert labour.residents_query(person("z")).count_upto(db, 10) == 3  # 周艳 周艳红 周云
+
+
+def test_the_resident_searches_find_the_same_people_for_a_broad_word(site, monkeypatch):
+    """The role search, the print dialog and the mediation party search read a broad word per
+    person too, and find whom they found before."""
+    db, _ids = site
+    community = db.scalar("SELECT id FROM community")
+    texts = ("z", "zy", "532", ID_ZHOU[-6:], "HLX-000777", "周 2-1", "2345")
+    before = {t: ({r["id"] for r in places.role_candidates(db, t, community)},
+                  [r["id"] for r in forms.find_persons(db, t, 100)],
+                  [r["id"] for r in med.search_persons(db, t)]) for t in texts}
+    monkeypatch.setattr(registry_search, "BROAD_HITS", 1)
+    for text in texts:
+        assert before[text][1], text
+        assert ({r["id"] for r in places.role_candidates(db, text, community)},
+                [r["id"] for r in forms.find_persons(db, text, 100)],
+                [r["id"] for r in med.search_persons(db, text)]) == before[text], text

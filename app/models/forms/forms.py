@@ -234,7 +234,7 @@ def find_persons(db: Database, text: str, limit: int) -> list[dict[str, Any]]:
     """Registered residents (id, name, id_number, household number) for what is typed, read as every
     resident search reads it (``registry_search.person_condition``: name, pinyin, ID number or
     phone, a room, a household number)."""
-    search = person_condition(text.strip())
+    search = person_condition(text.strip(), db=db)
     if not search.sql:
         return []
     return [dict(r) for r in db.query(

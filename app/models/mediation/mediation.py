@@ -695,7 +695,7 @@ def search_persons(db: Database, text: str, limit: int = 50) -> list[dict]:
     """Residents for the party picker, found as every resident search of the program finds them
     (``registry_search.person_condition``): name, pinyin, ID number or phone, a room ("10-2-1003",
     "10栋2单元1003"), a household number. Moved-out residents are found too: a party may have left."""
-    search = person_condition((text or "").strip(), alias="pe")
+    search = person_condition((text or "").strip(), alias="pe", db=db)
     if not search.sql:
         return []
     cond, params = search.sql, list(search.params)

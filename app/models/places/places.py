@@ -862,7 +862,7 @@ def role_candidates(db: Database, text: str, community_id: str | None, building_
     name, pinyin, ID number or phone, a room, a household number). The people of `building_id`
     come first (read from the building: a few hundred people).
     """
-    search = person_condition(text.strip())
+    search = person_condition(text.strip(), db=db)
     if not search.sql:
         return []
     rows: list[dict[str, Any]] = []

@@ -499,24 +499,20 @@ def residents_view(search: Search) -> ExportView:
 
 _FTS_PERSONS = ("SELECT s.person_id FROM person_search_fts f JOIN person_search s ON s.rid = f.rowid "
                 "WHERE person_search_fts MATCH ?")
+# A word that names this many residents or more by pinyin, by ID number / phone / name (trigram
+# index), or a quarter as many households by number or place, is tested resident by resident (see _person_term):
+# a list in name order then stops after its first page, a capped count after its cap, instead of
+# gathering 100,000 ids first ("532" heads nearly every ID number, "HLX-0" every household number, "l" a quarter of the names).
+BROAD_HITS = 5000
 
 
-def _person_term(term: Term, p: str) -> Condition:
-    """One word as a condition over person alias `p`: the person's own keys (name, pinyin, ID
-    number, phone) or their household's place or number — what the word finds in the registry.
+def _fts_phrase(word: str) -> str:
+    return '"' + word.upper().replace('"', '""') + '"'
 
-    Whatever may match is gathered as one set of person ids (households by index, then their
-    members; substrings through the trigram index), so SQLite builds it once instead of testing
-    several IN lists for every person.
-    """
+
+def _households_of(term: Term) -> tuple[list[str], list[Any]]:
+    """SELECTs of the household ids a word names (place, household number, the county's number)."""
     word, kind = term.word, term.kind
-    if kind == "letters":
-        w = word.lower()
-        return Condition(f"(({p}.name_initials >= ? AND {p}.name_initials < ?) "
-                         f"OR ({p}.name_pinyin >= ? AND {p}.name_pinyin < ?))",
-                         (w, _next_prefix(w), w, _next_prefix(w)))
-    if kind == "name" and len(word) < 3:
-        return Condition(f"({p}.name >= ? AND {p}.name < ?)", (word, _next_prefix(word)))
     households_sql: list[str] = []
     params: list[Any] = []
     place = household_matches(word)
@@ -530,24 +526,96 @@ def _person_term(term: Term, p: str) -> Condition:
     if kind == "digits" and len(word) >= EXT_MIN:
         households_sql.append("SELECT id FROM household WHERE ext_number >= ? AND ext_number < ?")
         params += [word, _next_prefix(word)]
+    return households_sql, params
+
+
+def _letters_rowids(word: str) -> tuple[str, list[Any]]:
+    """SELECT of the rowids of persons whose pinyin initials or full pinyin start with `word` (read
+    from the two name indexes alone)."""
+    w = word.lower()
+    return ("SELECT rowid FROM person WHERE name_initials >= ? AND name_initials < ? "
+            "UNION ALL SELECT rowid FROM person WHERE name_pinyin >= ? AND name_pinyin < ?",
+            [w, _next_prefix(w), w, _next_prefix(w)])
+
+
+def is_broad(db: Database, term: Term) -> bool:
+    """True if `term` is letters, a digits word or a household number that names very many residents (see
+    BROAD_HITS). The indexes stop counting at the threshold, so this costs about a millisecond."""
+    if term.kind == "letters":
+        sql, params = _letters_rowids(term.word)
+        return int(db.scalar(f"SELECT count(*) FROM ({sql} LIMIT ?)", [*params, BROAD_HITS])) >= BROAD_HITS
+    if term.kind not in ("digits", "number") or (term.kind == "digits" and len(term.word) < 3):
+        return False
+    if term.kind == "digits":
+        hits = db.scalar("SELECT count(*) FROM (SELECT rowid FROM person_search_fts WHERE person_search_fts MATCH ? "
+                         "LIMIT ?)", [_fts_phrase(term.word), BROAD_HITS])
+        if int(hits) >= BROAD_HITS:
+            return True
+    households_sql, params = _households_of(term)
+    if not households_sql:
+        return False
+    many = BROAD_HITS // 4
+    hits = db.scalar(f"SELECT count(*) FROM ({' UNION ALL '.join(households_sql)} LIMIT ?)", [*params, many])
+    return int(hits) >= many
+
+
+def _person_term(term: Term, p: str, broad: bool = False) -> Condition:
+    """One word as a condition over person alias `p`: the person's own keys (name, pinyin, ID
+    number, phone) or their household's place or number — what the word finds in the registry.
+
+    Whatever may match is gathered as one set of person ids (households by index, then their
+    members; substrings through the trigram index), so SQLite builds it once instead of testing
+    several IN lists for every person. A `broad` word (see :func:`is_broad`) is instead tested per
+    person: their pinyin starts with the letters, their household is one the word names, or their
+    ID number, phone and name
+    (person_search.text, what the trigram index holds) contain the digits. The same people either
+    way: the trigram phrase of a digits word is a substring test, and upper() folds the "x" of an
+    ID number as the index does.
+    """
+    word, kind = term.word, term.kind
+    if kind == "letters" and broad:
+        # Tested per person ("+": not an index to drive by), so a list in name order walks its
+        # index and stops after a page instead of sorting the 24,000 people of "l".
+        sql, letter_params = _letters_rowids(word)
+        return Condition(f"+{p}.rowid IN ({sql})", tuple(letter_params))
+    if kind == "letters":
+        w = word.lower()
+        return Condition(f"(({p}.name_initials >= ? AND {p}.name_initials < ?) "
+                         f"OR ({p}.name_pinyin >= ? AND {p}.name_pinyin < ?))",
+                         (w, _next_prefix(w), w, _next_prefix(w)))
+    if kind == "name" and len(word) < 3:
+        return Condition(f"({p}.name >= ? AND {p}.name < ?)", (word, _next_prefix(word)))
+    households_sql, params = _households_of(term)
+    substring = (kind == "digits" and len(word) >= 3) or kind == "name"
+    if broad:
+        tests = [f"+{p}.household_id IN ({' UNION ALL '.join(households_sql)})"] if households_sql else []
+        if substring:
+            tests.append(f"EXISTS (SELECT 1 FROM person_search s WHERE s.person_id = {p}.id "
+                         "AND instr(upper(s.text), ?) > 0)")
+            params.append(word.upper())
+        return Condition("(" + " OR ".join(tests) + ")", tuple(params))
     sets: list[str] = []
     if households_sql:
         sets.append(f"SELECT px.id FROM person px WHERE px.household_id IN ({' UNION ALL '.join(households_sql)})")
-    if (kind == "digits" and len(word) >= 3) or kind == "name":
+    if substring:
         # An ID number or phone containing the digits, or a name containing 3+ characters.
         sets.append(_FTS_PERSONS)
-        params.append('"' + word.upper().replace('"', '""') + '"')
+        params.append(_fts_phrase(word))
     if not sets:
         return Condition("0")  # e.g. "12" that is no building: nothing can match
     return Condition(f"{p}.id IN ({' UNION '.join(sets)})", tuple(params))
 
 
-def person_condition(text: str, alias: str = "p") -> Condition:
+def person_condition(text: str, alias: str = "p", db: Database | None = None) -> Condition:
     """What is typed, as a condition over the persons of a list (alias `alias`); every word must match.
 
     The same grammar as the registry search (:func:`parse`): a name (prefix; 3+ characters
     anywhere), pinyin initials or full pinyin, an ID number or phone fragment (3+ digits), an
     address ("3-2-501", "3栋2单元"), a building (1–2 digits) or room number (3–4 digits), a
     household number. Nothing typed: no condition.
+
+    With `db`, a word that names nearly everyone ("532", "HLX-0") is written to be tested per
+    person (see :func:`is_broad`): the same people, but a search box's first page and its capped
+    count (``ListQuery.count_upto``) stay fast at 100,000 residents.
     """
-    return Condition.all_of(_person_term(t, alias) for t in parse(text))
+    return Condition.all_of(_person_term(t, alias, db is not None and is_broad(db, t)) for t in parse(text))

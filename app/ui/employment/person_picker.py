@@ -49,11 +49,15 @@ class IdPagedModel(SqlTableModel):
     (the query's ``lean_from`` spares the joins while ordering and counting).
     """
 
-    def __init__(self, *args: Any, runner: OpRunner | None = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, runner: OpRunner | None = None, cap: int | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # With a runner, a header click is ordered on the worker once (sorting 53,000 jobs by the
         # holder's name takes half a second) and pages then come by id; without one, in SQL per page.
         self.runner = runner
+        # With a cap, the list holds at most `cap` rows (the first ones in its order) and counting
+        # stops there: counting 100,000 matches of "532" alone takes longer than a keystroke may.
+        self.cap = cap
+        self.capped = False  # the last count reached the cap: there are more rows than listed
         self._sort_by: tuple[int, Qt.SortOrder] | None = None
         self._ordered_ids: list[str] | None = None
 
@@ -88,8 +92,8 @@ class IdPagedModel(SqlTableModel):
         self._order_on_worker(lambda db: query.ids(db, order), self._use_ordered_ids)
 
     def _use_ordered_ids(self, ids: list[str]) -> None:
-        self._ordered_ids = ids
-        self._count = len(ids)
+        self._ordered_ids = ids if self.cap is None else ids[:self.cap]
+        self._count = len(self._ordered_ids)
 
     def _fetch_ids(self, ids: list[str]) -> list[dict]:
         """The display columns of `ids`, in that order."""
@@ -101,7 +105,12 @@ class IdPagedModel(SqlTableModel):
         if self._ordered_ids is not None:
             return len(self._ordered_ids)
         if self._count is None:
-            self._count = self.query.count(self.db)
+            if self.cap is None:
+                self._count = self.query.count(self.db)
+            else:
+                n = self.query.count_upto(self.db, self.cap + 1)
+                self.capped = n > self.cap
+                self._count = min(n, self.cap)
         return self._count
 
     def _fetch(self, page_no: int) -> list[dict]:
@@ -199,7 +208,7 @@ class PersonPicker(QWidget):
         self.results.verticalHeader().setVisible(False)
         self.results.verticalHeader().setDefaultSectionSize(22)
         self.model = IdPagedModel(db, labour.residents_query(household_id=household_id), picker_columns(rules),
-                                  order_by="p.name_pinyin", parent=self)
+                                  order_by="p.name_pinyin", cap=registry_search.MATCH_CAP, parent=self)
         self.results.setModel(self.model)
         for i, col in enumerate(self.model.columns):
             if col.width:
@@ -260,11 +269,14 @@ class PersonPicker(QWidget):
     def apply_search(self) -> None:
         self._timer.stop()
         text = self.search.text()
-        self.model.set_query(labour.residents_query(registry_search.person_condition(text),
+        self.model.set_query(labour.residents_query(registry_search.person_condition(text, db=self.db),
                                                     household_id=self.household_id))
         n = self.model.rowCount()
         if not text.strip() and self.household_id is None:
             self.result_count.setText("请输入姓名、拼音首字母、房号或身份证号查找")
+        elif self.model.capped:
+            # The list holds the first `n` in pinyin order; counting the rest would cost the keystroke.
+            self.result_count.setText(f"找到超过 {n:,} 人，只列出前 {n:,} 人；请多输入几个字缩小范围")
         else:
             self.result_count.setText(f"找到 {n:,} 人" + ("，↑↓ 选择，回车添加" if n and self.multi else ""))
         if n:
@@ -322,8 +334,9 @@ class PersonPicker(QWidget):
 
     def add_all_results(self) -> None:
         n = self.model.rowCount()
-        if n > 500:
-            messages.info(self, "人数太多", f"查找结果有 {n:,} 人，请把条件写得更具体（最多一次添加 500 人）。")
+        if n > 500 or self.model.capped:  # a capped list is not every result: adding it would mislead
+            found = f"超过 {n:,} 人" if self.model.capped else f"有 {n:,} 人"
+            messages.info(self, "人数太多", f"查找结果{found}，请把条件写得更具体（最多一次添加 500 人）。")
             return
         added = skipped = 0
         for r in range(n):
