@@ -510,23 +510,51 @@ def _fts_phrase(word: str) -> str:
     return '"' + word.upper().replace('"', '""') + '"'
 
 
-def _households_of(term: Term) -> tuple[list[str], list[Any]]:
-    """SELECTs of the household ids a word names (place, household number, the county's number)."""
+def search_text(p: str) -> str:
+    """SQL of what person_search.text holds for person alias `p` (what the trigram index reads):
+    "<ID number>|<phone>|<name>". Reading it off the person row is cheaper than a look-up."""
+    return f"coalesce({p}.id_number, '') || '|' || coalesce({p}.phone, '') || '|' || {p}.name"
+
+
+@dataclass(frozen=True)
+class _Households:
+    """The households a word names: places (SELECTs of ids) and prefix ranges of a number column."""
+
+    places: list[tuple[str, list[Any]]]
+    ranges: list[tuple[str, str, str]]  # (column of household, low, high)
+
+    def sql(self) -> tuple[str, list[Any]]:
+        """One SELECT of their ids ("" if none)."""
+        parts = [sql for sql, _ in self.places]
+        params = [x for _, ps in self.places for x in ps]
+        for column, lo, hi in self.ranges:
+            hint = " INDEXED BY household_number" if column == "number" else ""
+            parts.append(f"SELECT id FROM household{hint} WHERE {column} >= ? AND {column} < ?")
+            params += [lo, hi]
+        return " UNION ALL ".join(parts), params
+
+    def tests(self, p: str) -> tuple[list[str], list[Any]]:
+        """Per-person tests of the same: membership of the (small) places, a look-up for a range."""
+        tests = [f"+{p}.household_id IN ({sql})" for sql, _ in self.places]
+        params = [x for _, ps in self.places for x in ps]
+        for column, lo, hi in self.ranges:
+            tests.append(f"EXISTS (SELECT 1 FROM household hx WHERE hx.id = {p}.household_id "
+                         f"AND hx.{column} >= ? AND hx.{column} < ?)")
+            params += [lo, hi]
+        return tests, params
+
+
+def _households_of(term: Term) -> _Households:
+    """The households a word names (place, household number, the county's number)."""
     word, kind = term.word, term.kind
-    households_sql: list[str] = []
-    params: list[Any] = []
     place = household_matches(word)
-    if place is not None:
-        households_sql.append(place[0])
-        params += place[1]
+    found = _Households([place] if place is not None else [], [])
     if kind == "number" or (kind == "digits" and len(word) >= 4 and word.isdigit()):
         w = word.upper()
-        households_sql.append("SELECT id FROM household INDEXED BY household_number WHERE number >= ? AND number < ?")
-        params += [w, _next_prefix(w)]
+        found.ranges.append(("number", w, _next_prefix(w)))
     if kind == "digits" and len(word) >= EXT_MIN:
-        households_sql.append("SELECT id FROM household WHERE ext_number >= ? AND ext_number < ?")
-        params += [word, _next_prefix(word)]
-    return households_sql, params
+        found.ranges.append(("ext_number", word, _next_prefix(word)))
+    return found
 
 
 def _letters_rowids(word: str) -> tuple[str, list[Any]]:
@@ -551,11 +579,11 @@ def is_broad(db: Database, term: Term) -> bool:
                          "LIMIT ?)", [_fts_phrase(term.word), BROAD_HITS])
         if int(hits) >= BROAD_HITS:
             return True
-    households_sql, params = _households_of(term)
+    households_sql, params = _households_of(term).sql()
     if not households_sql:
         return False
     many = BROAD_HITS // 4
-    hits = db.scalar(f"SELECT count(*) FROM ({' UNION ALL '.join(households_sql)} LIMIT ?)", [*params, many])
+    hits = db.scalar(f"SELECT count(*) FROM ({households_sql} LIMIT ?)", [*params, many])
     return int(hits) >= many
 
 
@@ -567,10 +595,9 @@ def _person_term(term: Term, p: str, broad: bool = False) -> Condition:
     members; substrings through the trigram index), so SQLite builds it once instead of testing
     several IN lists for every person. A `broad` word (see :func:`is_broad`) is instead tested per
     person: their pinyin starts with the letters, their household is one the word names, or their
-    ID number, phone and name
-    (person_search.text, what the trigram index holds) contain the digits. The same people either
-    way: the trigram phrase of a digits word is a substring test, and upper() folds the "x" of an
-    ID number as the index does.
+    ID number, phone and name (:func:`search_text`, what the trigram index holds) contain the
+    digits. The same people either way: the trigram phrase of a digits word is a substring test,
+    and upper() folds the "x" of an ID number as the index does.
     """
     word, kind = term.word, term.kind
     if kind == "letters" and broad:
@@ -585,18 +612,18 @@ def _person_term(term: Term, p: str, broad: bool = False) -> Condition:
                          (w, _next_prefix(w), w, _next_prefix(w)))
     if kind == "name" and len(word) < 3:
         return Condition(f"({p}.name >= ? AND {p}.name < ?)", (word, _next_prefix(word)))
-    households_sql, params = _households_of(term)
+    households = _households_of(term)
     substring = (kind == "digits" and len(word) >= 3) or kind == "name"
     if broad:
-        tests = [f"+{p}.household_id IN ({' UNION ALL '.join(households_sql)})"] if households_sql else []
+        tests, params = households.tests(p)
         if substring:
-            tests.append(f"EXISTS (SELECT 1 FROM person_search s WHERE s.person_id = {p}.id "
-                         "AND instr(upper(s.text), ?) > 0)")
+            tests.append(f"instr(upper({search_text(p)}), ?) > 0")
             params.append(word.upper())
         return Condition("(" + " OR ".join(tests) + ")", tuple(params))
+    households_sql, params = households.sql()
     sets: list[str] = []
     if households_sql:
-        sets.append(f"SELECT px.id FROM person px WHERE px.household_id IN ({' UNION ALL '.join(households_sql)})")
+        sets.append(f"SELECT px.id FROM person px WHERE px.household_id IN ({households_sql})")
     if substring:
         # An ID number or phone containing the digits, or a name containing 3+ characters.
         sets.append(_FTS_PERSONS)
