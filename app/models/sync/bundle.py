@@ -368,7 +368,8 @@ def is_snapshot(bundle: Bundle) -> bool:
 
 def _delta_body(bundle: Bundle, passphrase: str) -> dict[str, Any]:
     """A streamed delta's body as a format-1 body has it: {"sites", "ops", "knowledge"}, every chunk
-    authenticated, the whole inflating to at most MAX_BODY_BYTES like a format-1 body."""
+    authenticated, the whole inflating to at most MAX_BODY_BYTES like a format-1 body. For tools
+    that look into or rewrite a bundle; the importer reads a delta chunk by chunk, never whole."""
     ops: list[Any] = []
     knowledge: list[Any] = []
     for chunk in iter_chunks(bundle, passphrase, budget=MAX_BODY_BYTES):

@@ -10,6 +10,7 @@ everything and a new PC joins by importing all of it.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import datetime as dt
 import json
@@ -18,7 +19,7 @@ import secrets
 import socket
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ from app.models.sync import passphrase as sync_passphrase
 from app.models.sync.bundle import (
     DEFAULT_SCRYPT_N,
     EXTENSION,
+    MAX_BODY_BYTES,
     PART_SUFFIX,
     Bundle,
     BundleError,
@@ -426,13 +428,49 @@ class Refused(Exception):
 
 @dataclass
 class _Incoming:
-    """A bundle that passed every check made before applying it."""
+    """A bundle whose header passed every check; its ops are judged chunk by chunk as it is applied."""
 
     bundle: Bundle
-    sites: list[str]
-    ops: list[list[Any]]
-    knowledge: list[list[Any]]
+    # Live records its new ops delete, per table (known once its ops have been read).
     deletes: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class _Judge:
+    """What judging the bodies of one import needs besides the bundles themselves."""
+
+    passphrase: str
+    rules: field_rules.Rules
+    now_ms: int
+    allow_mass_delete: AllowMassDelete
+    own_max: int
+    own_knowledge: set[tuple[Any, ...]]
+
+
+@dataclass
+class _Piece:
+    """One declared seq range of one site in one bundle, and whether it joins what this PC holds."""
+
+    inc: _Incoming
+    site: str
+    lo: int
+    hi: int
+    # Ops above it are new here; None: the piece waits for an earlier bundle.
+    floor: int | None = None
+
+
+@dataclass
+class _Read:
+    """What streaming one bundle's body left behind: small aggregates, never its ops."""
+
+    ops: int = 0
+    new: int = 0
+    top_hlc: str = ""  # the format is fixed (13 digits, '-', 5 digits): text order is clock order
+    top_new_hlc: str = ""
+    knowledge_forged: bool = False
+    knowledge_top: int = 0
+    knowledge_local_top: int = 0
+    doomed: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
 
 
 def _short(value: Any) -> bool:
@@ -492,8 +530,9 @@ def _op_where(name: str, i: int, tbl: Any = None, col: Any = None) -> str:
 
 
 def _check_op(b: Bundle, rules: field_rules.Rules, sites: list[str], ranges: dict[str, Any], i: int,
-              op: Any) -> None:
-    """One op typed and passing the same field rules as a local edit; raises Refused naming op and field."""
+              op: Any) -> Any:
+    """One op typed and passing the same field rules as a local edit (its value parsed is returned);
+    raises Refused naming op and field."""
     name = b.path.name
     if not isinstance(op, list) or len(op) != 8:
         raise Refused(b, f"{_op_where(name, i)}格式不对：应是一组 8 项的数据，未导入。")
@@ -525,23 +564,48 @@ def _check_op(b: Bundle, rules: field_rules.Rules, sites: list[str], ranges: dic
         raise Refused(b, f"{where()}的记录编号前后不一致，未导入。")
     if not any(a <= seq <= z for a, z in ranges.get(sites[idx], [])):
         raise Refused(b, f"“{name}”内容与文件头不符（第 {i + 1} 条修改不在文件头声明的范围内），未导入。")
+    return parsed
 
 
-def _validate_body(b: Bundle, rules: field_rules.Rules) -> tuple[list[str], list[list[Any]], list[list[Any]]]:
-    """Every op typed and passing the same field rules as a local edit; raises Refused naming op and field."""
-    body = b.body or {}
-    sites, ops, knowledge = body.get("sites"), body.get("ops"), body.get("knowledge")
+def _body_chunks(b: Bundle, passphrase: str) -> tuple[list[str], Iterator[tuple[str, list[Any]]]]:
+    """(sites, the body as ("o", ops) and ("k", knowledge rows) pieces), read as they are used.
+
+    A streamed delta is authenticated, inflated and parsed one sealed chunk at a time, so no more
+    than a chunk of its ops is ever held. A format-1 body is one sealed message and can only be
+    read whole (this program no longer writes it); it is handed out in slices all the same.
+    Raises Refused (never BundleError) so that the import drops this bundle and applies the rest.
+    """
     name = b.path.name
+    if is_stream(b):
+        def stream() -> Iterator[tuple[str, list[Any]]]:
+            try:
+                for chunk in iter_chunks(b, passphrase, budget=MAX_BODY_BYTES):
+                    if isinstance(chunk.get("o"), list) and len(chunk) == 1:
+                        yield "o", chunk["o"]
+                    elif isinstance(chunk.get("k"), list) and len(chunk) == 1:
+                        yield "k", chunk["k"]
+                    else:
+                        raise Refused(b, f"“{name}”内容格式不对（未知的数据块），未导入。")
+            except (BundleError, OSError) as exc:  # damaged or changed since it was first read
+                raise Refused(b, str(exc)) from None
+
+        return b.header["sites"], stream()
+    try:
+        body = read_bundle(b.path, passphrase).body or {}
+    except (BundleError, OSError) as exc:
+        raise Refused(b, str(exc)) from None
+    sites, ops, knowledge = body.get("sites"), body.get("ops"), body.get("knowledge")
     if not isinstance(sites, list) or not isinstance(ops, list) or not isinstance(knowledge, list):
         raise Refused(b, f"“{name}”内容不完整（缺少修改列表），未导入。")
     if not all(_short(s) for s in sites) or len(set(sites)) != len(sites):
         raise Refused(b, f"“{name}”内容格式不对（电脑编号无效），未导入。")
-    ranges = b.header["ranges"]
-    for i, op in enumerate(ops):
-        _check_op(b, rules, sites, ranges, i, op)
-    for k in knowledge:
-        _check_knowledge(b, k)
-    return sites, ops, knowledge
+
+    def pieces() -> Iterator[tuple[str, list[Any]]]:
+        for i in range(0, len(ops), SNAPSHOT_ROWS):
+            yield "o", ops[i:i + SNAPSHOT_ROWS]
+        yield "k", knowledge
+
+    return sites, pieces()
 
 
 def _check_knowledge(b: Bundle, k: Any) -> None:
@@ -550,9 +614,9 @@ def _check_knowledge(b: Bundle, k: Any) -> None:
         raise Refused(b, f"“{b.path.name}”内容格式不对（同步进度记录无效），未导入。")
 
 
-def _check_sites(inc: _Incoming, local: str, own_max: int, own_knowledge: set[tuple], bound: int) -> None:
+def _check_sites(b: Bundle, read: _Read, local: str, own_max: int, bound: int) -> None:
     """Only this PC writes ops under its site id; no sequence number beyond what could exist."""
-    b, name = inc.bundle, inc.bundle.path.name
+    name = b.path.name
     for site, ivs in b.header["ranges"].items():
         top = max(hi for _lo, hi in ivs) if ivs else 0
         if site == local and top > own_max:
@@ -560,46 +624,44 @@ def _check_sites(inc: _Incoming, local: str, own_max: int, own_knowledge: set[tu
                              "只有本机能写这些修改，此文件是伪造或损坏的，未导入。")
         if top > bound:
             raise Refused(b, f"“{name}”声明的修改编号（{top}）远超任何电脑可能写到的数目，未导入。")
-    for k in inc.knowledge:
-        if k[0] == local and tuple(k) not in own_knowledge:
-            raise Refused(b, f"“{name}”含有关于本机同步进度的记录，而本机并无此记录（只有本机能写），未导入。")
-        if (k[2] == local and k[3] > own_max) or k[1] > bound or k[3] > bound:
-            raise Refused(b, f"“{name}”的同步进度记录中有不可能的编号，未导入。")
+    if read.knowledge_forged:
+        raise Refused(b, f"“{name}”含有关于本机同步进度的记录，而本机并无此记录（只有本机能写），未导入。")
+    if read.knowledge_local_top > own_max or read.knowledge_top > bound:
+        raise Refused(b, f"“{name}”的同步进度记录中有不可能的编号，未导入。")
 
 
-def _clock_check(inc: _Incoming, now_ms: int) -> None:
-    h = inc.bundle.header
-    top = max((Hlc.parse(op[6]).ms for op in inc.ops), default=0)
+def _clock_check(b: Bundle, top_hlc: str, now_ms: int) -> None:
+    h = b.header
+    top = Hlc.parse(top_hlc).ms if top_hlc else 0
     if top > now_ms + MAX_CLOCK_SKEW_MS:
         when = dt.datetime.fromtimestamp(min(top, 253402214400000) / 1000).strftime("%Y-%m-%d %H:%M")
-        raise Refused(inc.bundle,
-                      f"“{inc.bundle.path.name}”来自时钟不准的电脑（{h.get('sender_pc') or h['sender'][:8]}，"
-                      f"其修改时间为 {when}，比本机快很多）。为免它的修改盖过以后所有修改，未导入。"
-                      "请先校正那台电脑的日期和时间，再在那台电脑上重新导出。")
+        raise Refused(b, f"“{b.path.name}”来自时钟不准的电脑（{h.get('sender_pc') or h['sender'][:8]}，"
+                         f"其修改时间为 {when}，比本机快很多）。为免它的修改盖过以后所有修改，未导入。"
+                         "请先校正那台电脑的日期和时间，再在那台电脑上重新导出。")
 
 
-def _deletes(db: Database, inc: _Incoming, have: dict[str, int]) -> dict[str, int]:
-    """Records live here that this bundle's new ops mark deleted, per table label."""
-    targets: dict[str, set[str]] = defaultdict(set)
-    for op in inc.ops:
-        if op[1] <= have.get(inc.sites[op[0]], 0):
-            continue  # already had: applying it changes nothing
-        if op[4] == "deleted":
-            if json.loads(op[5]) == 1:
-                targets[op[2]].add(op[3])
-        elif op[4] == "*" and json.loads(op[5]).get("deleted") == 1:
-            targets[op[2]].add(op[3])
-    counts: dict[str, int] = {}
-    for tbl, ids in targets.items():
-        live = 0
-        ids_list = list(ids)
-        for i in range(0, len(ids_list), 500):
-            chunk = ids_list[i:i + 500]
-            live += db.scalar(f"SELECT count(*) FROM {_q(tbl)} WHERE deleted = 0 AND id IN "
-                              f"({', '.join('?' for _ in chunk)})", chunk)
-        if live:
-            counts[tbl] = live
-    return counts
+def _check_mass_delete(db: Database, inc: _Incoming, allow_mass_delete: AllowMassDelete) -> bool:
+    """Refuses a mass delete the clerk has not allowed; True for one allowed (the report says so)."""
+    b = inc.bundle
+    if not inc.deletes or not is_mass_delete(db, inc.deletes):
+        return False
+    if allow_mass_delete is True or (isinstance(allow_mass_delete, set) and b.bundle_id in allow_mass_delete):
+        return True
+    counts = _labelled(inc.deletes)
+    raise Refused(b, f"“{b.path.name}”要删除 {_counts_text(counts)}，超过一次同步允许的数量"
+                     f"（{MASS_DELETE_RECORDS} 条，或居民的 {MASS_DELETE_SHARE:.0%}），未导入。"
+                     "请先与写出此文件的电脑核实；确认无误后，在同步窗口中确认删除，"
+                     "或在命令行加 --allow-mass-delete 重新导入。", counts)
+
+
+def _live(db: Database, tbl: str, ids: list[str]) -> list[str]:
+    """Those of `ids` that are live records of `tbl` here."""
+    out: list[str] = []
+    for i in range(0, len(ids), 500):
+        part = ids[i:i + 500]
+        out.extend(r[0] for r in db.conn.execute(
+            f"SELECT id FROM {_q(tbl)} WHERE deleted = 0 AND id IN ({', '.join('?' for _ in part)})", part))
+    return out
 
 
 def is_mass_delete(db: Database, counts: dict[str, int]) -> bool:
@@ -743,57 +805,39 @@ def _import_files(
     opened = [b for b in opened if not is_snapshot(b)]
     if snapshots and community is None:
         community = community_of(db)
-    own_max = have_vector(db.conn, local).get(local, 0)
-    own_knowledge = {tuple(r) for r in db.query(
-        "SELECT site_id, after_seq, seen_site, seen_seq FROM sync_knowledge WHERE site_id = ?", (local,))}
-    have = have_vector(db.conn, local)
-    incoming: list[_Incoming] = []
-    for b in opened:
-        try:
-            b = read_bundle(b.path, passphrase)
-            if b.header["schema"] > schema_version:
-                raise Refused(b, f"“{b.path.name}”来自较新版本的安居台账（数据结构第 {b.header['schema']} 版），"
-                                 f"本机只支持到第 {schema_version} 版。请先升级本机程序，未导入。")
-            incoming.append(_Incoming(b, *_validate_body(b, rules)))
-        except (BundleError, OSError) as exc:
-            report.refuse(b.path.name, str(exc), bundle_id=b.bundle_id)
-        except Refused as exc:
-            report.refuse(b.path.name, exc.reason, bundle_id=b.bundle_id)
-    bound = last_op_id(db.conn) + sum(len(inc.ops) for inc in incoming) + SEQ_SLACK
+    judge = _Judge(passphrase, rules, now_ms, allow_mass_delete, have_vector(db.conn, local).get(local, 0),
+                   {tuple(r) for r in db.query(
+                       "SELECT site_id, after_seq, seen_site, seen_seq FROM sync_knowledge WHERE site_id = ?",
+                       (local,))})
+    # Only the headers are judged here: the bodies are read chunk by chunk inside the applying
+    # transaction, and a bundle refused there (even by its last op) is rolled back whole.
     accepted: list[_Incoming] = []
-    for inc in incoming:
-        b = inc.bundle
-        try:
-            _check_sites(inc, local, own_max, own_knowledge, bound)
-            _clock_check(inc, now_ms)
-            inc.deletes = _deletes(db, inc, have)
-            if inc.deletes and is_mass_delete(db, inc.deletes):
-                allowed = allow_mass_delete is True or (
-                    isinstance(allow_mass_delete, set) and b.bundle_id in allow_mass_delete)
-                if not allowed:
-                    counts = _labelled(inc.deletes)
-                    raise Refused(b, f"“{b.path.name}”要删除 {_counts_text(counts)}，超过一次同步允许的数量"
-                                     f"（{MASS_DELETE_RECORDS} 条，或居民的 {MASS_DELETE_SHARE:.0%}），未导入。"
-                                     "请先与写出此文件的电脑核实；确认无误后，在同步窗口中确认删除，"
-                                     "或在命令行加 --allow-mass-delete 重新导入。", counts)
-        except Refused as exc:
-            report.refuse(b.path.name, exc.reason, bundle_id=b.bundle_id, mass_delete=exc.mass_delete)
+    for b in opened:
+        if b.header["schema"] > schema_version:
+            report.refuse(b.path.name, f"“{b.path.name}”来自较新版本的安居台账（数据结构第 {b.header['schema']} 版），"
+                                       f"本机只支持到第 {schema_version} 版。请先升级本机程序，未导入。",
+                          bundle_id=b.bundle_id)
             continue
-        accepted.append(inc)
+        accepted.append(_Incoming(b))
     if not accepted:
         return report
     if progress:
         progress(len(paths), len(paths) + 2, "合并数据")
     assert community is not None
-    _apply_accepted(db, accepted, report, community, rules)
+    _apply_accepted(db, accepted, report, community, judge)
     if progress:
         progress(len(paths) + 2, len(paths) + 2, "完成")
     return report
 
 
 def _apply_accepted(db: Database, accepted: list[_Incoming], report: SyncReport, community: tuple[str, str],
-                    rules: field_rules.Rules) -> None:
-    """Apply in one transaction; a bundle found bad while applying is dropped and the rest applied again."""
+                    judge: _Judge) -> None:
+    """Apply in one transaction; a bundle found bad while applying is dropped and the rest applied again.
+
+    The bodies are judged while they are applied, a chunk at a time: a refusal anywhere in a
+    bundle (its last op, its mass delete only known once every op is read) rolls the whole
+    transaction back, so nothing of any bundle stays, and the others are applied again without it.
+    """
     # A first sync into an empty database: materialize() already holds back every row whose
     # referenced row is missing, so SQLite's own per-row foreign-key work (a third of the insert
     # time) is redundant there. The pragma only takes effect outside a transaction.
@@ -803,15 +847,16 @@ def _apply_accepted(db: Database, accepted: list[_Incoming], report: SyncReport,
     try:
         while accepted:
             attempt = SyncReport()
+            mass_delete = None
             try:
                 with db.write(mode="apply") as tx:
-                    _apply(db, tx.now, accepted, attempt, community, rules)
+                    _apply(db, tx.now, accepted, attempt, community, judge)
             except Refused as exc:
                 culprit = next(i for i in accepted if i.bundle is exc.bundle)
-                reason = exc.reason
+                reason, mass_delete = exc.reason, exc.mass_delete
             except sqlite3.IntegrityError as exc:
                 # A rule this program lacks but the schema has: find the bundle that breaks it.
-                found = _find_culprit(db, accepted, community, rules)
+                found = _find_culprit(db, accepted, community, judge)
                 if found is None:
                     raise
                 culprit = found
@@ -821,12 +866,11 @@ def _apply_accepted(db: Database, accepted: list[_Incoming], report: SyncReport,
                     setattr(report, name, getattr(attempt, name))
                 report.files_applied.extend(attempt.files_applied)
                 report.from_pcs.update(attempt.from_pcs)
-                report.mass_deleted.extend(
-                    (i.bundle.path.name, _labelled(i.deletes)) for i in accepted
-                    if i.deletes and is_mass_delete(db, i.deletes) and i.bundle.path.name in attempt.files_applied)
+                report.mass_deleted.extend(attempt.mass_deleted)
                 return
             accepted = [i for i in accepted if i is not culprit]
-            report.refuse(culprit.bundle.path.name, reason, bundle_id=culprit.bundle.bundle_id)
+            report.refuse(culprit.bundle.path.name, reason, bundle_id=culprit.bundle.bundle_id,
+                          mass_delete=mass_delete)
     finally:
         if fresh:
             db.conn.execute("PRAGMA foreign_keys = ON")
@@ -1037,7 +1081,7 @@ class _Trial(Exception):
 
 
 def _find_culprit(db: Database, accepted: list[_Incoming], community: tuple[str, str],
-                  rules: field_rules.Rules) -> _Incoming | None:
+                  judge: _Judge) -> _Incoming | None:
     """The first bundle whose addition makes the apply fail (each try is rolled back).
 
     Bundles are added in the order their ops join what this PC holds, so a bundle is never tried
@@ -1046,7 +1090,7 @@ def _find_culprit(db: Database, accepted: list[_Incoming], community: tuple[str,
     order: list[Bundle] = []
     try:
         with db.write(mode="apply") as tx:
-            _apply(db, tx.now, accepted, SyncReport(), community, rules, order=order)
+            _apply(db, tx.now, accepted, SyncReport(), community, judge, order=order)
             raise _Trial
     except (_Trial, sqlite3.IntegrityError, Refused):
         pass
@@ -1055,7 +1099,7 @@ def _find_culprit(db: Database, accepted: list[_Incoming], community: tuple[str,
     for k in range(1, len(accepted) + 1):
         try:
             with db.write(mode="apply") as tx:
-                _apply(db, tx.now, accepted[:k], SyncReport(), community, rules)
+                _apply(db, tx.now, accepted[:k], SyncReport(), community, judge)
                 raise _Trial
         except _Trial:
             continue
@@ -1075,13 +1119,16 @@ def _covered(conn: sqlite3.Connection, have: dict[str, int], site: str, seq: int
     return True
 
 
-def _check_references(conn: sqlite3.Connection, rules: field_rules.Rules, keys: Iterable[tuple[str, str]],
-                      carried: dict[tuple[str, int], Bundle], have: dict[str, int]) -> None:
-    """A row held back for a record nobody has, although its author had nothing we lack: forged."""
-    held = {tuple(r) for r in conn.execute("SELECT tbl, row_id FROM sync_pending")}
-    for key in keys:
-        if key not in held:
-            continue
+def _check_references(conn: sqlite3.Connection, rules: field_rules.Rules, after_op: int,
+                      carrier: Callable[[str, int], Bundle | None], have: dict[str, int]) -> None:
+    """A row held back for a record nobody has, although its author had nothing we lack: forged.
+
+    Only rows this import touched (ops above `after_op`) and that wait in sync_pending are looked at.
+    """
+    held = conn.execute(
+        "SELECT tbl, row_id FROM sync_pending AS p WHERE EXISTS (SELECT 1 FROM change_log AS c "
+        "WHERE c.tbl = p.tbl AND c.row_id = p.row_id AND c.op_id > ?)", (after_op,)).fetchall()
+    for key in held:
         tbl, row_id = key
         ops = conn.execute(
             "SELECT site_id, seq, col, value, hlc FROM change_log WHERE tbl = ? AND row_id = ?", key).fetchall()
@@ -1103,15 +1150,100 @@ def _check_references(conn: sqlite3.Connection, rules: field_rules.Rules, keys: 
             problems.append((got[0], f"{field_rules.label_of(tbl, col)}指向不存在的"
                                      f"{field_rules.TABLE_LABELS.get(target, target)}（{str(value)[:8]}）"))
         for (_hlc, site, seq), what in problems:
-            b = carried.get((site, seq))
+            b = carrier(site, seq)
             if b is not None and _covered(conn, have, site, seq):
                 label = field_rules.TABLE_LABELS.get(tbl, tbl)
                 raise Refused(b, f"“{b.path.name}”中的{label}记录：{what}。本机已有写出它的电脑当时的全部数据，"
                                  "所以这不是尚未送达，而是错误或伪造的数据，未导入。")
 
 
+def _plan(accepted: list[_Incoming], have: dict[str, int], order: list[Bundle] | None) -> list[_Piece]:
+    """Which declared ranges join what this PC holds (taking them in turn as they join), from the
+    headers alone; `have` becomes what this PC holds afterwards."""
+    pieces = [_Piece(inc, site, int(lo), int(hi)) for inc in accepted
+              for site, ivs in inc.bundle.header["ranges"].items() for lo, hi in ivs]
+    progress_made = True
+    while progress_made:
+        progress_made = False
+        for p in pieces:
+            if p.floor is not None:
+                continue
+            h = have.get(p.site, 0)
+            if p.hi <= h:
+                p.floor = p.hi  # every op of it is here already
+            elif p.lo <= h + 1:
+                p.floor = h
+                have[p.site] = p.hi
+                progress_made = True
+                if order is not None and not any(x is p.inc.bundle for x in order):
+                    order.append(p.inc.bundle)
+    return pieces
+
+
+# Rows folded at a time after an import's ops are stored (each batch's ops and rows in memory).
+MATERIALIZE_ROWS = 5000
+
+
+def _stream_in(db: Database, inc: _Incoming, judge: _Judge, find: Callable[[str, int], _Piece],
+               start: dict[str, int], report: SyncReport) -> _Read:
+    """Read one bundle's body chunk by chunk: judge every op and knowledge row, store the new ops in
+    change_log and the knowledge as they come, and keep only aggregates for the checks that need
+    the whole bundle. Rows are not touched yet, so the live records it deletes are counted as before."""
+    conn, local = db.conn, db.site_id
+    b = inc.bundle
+    ranges = b.header["ranges"]
+    sites, chunks = _body_chunks(b, judge.passphrase)
+    read = _Read()
+    for kind, items in chunks:
+        if kind == "k":
+            for k in items:
+                _check_knowledge(b, k)
+                if k[0] == local and tuple(k) not in judge.own_knowledge:
+                    read.knowledge_forged = True
+                if k[2] == local:
+                    read.knowledge_local_top = max(read.knowledge_local_top, k[3])
+                read.knowledge_top = max(read.knowledge_top, k[1], k[3])
+            conn.executemany(
+                "INSERT OR IGNORE INTO sync_knowledge(site_id, after_seq, seen_site, seen_seq) VALUES (?, ?, ?, ?)",
+                [tuple(k) for k in items])
+            continue
+        new: list[tuple[Any, ...]] = []
+        doomed: dict[str, list[str]] = defaultdict(list)
+        for op in items:
+            value = _check_op(b, judge.rules, sites, ranges, read.ops, op)
+            read.ops += 1
+            site, seq = sites[op[0]], op[1]
+            read.top_hlc = max(read.top_hlc, op[6])
+            piece = find(site, seq)
+            if piece.floor is None:
+                report.waiting += 1
+            elif seq > piece.floor:
+                new.append((site, *op[1:]))
+                read.top_new_hlc = max(read.top_new_hlc, op[6])
+            else:
+                report.already_had += 1
+            if seq > start.get(site, 0) and (value == 1 if op[4] == "deleted"
+                                             else op[4] == "*" and value.get("deleted") == 1):
+                doomed[op[2]].append(op[3])
+        conn.executemany(
+            "INSERT OR IGNORE INTO change_log(site_id, seq, tbl, row_id, col, value, hlc, user) "
+            "VALUES (?,?,?,?,?,?,?,?)", new)
+        read.new += len(new)
+        for tbl, ids in doomed.items():
+            read.doomed[tbl].update(_live(db, tbl, ids))
+    return read
+
+
 def _apply(db: Database, now: str, accepted: list[_Incoming], report: SyncReport, community: tuple[str, str],
-           rules: field_rules.Rules, order: list[Bundle] | None = None) -> None:
+           judge: _Judge, order: list[Bundle] | None = None) -> None:
+    """Apply the accepted bundles inside the caller's transaction; raises Refused naming the bundle
+    that must not be applied (the caller rolls back and applies the others again).
+
+    Memory stays flat whatever the number of ops: which ranges join what this PC holds is decided
+    from the headers; each body is then streamed once, its new ops stored in change_log; the
+    checks that need a whole bundle (own site, sequence bounds, clock, mass delete) run on the
+    aggregates kept; the rows touched are folded in batches read back from change_log.
+    """
     conn = db.conn
     local = db.site_id
     if not db.meta("sync_community"):
@@ -1119,58 +1251,42 @@ def _apply(db: Database, now: str, accepted: list[_Incoming], report: SyncReport
     fresh = merge.is_empty(conn)
     have = have_vector(conn, local)
     start = dict(have)
-    # Per bundle: pieces (site, lo, hi, ops of that site sorted by seq), taken when they join the prefix.
-    pieces: list[list[Any]] = []
-    for inc in accepted:
-        b, sites, ops, knowledge = inc.bundle, inc.sites, inc.ops, inc.knowledge
-        conn.executemany(
-            "INSERT OR IGNORE INTO sync_knowledge(site_id, after_seq, seen_site, seen_seq) VALUES (?, ?, ?, ?)",
-            [tuple(k) for k in knowledge],
-        )
-        by_site: dict[str, list] = defaultdict(list)
-        for op in ops:
-            by_site[sites[op[0]]].append(op)
-        for site, ivs in b.header["ranges"].items():
-            site_ops = sorted(by_site.get(site, []), key=lambda o: o[1])
-            for lo, hi in ivs:
-                pieces.append([b, site, int(lo), int(hi), [o for o in site_ops if lo <= o[1] <= hi], False])
-    taken: list[merge.Op] = []
-    carried: dict[tuple[str, int], Bundle] = {}
-    per_sender: dict[str, int] = defaultdict(int)
-    progress_made = True
-    while progress_made:
-        progress_made = False
-        for piece in pieces:
-            b, site, lo, hi, site_ops, done = piece
-            if done:
-                continue
-            h = have.get(site, 0)
-            if hi <= h:
-                piece[5] = True
-                report.already_had += len(site_ops)
-            elif lo <= h + 1:
-                for o in site_ops:
-                    if o[1] > h:
-                        taken.append((site, o[1], o[2], o[3], o[4], o[5], o[6], o[7]))
-                        carried[(site, o[1])] = b
-                        per_sender[b.header["sender"]] += 1
-                    else:
-                        report.already_had += 1
-                have[site] = hi
-                piece[5] = True
-                progress_made = True
-                if order is not None and not any(x is b for x in order):
-                    order.append(b)
-    waiting_bundles = set()
-    for b, _site, _lo, _hi, site_ops, done in pieces:
-        if not done:
-            report.waiting += len(site_ops)
-            waiting_bundles.add(b.bundle_id)
-    report.applied = len(taken)
-    conn.executemany(
-        "INSERT OR IGNORE INTO change_log(site_id, seq, tbl, row_id, col, value, hlc, user) VALUES (?,?,?,?,?,?,?,?)",
-        taken,
-    )
+    start_op = last_op_id(conn)
+    plan_order: list[Bundle] = []
+    pieces = _plan(accepted, have, plan_order)
+    if order is not None:
+        order.extend(plan_order)
+    index: dict[tuple[int, str], list[_Piece]] = defaultdict(list)
+    for p in pieces:
+        index[(id(p.inc), p.site)].append(p)
+    for ps in index.values():
+        ps.sort(key=lambda p: p.lo)
+    rank = {id(b): i for i, b in enumerate(plan_order)}
+    streamed = sorted(accepted, key=lambda inc: rank.get(id(inc.bundle), len(rank)))
+    reads: dict[int, _Read] = {}
+    for inc in streamed:
+        ps_of = {site: (([p.lo for p in ps]), ps) for (key, site), ps in index.items() if key == id(inc)}
+
+        def find(site: str, seq: int, ps_of: dict[str, tuple[list[int], list[_Piece]]] = ps_of) -> _Piece:
+            los, ps = ps_of[site]
+            i = bisect.bisect_right(los, seq)
+            # _check_op made sure one range holds seq; ranges overlap only in a forged header.
+            return next(p for p in reversed(ps[:i]) if seq <= p.hi)
+
+        reads[id(inc)] = _stream_in(db, inc, judge, find, start, report)
+    # The checks that need every op of a bundle, on what streaming kept.
+    bound = start_op + sum(r.ops for r in reads.values()) + SEQ_SLACK
+    mass: set[int] = set()
+    for inc in streamed:
+        read = reads[id(inc)]
+        _check_sites(inc.bundle, read, local, judge.own_max, bound)
+        _clock_check(inc.bundle, read.top_hlc, judge.now_ms)
+        inc.deletes = {tbl: len(ids) for tbl, ids in read.doomed.items() if ids}
+        if _check_mass_delete(db, inc, judge.allow_mass_delete):
+            mass.add(id(inc))
+    taken = [p for p in pieces if p.floor is not None and p.floor < p.hi]
+    waiting_bundles = {p.inc.bundle.bundle_id for p in pieces if p.floor is None}
+    report.applied = sum(r.new for r in reads.values())
     conn.executemany(
         "INSERT OR REPLACE INTO sync_state(site_id, max_seq) VALUES (?, ?)",
         [(s, m) for s, m in have.items() if s != local and m > start.get(s, 0)],
@@ -1180,39 +1296,49 @@ def _apply(db: Database, now: str, accepted: list[_Incoming], report: SyncReport
         "INSERT OR IGNORE INTO sync_knowledge(site_id, after_seq, seen_site, seen_seq) VALUES (?, ?, ?, ?)",
         [(local, after, s, m) for s, m in have.items() if s != local and m > start.get(s, 0)],
     )
-    schema = merge.Schema(conn)
-    if taken:
-        keys: dict[tuple[str, str], list] = {}
-        for o in taken:
-            keys.setdefault((o[2], o[3]), []).append((o[0], o[1], o[4], o[5], o[6]))
-        if fresh:
-            merge.materialize(conn, schema, list(keys), mem_ops=keys)
-        else:
-            retry = [tuple(r) for r in conn.execute("SELECT tbl, row_id FROM sync_pending")]
-            merge.materialize(conn, schema, list(dict.fromkeys([*keys, *retry])), was_pending=set(retry))
-        _check_references(conn, rules, keys, carried, have)
-        report.conflicts = merge.detect_conflicts(conn, taken, now)
+    if report.applied:
+        schema = merge.Schema(conn)
+        merge.materialize_since(conn, schema, start_op, fresh=fresh, batch=MATERIALIZE_ROWS)
+
+        def carrier(site: str, seq: int) -> Bundle | None:
+            for p in taken:
+                if p.site == site and p.floor is not None and p.floor < seq <= p.hi:
+                    return p.inc.bundle
+            return None
+
+        _check_references(conn, judge.rules, start_op, carrier, have)
+        report.conflicts = merge.detect_conflicts_since(conn, start_op, now)
         # Only a new person, a changed ID number or a restored record can make a new duplicate.
-        persons = {o[3] for o in taken if o[2] == "person" and o[4] in ("*", "id_number", "deleted")}
-        report.duplicates = _count_duplicates(conn, persons)
+        report.duplicates = _count_duplicates(conn, _touched(conn, start_op, "person", ("*", "id_number", "deleted")))
         # Two PCs may each have put a household into the same empty room. The ops are applied as
         # sent (refusing them would make the PCs disagree for good); the room is flagged instead.
-        moved = {o[3] for o in taken if o[2] == "household" and o[4] in ("*", "room_id", "status", "deleted")}
-        report.shared_rooms = _count_shared_rooms(conn, moved)
-        top = max(Hlc.parse(o[6]) for o in taken)
+        report.shared_rooms = _count_shared_rooms(
+            conn, _touched(conn, start_op, "household", ("*", "room_id", "status", "deleted")))
+        top = max(Hlc.parse(r.top_new_hlc) for r in reads.values() if r.new)
         last = db.meta("hlc")
         db.set_meta("hlc", str(observe(Hlc.parse(last) if last else None, top)))
-    names = {i.bundle.header["sender"]: (i.bundle.header.get("sender_pc") or "", i.bundle.header.get("sender_user") or "")
-             for i in accepted}
-    for sender, n in per_sender.items():
-        pc, user = names.get(sender, ("", ""))
-        report.from_pcs[f"电脑 {pc or sender[:8]}（{user or '未知'}）"] = n
-    for inc in accepted:
-        b, ops = inc.bundle, inc.ops
+    for inc in streamed:
+        read = reads[id(inc)]
+        b = inc.bundle
+        if read.new:
+            h = b.header
+            pc, user = h.get("sender_pc") or "", h.get("sender_user") or ""
+            label = f"电脑 {pc or h['sender'][:8]}（{user or '未知'}）"
+            report.from_pcs[label] = report.from_pcs.get(label, 0) + read.new
         if b.bundle_id in waiting_bundles:
             continue  # try again next time: the bundle it waits for may come later
-        _record_in(conn, b, now, len(ops))
+        _record_in(conn, b, now, read.ops)
         report.files_applied.append(b.path.name)
+        if id(inc) in mass:
+            report.mass_deleted.append((b.path.name, _labelled(inc.deletes)))
+
+
+def _touched(conn: sqlite3.Connection, after_op: int, tbl: str, cols: tuple[str, ...]) -> set[str]:
+    """Rows of `tbl` that ops above `after_op` wrote one of `cols` of."""
+    return {r[0] for r in conn.execute(
+        # '+tbl': read the import's ops by op id, not every op the table ever had by the row index.
+        f"SELECT DISTINCT row_id FROM change_log WHERE op_id > ? AND +tbl = ? AND col IN ({', '.join('?' for _ in cols)})",
+        (after_op, tbl, *cols))}
 
 
 def _record_in(conn: sqlite3.Connection, b: Bundle, now: str, count: int) -> None:
