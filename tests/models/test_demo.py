@@ -200,3 +200,9 @@ def test_the_demo_transaction_says_every_table_changed_without_listing_its_rows(
         db.close()
     assert len(seen) == 1 and seen[0].everything
     assert {"person", "visit", "employment"} <= seen[0].tables and not any(seen[0].rows.values())
+
+
+def test_a_new_demo_leaves_no_files_of_its_temporary_name_behind(tmp_path):
+    demo.create_demo_database(tmp_path / "new.db", 5, seed=1, today=TODAY)
+    assert (tmp_path / "new.db").exists()
+    assert not [p.name for p in tmp_path.iterdir() if ".part" in p.name]

@@ -1101,7 +1101,9 @@ def forget_file_identity(db: Database) -> None:
 
 
 def check_demo_file(part: Path) -> None:
-    conn = sqlite3.connect(f"file:{part}?mode=ro", uri=True)
+    # mode=rw, not ro: the file is in WAL mode, and a read-only connection leaves the -wal and -shm
+    # it made behind under the temporary name (a read-write one removes them when it closes).
+    conn = sqlite3.connect(f"file:{part}?mode=rw", uri=True)
     key = key_for(part)
     try:
         if key is not None:
