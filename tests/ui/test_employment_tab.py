@@ -475,3 +475,52 @@ def test_export_what_i_see_of_the_jobs_page_is_its_own_list(qtbot, tab, tmp_path
     assert shown and export_ledger(tab.ctx.db, "employment", tmp_path / "jobs.xlsx", view=view.condition) == shown
     tab.inner.setCurrentIndex(3)
     assert tab.export_query().ledger == "intentions"
+
+
+
+def test_a_broad_word_in_the_jobs_search_lists_the_newest_jobs_and_asks_for_more(qtbot, tab, monkeypatch):
+    from app.models.employment import employment
+    from app.models.registry import registry_search
+    from app.ui.employment import employment_tab
+
+    # The same lists as at 100,000 residents: every word counted "broad", a list of 2.
+    monkeypatch.setattr(registry_search, "BROAD_HITS", 1)
+    monkeypatch.setattr(employment_tab, "SEARCH_CAP", 2)
+    tab.inner.setCurrentIndex(1)
+    tab.jobs_state.setCurrentIndex(2)  # 全部
+    db, rules = tab.ctx.db, tab.rules
+    refreshed: list[str] = []
+    monkeypatch.setattr(tab.intentions_model, "set_query", lambda q: refreshed.append("intentions"))
+    monkeypatch.setattr(tab.courses_model, "set_query", lambda q: refreshed.append("courses"))
+
+    def listed() -> list[str]:
+        return [tab.jobs_model.row(i)["name"] for i in range(tab.jobs_model.rowCount())]
+
+    def every_match(word: str) -> list[str]:  # the whole list in its order, as before the cap
+        query = employment.jobs_query(rules, state="all", search=registry_search.person_condition(word))
+        return [r["name"] for r in query.page(db, [("name", "p.name")], "e.start_date DESC", 100, 0)]
+
+    tab.jobs_search.setFocus()
+    qtbot.keyClicks(tab.jobs_search, "1")  # building 1: every job but 午's
+    qtbot.waitUntil(lambda: "超过" in tab.jobs_count.text())
+    assert tab.jobs_count.text() == "找到超过 2 条，只列出前 2 条；请多输入几个字缩小范围"
+    assert every_match("1")[:3] == ["辛", "巳", "己"] and len(every_match("1")) == 6
+    assert listed() == ["辛", "巳"]  # the newest two (started 2026-07-01, 2026-06-01)
+    assert tab.jobs_table.model().index(0, 0).data() == "辛"  # what the table paints
+    tab.jobs_search.clear()
+    qtbot.keyClicks(tab.jobs_search, "H2")  # a household number, tested per person
+    qtbot.waitUntil(lambda: not tab._search_timer.isActive())  # the search ran (after a pause in typing)
+    assert tab.jobs_count.text() == "找到超过 2 条，只列出前 2 条；请多输入几个字缩小范围"
+    assert every_match("H2") == ["辛", "己", "庚"]
+    assert listed() == ["辛", "己"]
+    # A narrower search: every match listed and counted.
+    qtbot.keyClicks(tab.jobs_search, " ")
+    tab.jobs_search.insert("庚")  # as an input method commits it
+    qtbot.waitUntil(lambda: tab.jobs_count.text() == "共 1 条")
+    assert not tab.jobs_model.capped and listed() == ["庚"]
+    # Cleared: the whole ledger, uncapped.
+    tab.jobs_search.clear()
+    qtbot.waitUntil(lambda: tab.jobs_count.text() == "共 7 条")
+    assert listed() == every_match("")
+    # Typing in the jobs box left the other lists alone.
+    assert refreshed == []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
@@ -158,6 +158,18 @@ def button(text: str, name: str, tip: str = "") -> QPushButton:
 
 SEARCH_HINT = "姓名 / 拼音首字母 / 身份证号 / 房号（如 3-2-501）"
 
+# A searched jobs or intentions list holds at most this many rows (the first in its order): counting
+# the 48,000 jobs of "532" alone takes longer than a keystroke may. An empty search lists them all.
+SEARCH_CAP = 500
+
+
+def count_label(model: SqlTableModel) -> str:
+    """The count beside a jobs or intentions list; a capped list says it is not every match."""
+    n = model.rowCount()
+    if isinstance(model, IdPagedModel) and model.capped:
+        return f"找到超过 {n:,} 条，只列出前 {n:,} 条；请多输入几个字缩小范围"
+    return f"共 {n:,} 条"
+
 
 class EmploymentTab(DataTab):
     """Figures row + sub-tabs: 劳动力台账, 就业台账, 培训, 需求台账."""
@@ -210,9 +222,12 @@ class EmploymentTab(DataTab):
         self._search_timer = QTimer(self)
         self._search_timer.setSingleShot(True)
         self._search_timer.setInterval(250)
-        self._search_timer.timeout.connect(self.apply_filters)
-        for edit in (self.ledger_search, self.jobs_search, self.course_search, self.intentions_search):
-            edit.textChanged.connect(lambda _t: self._search_timer.start())
+        self._search_timer.timeout.connect(self._apply_searches)
+        # Typing refreshes only the list whose box changed (the others' counts cost a keystroke too).
+        self._searched: set[str] = set()
+        for page, edit in (("ledger", self.ledger_search), ("jobs", self.jobs_search),
+                           ("courses", self.course_search), ("intentions", self.intentions_search)):
+            edit.textChanged.connect(lambda _t, page=page: self._search_changed(page))
 
     # -- pages --------------------------------------------------------------------------------
     def _build_ledger_page(self) -> None:
@@ -414,27 +429,44 @@ class EmploymentTab(DataTab):
         for col, width in widths.items():
             table.setColumnWidth(col, width)
 
-    def apply_filters(self) -> None:
-        """Push the search boxes and filter combos of every page into SQL."""
+    def _search_changed(self, page: str) -> None:
+        self._searched.add(page)
+        self._search_timer.start()
+
+    def _apply_searches(self) -> None:
+        self.apply_filters(self._searched)
+
+    def apply_filters(self, pages: Collection[str] | None = None) -> None:
+        """Push the search boxes and filter combos into SQL: of `pages` ("ledger", "jobs",
+        "courses", "intentions"), or of every page."""
         self._search_timer.stop()
+        pages = {"ledger", "jobs", "courses", "intentions"} if pages is None else set(pages)
+        self._searched = set()
         if self.ledger_model is None:
             return
-        self.reload_ledger()
-
-        assert self.jobs_model is not None
-        self.jobs_model.set_query(self._jobs_query())
-        self.jobs_count.setText(f"共 {self.jobs_model.rowCount():,} 条")
-        assert self.courses_model is not None
-        self.courses_model.set_query(self._courses_query())
-        assert self.intentions_model is not None
-        self.intentions_model.set_query(self._intentions_query())
-        self.intentions_count.setText(f"共 {self.intentions_model.rowCount():,} 条")
+        if "ledger" in pages:
+            self.reload_ledger()
+        if "jobs" in pages:
+            assert self.jobs_model is not None
+            self.jobs_model.cap = SEARCH_CAP if self.jobs_search.text().strip() else None
+            self.jobs_model.set_query(self._jobs_query())
+            self.jobs_count.setText(count_label(self.jobs_model))
+        if "courses" in pages:
+            assert self.courses_model is not None
+            self.courses_model.set_query(self._courses_query())
+        if "intentions" in pages:
+            assert self.intentions_model is not None
+            self.intentions_model.cap = SEARCH_CAP if self.intentions_search.text().strip() else None
+            self.intentions_model.set_query(self._intentions_query())
+            self.intentions_count.setText(count_label(self.intentions_model))
 
     def _jobs_query(self) -> ListQuery:
         kind = self.jobs_kind.currentText() if self.jobs_kind.currentIndex() > 0 else None
+        # With db, a word nearly everyone shares is tested per person: the page then walks the
+        # jobs newest first (index employment_start) and stops, and the capped count stops early.
+        search = registry_search.person_condition(self.jobs_search.text(), db=self.ctx.db)
         return employment.jobs_query(self.rules, state=JOB_STATES[self.jobs_state.currentIndex()], kind=kind,
-                                     person_id=self._jobs_person,
-                                     search=registry_search.person_condition(self.jobs_search.text()))
+                                     person_id=self._jobs_person, search=search)
 
     def _courses_query(self) -> ListQuery:
         year = self.course_year.currentText() if self.course_year.currentIndex() > 0 else None
@@ -443,7 +475,8 @@ class EmploymentTab(DataTab):
     def _intentions_query(self) -> ListQuery:
         kind = self.intentions_kind.currentText() if self.intentions_kind.currentIndex() > 0 else None
         return intentions.intentions_query(state=INTENTION_STATES[self.intentions_state.currentIndex()], kind=kind,
-                                           search=registry_search.person_condition(self.intentions_search.text()))
+                                           search=registry_search.person_condition(self.intentions_search.text(),
+                                                                                   db=self.ctx.db))
 
     def export_query(self) -> ExportView | None:
         """"Export what I see" of the jobs or intentions page: that list's own query (the ledgers
@@ -489,8 +522,8 @@ class EmploymentTab(DataTab):
         if self.ledger_model is not None:
             self.reload_ledger()
             assert self.jobs_model is not None and self.intentions_model is not None
-            self.jobs_count.setText(f"共 {self.jobs_model.rowCount():,} 条")
-            self.intentions_count.setText(f"共 {self.intentions_model.rowCount():,} 条")
+            self.jobs_count.setText(count_label(self.jobs_model))
+            self.intentions_count.setText(count_label(self.intentions_model))
 
     # -- figures ------------------------------------------------------------------------------
     def refresh_figures(self) -> None:

@@ -58,10 +58,14 @@ class IdPagedModel(SqlTableModel):
         # stops there: counting 100,000 matches of "532" alone takes longer than a keystroke may.
         self.cap = cap
         self.capped = False  # the last count reached the cap: there are more rows than listed
+        # With a cap: the order and the ids of the listed rows, read in the same walk as the count
+        # (a list without an index on its order would otherwise test every row twice).
+        self._capped_ids: tuple[str, list[str]] | None = None
         self._sort_by: tuple[int, Qt.SortOrder] | None = None
         self._ordered_ids: list[str] | None = None
 
     def refresh(self) -> None:  # set_query comes here too
+        self._capped_ids = None
         self._reorder()
         super().refresh()
 
@@ -106,18 +110,26 @@ class IdPagedModel(SqlTableModel):
             return len(self._ordered_ids)
         if self._count is None:
             if self.cap is None:
+                self.capped = False
                 self._count = self.query.count(self.db)
             else:
-                n = self.query.count_upto(self.db, self.cap + 1)
-                self.capped = n > self.cap
-                self._count = min(n, self.cap)
+                order = self._page_order()
+                ids = self.query.ids(self.db, order, self.cap + 1)
+                self.capped = len(ids) > self.cap
+                self._capped_ids = (order, ids[:self.cap])
+                self._count = len(self._capped_ids[1])
         return self._count
+
+    def _page_order(self) -> str:
+        # While the worker orders the rows, pages follow the default order (an index serves it).
+        return self._default_order if self.sorting else self.order_sql
 
     def _fetch(self, page_no: int) -> list[dict]:
         if self._ordered_ids is not None:
             return self._fetch_ids(self._ordered_ids[page_no * PAGE_SIZE:(page_no + 1) * PAGE_SIZE])
-        # While the worker orders the rows, pages follow the default order (an index serves it).
-        order = self._default_order if self.sorting else self.order_sql
+        order = self._page_order()
+        if self._capped_ids is not None and self._capped_ids[0] == order:
+            return self._fetch_ids(self._capped_ids[1][page_no * PAGE_SIZE:(page_no + 1) * PAGE_SIZE])
         return self._fetch_ids(self.query.ids(self.db, order, PAGE_SIZE, page_no * PAGE_SIZE))
 
 
