@@ -163,10 +163,10 @@ SEARCH_HINT = "姓名 / 拼音首字母 / 身份证号 / 房号（如 3-2-501）
 SEARCH_CAP = 500
 
 
-def count_label(model: SqlTableModel) -> str:
+def count_label(model: IdPagedModel) -> str:
     """The count beside a jobs or intentions list; a capped list says it is not every match."""
     n = model.rowCount()
-    if isinstance(model, IdPagedModel) and model.capped:
+    if model.capped:
         return f"找到超过 {n:,} 条，只列出前 {n:,} 条；请多输入几个字缩小范围"
     return f"共 {n:,} 条"
 
@@ -214,10 +214,10 @@ class EmploymentTab(DataTab):
         self.ledger_model: IdListModel | None = None
         self.ledger_ready = False  # the ledger shows the rows of the current filter and search
         self._ledger_seq = 0
-        self.jobs_model: SqlTableModel | None = None
+        self.jobs_model: IdPagedModel | None = None
         self.courses_model: SqlTableModel | None = None
         self.attendance_model: SqlTableModel | None = None
-        self.intentions_model: SqlTableModel | None = None
+        self.intentions_model: IdPagedModel | None = None
 
         self._search_timer = QTimer(self)
         self._search_timer.setSingleShot(True)
