@@ -1,9 +1,11 @@
-"""m0032: the indexes another index serves are gone, and the look-ups they served still use an index."""
+"""m0032 and m0037: indexes nothing needs are gone, and the look-ups they served still use an index."""
 
 from __future__ import annotations
 
 from app.models.core.db import open_database
 from app.models.migrations.m0032_drop_redundant_indexes import DROPPED
+from app.models.registry import persons, registry_search
+from tests.builders.registry import ID_WANG, ID_ZHOU, add_household, make_site
 
 
 def _plan(db, sql: str, params: tuple = ()) -> str:  # noqa: ANN001
@@ -17,8 +19,8 @@ def test_redundant_indexes_are_dropped_and_their_lookups_still_use_an_index(tmp_
     # Each look-up a dropped index served is a search of the index that covers it.
     lookups = {
         "person_household_status": ("SELECT id FROM person WHERE household_id = ?", ("h",)),
-        "person_name_cover": ("SELECT household_id FROM person WHERE name = ?", ("张三",)),
-        "person_initials_cover": ("SELECT id FROM person WHERE name_initials GLOB ?", ("zs*",)),
+        "person_by_name": ("SELECT household_id FROM person WHERE name = ?", ("张三",)),
+        "person_by_initials": ("SELECT id FROM person WHERE name_initials GLOB ?", ("zs*",)),
         "employment_current": ("SELECT id FROM employment WHERE person_id = ?", ("p",)),
         "training_attendance_person_course": ("SELECT id FROM training_attendance WHERE person_id = ?", ("p",)),
     }
@@ -28,4 +30,35 @@ def test_redundant_indexes_are_dropped_and_their_lookups_still_use_an_index(tmp_
     plan = _plan(db, "SELECT visit_date FROM visit WHERE household_id = ? AND deleted = 0 "
                      "ORDER BY visit_date DESC LIMIT 1", ("h",))
     assert "COVERING INDEX visit_household_date_deleted" in plan and "TEMP B-TREE" not in plan
+    db.close()
+
+
+def test_m0037_slims_the_search_and_visit_indexes_and_search_still_finds(tmp_path):
+    db = open_database(tmp_path / "a.db", user="甲")
+    names = {r[0] for r in db.query("SELECT name FROM sqlite_schema WHERE type = 'index'")}
+    assert not names & {"visit_visitor_person", "person_search_household", "person_name_cover",
+                        "person_initials_cover", "person_pinyin_cover"}
+    assert [r[1] for r in db.query("PRAGMA table_info(person_search)")] == ["rid", "person_id", "text"]
+    # Only visits linked to a case are in the mediation index, and the case's look-up still uses it.
+    assert "WHERE mediation_case_id IS NOT NULL" in db.scalar(
+        "SELECT sql FROM sqlite_schema WHERE name = 'visit_mediation'")
+    assert "visit_mediation" in _plan(db, "SELECT id FROM visit WHERE mediation_case_id = ? AND deleted = 0", ("c",))
+    # The search's full-text branch reaches the person by primary key, never by a scan.
+    plan = _plan(db, "SELECT ps.household_id FROM person_search_fts f JOIN person_search s ON s.rid = f.rowid "
+                     "JOIN person ps ON ps.id = s.person_id WHERE person_search_fts MATCH ?", ('"5321"',))
+    assert "SCAN ps" not in plan and "SCAN s" not in plan, plan
+
+    rooms = make_site(db)
+    hid, head = add_household(db, rooms["1-1-101"], "张三丰", ID_WANG)
+    persons.update(db, head, {"phone": "13912345678"})
+    persons.add(db, hid, {"name": "李四", "relation": "子"})
+    add_household(db, rooms["1-1-102"], "王五", ID_ZHOU)
+    for text in ("张三丰", "zsf", "zhangsanfeng", "196007", "45678", "13912345678", ID_WANG):
+        assert registry_search.build(db, text).query().ids(db, "o.household_id") == [hid], text
+    # A person's new phone, a move and a deletion reach the search through the new triggers.
+    pid = db.scalar("SELECT id FROM person WHERE name = '李四'")
+    persons.update(db, pid, {"phone": "13800001111"})
+    assert registry_search.build(db, "00001111").query().ids(db, "o.household_id") == [hid]
+    persons.update(db, pid, {"phone": "13800002222"})
+    assert registry_search.build(db, "00001111").query().ids(db, "o.household_id") == []
     db.close()

@@ -178,7 +178,7 @@ def test_recent_rows_keep_their_last_ops_for_a_pc_nobody_has_heard_of_yet(two):
 
 
 def _derived(db) -> tuple[set, set, list]:
-    search = {tuple(r) for r in db.query("SELECT person_id, household_id, gone, text FROM person_search")}
+    search = {tuple(r) for r in db.query("SELECT person_id, text FROM person_search")}
     order = {tuple(r) for r in db.query("SELECT household_id, addr_key, state, number, head_key, size "
                                         "FROM household_order")}
     found = [r[0] for r in db.query("SELECT s.person_id FROM person_search_fts f JOIN person_search s "
@@ -231,4 +231,51 @@ def test_vacuum_builds_the_new_file_on_disk_and_leaves_temporary_tables_in_memor
     at = seen.index("VACUUM")
     assert "PRAGMA TEMP_STORE = FILE" in seen[:at]
     assert a.scalar("PRAGMA temp_store") == 0  # back to the build's default (memory)
+    a.close()
+
+
+def test_compaction_keeps_only_the_undo_history_a_user_can_reach(tmp_path, monkeypatch):
+    import app.models.sync.compact as compact_module
+    from app.models.core.undo import UndoHistory
+
+    monkeypatch.setattr(compact_module, "HISTORY_ROWS", 3)
+    a, ids = make_office(tmp_path / "a.db")
+    for i in range(5):
+        with a.write(label=f"改电话{i}") as tx:
+            tx.update("person", ids["p1"], {"phone": f"1380000000{i}"})
+    a.user = "乙"
+    with a.write(label="乙改名") as tx:
+        tx.update("person", ids["p2"], {"name": "李四甲"})
+    a.user = "甲"
+    assert a.scalar("SELECT count(*) FROM op_log WHERE user = '甲'") >= 6
+    report = compact(a.conn, a.site_id, horizon_ms=0)
+    assert report.removed_steps > 0
+    assert a.scalar("SELECT count(*) FROM op_log WHERE user = '甲'") == 3
+    assert a.scalar("SELECT count(*) FROM op_log WHERE user = '乙'") == 1
+    # The newest steps are the ones kept, and the last one still undoes.
+    history = UndoHistory.load(a)
+    assert history.undo_label == "改电话4"
+    history.undo(a)
+    assert a.scalar("SELECT phone FROM person WHERE id = ?", (ids["p1"],)) == "13800000003"
+    a.close()
+
+
+def test_compaction_rewrites_a_file_that_has_grown_a_tenth_since_its_last_rewrite(tmp_path, monkeypatch):
+    import app.models.sync.compact as compact_module
+
+    monkeypatch.setattr(compact_module, "VACUUM_MIN_BYTES", 0)
+    a, ids = make_office(tmp_path / "a.db")
+    assert compact(a.conn, a.site_id, horizon_ms=0).vacuumed  # never rewritten before: once now
+    pages = a.scalar("SELECT value FROM meta WHERE key = 'vacuumed_pages'")
+    assert int(pages) == int(a.scalar("PRAGMA page_count"))
+    assert not compact(a.conn, a.site_id, horizon_ms=0).vacuumed  # nothing grew
+    with a.write(label="加人") as tx:
+        for i in range(400):
+            tx.insert("person", {"name": f"新人{i}", "household_id": ids["h1"], "notes": "备注" * 40})
+    assert int(a.scalar("PRAGMA page_count")) >= int(pages) * 1.1
+    # Next to nothing is free (the free-space rule would not rewrite it): the growth decides.
+    assert int(a.scalar("PRAGMA freelist_count")) < 0.2 * int(a.scalar("PRAGMA page_count"))
+    report = compact(a.conn, a.site_id, horizon_ms=0)
+    assert report.vacuumed
+    assert int(a.scalar("SELECT value FROM meta WHERE key = 'vacuumed_pages'")) == int(a.scalar("PRAGMA page_count"))
     a.close()

@@ -56,7 +56,7 @@ _VIEW_WHERE: dict[str, str] = {
     "risk_change": f"household_id IN ({_HOUSEHOLDS})",
     "visit": f"household_id IN ({_HOUSEHOLDS})",
     "person": f"household_id IN ({_HOUSEHOLDS})",
-    "person_search": f"household_id IN ({_HOUSEHOLDS})",
+    "person_search": f"person_id IN ({_PEOPLE})",
     "employment": f"person_id IN ({_PEOPLE})",
     "intention": f"person_id IN ({_PEOPLE})",
     "training_attendance": f"person_id IN ({_PEOPLE})",

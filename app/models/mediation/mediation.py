@@ -623,7 +623,7 @@ def case_filter(*, search: str = "", status: str | None = None, level: str | Non
     if text:
         # IN (uncorrelated subquery) is computed once, not per case: a few ms on 5,000 cases.
         if re.fullmatch(r"[A-Za-z]+", text):
-            # GLOB (case-sensitive, initials are stored lower case) can use the person_initials_cover index
+            # GLOB (case-sensitive, initials are stored lower case) can use the person_by_initials index
             where.append(
                 "c.id IN (SELECT p.case_id FROM mediation_party p WHERE p.deleted = 0 AND "
                 "(p.person_id IN (SELECT id FROM person WHERE name_initials GLOB ? AND deleted = 0) "

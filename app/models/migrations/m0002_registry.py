@@ -28,7 +28,7 @@ _SIZE = (
     "WHERE sp.household_id = {h} AND sp.status = '在册' AND sp.deleted = 0)"
 )
 _HEAD = "(SELECT hd.name_pinyin FROM person hd WHERE hd.id = {head})"
-_TEXT = "coalesce({p}.id_number, '') || '|' || coalesce({p}.phone, '') || '|' || {p}.name"
+PERSON_TEXT = "coalesce({p}.id_number, '') || '|' || coalesce({p}.phone, '') || '|' || {p}.name"
 
 
 def addr_key_sql(room_expr: str) -> str:
@@ -44,8 +44,8 @@ def _recompute(where: str) -> str:
 
 
 _FILL_PERSON_SEARCH = f"""INSERT INTO person_search(person_id, household_id, gone, text)
-    SELECT id, household_id, deleted, {_TEXT.format(p="person")} FROM person;"""
-_FILL_HOUSEHOLD_ORDER = f"""INSERT INTO household_order(household_id, addr_key, state, number, head_key, size)
+    SELECT id, household_id, deleted, {PERSON_TEXT.format(p="person")} FROM person;"""
+FILL_HOUSEHOLD_ORDER = f"""INSERT INTO household_order(household_id, addr_key, state, number, head_key, size)
     SELECT h.id, {addr_key_sql("h.room_id")}, {_STATE.format(h="h")}, h.number,
            {_HEAD.format(head="h.head_person_id")}, {_SIZE.format(h="h.id")} FROM household h;"""
 
@@ -81,12 +81,12 @@ CREATE TRIGGER person_search_fts_au AFTER UPDATE OF text ON person_search BEGIN
 END;
 CREATE TRIGGER person_search_ai AFTER INSERT ON person BEGIN
     INSERT INTO person_search(person_id, household_id, gone, text)
-    VALUES (NEW.id, NEW.household_id, NEW.deleted, {_TEXT.format(p="NEW")})
+    VALUES (NEW.id, NEW.household_id, NEW.deleted, {PERSON_TEXT.format(p="NEW")})
     ON CONFLICT(person_id) DO UPDATE SET household_id = excluded.household_id, gone = excluded.gone,
         text = excluded.text;
 END;
 CREATE TRIGGER person_search_au AFTER UPDATE OF id_number, phone, name, household_id, deleted ON person BEGIN
-    UPDATE person_search SET household_id = NEW.household_id, gone = NEW.deleted, text = {_TEXT.format(p="NEW")}
+    UPDATE person_search SET household_id = NEW.household_id, gone = NEW.deleted, text = {PERSON_TEXT.format(p="NEW")}
      WHERE person_id = NEW.id;
 END;
 {_FILL_PERSON_SEARCH}
@@ -147,7 +147,7 @@ END;
 CREATE TRIGGER household_order_building_ai AFTER INSERT ON building BEGIN
     {_recompute("SELECT h.id FROM household h JOIN room r ON r.id = h.room_id JOIN unit u ON u.id = r.unit_id WHERE u.building_id = NEW.id")}
 END;
-{_FILL_HOUSEHOLD_ORDER}
+{FILL_HOUSEHOLD_ORDER}
 """
 
 
@@ -158,20 +158,6 @@ DERIVED_TRIGGERS = frozenset({
     "household_order_room", "household_order_room_ai", "household_order_unit", "household_order_unit_ai",
     "household_order_building", "household_order_building_ai",
 })
-
-
-def refill_derived(conn: sqlite3.Connection) -> None:
-    """Fill person_search, its full-text index and household_order from the rows in one pass each.
-
-    For a bulk load run with DERIVED_TRIGGERS dropped: row by row, those triggers rescan a room's
-    or unit's households for every room or unit inserted and update the full-text index and a
-    household's size for every person, which makes a first sync of a whole community minutes long.
-    """
-    conn.execute("DELETE FROM person_search")
-    conn.execute("DELETE FROM household_order")
-    conn.execute(_FILL_PERSON_SEARCH)
-    conn.execute("INSERT INTO person_search_fts(person_search_fts) VALUES ('rebuild')")
-    conn.execute(_FILL_HOUSEHOLD_ORDER)
 
 
 def up(conn: sqlite3.Connection) -> None:

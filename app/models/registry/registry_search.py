@@ -46,13 +46,12 @@ _HOUSEHOLD_NUMBER = re.compile(r"^[A-Za-z]{1,8}-?[0-9]+$")
 # ability …) and without ANALYZE statistics SQLite may pick one of those and scan 100,000 rows.
 # LEFT JOINs throughout: SQLite drops a LEFT JOIN on a primary key whose columns a query does
 # not use, so counting touches only the household_order index.
-# person_search.text is "<id>|<phone>|<name>": the name is what follows the second "|".
-_NAME_OF_TEXT = "substr(s.text, instr(s.text, '|') + instr(substr(s.text, instr(s.text, '|') + 1), '|') + 1)"
-_PHONE_OF_TEXT = ("substr(s.text, instr(s.text, '|') + 1, "
-                  "instr(substr(s.text, instr(s.text, '|') + 1), '|') - 1)")
 # A digits search shows which field matched beside the name, so the clerk sees why the row is here.
-_WHO_BY_DIGITS = (f"CASE WHEN instr({_PHONE_OF_TEXT}, ?) > 0 THEN {_NAME_OF_TEXT} || '（电话 ' || {_PHONE_OF_TEXT} || '）' "
-                  f"ELSE {_NAME_OF_TEXT} || '（身份证号）' END")
+_WHO_BY_DIGITS = ("CASE WHEN instr(coalesce(ps.phone, ''), ?) > 0 THEN ps.name || '（电话 ' || ps.phone || '）' "
+                  "ELSE ps.name || '（身份证号）' END")
+# The trigram index's matches with their person (household, deleted flag, name), by primary key.
+_FTS_JOIN = ("person_search_fts f JOIN person_search s ON s.rid = f.rowid "
+             "JOIN person ps ON ps.id = s.person_id")
 HOUSEHOLD_JOINS = (
     "LEFT JOIN household h ON h.id = o.household_id "
     f"{households.PLACE_JOINS} LEFT JOIN person hp ON hp.id = h.head_person_id"
@@ -238,16 +237,16 @@ def person_matches(word: str, cap: int | None = None) -> tuple[str, list[Any]] |
         w = word.lower()
         hi = _next_prefix(w)
         parts = [
-            f"SELECT household_id, 0 AS rank, name AS who FROM person INDEXED BY person_initials_cover "
+            f"SELECT household_id, 0 AS rank, name AS who FROM person INDEXED BY person_by_initials "
             f"WHERE name_initials = ? AND {live}",
-            _capped("SELECT household_id, 1 AS rank, name AS who FROM person INDEXED BY person_initials_cover "
+            _capped("SELECT household_id, 1 AS rank, name AS who FROM person INDEXED BY person_by_initials "
                     f"WHERE name_initials > ? AND name_initials < ? AND {live}", cap),
         ]
         params: list[Any] = [w, w, hi]
         if len(w) > 1:
             parts += [
-                f"SELECT household_id, 0, name FROM person INDEXED BY person_pinyin_cover WHERE name_pinyin = ? AND {live}",
-                _capped("SELECT household_id, 2, name FROM person INDEXED BY person_pinyin_cover "
+                f"SELECT household_id, 0, name FROM person INDEXED BY person_by_pinyin WHERE name_pinyin = ? AND {live}",
+                _capped("SELECT household_id, 2, name FROM person INDEXED BY person_by_pinyin "
                         f"WHERE name_pinyin > ? AND name_pinyin < ? AND {live}",
                         cap),
             ]
@@ -265,25 +264,23 @@ def person_matches(word: str, cap: int | None = None) -> tuple[str, list[Any]] |
             "UNION ALL SELECT household_id, 0, name || '（电话 ' || phone || '）' FROM person INDEXED BY person_phone "
             f"WHERE phone = ? AND {live} UNION ALL "
             + _capped(
-                f"SELECT s.household_id, CASE WHEN s.text LIKE ? THEN 1 ELSE 2 END, {_WHO_BY_DIGITS} "
-                "FROM person_search_fts f JOIN person_search s ON s.rid = f.rowid "
-                "WHERE person_search_fts MATCH ? AND s.gone = 0 AND s.household_id IS NOT NULL",
+                f"SELECT ps.household_id, CASE WHEN s.text LIKE ? THEN 1 ELSE 2 END, {_WHO_BY_DIGITS} "
+                f"FROM {_FTS_JOIN} WHERE person_search_fts MATCH ? AND ps.deleted = 0 AND ps.household_id IS NOT NULL",
                 cap,
             ),
             [w, w, w + "%", w, '"' + w + '"'],
         )
     if kind == "name":
         parts = [
-            f"SELECT household_id, 0 AS rank, name AS who FROM person INDEXED BY person_name_cover WHERE name = ? AND {live}",
-            _capped("SELECT household_id, 1, name FROM person INDEXED BY person_name_cover "
+            f"SELECT household_id, 0 AS rank, name AS who FROM person INDEXED BY person_by_name WHERE name = ? AND {live}",
+            _capped("SELECT household_id, 1, name FROM person INDEXED BY person_by_name "
                     f"WHERE name > ? AND name < ? AND {live}", cap),
         ]
         params = [word, word, _next_prefix(word)]
         if len(word) >= 3:
             parts.append(_capped(
-                f"SELECT s.household_id, 3, {_NAME_OF_TEXT} FROM person_search_fts f "
-                "JOIN person_search s ON s.rid = f.rowid "
-                "WHERE person_search_fts MATCH ? AND s.gone = 0 AND s.household_id IS NOT NULL", cap))
+                f"SELECT ps.household_id, 3, ps.name FROM {_FTS_JOIN} "
+                "WHERE person_search_fts MATCH ? AND ps.deleted = 0 AND ps.household_id IS NOT NULL", cap))
             params.append('"' + word.replace('"', '""') + '"')
         return " UNION ALL ".join(parts), params
     return None
@@ -423,8 +420,9 @@ def word_check(word: str) -> tuple[str, list[Any]] | None:
             alternatives.append("o.household_id IN (SELECT id FROM household WHERE ext_number >= ? AND ext_number < ?)")
             params += [word, _next_prefix(word)]
         alternatives.append(
-            "EXISTS (SELECT 1 FROM person_search sx INDEXED BY person_search_household "
-            "WHERE sx.household_id = o.household_id AND sx.gone = 0 AND instr(sx.text, ?) > 0)")
+            "EXISTS (SELECT 1 FROM person px INDEXED BY person_household_status "
+            "JOIN person_search sx ON sx.person_id = px.id "
+            "WHERE px.household_id = o.household_id AND px.deleted = 0 AND instr(sx.text, ?) > 0)")
         params.append(word.upper())
     elif kind == "name":
         if len(word) >= 3:
