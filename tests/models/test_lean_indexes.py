@@ -36,8 +36,14 @@ def test_redundant_indexes_are_dropped_and_their_lookups_still_use_an_index(tmp_
 def test_m0037_slims_the_search_and_visit_indexes_and_search_still_finds(tmp_path):
     db = open_database(tmp_path / "a.db", user="甲")
     names = {r[0] for r in db.query("SELECT name FROM sqlite_schema WHERE type = 'index'")}
-    assert not names & {"visit_visitor_person", "person_search_household", "person_name_cover",
+    assert not names & {"visit_date", "person_search_household", "person_name_cover",
                         "person_initials_cover", "person_pinyin_cover"}
+    assert "visit_visitor_person" in names  # a foreign key's children are found by index
+    # The labour-force count still reads its (now partial) covering index alone.
+    from app.models.employment import labour
+    r = labour.rules(db)
+    plan = _plan(db, f"SELECT count(*) FROM person p WHERE {r.labour_where('p')}")
+    assert "COVERING INDEX person_labour" in plan, plan
     assert [r[1] for r in db.query("PRAGMA table_info(person_search)")] == ["rid", "person_id", "text"]
     # Only visits linked to a case are in the mediation index, and the case's look-up still uses it.
     assert "WHERE mediation_case_id IS NOT NULL" in db.scalar(
