@@ -292,7 +292,7 @@ def _demo_job(target: Path, path: Path, app: QApplication) -> bool:
 
         demo.generate(wdb, DEMO_HOUSEHOLDS, seed=1, progress=report)
         if target != path:
-            demo.forget_file_identity(wdb)
+            demo.claim_final_path(wdb, target, path)
 
     def on_progress(done: int, total: int, text: str) -> None:
         dialog.setMaximum(max(total, 1))

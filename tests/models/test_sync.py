@@ -322,3 +322,22 @@ def test_an_id_number_kept_unverified_syncs_like_at_entry(pair):
     got = b.one("SELECT id_number, id_unverified FROM person WHERE id = ?", (ids["p2"],))
     assert got["id_number"] == bad and "校验位" in got["id_unverified"]
     assert persons.id_display(got).endswith("（待核实）")
+
+
+def test_a_demo_copied_before_its_first_edit_gets_its_own_site(tmp_path):
+    # The demo is built under a temporary name and renamed: it belongs at its final path at once,
+    # so a copy taken before anyone writes in it (a second office PC) is known for a copy.
+    from app.models.demo.demo import create_demo_database
+
+    create_demo_database(tmp_path / "demo.db", households=3, seed=3, encrypted=False)
+    shutil.copy(tmp_path / "demo.db", tmp_path / "pc2.db")
+    a = open_database(tmp_path / "demo.db")
+    b = open_database(tmp_path / "pc2.db")
+    site = a.site_id
+    pid = a.scalar("SELECT id FROM person LIMIT 1")
+    for db, phone in ((a, "13800000001"), (b, "13800000002")):
+        with db.write() as tx:
+            tx.update("person", pid, {"phone": phone})
+    assert a.site_id == site and b.site_id != site
+    a.close()
+    b.close()

@@ -21,6 +21,14 @@ def _file_marker(path: Path) -> str | None:
         return None
 
 
+def claim_path_before_rename(conn: sqlite3.Connection, built: Path, final: Path) -> None:
+    """A file built under a temporary name is this site's file at `final` once renamed there (a
+    rename keeps the inode): a copy taken before its first write there still gets a new site id."""
+    real = os.path.normcase(os.path.realpath(final))
+    marker = f"{real}|{os.stat(os.path.realpath(built)).st_ino}"
+    conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('site_file', ?)", (marker,))
+
+
 def claim_identity(conn: sqlite3.Connection, path: Path) -> str:
     """This file's site id; a file copied or moved (path or inode changed) gets a new one first.
 

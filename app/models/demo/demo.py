@@ -20,6 +20,7 @@ from app.models.core.encryption import convert_to_encrypted, plain_with_accounts
 from app.models.core.errors import KnownError
 from app.models.core.pinyin import name_pinyin
 from app.models.core.safe_files import DiskFullError, atomic_path
+from app.models.core.site import claim_path_before_rename
 from app.models.core.vocab import HouseholdStatus, PersonStatus
 from app.models.migrations.m0020_training_sessions import presence_id
 from app.models.places.signs import SIGNS, all_signs
@@ -1088,16 +1089,16 @@ def _fill(target: Path, path: Path, households: int, seed: int, progress: Progre
         # A fresh demo has no other PC: its ops are folded into the rows at once (a new PC joins by snapshot).
         compact(db.conn, db.site_id, horizon_ms=0)
         if target != path:
-            forget_file_identity(db)
+            claim_final_path(db, target, path)
     finally:
         db.close()
     return finish_encrypted(target, path, password) if encrypted else None
 
 
-def forget_file_identity(db: Database) -> None:
-    """Before a file built under a temporary name is renamed: its identity is claimed at its final
-    path, so the first edit there does not take it for a copy of another PC's file."""
-    db.conn.execute("DELETE FROM meta WHERE key = 'site_file'")
+def claim_final_path(db: Database, built: Path, final: Path) -> None:
+    """Before a file built under a temporary name is renamed: it belongs at its final path, so the
+    first edit there does not take it for a copy, and a copy taken before that edit does."""
+    claim_path_before_rename(db.conn, built, final)
 
 
 def check_demo_file(part: Path) -> None:
