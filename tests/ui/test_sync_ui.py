@@ -179,3 +179,21 @@ def test_refused_files_are_listed_and_a_mass_delete_is_confirmed(qtbot, tmp_path
     finally:
         ctx.runner.shutdown()
         ctx.db.close()
+
+
+def test_the_progress_bar_says_what_a_step_of_unknown_length_is_doing(qtbot, demo_db_path, tmp_path):
+    # Rewriting a large file after the merge takes seconds and has no count: a busy bar with its name.
+    ctx = open_context(demo_db_path, "甲")
+    dialog = SyncDialog(ctx)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog._progress(1, 3, "合并数据")
+    assert dialog.progress.maximum() == 3 and dialog.progress.text().startswith("合并数据")
+    dialog._progress(0, 0, "整理数据库文件")
+    assert dialog.progress.maximum() == 0  # busy
+    assert "整理数据库文件" in dialog.report_view.placeholderText()
+    dialog._done(sync.SyncReport())
+    assert dialog.progress.format() == "%p%"  # the percentage is back for the next run
+    assert "整理" not in dialog.report_view.placeholderText()
+    ctx.runner.shutdown()
+    ctx.db.close()

@@ -1392,8 +1392,10 @@ def sync_with_folder(
     """The one button: import every new bundle on the stick, then write this PC's bundle."""
     report = import_from_folder(db, folder, passphrase, progress=progress, allow_mass_delete=allow_mass_delete)
     if report.files_applied and db.can_write():
+        if progress is not None:  # a rewrite of a large file takes seconds: say what is going on
+            progress(0, 0, "整理数据库文件")
         compact(db.conn, db.site_id)  # what every PC now holds is folded into the rows
-    path, n = export_to_folder(db, folder, passphrase, scrypt_n=scrypt_n)
+    path, n = export_to_folder(db, folder, passphrase, scrypt_n=scrypt_n, progress=progress)
     if path is not None:
         report.exported_file = path.name
         report.exported_ops = n

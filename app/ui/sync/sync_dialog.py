@@ -34,6 +34,8 @@ from app.models.sync.bundle import DEFAULT_SCRYPT_N
 from app.models.sync.sync import Refusal, passphrase_names
 from app.ui.common.context import AppContext
 
+REPORT_PLACEHOLDER = "同步结果会显示在这里。"
+
 
 class MassDeleteDialog(QDialog):
     """Asks the clerk whether bundles deleting many records may be applied; lists how many of what."""
@@ -144,7 +146,7 @@ class SyncDialog(QDialog):
         self.report_view.setObjectName("syncReportView")
         self.report_view.setAccessibleName("同步结果")
         self.report_view.setReadOnly(True)
-        self.report_view.setPlaceholderText("同步结果会显示在这里。")
+        self.report_view.setPlaceholderText(REPORT_PLACEHOLDER)
         self.refused_label = QLabel("未导入的文件：")
         self.refused_list = QListWidget()
         self.refused_list.setObjectName("syncRefusedList")
@@ -220,14 +222,21 @@ class SyncDialog(QDialog):
                             everything=True)
 
     def _progress(self, done: int, total: int, text: str) -> None:
-        self.progress.setRange(0, max(total, 1))
+        # total 0: a step of unknown length (rewriting the file after the merge): a busy bar, whose
+        # style shows no text, so the step is named in the (still empty) report too.
+        self.progress.setRange(0, total if total > 0 else 0)
         self.progress.setValue(done)
+        self.progress.setFormat(f"{text}  %p%" if text else "%p%")
+        if text:
+            self.report_view.setPlaceholderText(f"正在进行：{text}……")
 
     def _done(self, report) -> None:  # noqa: ANN001 - sync.SyncReport
         self.last_report = report
         self.start_button.setEnabled(True)
         self.progress.setRange(0, 1)
         self.progress.setValue(1)
+        self.progress.setFormat("%p%")
+        self.report_view.setPlaceholderText(REPORT_PLACEHOLDER)
         head = "同步完成。" if not report.rejected else "同步完成，但有文件未能导入（见下）。"
         self.refused_list.clear()
         for r in report.refused:
@@ -254,6 +263,8 @@ class SyncDialog(QDialog):
         self.start_button.setEnabled(True)
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
+        self.progress.setFormat("%p%")
+        self.report_view.setPlaceholderText(REPORT_PLACEHOLDER)
         if isinstance(exc, KnownError):
             self.report_view.setPlainText(f"同步未完成：{exc}\n本机数据没有任何改动。")
             return
