@@ -68,3 +68,28 @@ def test_m0037_slims_the_search_and_visit_indexes_and_search_still_finds(tmp_pat
     persons.update(db, pid, {"phone": "13800002222"})
     assert registry_search.build(db, "00001111").query().ids(db, "o.household_id") == []
     db.close()
+
+
+def test_a_broad_search_walks_the_pinyin_index_for_its_order_and_fetches_rows_by_id(tmp_path, monkeypatch):
+    # The pinyin index no longer covers the household, so SQLite would start a broad word's list
+    # from the households and sort every match; the list names the index it walks instead.
+    from app.models.employment import labour
+
+    monkeypatch.setattr(registry_search, "BROAD_HITS", 1)  # every word counts as broad here
+    db = open_database(tmp_path / "a.db", user="甲")
+    rooms = make_site(db)
+    hid, _ = add_household(db, rooms["1-1-101"], "张三丰", ID_WANG)
+    add_household(db, rooms["1-1-102"], "王五", ID_ZHOU)
+    cond = registry_search.person_condition("532128", db=db)
+    assert cond.walk == "person_by_pinyin"
+    q = labour.residents_query(cond)
+    assert "INDEXED BY person_by_pinyin" in q.walk_from and "INDEXED BY" not in q.from_sql
+    order = "p.name_pinyin"
+    plan = _plan(db, f"SELECT p.id FROM {q._from_for(order)} WHERE {q.where} ORDER BY {order}", q.params)
+    assert "SCAN p USING INDEX person_by_pinyin" in plan and "TEMP B-TREE FOR ORDER BY" not in plan, plan
+    ids = q.ids(db, order, 50)
+    names = [r["name"] for r in q.rows_of(db, [("name", "p.name")], ids)]
+    assert names == ["王五", "张三丰"]
+    # One household's members: its own index serves, no walk over everyone.
+    assert labour.residents_query(cond, household_id=hid).walk_from == ""
+    db.close()

@@ -38,12 +38,17 @@ class Condition:
 
     sql: str = ""
     params: tuple[Any, ...] = ()
+    # An index a list filtered by this condition should walk in its order rather than gather and
+    # sort every match (a word nearly everyone shares, see registry_search.is_broad); "" = let
+    # SQLite choose. A hint: a list may ignore it.
+    walk: str = ""
 
     @staticmethod
     def all_of(parts: Iterable[Condition]) -> Condition:
         """The conditions joined with AND (empty ones left out)."""
         kept = [p for p in parts if p.sql]
-        return Condition(" AND ".join(p.sql for p in kept), tuple(x for p in kept for x in p.params))
+        walk = next((p.walk for p in kept if p.walk), "")
+        return Condition(" AND ".join(p.sql for p in kept), tuple(x for p in kept for x in p.params), walk)
 
 
 NOTHING = Condition("0")  # a list that shows no rows (nothing chosen yet)
@@ -63,6 +68,9 @@ class ListQuery:
     params: tuple[Any, ...] = ()
     id_sql: str = "id"
     lean_from: str = ""
+    # ``from_sql`` with an INDEXED BY hint (see Condition.walk), for counting and ordering only:
+    # a page's rows are then fetched by id, where the hint would force a scan.
+    walk_from: str = ""
     joined_aliases: tuple[str, ...] = ("h", "r", "u", "b", "hp")
     _joined: re.Pattern[str] | None = field(default=None, init=False, repr=False, compare=False)
 
@@ -94,7 +102,7 @@ class ListQuery:
     def _from_for(self, *parts: str) -> str:
         if self.lean_from and not any(self._joined.search(p) for p in (self.where, *parts) if self._joined):
             return self.lean_from
-        return self.from_sql
+        return self.walk_from or self.from_sql
 
     # -- reading ------------------------------------------------------------------------------
     def count(self, db: Database) -> int:

@@ -635,7 +635,10 @@ def residents_query(search: Condition = Condition(), *, household_id: str | None
         parts.append(search)
     elif household_id is None:
         parts.append(NOTHING)
-    return ListQuery(PEOPLE_FROM, id_sql="p.id").filtered(Condition.all_of(parts))
+    walk_from = ""
+    if search.walk and household_id is None:  # one household's members are few: its own index serves
+        walk_from = PEOPLE_FROM.replace("person p ", f"person p INDEXED BY {search.walk} ", 1)
+    return ListQuery(PEOPLE_FROM, id_sql="p.id", walk_from=walk_from).filtered(Condition.all_of(parts))
 
 
 def residents_rows(db: Database, columns: list[tuple[str, str]], person_ids: list[str]) -> list[dict[str, Any]]:

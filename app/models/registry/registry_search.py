@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from app.models.core.db import Database
@@ -566,6 +566,9 @@ def _letters_rowids(word: str) -> tuple[str, list[Any]]:
             [w, _next_prefix(w), w, _next_prefix(w)])
 
 
+WALK_INDEX = "person_by_pinyin"  # the order (p.name_pinyin) a broad search's list walks
+
+
 def is_broad(db: Database, term: Term) -> bool:
     """True if `term` is letters, a digits word or a household number that names very many residents (see
     BROAD_HITS). The indexes stop counting at the threshold, so this costs about a millisecond."""
@@ -645,4 +648,10 @@ def person_condition(text: str, alias: str = "p", db: Database | None = None) ->
     person (see :func:`is_broad`): the same people, but a search box's first page and its capped
     count (``ListQuery.count_upto``) stay fast at 100,000 residents.
     """
-    return Condition.all_of(_person_term(t, alias, db is not None and is_broad(db, t)) for t in parse(text))
+    terms = [(t, db is not None and is_broad(db, t)) for t in parse(text)]
+    cond = Condition.all_of(_person_term(t, alias, broad) for t, broad in terms)
+    if any(broad for _t, broad in terms):
+        # A list in pinyin order walks the pinyin index and stops after a page; SQLite would
+        # otherwise start from the households (the index covers no household) and sort them all.
+        cond = replace(cond, walk=WALK_INDEX)
+    return cond
