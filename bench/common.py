@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -17,8 +18,6 @@ SIZES = {"23k": 5300, "100k": 25000}  # households → about 23,000 and 100,000 
 
 def ensure_demo(size: str = "100k", seed: int = 1) -> Path:
     """Path of the demo database of `size`, generating it first if it is missing."""
-    from app.models.demo.demo import create_demo_database
-
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / f"demo-{size}.db"
     with open(OUT / f".{size}.lock", "w") as lock:
@@ -28,7 +27,13 @@ def ensure_demo(size: str = "100k", seed: int = 1) -> Path:
             for p in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
                 p.unlink(missing_ok=True)
             t0 = time.perf_counter()
-            create_demo_database(tmp, households=SIZES[size], seed=seed, encrypted=False)  # plain: the baseline
+            # In a child process: a step a bench starts later inherits this process's peak memory
+            # (Linux carries it across fork and exec), so generating here would inflate every peak.
+            code = ("import sys; from app.models.demo.demo import create_demo_database; "
+                    "create_demo_database(sys.argv[1], households=int(sys.argv[2]), seed=int(sys.argv[3]), "
+                    "encrypted=False)")  # plain: the baseline
+            subprocess.run([sys.executable, "-c", code, str(tmp), str(SIZES[size]), str(seed)], check=True,
+                           cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
             os.replace(tmp, path)
             print(f"generated {path.name} in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     return path
