@@ -22,11 +22,13 @@ if TYPE_CHECKING:  # only for annotations: this module imports nothing of the ap
 ColumnSql = tuple[str, str]
 
 
-def _alias(key: str) -> str:
+def column_alias(key: str) -> str:
+    """`key` quoted as an SQL column alias."""
     return '"' + key.replace('"', '""') + '"'
 
 
-def _rows(db: Database, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
+def dict_rows(db: Database, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
+    """The rows of `sql` as dicts keyed by column name."""
     cur = db.conn.execute(sql, list(params))
     names = [d[0] for d in cur.description]
     return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
@@ -116,7 +118,7 @@ class ListQuery:
 
     def select_sql(self, columns: Sequence[ColumnSql], order: str, *, limit: bool = True) -> str:
         """The rows with their columns (``_id`` first) in `order`; with `limit`, two more params."""
-        cols = ", ".join(f"{sql} AS {_alias(key)}" for key, sql in columns)
+        cols = ", ".join(f"{sql} AS {column_alias(key)}" for key, sql in columns)
         tail = " LIMIT ? OFFSET ?" if limit else ""
         return (f"SELECT {self.id_sql} AS _id, {cols} FROM {self.from_sql}{self._where_clause()} "
                 f"ORDER BY {order}, _id{tail}")
@@ -124,7 +126,7 @@ class ListQuery:
     def page(self, db: Database, columns: Sequence[ColumnSql], order: str, limit: int, offset: int
              ) -> list[dict[str, Any]]:
         """One page of rows (dicts with ``_id`` and every column key) in `order`."""
-        return _rows(db, self.select_sql(columns, order), [*self.params, limit, offset])
+        return dict_rows(db, self.select_sql(columns, order), [*self.params, limit, offset])
 
     def ids(self, db: Database, order: str, limit: int | None = None, offset: int = 0) -> list[str]:
         """The ids of the rows in `order` (all of them, or one page): ordering over ids alone is
@@ -140,9 +142,9 @@ class ListQuery:
         """The columns of `ids`, in that order (whatever the condition; ids gone are left out)."""
         if not ids:
             return []
-        cols = ", ".join(f"{sql} AS {_alias(key)}" for key, sql in columns)
+        cols = ", ".join(f"{sql} AS {column_alias(key)}" for key, sql in columns)
         marks = ", ".join("?" for _ in ids)
-        rows = _rows(db, f"SELECT {self.id_sql} AS _id, {cols} FROM {self.from_sql} WHERE {self.id_sql} IN ({marks})",
+        rows = dict_rows(db, f"SELECT {self.id_sql} AS _id, {cols} FROM {self.from_sql} WHERE {self.id_sql} IN ({marks})",
                      ids)
         by_id = {r["_id"]: r for r in rows}
         return [by_id[i] for i in ids if i in by_id]

@@ -13,10 +13,14 @@ from app.models.core import sqlite as sqlite3
 from app.models.core.schema import new_id
 
 
+def _marker(path: Path, inode_of: Path) -> str:
+    """`path` (resolved) and the inode of the file at `inode_of`: what identifies this file here."""
+    return f"{os.path.normcase(os.path.realpath(path))}|{os.stat(os.path.realpath(inode_of)).st_ino}"
+
+
 def _file_marker(path: Path) -> str | None:
     try:
-        real = os.path.normcase(os.path.realpath(path))
-        return f"{real}|{os.stat(real).st_ino}"
+        return _marker(path, path)
     except OSError:
         return None
 
@@ -24,9 +28,7 @@ def _file_marker(path: Path) -> str | None:
 def claim_path_before_rename(conn: sqlite3.Connection, built: Path, final: Path) -> None:
     """A file built under a temporary name is this site's file at `final` once renamed there (a
     rename keeps the inode): a copy taken before its first write there still gets a new site id."""
-    real = os.path.normcase(os.path.realpath(final))
-    marker = f"{real}|{os.stat(os.path.realpath(built)).st_ino}"
-    conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('site_file', ?)", (marker,))
+    conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('site_file', ?)", (_marker(final, built),))
 
 
 def claim_identity(conn: sqlite3.Connection, path: Path) -> str:

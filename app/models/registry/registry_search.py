@@ -22,8 +22,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from app.models.core.db import Database
-from app.models.core.list_query import Condition, ExportView, ListQuery
+from app.models.core.list_query import Condition, ExportView, ListQuery, column_alias, dict_rows
 from app.models.core.vocab import LabourAbility
+from app.models.migrations.m0002_registry import PERSON_TEXT
 from app.models.registry import households
 
 MATCH_CAP = 2000  # people per broad branch of a one-word search (see person_matches)
@@ -112,7 +113,7 @@ class Search:
 
     def _display(self, columns: Sequence[tuple[str, str]]) -> str:
         # A ranked search shows which member matched ("who"), carried through the page query as pg._who.
-        return ", ".join(f"{'pg._who' if key == 'who' and self.ranked else sql} AS {_quote(key)}"
+        return ", ".join(f"{'pg._who' if key == 'who' and self.ranked else sql} AS {column_alias(key)}"
                          for key, sql in columns)
 
     def page(self, db: Database, columns: Sequence[tuple[str, str]], order: str, limit: int, offset: int,
@@ -137,7 +138,7 @@ class Search:
             f"JOIN household_order o ON o.household_id = pg._hid {HOUSEHOLD_JOINS} "
             f"ORDER BY {order.replace('m.rank', 'pg._rank')}, pg._hid"
         )
-        return _dict_rows(db, sql, [*self.params, limit, offset])
+        return dict_rows(db, sql, [*self.params, limit, offset])
 
     def ordered(self, db: Database, order: str) -> list[tuple[Any, ...]]:
         """Every household found in `order`: (id, rank, who) when ranked, else (id,)."""
@@ -156,7 +157,7 @@ class Search:
             f"JOIN household_order o ON o.household_id = pg._hid {HOUSEHOLD_JOINS} "
             "ORDER BY pg._pos"
         )
-        return _dict_rows(db, sql, [json.dumps([list(c) for c in chunk])])
+        return dict_rows(db, sql, [json.dumps([list(c) for c in chunk])])
 
     def household_ids(self, db: Database, limit: int = 1000) -> list[str]:
         """Best first (rank, then address); for tests and the CLI."""
@@ -167,16 +168,6 @@ class Search:
             [*self.params, limit],
         )
         return [r[0] for r in rows]
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _dict_rows(db: Database, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
-    cur = db.conn.execute(sql, list(params))
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
 
 def _next_prefix(prefix: str) -> str:
@@ -268,7 +259,7 @@ def person_matches(word: str, cap: int | None = None) -> tuple[str, list[Any]] |
                 f"FROM {_FTS_JOIN} WHERE person_search_fts MATCH ? AND ps.deleted = 0 AND ps.household_id IS NOT NULL",
                 cap,
             ),
-            [w, w, w + "%", w, '"' + w + '"'],
+            [w, w, w + "%", w, _fts_phrase(w)],
         )
     if kind == "name":
         parts = [
@@ -421,8 +412,7 @@ def word_check(word: str) -> tuple[str, list[Any]] | None:
             params += [word, _next_prefix(word)]
         alternatives.append(
             "EXISTS (SELECT 1 FROM person px INDEXED BY person_household_status "
-            "JOIN person_search sx ON sx.person_id = px.id "
-            "WHERE px.household_id = o.household_id AND px.deleted = 0 AND instr(sx.text, ?) > 0)")
+            f"WHERE px.household_id = o.household_id AND px.deleted = 0 AND instr({search_text('px')}, ?) > 0)")
         params.append(word.upper())
     elif kind == "name":
         if len(word) >= 3:
@@ -513,7 +503,7 @@ def _fts_phrase(word: str) -> str:
 def search_text(p: str) -> str:
     """SQL of what person_search.text holds for person alias `p` (what the trigram index reads):
     "<ID number>|<phone>|<name>". Reading it off the person row is cheaper than a look-up."""
-    return f"coalesce({p}.id_number, '') || '|' || coalesce({p}.phone, '') || '|' || {p}.name"
+    return PERSON_TEXT.format(p=p)
 
 
 @dataclass(frozen=True)

@@ -230,13 +230,17 @@ class SyncDialog(QDialog):
         if text:
             self.report_view.setPlaceholderText(f"正在进行：{text}……")
 
-    def _done(self, report) -> None:  # noqa: ANN001 - sync.SyncReport
-        self.last_report = report
+    def _finished(self, *, done: bool) -> None:
+        """The run is over: the button back, a full (or empty) bar with its percentage, the report's hint."""
         self.start_button.setEnabled(True)
         self.progress.setRange(0, 1)
-        self.progress.setValue(1)
+        self.progress.setValue(1 if done else 0)
         self.progress.setFormat("%p%")
         self.report_view.setPlaceholderText(REPORT_PLACEHOLDER)
+
+    def _done(self, report) -> None:  # noqa: ANN001 - sync.SyncReport
+        self.last_report = report
+        self._finished(done=True)
         head = "同步完成。" if not report.rejected else "同步完成，但有文件未能导入（见下）。"
         self.refused_list.clear()
         for r in report.refused:
@@ -260,11 +264,7 @@ class SyncDialog(QDialog):
             self.start(allow_mass_delete={r.bundle_id for r in asking if r.bundle_id})
 
     def _failed(self, exc: BaseException) -> None:
-        self.start_button.setEnabled(True)
-        self.progress.setRange(0, 1)
-        self.progress.setValue(0)
-        self.progress.setFormat("%p%")
-        self.report_view.setPlaceholderText(REPORT_PLACEHOLDER)
+        self._finished(done=False)
         if isinstance(exc, KnownError):
             self.report_view.setPlainText(f"同步未完成：{exc}\n本机数据没有任何改动。")
             return
