@@ -1,4 +1,4 @@
-"""m0032 and m0037: indexes nothing needs are gone, and the look-ups they served still use an index."""
+"""m0032, m0037 and m0040: indexes nothing needs are gone, and the look-ups they served still use an index."""
 
 from __future__ import annotations
 
@@ -44,7 +44,9 @@ def test_m0037_slims_the_search_and_visit_indexes_and_search_still_finds(tmp_pat
     r = labour.rules(db)
     plan = _plan(db, f"SELECT count(*) FROM person p WHERE {r.labour_where('p')}")
     assert "COVERING INDEX person_labour" in plan, plan
-    assert [r[1] for r in db.query("PRAGMA table_info(person_search)")] == ["rid", "person_id", "text"]
+    # m0040: the search keeps only each person's integer key; the trigram index holds no text.
+    assert [r[1] for r in db.query("PRAGMA table_info(person_search)")] == ["rid", "person_id"]
+    assert "content=''" in db.scalar("SELECT sql FROM sqlite_schema WHERE name = 'person_search_fts'")
     # Only visits linked to a case are in the mediation index, and the case's look-up still uses it.
     assert "WHERE mediation_case_id IS NOT NULL" in db.scalar(
         "SELECT sql FROM sqlite_schema WHERE name = 'visit_mediation'")
@@ -93,3 +95,26 @@ def test_a_broad_search_walks_the_pinyin_index_for_its_order_and_fetches_rows_by
     # One household's members: its own index serves, no walk over everyone.
     assert labour.residents_query(cond, household_id=hid).walk_from == ""
     db.close()
+
+
+def test_m0040_fills_the_contentless_search_from_an_existing_file(tmp_path):
+    from app.models.migrations import m0040_contentless_person_search as m0040
+
+    db = open_database(tmp_path / "a.db", user="甲")
+    rooms = make_site(db)
+    hid, head = add_household(db, rooms["1-1-101"], "张三丰", ID_WANG)
+    persons.update(db, head, {"phone": "13912345678"})
+    other, _ = add_household(db, rooms["1-1-102"], "王五", ID_ZHOU)
+    db.conn.execute("BEGIN IMMEDIATE")
+    m0040.up(db.conn)  # as on a file written before it: the index is built from the rows
+    db.conn.execute("COMMIT")
+    assert db.scalar("SELECT count(*) FROM person_search") == db.scalar("SELECT count(*) FROM person")
+    for text, want in (("45678", [hid]), (ID_ZHOU, [other]), ("张三丰", [hid])):
+        assert registry_search.build(db, text).query().ids(db, "o.household_id") == want, text
+    # Replacing and removing by rowid alone keeps the index whole.
+    persons.update(db, head, {"phone": "13800001111"})
+    assert registry_search.build(db, "45678").query().ids(db, "o.household_id") == []
+    assert registry_search.build(db, "00001111").query().ids(db, "o.household_id") == [hid]
+    db.conn.execute("INSERT INTO person_search_fts(person_search_fts, rank) VALUES ('integrity-check', 0)")
+    db.close()
+

@@ -29,7 +29,6 @@ from app.models.migrations.m0001_initial import run_script
 
 # person_search.text: "<id number>|<phone>|<name>" (see m0002).
 _TEXT = m0002_registry.PERSON_TEXT
-FILL_PERSON_SEARCH = f"INSERT INTO person_search(person_id, text) SELECT id, {_TEXT.format(p='person')} FROM person;"
 
 PERSON_SEARCH_TRIGGERS = f"""
 CREATE TRIGGER person_search_ai AFTER INSERT ON person BEGIN
@@ -64,9 +63,6 @@ ALTER TABLE person_search DROP COLUMN gone;
 {PERSON_SEARCH_TRIGGERS}
 """
 
-# The triggers that keep person_search, its full-text index and household_order in step row by row.
-DERIVED_TRIGGERS = m0002_registry.DERIVED_TRIGGERS
-
 
 def up(conn: sqlite3.Connection) -> None:
     run_script(conn, SQL)
@@ -74,16 +70,3 @@ def up(conn: sqlite3.Connection) -> None:
         for index in ("visit_mediation", "person_by_name", "person_by_initials", "person_by_pinyin", "person_labour"):
             conn.execute(f"ANALYZE {index}")  # the planner weighs them like the others
 
-
-def refill_derived(conn: sqlite3.Connection) -> None:
-    """Fill person_search, its full-text index and household_order from the rows in one pass each.
-
-    For a bulk load run with DERIVED_TRIGGERS dropped: row by row, those triggers rescan a room's
-    or unit's households for every room or unit inserted and update the full-text index and a
-    household's size for every person, which makes a first sync of a whole community minutes long.
-    """
-    conn.execute("DELETE FROM person_search")
-    conn.execute("DELETE FROM household_order")
-    conn.execute(FILL_PERSON_SEARCH)
-    conn.execute("INSERT INTO person_search_fts(person_search_fts) VALUES ('rebuild')")
-    conn.execute(m0002_registry.FILL_HOUSEHOLD_ORDER)

@@ -247,7 +247,7 @@ def person_matches(word: str, cap: int | None = None) -> tuple[str, list[Any]] |
         w = word.upper()
         if len(w) < 3:
             return None
-        # person_search.text is "<id number>|<phone>|<name>": an ID starting with the digits ranks
+        # The indexed text is "<id number>|<phone>|<name>": an ID starting with the digits ranks
         # before the digits anywhere (an exact ID or phone has its own branch, rank 0).
         return (
             "SELECT household_id, 0 AS rank, name || '（身份证号）' AS who FROM person INDEXED BY person_id_number "
@@ -255,7 +255,7 @@ def person_matches(word: str, cap: int | None = None) -> tuple[str, list[Any]] |
             "UNION ALL SELECT household_id, 0, name || '（电话 ' || phone || '）' FROM person INDEXED BY person_phone "
             f"WHERE phone = ? AND {live} UNION ALL "
             + _capped(
-                f"SELECT ps.household_id, CASE WHEN s.text LIKE ? THEN 1 ELSE 2 END, {_WHO_BY_DIGITS} "
+                f"SELECT ps.household_id, CASE WHEN {search_text('ps')} LIKE ? THEN 1 ELSE 2 END, {_WHO_BY_DIGITS} "
                 f"FROM {_FTS_JOIN} WHERE person_search_fts MATCH ? AND ps.deleted = 0 AND ps.household_id IS NOT NULL",
                 cap,
             ),
@@ -501,8 +501,8 @@ def _fts_phrase(word: str) -> str:
 
 
 def search_text(p: str) -> str:
-    """SQL of what person_search.text holds for person alias `p` (what the trigram index reads):
-    "<ID number>|<phone>|<name>". Reading it off the person row is cheaper than a look-up."""
+    """SQL of the text the trigram index holds for person alias `p` (it keeps no copy, m0040):
+    "<ID number>|<phone>|<name>"."""
     return PERSON_TEXT.format(p=p)
 
 

@@ -33,7 +33,7 @@ from app.models.core.hlc import Hlc, observe, wall_ms
 from app.models.core.logs import file_ref, logged
 from app.models.core.schema import _q, synced_tables
 from app.models.core.site import claim_identity, have_vector  # noqa: F401 - part of this module's API
-from app.models.migrations.m0037_lean_person_and_visit_indexes import DERIVED_TRIGGERS, refill_derived
+from app.models.migrations.m0040_contentless_person_search import DERIVED_TRIGGERS, refill_derived
 from app.models.sync import merge
 from app.models.sync import passphrase as sync_passphrase
 from app.models.sync.bundle import (
