@@ -4,7 +4,10 @@ An op is *stable* once each PC this one knows of has seen it and this PC holds e
 made before seeing it: no op concurrent with it can still arrive from a known PC, and any later
 op was made after seeing it, so its hybrid clock is higher (importing raises the clock above
 every op taken). A stable op superseded on its column by a later op goes at once (the fold is
-the same without it). A row whose ops are all stable and older than the horizon loses them all:
+the same without it). So does a stable insert op of a row with a random id: no PC can edit a row
+before it has received the op that made it, so no edit can ever be concurrent with that op
+(rows whose id two PCs derive alike, such as a training presence, keep theirs until the
+horizon). A row whose ops are all stable and older than the horizon loses them all:
 "no op" then folds as the lowest clock. Rows with a conflict to review and rows waiting for a
 missing record keep their ops. ``audit_log`` and ``audit_events`` are never touched, so the
 row history and anything built on old and new values there keep working.
@@ -29,11 +32,13 @@ from app.models.core.undo import HISTORY_ROWS
 VACUUM_MIN_BYTES = 4 << 20
 VACUUM_MIN_SHARE = 0.2
 # or when the file has grown by this share since it was last rewritten: edits split pages and
-# leave them part empty without freeing any (after a month at 100,000 residents about 8 MB of
-# 275), which only a rewrite gives back. Rewriting 250 MB takes about 5 s of CPU.
-VACUUM_GROWTH = 0.1
+# leave them part empty without freeing any, which only a rewrite gives back. About a month's
+# growth at 100,000 residents; rewriting 250 MB takes about 5 s of CPU on the sync worker.
+VACUUM_GROWTH = 0.05
 # How long a row's last ops stay after every known PC has them (see compact()).
 HORIZON_MS = 30 * 24 * 3600 * 1000
+# A random (version 4) UUID as SQL sees it: only the PC that drew it can insert a row with it.
+_RANDOM_ID = "length(c.row_id) = 36 AND substr(c.row_id, 15, 1) = '4'"
 
 
 @dataclass
@@ -114,8 +119,9 @@ def compact(conn: sqlite3.Connection, local: str, *, vacuum: bool = True,
             horizon_ms: int = HORIZON_MS) -> CompactReport:
     """Fold away what every known PC holds; VACUUM when it frees enough. Its own transaction.
 
-    Two steps. A stable op superseded on its column by a later op is removed at once (folding
-    gives the same row without it). A row whose ops are all stable and older than `horizon_ms`
+    Three steps. A stable op superseded on its column by a later op is removed at once (folding
+    gives the same row without it), and so is a stable insert op of a row with a random id (see
+    the module docstring). A row whose ops are all stable and older than `horizon_ms`
     loses them all: a PC nobody has heard of yet (one that joined from the stick and has not
     written to it since, or a copy of a file) gets that long to show its edits; after that its
     edits of such rows merge as newer ones. The demo, a file nobody else can hold, passes 0.
@@ -152,6 +158,15 @@ def compact(conn: sqlite3.Connection, local: str, *, vacuum: bool = True,
         report.removed += conn.execute(
             "DELETE FROM change_log WHERE NOT EXISTS (SELECT 1 FROM temp.compact_keep k "
             "WHERE k.tbl = change_log.tbl AND k.row_id = change_log.row_id)").rowcount
+        # A row's stable insert op (most of a month's change log: visits, jobs, cases), after the
+        # rows folded whole are gone (a first compaction of a big file leaves few to look at).
+        report.removed += conn.execute(
+            "DELETE FROM change_log AS c WHERE c.col = '*' "
+            "AND c.seq <= (SELECT f.seq FROM temp.compact_floor f WHERE f.site_id = c.site_id) "
+            f"AND {_RANDOM_ID} "
+            "AND NOT EXISTS (SELECT 1 FROM sync_conflict k WHERE k.tbl = c.tbl AND k.row_id = c.row_id) "
+            "AND NOT EXISTS (SELECT 1 FROM sync_pending k WHERE k.tbl = c.tbl AND k.row_id = c.row_id)"
+        ).rowcount
         report.kept = conn.execute("SELECT count(*) FROM change_log").fetchone()[0]
         report.removed_steps = _trim_undo_log(conn)
         if report.removed:
