@@ -118,3 +118,24 @@ def test_m0040_fills_the_contentless_search_from_an_existing_file(tmp_path):
     db.conn.execute("INSERT INTO person_search_fts(person_search_fts, rank) VALUES ('integrity-check', 0)")
     db.close()
 
+
+def test_m0042_audit_history_look_ups_still_use_the_row_index(tmp_path):
+    from app.models.core import audit
+
+    db = open_database(tmp_path / "a.db", user="甲")
+    rooms = make_site(db)
+    hid, head = add_household(db, rooms["1-1-101"], "张三丰", ID_WANG)
+    names = {r[0] for r in db.query("SELECT name FROM sqlite_schema WHERE type = 'index'")}
+    assert "audit_log_op" not in names
+    for table in audit.ROW_HISTORY_TABLES:
+        plan = _plan(db, f"SELECT user FROM audit_log WHERE tbl = '{table}' AND row_id = ? ORDER BY id DESC LIMIT 1",
+                     ("x",))
+        assert "audit_log_row" in plan, plan
+    plan = _plan(db, "SELECT id FROM audit_log WHERE tbl = 'household' AND row_id = ? UNION ALL "
+                     "SELECT id FROM audit_log WHERE tbl = 'person' AND row_id IN (SELECT id FROM person "
+                     "WHERE household_id = ?)", ("h", "h"))
+    assert "SCAN audit_log" not in plan, plan
+    assert audit.last_change(db, "household", hid) is not None
+    assert audit.last_change(db, "person", head) is not None
+    assert len(audit.household_history(db, hid)) >= 2
+    db.close()

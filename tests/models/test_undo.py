@@ -65,6 +65,31 @@ def test_undo_then_the_one_before_then_redo(office):
     assert db.scalar("SELECT count(*) FROM op_log WHERE kind = 'undo'") == 2
 
 
+def test_undo_reads_the_audit_range_its_operation_recorded(office):
+    """m0042: op_log keeps the ids of its audit entries (the log has no op index any more), and
+    operations recorded before that get their range from the log when the file is upgraded."""
+    from app.models.migrations.m0042_lean_audit_indexes import BACKFILL
+
+    db, ids, _, history = office
+    assert not db.scalar("SELECT count(*) FROM sqlite_schema WHERE name = 'audit_log_op'")
+    persons.update(db, ids["p1"], {"phone": "13800000000"})
+    pid = persons.add(db, ids["h1"], {"name": "王小二", "relation": "子"})
+    ranges = db.query("SELECT op_id, audit_from, audit_to FROM op_log ORDER BY rowid DESC LIMIT 2")
+    for r in ranges:
+        ops = {x[0] for x in db.query("SELECT op_id FROM audit_log WHERE id BETWEEN ? AND ?",
+                                      (r["audit_from"], r["audit_to"]))}
+        assert ops == {r["op_id"]}
+    with db.write() as tx:  # as written before m0042: no range, until the upgrade fills it in
+        tx.conn.execute("UPDATE op_log SET audit_from = NULL, audit_to = NULL")
+        tx.conn.execute(BACKFILL)
+    assert [tuple(r) for r in db.query("SELECT op_id, audit_from, audit_to FROM op_log ORDER BY rowid DESC LIMIT 2")] \
+        == [tuple(r) for r in ranges]
+    history.undo(db)
+    assert db.scalar("SELECT deleted FROM person WHERE id = ?", (pid,)) == 1
+    history.undo(db)
+    assert db.scalar("SELECT phone FROM person WHERE id = ?", (ids["p1"],)) is None
+
+
 def test_undo_of_a_delete_restores(office):
     db, ids, _, history = office
     persons.remove(db, ids["p2"])

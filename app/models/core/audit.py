@@ -20,6 +20,11 @@ class LastChange:
         return f"最后修改：{self.user or '未知'}，{pc}，{self.at:%Y-%m-%d %H:%M}"
 
 
+# The tables whose rows' history is looked up (最后修改, a household's 修改记录): the audit log's
+# row index holds their entries only (m0042).
+ROW_HISTORY_TABLES = frozenset({"household", "person"})
+
+
 def last_change(db: Database, table: str, row_id: str) -> LastChange | None:
     """The newest op on a row (by hybrid clock), wherever it was made."""
     row = db.one(
@@ -28,8 +33,12 @@ def last_change(db: Database, table: str, row_id: str) -> LastChange | None:
     )
     if row is None:
         # Its ops were folded away (every PC has them): the audit log still says who and when.
-        row = db.one("SELECT user, site_id, at FROM audit_log WHERE tbl = ? AND row_id = ? ORDER BY id DESC LIMIT 1",
-                     (table, row_id))
+        # The table as a literal: the planner uses the partial row index only when it can see that
+        # the query asks for one of its tables (any other table is a scan of the log).
+        tbl = f"'{table}'" if table in ROW_HISTORY_TABLES else "?"
+        params = (row_id,) if table in ROW_HISTORY_TABLES else (table, row_id)
+        row = db.one(f"SELECT user, site_id, at FROM audit_log WHERE tbl = {tbl} AND row_id = ? "
+                     "ORDER BY id DESC LIMIT 1", params)
         if row is None or not row["at"]:
             return None
         return LastChange(row["user"] or "", row["site_id"] or "", dt.datetime.fromisoformat(row["at"]))

@@ -54,7 +54,9 @@ def _revert_one(db: Database, tx: Tx, op_id: str, verb: str) -> None:
     what = op["label"] or "这项操作"
     if not op["undoable"]:
         raise UndoRefused(f"“{what}”不能撤销（批量导入、同步等操作没有逐项记录原来的值）。")
-    entries = db.query("SELECT action, tbl, row_id, detail FROM audit_log WHERE op_id = ? ORDER BY id DESC", (op_id,))
+    # The operation's entries, by the range op_log keeps (m0042: the log has no index on op_id).
+    entries = db.query("SELECT action, tbl, row_id, detail FROM audit_log WHERE id BETWEEN ? AND ? AND op_id = ? "
+                       "ORDER BY id DESC", (op["audit_from"], op["audit_to"], op_id))
     covered: set[tuple[str, str, str]] = set()
     for e in entries:
         written = json.loads(e["detail"] or "{}")
