@@ -30,7 +30,7 @@ from app.models.core.undo import HISTORY_ROWS
 
 # VACUUM (it rewrites the file) only when at least this much and this share of the file is free,
 VACUUM_MIN_BYTES = 4 << 20
-VACUUM_MIN_SHARE = 0.2
+VACUUM_MIN_SHARE = 0.05
 # or when the file has grown by this share since it was last rewritten: edits split pages and
 # leave them part empty without freeing any, which only a rewrite gives back. About a month's
 # growth at 100,000 residents; rewriting 250 MB takes about 5 s of CPU on the sync worker.
