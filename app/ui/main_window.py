@@ -304,6 +304,9 @@ class MainWindow(Shell):
         if self.isVisible():
             self.close()
         self.ctx.runner.shutdown()
+        stop_check = getattr(self, "health_stop", None)
+        if stop_check is not None:
+            stop_check()
         self.ctx.db.close()
 
     def data_tabs(self) -> list[DataTab]:

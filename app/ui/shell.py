@@ -15,6 +15,8 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDialog, QLabel, QMainWindow, QMenu, QTabWidget
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from app.ui.accounts.session import Session
     from app.ui.common.context import AppContext
     from app.ui.common.help_window import HelpWindow
@@ -39,6 +41,7 @@ class Shell(QMainWindow):
     dialog_lock: QObject
     health_bridge: QObject
     health_thread: threading.Thread
+    health_stop: Callable[[], None]
     text_size_actions: dict[str, QAction]
     help_window: HelpWindow
     manual_action: QAction

@@ -131,3 +131,31 @@ def test_a_household_opened_for_reading_cannot_be_saved(qtbot, read_only_window,
     save.setEnabled(True)  # editing a field enables Save in the dialog; it stays off
     assert not save.isEnabled()
     dialog.close()
+
+
+def test_closing_the_window_stops_the_whole_file_check_first(qtbot, demo_db_path, monkeypatch):
+    """The check reads the whole file on its own thread (seconds at 100,000 residents). Closing
+    the window interrupts and waits for it: a thread still decrypting pages while the process
+    exits crashed the program (OpenSSL is torn down under it)."""
+    import threading
+    import time
+
+    from app.ui.app import build_window
+
+    reading = threading.Event()
+
+    def endless_read(db):  # noqa: ANN001 - stands in for a check of a very large file
+        reading.set()
+        db.conn.execute("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) "
+                        "SELECT count(*) FROM n").fetchone()
+
+    monkeypatch.setattr(read_only, "verify_whole_file", endless_read)
+    window = build_window(demo_db_path, demo=True, user="测试员")
+    qtbot.addWidget(window)
+    window.show()
+    assert reading.wait(10)
+    started = time.perf_counter()
+    window.shutdown()
+    assert not window.health_thread.is_alive()
+    assert time.perf_counter() - started < 5
+    assert window.read_only_banner is None  # an interrupted check is not a damaged file

@@ -9,6 +9,7 @@ the data layer with a message saying why and what to do.
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QAction, QShortcut
@@ -174,11 +175,19 @@ def _check_in_background(window: Shell) -> None:
     window.health_bridge = bridge
     bridge.damaged.connect(lambda message: _on_damaged(window, message))
 
+    guard = threading.Lock()
+    running: dict[str, Any] = {"db": None, "stopped": False}
+
     def work() -> None:
         try:
             db = open_database(path, create=False, read_only=True)
         except KnownError:
             return  # the window's own connection works; nothing to add
+        with guard:
+            if running["stopped"]:
+                db.close()
+                return
+            running["db"] = db
         try:
             verify_whole_file(db)
         except DamagedDatabaseError as exc:
@@ -186,13 +195,25 @@ def _check_in_background(window: Shell) -> None:
                 bridge.damaged.emit(str(exc))
             except RuntimeError:
                 pass  # the window closed meanwhile
-        except Exception:  # noqa: BLE001 - a check that cannot run is no reason to stop the window
+        except Exception:  # noqa: BLE001 - a check that cannot run (or was stopped) is no reason to stop the window
             pass
         finally:
+            with guard:
+                running["db"] = None
             db.close()
+
+    def stop() -> None:
+        """Interrupt the check and wait for it: a thread still decrypting pages while the process
+        exits crashes it (OpenSSL is torn down under it), and reading a 250 MB file takes seconds."""
+        with guard:
+            running["stopped"] = True
+            if running["db"] is not None:
+                running["db"].conn.interrupt()  # thread-safe in SQLite: the check stops at its next page
+        thread.join(timeout=10)
 
     thread = threading.Thread(target=work, name="anju-health-check", daemon=True)
     window.health_thread = thread
+    window.health_stop = stop
     thread.start()
 
 
