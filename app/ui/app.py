@@ -291,8 +291,8 @@ def _demo_job(target: Path, path: Path, app: QApplication) -> bool:
             progress.report(done, total, text)
 
         demo.generate(wdb, DEMO_HOUSEHOLDS, seed=1, progress=report)
-        if target != path:
-            demo.claim_final_path(wdb, target, path)
+        progress.report(1, 1, "整理数据库文件")
+        demo.settle(wdb, target, path)
 
     def on_progress(done: int, total: int, text: str) -> None:
         dialog.setMaximum(max(total, 1))

@@ -1086,13 +1086,19 @@ def _fill(target: Path, path: Path, households: int, seed: int, progress: Progre
         finally:
             if fresh:
                 db.conn.execute("PRAGMA journal_mode = WAL")
-        # A fresh demo has no other PC: its ops are folded into the rows at once (a new PC joins by snapshot).
-        compact(db.conn, db.site_id, horizon_ms=0)
-        if target != path:
-            claim_final_path(db, target, path)
+        settle(db, target, path)
     finally:
         db.close()
     return finish_encrypted(target, path, password) if encrypted else None
+
+
+def settle(db: Database, built: Path, final: Path) -> None:
+    """After generating into `built` (to become `final`): fold the ops into the rows and claim the
+    final path. A fresh demo has no other PC, so nothing waits (a new PC joins by snapshot): a
+    23,000-resident demo is 51 MB instead of 128 MB with its 125,000 ops."""
+    compact(db.conn, db.site_id, horizon_ms=0)
+    if built != final:
+        claim_final_path(db, built, final)
 
 
 def claim_final_path(db: Database, built: Path, final: Path) -> None:
