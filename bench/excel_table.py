@@ -25,12 +25,12 @@ from common import ensure_demo  # noqa: E402
 Row = tuple[str, str, str, str]
 
 
-def excel_rows(work: Path | None = None) -> list[Row]:
+def excel_rows(work: Path | None = None, sizes: list[str] | None = None) -> list[Row]:
     own = work is None
     work = Path(tempfile.mkdtemp(prefix="anju-bench-excel-table-")) if work is None else work
     rows: list[Row] = []
     try:
-        for size in ("100k", "23k"):
+        for size in sizes if sizes is not None else ["100k", "23k"]:
             db = work / f"{size}.db"
             shutil.copy(ensure_demo(size), db)
             out = work / f"residents-{size}.xlsx"

@@ -218,8 +218,15 @@ def lean_rows(sizes: list[str], work: Path, *, month: bool, sync_rows: bool) -> 
 
 
 def excel_rows(sizes: list[str], work: Path) -> list[Row]:
-    """Excel export/import against LibreOffice on the same file (added with the Excel work)."""
-    return []
+    """Excel export/import against LibreOffice on the same file, in this run (excel_table.py)."""
+    from excel_table import excel_rows as measure
+
+    rows: list[Row] = _Rows()
+    sub = work / "excel"
+    sub.mkdir()
+    for row in measure(sub, sizes=[s for s in ("100k", "23k") if s in sizes]):
+        rows.append(row)
+    return rows
 
 
 def _scalar(path: Path, sql: str) -> int:
@@ -254,9 +261,9 @@ def main() -> None:
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="anju-lean-", dir=OUT) as tmp:
         work = Path(tmp)
+        print("Rows as they are measured:", flush=True)
         if not args.skip_lean:
             rows += lean_rows(sizes, work, month=not args.skip_month, sync_rows=not args.skip_sync)
-            print_rows(rows)
         if not args.skip_excel:
             rows += excel_rows(sizes, work)
     print_rows(rows)
