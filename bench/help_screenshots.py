@@ -150,7 +150,7 @@ def main() -> int:
     from app.ui.printing.printing import PrintJob, PrintPreview
 
     number = ctx.db.scalar("SELECT number FROM household WHERE id = ?", (household_id,))
-    preview = PrintPreview(ctx, PrintJob.select(ctx.db, "household-card", household=number), window)
+    preview = PrintPreview(ctx, PrintJob.select(ctx.db, "household-card", {"household": number}), window)
     preview.dialog.resize(900, 700)
     preview.dialog.show()
     spin(seconds=1.5)
